@@ -1,0 +1,198 @@
+# shellcheck shell=bash
+# Infrastructure helpers for Rosetta, sourced by ../rosetta.sh.
+#
+# Every function is idempotent and returns quickly when its work is already
+# done, so `./rosetta.sh run` can call them on every start. Works under
+# `set -euo pipefail`.
+#
+#   install_packages  apt packages the platform needs (apt-get update only if something is missing)
+#   start_docker      the local Docker engine, in its own process session
+#   build_images      the bundled images under images/, in dependency order
+#   install_chromium  Debian's chromium for the browser tests (not part of `infra`)
+
+: "${ROSETTA_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+
+# Debian 12 ships dockerd 20.10 (API 1.41); a newer docker CLI may sit earlier
+# in PATH. Pin the API version and always call Debian's CLI.
+export DOCKER_API_VERSION=1.41
+ROSETTA_DOCKER=/usr/bin/docker
+ROSETTA_CACHE_DIR="${ROSETTA_CACHE_DIR:-/var/cache/rosetta}"
+ROSETTA_DOCKERD_LOG="${ROSETTA_DOCKERD_LOG:-/var/log/rosetta-dockerd.log}"
+
+# Packages `infra` needs: engine, image build tools, the demo SSH host, HTTP checks.
+ROSETTA_PACKAGES=(docker.io mmdebstrap busybox-static openssh-server curl ca-certificates)
+
+log() { printf '[rosetta] %s\n' "$*"; }
+die() { printf '[rosetta] error: %s\n' "$*" >&2; exit 1; }
+
+# Seconds since the epoch with sub-second precision, and the time since $1.
+_now() { date +%s.%N; }
+_since() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+_require_root() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages and starts dockerd)"
+}
+
+_pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# apt_install PKG... : installs the packages that are missing; apt-get update only then.
+apt_install() {
+    local missing=() p t
+    for p in "$@"; do
+        _pkg_installed "$p" || missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    _require_root
+    t=$(_now)
+    log "installing ${missing[*]} ..."
+    export DEBIAN_FRONTEND=noninteractive
+    # Wait for another apt/dpkg run instead of failing on its lock.
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    log "installed ${missing[*]} in $(_since "$t")"
+}
+
+install_packages() {
+    apt_install "${ROSETTA_PACKAGES[@]}"
+}
+
+install_chromium() {
+    apt_install chromium
+}
+
+_docker_answers() {
+    [ -S /var/run/docker.sock ] && "$ROSETTA_DOCKER" version >/dev/null 2>&1
+}
+
+start_docker() {
+    _docker_answers && return 0
+    _require_root
+    [ -x /usr/sbin/dockerd ] || [ -x /usr/bin/dockerd ] || die "dockerd not found: run install_packages first"
+    local t i
+    t=$(_now)
+    log "starting dockerd (log: $ROSETTA_DOCKERD_LOG) ..."
+    # Own process session: the engine outlives rosetta.sh, Ctrl-C and kill -9 of `run`.
+    setsid dockerd >"$ROSETTA_DOCKERD_LOG" 2>&1 </dev/null &
+    for ((i = 0; i < 120; i++)); do
+        if _docker_answers; then
+            log "dockerd ready in $(_since "$t")"
+            return 0
+        fi
+        sleep 0.5
+    done
+    tail -n 20 "$ROSETTA_DOCKERD_LOG" >&2 || true
+    die "dockerd did not answer on /var/run/docker.sock within 60 s"
+}
+
+# _hash FILE... : one sha256 over the names and contents of the files.
+_hash() {
+    local f
+    for f in "$@"; do
+        printf '%s\n' "${f#"$ROSETTA_ROOT"/}"
+        sha256sum <"$f"
+    done | sha256sum | cut -c1-16
+}
+
+# _hash_dir DIR : hash of every file under DIR (sorted, names relative to the repo).
+_hash_dir() {
+    local files=()
+    mapfile -t files < <(find "$1" -type f | LC_ALL=C sort)
+    _hash "${files[@]}"
+}
+
+# _image_current TAG HASH : the image exists and was built from these sources.
+_image_current() {
+    local label
+    label=$("$ROSETTA_DOCKER" image inspect -f '{{ index .Config.Labels "rosetta.source-hash" }}' "$1" 2>/dev/null) || return 1
+    [ "$label" = "$2" ]
+}
+
+# rosetta/hello: FROM scratch + static busybox. The build context is a temporary
+# copy of images/hello plus /bin/busybox, so the repository stays clean.
+build_image_hello() {
+    local tag=rosetta/hello:latest dir="$ROSETTA_ROOT/images/hello" hash ctx t
+    [ -x /bin/busybox ] || die "/bin/busybox missing: install busybox-static"
+    hash=$( { _hash_dir "$dir"; sha256sum </bin/busybox; } | sha256sum | cut -c1-16)
+    _image_current "$tag" "$hash" && return 0
+    t=$(_now)
+    log "building $tag ..."
+    ctx=$(mktemp -d /tmp/rosetta-hello.XXXXXX)
+    cp -a "$dir/." "$ctx/"
+    cp /bin/busybox "$ctx/busybox"
+    if ! "$ROSETTA_DOCKER" build -q --label "rosetta.source-hash=$hash" -t "$tag" "$ctx" >/dev/null; then
+        rm -rf "$ctx"
+        die "docker build of $tag failed"
+    fi
+    rm -rf "$ctx"
+    log "built $tag in $(_since "$t")"
+}
+
+# rosetta/jupyter-base: Debian bookworm root filesystem from mmdebstrap (the
+# machine's own apt sources), imported with `docker import`. The tarball is
+# cached under $ROSETTA_CACHE_DIR, keyed by the package list, so rebuilding the
+# image (or re-importing after `docker system prune`) does not redo mmdebstrap.
+build_image_jupyter_base() {
+    local tag=rosetta/jupyter-base:latest list="$ROSETTA_ROOT/images/jupyter/packages.txt"
+    local hash pkgs tar tmp t
+    # The mmdebstrap options below are part of the recipe: bump v1 when changing them.
+    hash=$( { echo "mmdebstrap-v1"; grep -v '^[[:space:]]*\(#\|$\)' "$list"; } | sha256sum | cut -c1-16)
+    _image_current "$tag" "$hash" && return 0
+    tar="$ROSETTA_CACHE_DIR/jupyter-base-$hash.tar"
+    if [ ! -s "$tar" ]; then
+        t=$(_now)
+        pkgs=$(grep -v '^[[:space:]]*\(#\|$\)' "$list" | tr -s ' \n' ',' | sed 's/,$//')
+        log "mmdebstrap bookworm with $pkgs (about 90 s) ..."
+        mkdir -p "$ROSETTA_CACHE_DIR"
+        tmp="$ROSETTA_CACHE_DIR/.jupyter-base-$hash.tar.tmp"
+        rm -f "$tmp"
+        # No mirror argument: use this machine's apt sources (no registry needed).
+        if ! mmdebstrap --quiet --variant=apt --format=tar \
+            --include="$pkgs" \
+            --dpkgopt='path-exclude=/usr/share/man/*' \
+            --dpkgopt='path-exclude=/usr/share/locale/*' \
+            --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+            --dpkgopt='path-exclude=/usr/share/doc/*' \
+            --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+            bookworm "$tmp"; then
+            rm -f "$tmp"
+            die "mmdebstrap failed"
+        fi
+        mv -f "$tmp" "$tar"
+        # Drop tarballs of older package lists.
+        find "$ROSETTA_CACHE_DIR" -maxdepth 1 -name 'jupyter-base-*.tar' ! -name "jupyter-base-$hash.tar" -delete
+        log "mmdebstrap done in $(_since "$t") ($(du -h "$tar" | cut -f1))"
+    fi
+    t=$(_now)
+    log "importing $tag ..."
+    "$ROSETTA_DOCKER" import \
+        --change "LABEL rosetta.source-hash=$hash" \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["/bin/bash"]' \
+        "$tar" "$tag" >/dev/null
+    log "imported $tag in $(_since "$t")"
+}
+
+# rosetta/jupyter: FROM rosetta/jupyter-base, adds user jovyan and the entrypoint.
+build_image_jupyter() {
+    local tag=rosetta/jupyter:latest dir="$ROSETTA_ROOT/images/jupyter" hash base t
+    base=$("$ROSETTA_DOCKER" image inspect -f '{{ .Id }}' rosetta/jupyter-base:latest)
+    hash=$( { _hash_dir "$dir"; echo "$base"; } | sha256sum | cut -c1-16)
+    _image_current "$tag" "$hash" && return 0
+    t=$(_now)
+    log "building $tag ..."
+    "$ROSETTA_DOCKER" build -q --label "rosetta.source-hash=$hash" -t "$tag" "$dir" >/dev/null \
+        || die "docker build of $tag failed"
+    log "built $tag in $(_since "$t")"
+}
+
+# Builds every bundled image whose tag is missing or whose sources changed
+# (label rosetta.source-hash), in dependency order. Set ROSETTA_SKIP_IMAGES=1 to skip.
+build_images() {
+    [ "${ROSETTA_SKIP_IMAGES:-0}" = 1 ] && return 0
+    build_image_hello
+    build_image_jupyter_base
+    build_image_jupyter
+}
