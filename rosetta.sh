@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Rosetta entry point. See README.md and /docs for the operator contract.
+#
+#   ./rosetta.sh infra   install packages, start the Docker engine, build the bundled images; returns
+#   ./rosetta.sh run     infra, then start the app (dotnet run --project Rosetta.App -c Release)
+#   ./rosetta.sh demo    like run, plus demo computing resources (SSH host, Slurm)
+#   ./rosetta.sh test    infra + Chromium, then the whole test suite; last line "N passed, N failed, N skipped"
+#
+# The app reads appsettings.json and the environment (ASPNETCORE_URLS,
+# ConnectionStrings__Rosetta, Rosetta__Admin__Password, ...): this script never
+# passes --urls or a connection string, so several instances can run side by side.
+set -euo pipefail
+
+ROSETTA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export ROSETTA_ROOT
+cd "$ROSETTA_ROOT"
+
+# shellcheck source=scripts/infra.sh
+. "$ROSETTA_ROOT/scripts/infra.sh"
+
+usage() {
+    cat <<'EOF'
+usage: ./rosetta.sh COMMAND
+
+commands:
+  infra   install what is missing, start the Docker engine, build the bundled images; then return
+  run     infra, then start the Rosetta app; extra arguments go to the app. Configuration comes
+          from appsettings.json and the environment (ASPNETCORE_URLS, ConnectionStrings__Rosetta,
+          Rosetta__Admin__Password, ...)
+  demo    like run, plus the demo SSH host and Slurm cluster as computing resources
+  test    infra plus Chromium, then run the test suite (results under TestResults/)
+EOF
+}
+
+cmd_infra() {
+    local t
+    t=$(_now)
+    install_packages
+    start_docker
+    build_images
+    # The demo SSH host and the single-node Slurm cluster on loopback are added
+    # here by a later issue (contract: `infra` starts them too).
+    log "infra ready in $(_since "$t")"
+}
+
+# Extra arguments go to the app, e.g. ./rosetta.sh run --urls http://127.0.0.1:9090
+cmd_run() {
+    cmd_infra
+    # exec: signals (Ctrl-C, kill) go to the app only; dockerd and the tasks
+    # live in their own sessions and outlive it.
+    exec dotnet run --project Rosetta.App -c Release -- "$@"
+}
+
+cmd_demo() {
+    cmd_infra
+    # TODO(demo): start the demo sshd (127.0.0.1:2222) and the single-node Slurm
+    # cluster, and register them as computing resources once the app supports
+    # `ssh` and `slurm` computing. Until then `demo` behaves like `run`.
+    exec dotnet run --project Rosetta.App -c Release -- "$@"
+}
+
+# trx_summary FILE... : sums the <Counters> of the .trx files and prints
+# "passed failed skipped total" (grep/sed/awk only: no python on a fresh machine).
+trx_summary() {
+    cat "$@" | tr '\n\r' '  ' | grep -o '<Counters [^>]*>' | awk '
+        function attr(s, name,    m) {
+            if (match(s, " " name "=\"[0-9]+\"")) {
+                m = substr(s, RSTART, RLENGTH)
+                gsub(/[^0-9]/, "", m)
+                return m + 0
+            }
+            return 0
+        }
+        {
+            total += attr($0, "total"); executed += attr($0, "executed")
+            passed += attr($0, "passed")
+            failed += attr($0, "failed") + attr($0, "error") + attr($0, "timeout") + attr($0, "aborted")
+            ne = attr($0, "notExecuted"); d = attr($0, "total") - attr($0, "executed")
+            skipped += (ne > d ? ne : d)
+        }
+        END { printf "%d %d %d %d\n", passed, failed, skipped, total }'
+}
+
+cmd_test() {
+    cmd_infra
+    install_chromium
+    # TODO(ssh/slurm): start the loopback sshd and the single-node Slurm cluster
+    # the tests need (added together with `demo`).
+
+    local results="${ROSETTA_TEST_RESULTS:-$ROSETTA_ROOT/TestResults}" rc=0
+    local trx=() passed failed skipped total
+    mkdir -p "$results"
+    find "$results" -name '*.trx' -delete
+
+    log "running the test suite (results in $results) ..."
+    # CI and every other variable pass through from the environment.
+    dotnet test Rosetta.Blazor.sln -c Release \
+        --logger "trx;LogFilePrefix=results" \
+        --results-directory "$results" </dev/null || rc=$?
+
+    mapfile -t trx < <(find "$results" -name '*.trx' | LC_ALL=C sort)
+    if [ "${#trx[@]}" -eq 0 ]; then
+        log "no .trx results found in $results (dotnet test exit code $rc)"
+        echo "0 passed, 0 failed, 0 skipped"
+        exit 1
+    fi
+    read -r passed failed skipped total < <(trx_summary "${trx[@]}")
+    if [ "$rc" -ne 0 ]; then
+        log "dotnet test exited with code $rc"
+    fi
+    if [ "$total" -eq 0 ] || [ "$((total - skipped))" -le 0 ]; then
+        log "no tests ran"
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    if [ "$failed" -ne 0 ] && [ "$rc" -eq 0 ]; then
+        rc=1
+    fi
+    echo "$passed passed, $failed failed, $skipped skipped"
+    exit "$rc"
+}
+
+case "${1:-}" in
+    infra) cmd_infra ;;
+    run) shift; cmd_run "$@" ;;
+    demo) shift; cmd_demo "$@" ;;
+    test) cmd_test ;;
+    -h | --help | help) usage ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+esac
