@@ -48,6 +48,8 @@ apt_install() {
     t=$(_now)
     log "installing ${missing[*]} ..."
     export DEBIAN_FRONTEND=noninteractive
+    # needrestart (if present) would prompt or print noise after each install.
+    export NEEDRESTART_SUSPEND=1
     # Wait for another apt/dpkg run instead of failing on its lock.
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
