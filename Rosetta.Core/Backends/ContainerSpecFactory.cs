@@ -1,0 +1,41 @@
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Backends;
+
+/// <summary>
+/// The one place that turns a task into a <see cref="ContainerSpec"/>: image reference, the
+/// software's environment, the user's environment, and the variables the platform manages
+/// (interface secret, proxy base path).
+/// </summary>
+public static class ContainerSpecFactory
+{
+    public static ContainerSpec Create(TaskRecord task, Software software, string instanceId, string? secret)
+    {
+        var env = new Dictionary<string, string>(software.Env, StringComparer.Ordinal);
+        foreach (var (name, value) in task.Options.Env ?? []) env[name] = value;
+        if (software.BasePathEnv is { } basePathEnv) env[basePathEnv] = ProxyPath(task.Id);
+        if (software.SecretEnv is { } secretEnv && secret is not null) env[secretEnv] = secret;
+
+        long? memory = ResourceQuantities.TryParseMemory(task.Options.Memory, out var bytes) ? bytes : null;
+        return new ContainerSpec
+        {
+            Name = ContainerName(task.Id),
+            Image = software.ImageReference,
+            InterfacePort = software.InterfacePort,
+            Env = env,
+            Labels = new Dictionary<string, string>
+            {
+                [ContainerLabels.Task] = task.Id,
+                [ContainerLabels.Instance] = instanceId,
+            },
+            Cpus = task.Options.Cpus,
+            MemoryBytes = memory,
+        };
+    }
+
+    public static string ContainerName(string taskId) => $"rosetta-{taskId}";
+
+    /// <summary>The path under which the platform proxies a task's interface.</summary>
+    public static string ProxyPath(string taskId) => $"/t/{taskId}/";
+}

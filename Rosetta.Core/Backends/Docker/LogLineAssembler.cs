@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+
+namespace Rosetta.Core.Backends.Docker;
+
+/// <summary>
+/// Turns a byte stream into lines. Engine log frames are not line-aligned and may split a UTF-8
+/// character, so bytes go through a stateful decoder and a partial-line buffer; one assembler per
+/// stream (stdout, stderr) keeps their partial lines apart.
+/// </summary>
+public sealed class LogLineAssembler(LogStream stream, bool timestamps)
+{
+    private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();
+    private readonly StringBuilder _partial = new();
+    private char[] _chars = new char[4096];
+
+    /// <summary>Appends bytes and returns the lines they complete (possibly none).</summary>
+    public IReadOnlyList<LogLine> Append(ReadOnlySpan<byte> bytes)
+    {
+        var needed = _decoder.GetCharCount(bytes, flush: false);
+        if (needed > _chars.Length) _chars = new char[Math.Max(needed, _chars.Length * 2)];
+        var count = _decoder.GetChars(bytes, _chars, flush: false);
+
+        List<LogLine>? lines = null;
+        var start = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (_chars[i] != '\n') continue;
+            _partial.Append(_chars, start, i - start);
+            (lines ??= []).Add(MakeLine(_partial));
+            _partial.Clear();
+            start = i + 1;
+        }
+        _partial.Append(_chars, start, count - start);
+        return lines ?? (IReadOnlyList<LogLine>)[];
+    }
+
+    /// <summary>At end of stream: the last line if it had no newline.</summary>
+    public LogLine? Flush()
+    {
+        var tail = _decoder.GetCharCount([], flush: true);
+        if (tail > 0)
+        {
+            var chars = new char[tail];
+            _decoder.GetChars([], chars, flush: true);
+            _partial.Append(chars);
+        }
+        if (_partial.Length == 0) return null;
+        var line = MakeLine(_partial);
+        _partial.Clear();
+        return line;
+    }
+
+    private LogLine MakeLine(StringBuilder text)
+    {
+        var length = text.Length;
+        if (length > 0 && text[length - 1] == '\r') length--; // CRLF from programs with a tty habit
+        var line = text.ToString(0, length);
+        if (!timestamps) return new LogLine(null, stream, line);
+
+        // The engine prefixes each line with an RFC 3339 timestamp and one space.
+        var space = line.IndexOf(' ');
+        if (space > 0 && DateTime.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture,
+                DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at))
+        {
+            return new LogLine(at, stream, line[(space + 1)..]);
+        }
+        return new LogLine(null, stream, line);
+    }
+}

@@ -1,0 +1,82 @@
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Backends;
+
+/// <summary>
+/// One kind of computing resource (local engine, SSH host, Slurm cluster). Backends are stateless
+/// translators: the task monitor owns task state and decides what to call and when.
+/// </summary>
+public interface ITaskBackend
+{
+    ComputingKind Kind { get; }
+
+    /// <summary>What one task may ask of <paramref name="computing"/> (used to validate options).</summary>
+    Task<Validation.ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct);
+
+    /// <summary>
+    /// Creates and starts the container. Reports human-readable progress (image pull) through
+    /// <paramref name="progress"/>. Returns once the container is started; the caller waits for
+    /// the interface to answer.
+    /// </summary>
+    Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct);
+
+    /// <summary>Stops the container, keeping it (and its logs) until <see cref="RemoveAsync"/>.</summary>
+    Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct);
+
+    /// <summary>Removes the container; a container that is already gone is not an error.</summary>
+    Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct);
+
+    /// <summary>
+    /// The container's output as lines: the last <paramref name="tail"/> lines (all when null),
+    /// then, when <paramref name="follow"/>, new lines until the container ends or <paramref name="ct"/> fires.
+    /// </summary>
+    IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, CancellationToken ct);
+
+    /// <summary>Every container of this platform instance on <paramref name="computing"/>, running or not.</summary>
+    Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct);
+
+    /// <summary>
+    /// Engine events for this instance's containers since <paramref name="since"/> (so events that
+    /// happen while the caller reconciles are replayed, not lost), then as they happen. The stream
+    /// throws <see cref="BackendUnavailableException"/> when the connection to the engine is lost;
+    /// the monitor reconnects and reconciles.
+    /// </summary>
+    IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, CancellationToken ct);
+}
+
+/// <summary>Everything a backend needs to start one task.</summary>
+public sealed record LaunchRequest(string TaskId, string OwnerId, ComputingResource Computing, ContainerSpec Spec);
+
+/// <summary>What a started container looks like from the platform host.</summary>
+public sealed record LaunchResult(string BackendId, string? ImageDigest, TaskEndpoint Endpoint);
+
+/// <summary>Where the platform host reaches a task's interface.</summary>
+public sealed record TaskEndpoint(string Host, int Port);
+
+public enum ContainerRunState { Created, Running, Exited, Gone }
+
+/// <summary>A container as the engine reports it during reconciliation.</summary>
+public sealed record ObservedContainer(
+    string TaskId,
+    string BackendId,
+    ContainerRunState State,
+    int? ExitCode,
+    TaskEndpoint? Endpoint,
+    string? ImageDigest,
+    string? Error);
+
+public enum ContainerEventKind { Started, Died, Destroyed, OutOfMemory }
+
+/// <summary>An engine event about one of the platform's containers.</summary>
+public sealed record ContainerEvent(string TaskId, string BackendId, ContainerEventKind Kind, int? ExitCode);
+
+public enum LogStream { Stdout, Stderr }
+
+/// <summary>One line of a task's output.</summary>
+public sealed record LogLine(DateTime? Timestamp, LogStream Stream, string Text);
+
+/// <summary>The computing resource could not be reached (engine down, host unreachable).</summary>
+public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The backend refused the launch for a reason the user can act on (image missing, bad option).</summary>
+public sealed class LaunchFailedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Monitoring;
+
+public sealed partial class TaskMonitor
+{
+    /// <summary>Launches in progress, so a stop can cancel one and reconciliation leaves it alone.</summary>
+    private readonly ConcurrentDictionary<string, Launch> _launches = new();
+    /// <summary>Why a task is being stopped by the platform itself (walltime), when it is not a person.</summary>
+    private readonly ConcurrentDictionary<string, string> _platformStopReasons = new();
+
+    private sealed record Launch(CancellationTokenSource Cancellation, Task Completion);
+
+    /// <summary>
+    /// Starts the task in the background: container start, then the wait for its interface. Returns
+    /// at once; progress arrives on the feed.
+    /// </summary>
+    public void BeginLaunch(TaskRecord task, ComputingResource computing, Software software, string? secret)
+    {
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        var ready = new TaskCompletionSource();
+        var completion = Task.Run(async () =>
+        {
+            await ready.Task;
+            try
+            {
+                await LaunchAsync(task.Id, computing, software, secret, cancellation.Token);
+            }
+            finally
+            {
+                _launches.TryRemove(task.Id, out _);
+                cancellation.Dispose();
+            }
+        });
+        _launches[task.Id] = new Launch(cancellation, completion);
+        ready.SetResult();
+    }
+
+    private async Task LaunchAsync(string taskId, ComputingResource computing, Software software, string? secret, CancellationToken ct)
+    {
+        var task = await UpdateAsync(taskId, t =>
+        {
+            if (t.Status != TaskState.Created) return false;
+            t.Status = TaskState.Starting;
+            t.StatusDetail = "Preparing the container";
+            return true;
+        }, ct);
+        if (task is null || task.Status != TaskState.Starting) return;
+
+        LaunchResult result;
+        try
+        {
+            var backend = BackendFor(computing.Kind);
+            var spec = ContainerSpecFactory.Create(task, software, identity.InstanceId, secret);
+            result = await backend.LaunchAsync(new LaunchRequest(task.Id, task.OwnerId, computing, spec), new DetailProgress(this, taskId), ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return; // Stopped by a person or the platform is shutting down; the stop path takes over.
+        }
+        catch (Exception e) when (e is LaunchFailedException or BackendUnavailableException)
+        {
+            await FailAsync(taskId, e.Message, withLogsFrom: computing);
+            return;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Launch of task {TaskId} failed unexpectedly", taskId);
+            await FailAsync(taskId, $"The platform could not start the task: {e.Message}", withLogsFrom: computing);
+            return;
+        }
+
+        var started = await UpdateAsync(taskId, t =>
+        {
+            t.BackendId = result.BackendId;
+            t.ImageDigest = result.ImageDigest;
+            t.InterfaceHost = result.Endpoint.Host;
+            t.InterfacePort = result.Endpoint.Port;
+            if (t.Status == TaskState.Starting) t.StatusDetail = "Waiting for the interface to answer";
+            return true;
+        }, CancellationToken.None);
+        if (started?.Status == TaskState.Starting)
+        {
+            await WaitForInterfaceAsync(started, computing, software, ct);
+        }
+    }
+
+    /// <summary>Probes the interface until it answers, the task leaves <c>starting</c>, or the start timeout.</summary>
+    private async Task WaitForInterfaceAsync(TaskRecord task, ComputingResource computing, Software software, CancellationToken ct)
+    {
+        var endpoint = new TaskEndpoint(task.InterfaceHost!, task.InterfacePort!.Value);
+        var path = software.BasePathEnv is null ? "/" : ContainerSpecFactory.ProxyPath(task.Id);
+        var deadline = task.CreatedAt.AddSeconds(_options.StartTimeoutSeconds);
+        if (deadline < DateTime.UtcNow.AddSeconds(5)) deadline = DateTime.UtcNow.AddSeconds(5); // re-adopted after a long outage
+        var interval = TimeSpan.FromMilliseconds(_options.ProbeIntervalMilliseconds);
+
+        while (!ct.IsCancellationRequested)
+        {
+            if (Get(task.Id)?.Status != TaskState.Starting) return; // exited, failed or stopped meanwhile
+            if (await probe.AnswersAsync(endpoint, task.InterfaceProtocol, path, ct))
+            {
+                await UpdateAsync(task.Id, t =>
+                {
+                    if (t.Status != TaskState.Starting) return false;
+                    t.Status = TaskState.Running;
+                    t.StatusDetail = null;
+                    t.StartedAt = DateTime.UtcNow;
+                    return true;
+                }, CancellationToken.None);
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                var seconds = _options.StartTimeoutSeconds;
+                await FailAsync(task.Id, $"The interface did not answer on port {software.InterfacePort} within {seconds} s; the container was stopped.", withLogsFrom: computing);
+                await StopContainerQuietlyAsync(computing, task);
+                return;
+            }
+            try
+            {
+                await Task.Delay(interval, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops a task: cancels a launch in progress, stops the container, and records <c>stopped</c>
+    /// (or <c>exited</c> when the platform stopped it for its walltime).
+    /// </summary>
+    public async Task StopAsync(string taskId, CancellationToken ct)
+    {
+        var task = await UpdateAsync(taskId, t =>
+        {
+            if (t.Status.IsFinal() || t.Status == TaskState.Stopping) return false;
+            t.Status = TaskState.Stopping;
+            t.StatusDetail = _platformStopReasons.TryGetValue(taskId, out var reason) ? reason : "Stop requested";
+            return true;
+        }, ct);
+        if (task is null || task.Status != TaskState.Stopping) return;
+
+        if (_launches.TryGetValue(taskId, out var launch))
+        {
+            await launch.Cancellation.CancelAsync();
+            await launch.Completion.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            task = Get(taskId) ?? task;
+        }
+
+        var computing = await FindComputingAsync(task.ComputingId, CancellationToken.None);
+        if (computing is not null)
+        {
+            try
+            {
+                await BackendFor(computing.Kind).StopAsync(computing, BackendHandle(task), CancellationToken.None);
+            }
+            catch (BackendUnavailableException e)
+            {
+                // The task stays 'stopping'; reconciliation finishes the stop when the engine is back.
+                await UpdateAsync(taskId, t => { t.StatusDetail = e.Message; return true; });
+                return;
+            }
+        }
+        await MarkStoppedAsync(taskId, exitCode: null);
+    }
+
+    private Task MarkStoppedAsync(string taskId, int? exitCode) => UpdateAsync(taskId, t =>
+    {
+        if (t.Status.IsFinal()) return false;
+        if (_platformStopReasons.TryRemove(taskId, out var reason))
+        {
+            t.Status = TaskState.Exited;
+            t.Error = reason;
+        }
+        else
+        {
+            t.Status = TaskState.Stopped;
+        }
+        t.ExitCode = exitCode ?? t.ExitCode;
+        t.StatusDetail = null;
+        return true;
+    });
+
+    private async Task FailAsync(string taskId, string error, ComputingResource? withLogsFrom, int? exitCode = null)
+    {
+        var task = Get(taskId);
+        if (task is null || task.Status.IsFinal()) return;
+        var logs = withLogsFrom is null ? null : await LastLinesAsync(withLogsFrom, task);
+        await UpdateAsync(taskId, t =>
+        {
+            if (t.Status.IsFinal()) return false;
+            t.Status = TaskState.Failed;
+            t.StatusDetail = null;
+            t.ExitCode = exitCode ?? t.ExitCode;
+            t.Error = logs is null ? error : $"{error}\nLast output:\n{logs}";
+            return true;
+        });
+    }
+
+    /// <summary>The container's last output lines, for a task's error; null when there is none.</summary>
+    private async Task<string?> LastLinesAsync(ComputingResource computing, TaskRecord task)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var lines = new List<string>();
+            await foreach (var line in BackendFor(computing.Kind).ReadLogsAsync(computing, BackendHandle(task), _options.ErrorLogLines, follow: false, timeout.Token))
+            {
+                lines.Add(line.Text);
+            }
+            return lines.Count == 0 ? null : string.Join('\n', lines);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogDebug(e, "No logs for task {TaskId}", task.Id);
+            return null;
+        }
+    }
+
+    private async Task StopContainerQuietlyAsync(ComputingResource computing, TaskRecord task)
+    {
+        try
+        {
+            await BackendFor(computing.Kind).StopAsync(computing, BackendHandle(task), CancellationToken.None);
+        }
+        catch (Exception e) when (e is BackendUnavailableException or LaunchFailedException)
+        {
+            logger.LogWarning(e, "Could not stop the container of task {TaskId}", task.Id);
+        }
+    }
+
+    /// <summary>Stops running tasks whose walltime has passed.</summary>
+    private async Task WalltimeLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.WalltimeCheckSeconds));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                foreach (var task in Feed.Items.Values)
+                {
+                    if (task.Status != TaskState.Running || task.StartedAt is not { } started) continue;
+                    if (!ResourceQuantities.TryParseWalltime(task.Options.Walltime, out var walltime)) continue;
+                    if (DateTime.UtcNow - started < walltime) continue;
+                    _platformStopReasons[task.Id] = $"The walltime of {task.Options.Walltime} was reached; the platform stopped the task.";
+                    _ = StopAsync(task.Id, CancellationToken.None);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Shows progress (image pull, container start) on the task, at most four times a second.</summary>
+    private sealed class DetailProgress(TaskMonitor monitor, string taskId) : IProgress<string>
+    {
+        private DateTime _last = DateTime.MinValue;
+
+        public void Report(string value)
+        {
+            var now = DateTime.UtcNow;
+            if (now - _last < TimeSpan.FromMilliseconds(250)) return;
+            _last = now;
+            _ = monitor.UpdateAsync(taskId, t =>
+            {
+                if (t.Status != TaskState.Starting) return false;
+                t.StatusDetail = value.Length > 300 ? value[..300] : value;
+                return true;
+            });
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Monitoring;
+
+public sealed partial class TaskMonitor
+{
+    /// <summary>
+    /// Follows one engine's events for as long as the platform runs. Each (re)connection starts with
+    /// a reconciliation, and the event stream replays everything since just before it, so no change
+    /// is missed across an engine outage. While the engine is away, tasks keep their last known state.
+    /// </summary>
+    private async Task WatchLoopAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromSeconds(0.5);
+        var backend = BackendFor(computing.Kind);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+                await ReconcileAsync(computing, ct);
+                if (_unavailable.TryRemove(computing.Id, out _))
+                    logger.LogInformation("Computing resource {ComputingId} is reachable again", computing.Id);
+                delay = TimeSpan.FromSeconds(0.5);
+                await foreach (var containerEvent in backend.WatchAsync(computing, since, ct))
+                {
+                    await HandleEventAsync(computing, containerEvent);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (BackendUnavailableException e)
+            {
+                if (_unavailable.TryAdd(computing.Id, e.Message))
+                    logger.LogWarning("Computing resource {ComputingId} is unreachable: {Reason}", computing.Id, e.Message);
+                else
+                    _unavailable[computing.Id] = e.Message;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Watching computing resource {ComputingId} failed", computing.Id);
+            }
+
+            try
+            {
+                await Task.Delay(delay, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, _options.MaxReconnectDelaySeconds));
+        }
+    }
+
+    private async Task HandleEventAsync(ComputingResource computing, ContainerEvent containerEvent)
+    {
+        var task = Get(containerEvent.TaskId);
+        if (task is null || task.ComputingId != computing.Id) return;
+        // A stale event about an older container of the same task (not possible today: one container per task).
+        if (task.BackendId is { } known && known != containerEvent.BackendId) return;
+
+        switch (containerEvent.Kind)
+        {
+            case ContainerEventKind.Died:
+                await ContainerEndedAsync(computing, task, containerEvent.ExitCode, oomKilled: false);
+                break;
+            case ContainerEventKind.OutOfMemory:
+                await UpdateAsync(task.Id, t => { t.Error = "The container ran out of memory."; return true; });
+                break;
+            case ContainerEventKind.Destroyed:
+                if (!task.Status.IsFinal())
+                    await FailAsync(task.Id, "The container was removed outside the platform.", withLogsFrom: null);
+                break;
+            case ContainerEventKind.Started:
+                break; // The launch path records a start itself; a restart by hand is seen by the next die.
+        }
+    }
+
+    /// <summary>A container stopped running: decide between stopped, exited and failed.</summary>
+    private async Task ContainerEndedAsync(ComputingResource computing, TaskRecord task, int? exitCode, bool oomKilled)
+    {
+        switch (task.Status)
+        {
+            case TaskState.Stopping:
+                await MarkStoppedAsync(task.Id, exitCode);
+                break;
+            case TaskState.Created or TaskState.Starting:
+                await FailAsync(task.Id, $"The container exited with code {exitCode?.ToString() ?? "?"} before its interface answered.",
+                    withLogsFrom: computing, exitCode: exitCode);
+                break;
+            case TaskState.Running or TaskState.Queued:
+                var logs = exitCode is 0 ? null : await LastLinesAsync(computing, task);
+                await UpdateAsync(task.Id, t =>
+                {
+                    if (t.Status.IsFinal() || t.Status == TaskState.Stopping) return false;
+                    t.Status = TaskState.Exited;
+                    t.ExitCode = exitCode;
+                    t.StatusDetail = null;
+                    if (oomKilled) t.Error = "The container ran out of memory and was killed.";
+                    else if (logs is not null) t.Error = $"The container exited with code {exitCode}.\nLast output:\n{logs}";
+                    return true;
+                });
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Brings the tasks of one computing resource in line with what its engine reports: dead
+    /// containers become exited, vanished ones failed, running ones are re-adopted (endpoint
+    /// refreshed, a start interrupted by a platform restart resumed), and nothing is started twice.
+    /// </summary>
+    public async Task ReconcileAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var backend = BackendFor(computing.Kind);
+        var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
+
+        foreach (var task in Feed.Items.Values)
+        {
+            if (task.ComputingId != computing.Id || task.Status.IsFinal()) continue;
+            if (_launches.ContainsKey(task.Id)) continue; // its launch is in progress in this process
+
+            if (!observed.TryGetValue(task.Id, out var container))
+            {
+                var reason = task.Status == TaskState.Stopping ? null
+                    : task.BackendId is null ? "The platform stopped before the task's container was created."
+                    : "The task's container disappeared (it was removed outside the platform).";
+                if (reason is null) await MarkStoppedAsync(task.Id, null);
+                else await FailAsync(task.Id, reason, withLogsFrom: null);
+                continue;
+            }
+
+            switch (container.State)
+            {
+                case ContainerRunState.Running:
+                    await ReadoptAsync(computing, task, container, ct);
+                    break;
+                case ContainerRunState.Exited:
+                    await ContainerEndedAsync(computing, task, container.ExitCode, oomKilled: container.Error?.Contains("memory") == true);
+                    break;
+                case ContainerRunState.Created:
+                    // Created but never started: the platform died mid-launch. Do not start it behind the user's back.
+                    await FailAsync(task.Id, "The platform restarted while the task was starting; start it again.", withLogsFrom: null);
+                    await backend.RemoveAsync(computing, container.BackendId, ct);
+                    break;
+            }
+        }
+    }
+
+    private async Task ReadoptAsync(ComputingResource computing, TaskRecord task, ObservedContainer container, CancellationToken ct)
+    {
+        var updated = await UpdateAsync(task.Id, t =>
+        {
+            var changed = t.BackendId != container.BackendId || t.InterfacePort != container.Endpoint?.Port;
+            t.BackendId = container.BackendId;
+            t.ImageDigest ??= container.ImageDigest;
+            if (container.Endpoint is { } endpoint)
+            {
+                t.InterfaceHost = endpoint.Host;
+                t.InterfacePort = endpoint.Port;
+            }
+            return changed;
+        }, ct);
+        if (updated is null) return;
+
+        if (updated.Status == TaskState.Stopping)
+        {
+            _ = Task.Run(() => FinishInterruptedStopAsync(computing, updated), CancellationToken.None);
+        }
+        else if (updated.Status is TaskState.Starting or TaskState.Created && updated.InterfacePort is not null)
+        {
+            var software = await FindSoftwareAsync(updated.SoftwareId, ct);
+            if (software is null)
+            {
+                await FailAsync(updated.Id, $"Its software '{updated.SoftwareId}' was deleted.", withLogsFrom: null);
+                return;
+            }
+            logger.LogInformation("Resuming the start of task {TaskId}", updated.Id);
+            var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            var resumed = Task.Run(async () =>
+            {
+                try { await WaitForInterfaceAsync(updated, computing, software, cancellation.Token); }
+                finally { _launches.TryRemove(updated.Id, out _); cancellation.Dispose(); }
+            }, CancellationToken.None);
+            _launches.TryAdd(updated.Id, new Launch(cancellation, resumed));
+        }
+    }
+
+    private async Task FinishInterruptedStopAsync(ComputingResource computing, TaskRecord task)
+    {
+        try
+        {
+            await BackendFor(computing.Kind).StopAsync(computing, BackendHandle(task), CancellationToken.None);
+            await MarkStoppedAsync(task.Id, null);
+        }
+        catch (BackendUnavailableException e)
+        {
+            logger.LogWarning("Stop of task {TaskId} waits for the engine: {Reason}", task.Id, e.Message);
+        }
+    }
+
+    /// <summary>Computing resources whose engine the monitor follows, for health display.</summary>
+    public async Task<IReadOnlyList<ComputingResource>> WatchedComputingAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Computing.AsNoTracking().Where(c => c.Kind == ComputingKind.Local).ToListAsync(ct);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Streaming;
+
+namespace Rosetta.Core.Monitoring;
+
+/// <summary>
+/// The one owner of task state. Every status change — from a launch, a stop, an engine event or a
+/// reconciliation — goes through <see cref="UpdateAsync"/>, which persists it and publishes it on
+/// <see cref="Feed"/>. Pages, the API and the SignalR hub only read the feed.
+/// </summary>
+/// <remarks>
+/// Items in the feed are snapshots: every update publishes a fresh copy of the task, and nobody
+/// mutates a published copy. Updates of one task are serialized by a per-task lock.
+/// </remarks>
+public sealed partial class TaskMonitor(
+    IDbContextFactory<RosettaDbContext> dbFactory,
+    IEnumerable<ITaskBackend> backends,
+    InterfaceProbe probe,
+    TaskSecrets secrets,
+    PlatformIdentity identity,
+    IOptions<TaskMonitorOptions> options,
+    ILogger<TaskMonitor> logger) : BackgroundService
+{
+    private readonly TaskMonitorOptions _options = options.Value;
+    private readonly Dictionary<ComputingKind, ITaskBackend> _backends = backends.ToDictionary(b => b.Kind);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<string, string> _unavailable = new();
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationToken _stopping = CancellationToken.None;
+
+    /// <summary>Every task, as last known.</summary>
+    public ChangeFeed<TaskRecord> Feed { get; } = new(t => t.Id);
+
+    /// <summary>True once tasks are loaded from the database and the API can serve them.</summary>
+    public bool IsReady => _loaded.Task.IsCompletedSuccessfully;
+
+    public TaskRecord? Get(string taskId) => Feed.TryGet(taskId, out var task) ? task : null;
+
+    /// <summary>Tasks of one owner (all tasks for null), as a snapshot plus change stream.</summary>
+    public Subscription<TaskRecord> Subscribe(string? ownerId, CancellationToken ct) =>
+        Feed.Subscribe(ownerId is null ? null : t => t.OwnerId == ownerId, ct);
+
+    /// <summary>Why a computing resource cannot be used right now, or null when it can.</summary>
+    public string? UnavailableReason(string computingId) => _unavailable.TryGetValue(computingId, out var reason) ? reason : null;
+
+    public ITaskBackend BackendFor(ComputingKind kind) =>
+        _backends.TryGetValue(kind, out var backend) ? backend : throw new BackendUnavailableException($"Computing resources of kind '{kind.ToString().ToLowerInvariant()}' are not supported by this installation yet.");
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await LoadAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        List<ComputingResource> watched;
+        await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
+        {
+            watched = await db.Computing.AsNoTracking().Where(c => c.Kind == ComputingKind.Local).ToListAsync(stoppingToken);
+        }
+        var loops = watched.Select(c => WatchLoopAsync(c, stoppingToken)).ToList();
+        loops.Add(WalltimeLoopAsync(stoppingToken));
+        await Task.WhenAll(loops);
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var tasks = await db.Tasks.AsNoTracking().ToListAsync(ct);
+        foreach (var task in tasks) Feed.Upsert(task);
+        _loaded.TrySetResult();
+        logger.LogInformation("Loaded {TaskCount} tasks", tasks.Count);
+    }
+
+    /// <summary>Persists a new task and publishes it.</summary>
+    public async Task<TaskRecord> AddAsync(TaskRecord task, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.Tasks.Add(task);
+        await db.SaveChangesAsync(ct);
+        var snapshot = task.Clone();
+        Feed.Upsert(snapshot);
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> to a copy of the task, persists and publishes it. The
+    /// mutation returns false to leave the task as it is. Returns the task as it is afterwards, or
+    /// null when it no longer exists.
+    /// </summary>
+    public async Task<TaskRecord?> UpdateAsync(string taskId, Func<TaskRecord, bool> mutate, CancellationToken ct = default)
+    {
+        var gate = _locks.GetOrAdd(taskId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (!Feed.TryGet(taskId, out var current)) return null;
+            var next = current.Clone();
+            if (!mutate(next)) return current;
+            next.UpdatedAt = DateTime.UtcNow;
+            if (next.Status.IsFinal()) next.EndedAt ??= next.UpdatedAt;
+
+            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            db.Tasks.Update(next);
+            try
+            {
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                return null; // Deleted meanwhile.
+            }
+            Feed.Upsert(next.Clone());
+            if (next.Status != current.Status)
+                logger.LogInformation("Task {TaskId} {From} -> {To}", taskId, current.Status.ToWire(), next.Status.ToWire());
+            return next;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Removes a finished task's container and row.</summary>
+    public async Task RemoveAsync(TaskRecord task, CancellationToken ct)
+    {
+        var computing = await FindComputingAsync(task.ComputingId, ct);
+        if (computing is not null)
+        {
+            await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), ct);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
+        Feed.Delete(task.Id);
+        _locks.TryRemove(task.Id, out _);
+    }
+
+    /// <summary>The interface secret of a task, decrypted; null when its software has none.</summary>
+    public string? SecretOf(TaskRecord task) => task.ProtectedSecret is { } p ? secrets.Unprotect(p) : null;
+
+    private async Task<ComputingResource?> FindComputingAsync(string computingId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == computingId, ct);
+    }
+
+    private async Task<Software?> FindSoftwareAsync(string softwareId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Software.AsNoTracking().FirstOrDefaultAsync(s => s.Id == softwareId, ct);
+    }
+
+    /// <summary>The backend's handle for a task: its container id, or the name derived from the task id
+    /// while the id is not known yet (a launch interrupted between create and record).</summary>
+    private static string BackendHandle(TaskRecord task) => task.BackendId ?? ContainerSpecFactory.ContainerName(task.Id);
+}

@@ -1,0 +1,46 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Persistence;
+
+/// <summary>
+/// Brings the database to the current schema at start-up (real migrations, WAL journal) and
+/// seeds what every installation has: the bundled software catalogue and the <c>local</c> computing
+/// resource. Seeding only inserts what is missing, so an admin's edits survive restarts.
+/// </summary>
+public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> factory, ILogger<DatabaseInitializer> logger)
+{
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        await using var db = await factory.CreateDbContextAsync(ct);
+        var connectionString = db.Database.GetConnectionString();
+        CreateDatabaseDirectory(connectionString);
+        await db.Database.MigrateAsync(ct);
+        // WAL lets the monitor write while pages and the API read; it is a property of the file,
+        // so setting it once per start is enough.
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+
+        foreach (var software in BundledCatalogue.Software())
+        {
+            if (await db.Software.AnyAsync(s => s.Id == software.Id, ct)) continue;
+            db.Software.Add(software);
+            logger.LogInformation("Seeded software {SoftwareId}", software.Id);
+        }
+        if (!await db.Computing.AnyAsync(c => c.Id == BundledCatalogue.LocalComputingId, ct))
+        {
+            db.Computing.Add(BundledCatalogue.LocalComputing());
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static void CreateDatabaseDirectory(string? connectionString)
+    {
+        if (connectionString is null) return;
+        var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:") return;
+        var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+    }
+}

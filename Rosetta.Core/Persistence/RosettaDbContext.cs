@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Persistence;
+
+/// <summary>
+/// The platform's database. Identity's tables (users, roles, claims) plus the catalogue,
+/// computing resources, tasks and API tokens. Always used through <c>IDbContextFactory</c>:
+/// one short-lived context per operation, never a long-lived one shared across threads.
+/// </summary>
+public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options) : IdentityDbContext<RosettaUser>(options)
+{
+    public DbSet<Software> Software => Set<Software>();
+    public DbSet<ComputingResource> Computing => Set<ComputingResource>();
+    public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<PlatformSetting> Settings => Set<PlatformSetting>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<Software>(e =>
+        {
+            e.HasKey(s => s.Id);
+            e.Property(s => s.InterfaceProtocol).HasConversion<string>();
+            e.Property(s => s.Env).HasConversion(JsonConverter<Dictionary<string, string>>(), JsonComparer<Dictionary<string, string>>());
+            e.HasIndex(s => s.OwnerId);
+        });
+
+        builder.Entity<ComputingResource>(e =>
+        {
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Kind).HasConversion<string>();
+            e.Property(c => c.Engine).HasConversion<string>();
+            e.Property(c => c.Defaults).HasConversion(JsonConverter<TaskOptions>(), JsonComparer<TaskOptions>());
+            e.HasIndex(c => c.OwnerId);
+        });
+
+        builder.Entity<TaskRecord>(e =>
+        {
+            e.ToTable("Tasks");
+            e.HasKey(t => t.Id);
+            e.Property(t => t.Status).HasConversion<string>();
+            e.Property(t => t.InterfaceProtocol).HasConversion<string>();
+            e.Property(t => t.Options).HasConversion(JsonConverter<TaskOptions>(), JsonComparer<TaskOptions>());
+            e.HasIndex(t => t.OwnerId);
+            e.HasIndex(t => t.Status);
+        });
+
+        builder.Entity<ApiToken>(e =>
+        {
+            e.HasKey(t => t.Id);
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasIndex(t => t.UserId);
+        });
+
+        builder.Entity<PlatformSetting>(e => e.HasKey(s => s.Key));
+    }
+
+    // JSON columns: small option bags that are always read and written whole.
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private static ValueConverter<T, string> JsonConverter<T>() where T : new() => new(
+        v => JsonSerializer.Serialize(v, JsonOptions),
+        s => string.IsNullOrEmpty(s) ? new T() : JsonSerializer.Deserialize<T>(s, JsonOptions) ?? new T());
+
+    private static ValueComparer<T> JsonComparer<T>() => new(
+        (a, b) => JsonSerializer.Serialize(a, JsonOptions) == JsonSerializer.Serialize(b, JsonOptions),
+        v => JsonSerializer.Serialize(v, JsonOptions).GetHashCode(),
+        v => JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(v, JsonOptions), JsonOptions)!);
+}
+
+/// <summary>A platform-wide key/value setting (e.g. this installation's instance id).</summary>
+public sealed class PlatformSetting
+{
+    public required string Key { get; set; }
+    public required string Value { get; set; }
+}

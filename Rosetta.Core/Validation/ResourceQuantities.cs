@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Rosetta.Core.Validation;
+
+/// <summary>Parsers for the quantities users type: memory sizes and wall-clock limits.</summary>
+public static partial class ResourceQuantities
+{
+    /// <summary>
+    /// Parses <c>512M</c>, <c>2G</c>, <c>1.5g</c>, <c>2GiB</c>, <c>1024k</c> or a plain byte count.
+    /// Units are binary (1G = 1024³ bytes), as Docker and Slurm read them.
+    /// </summary>
+    public static bool TryParseMemory(string? text, out long bytes)
+    {
+        bytes = 0;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var match = MemoryPattern().Match(text.Trim());
+        if (!match.Success) return false;
+        if (!double.TryParse(match.Groups["n"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)) return false;
+        var unit = match.Groups["u"].Value.ToUpperInvariant();
+        double multiplier = unit switch
+        {
+            "" or "B" => 1,
+            "K" => 1L << 10,
+            "M" => 1L << 20,
+            "G" => 1L << 30,
+            "T" => 1L << 40,
+            _ => 0,
+        };
+        var value = number * multiplier;
+        if (multiplier == 0 || value > long.MaxValue / 2) return false;
+        bytes = (long)value;
+        return true;
+    }
+
+    [GeneratedRegex(@"^(?<n>\d{1,15}(\.\d{1,6})?)\s*(?<u>[kKmMgGtTbB]?)(i?[bB])?$")]
+    private static partial Regex MemoryPattern();
+
+    /// <summary>Parses <c>HH:MM:SS</c>, <c>MM:SS</c>... as Slurm does; also <c>D-HH:MM:SS</c>.</summary>
+    public static bool TryParseWalltime(string? text, out TimeSpan walltime)
+    {
+        walltime = default;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var match = WalltimePattern().Match(text.Trim());
+        if (!match.Success) return false;
+        int days = match.Groups["d"].Success ? int.Parse(match.Groups["d"].Value, CultureInfo.InvariantCulture) : 0;
+        int hours = int.Parse(match.Groups["h"].Value, CultureInfo.InvariantCulture);
+        int minutes = int.Parse(match.Groups["m"].Value, CultureInfo.InvariantCulture);
+        int seconds = int.Parse(match.Groups["s"].Value, CultureInfo.InvariantCulture);
+        if (minutes > 59 || seconds > 59 || (match.Groups["d"].Success && hours > 23)) return false;
+        walltime = new TimeSpan(days, hours, minutes, seconds);
+        return walltime > TimeSpan.Zero;
+    }
+
+    [GeneratedRegex(@"^((?<d>\d{1,3})-)?(?<h>\d{1,4}):(?<m>\d{2}):(?<s>\d{2})$")]
+    private static partial Regex WalltimePattern();
+
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 40 => $"{bytes / (double)(1L << 40):0.##} TiB",
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
+        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.##} KiB",
+        _ => $"{bytes} B",
+    };
+}

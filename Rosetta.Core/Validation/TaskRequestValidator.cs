@@ -1,0 +1,75 @@
+using System.Text.RegularExpressions;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Validation;
+
+/// <summary>What a computing resource can give one task; requests above it are refused up front.</summary>
+public sealed record ComputingCapacity(double MaxCpus, long MaxMemoryBytes);
+
+/// <summary>
+/// Validates task options against the software and the computing resource, so a request the engine
+/// or scheduler would reject is answered with a 400 that names the field, before anything is created.
+/// </summary>
+public static partial class TaskRequestValidator
+{
+    public const long MinMemoryBytes = 6L << 20; // Docker refuses less than 6 MiB.
+    public const double MinCpus = 0.01;
+
+    public static void ValidateOptions(ValidationErrors errors, TaskOptions options, Software software, ComputingResource computing, ComputingCapacity capacity)
+    {
+        TextRules.Environment(errors, "options.env", options.Env, PlatformManagedVariables(software));
+
+        if (options.Cpus is { } cpus)
+        {
+            if (double.IsNaN(cpus) || cpus < MinCpus)
+                errors.Add("options.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
+            else if (cpus > capacity.MaxCpus)
+                errors.Add("options.cpus", $"asks for {cpus} cores but '{computing.Name}' has {capacity.MaxCpus}.");
+        }
+
+        if (options.Memory is { } memory)
+        {
+            if (!ResourceQuantities.TryParseMemory(memory, out var bytes))
+                errors.Add("options.memory", $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
+            else if (bytes < MinMemoryBytes)
+                errors.Add("options.memory", "must be at least 6M.");
+            else if (bytes > capacity.MaxMemoryBytes)
+                errors.Add("options.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{computing.Name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
+        }
+
+        if (options.Walltime is { } walltime && !ResourceQuantities.TryParseWalltime(walltime, out _))
+            errors.Add("options.walltime", $"'{Shorten(walltime)}' is not a duration; write HH:MM:SS (e.g. 02:00:00) or D-HH:MM:SS.");
+
+        bool slurm = computing.Kind == ComputingKind.Slurm;
+        CheckSchedulerName(errors, "options.partition", options.Partition, slurm);
+        CheckSchedulerName(errors, "options.account", options.Account, slurm);
+        if (options.Gpus is { } gpus)
+        {
+            if (!slurm) errors.Add("options.gpus", "applies only to Slurm computing resources.");
+            else if (gpus is < 0 or > 64) errors.Add("options.gpus", "must be between 0 and 64.");
+        }
+    }
+
+    /// <summary>Variables the platform sets itself for this software; a user may not override them.</summary>
+    public static HashSet<string> PlatformManagedVariables(Software software)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (software.SecretEnv is { } secret) names.Add(secret);
+        if (software.BasePathEnv is { } basePath) names.Add(basePath);
+        if (software.PortEnv is { } port) names.Add(port);
+        return names;
+    }
+
+    private static void CheckSchedulerName(ValidationErrors errors, string field, string? value, bool slurm)
+    {
+        if (value is null) return;
+        if (!slurm) errors.Add(field, "applies only to Slurm computing resources.");
+        else if (!SchedulerNamePattern().IsMatch(value))
+            errors.Add(field, "must be 1 to 64 characters: letters, digits, '_', '.' or '-'.");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex SchedulerNamePattern();
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

@@ -1,0 +1,72 @@
+using System.Text.RegularExpressions;
+
+namespace Rosetta.Core.Validation;
+
+/// <summary>Checks shared by every form and API call that takes names and identifiers.</summary>
+public static partial class TextRules
+{
+    public const int MaxDisplayNameLength = 100;
+
+    /// <summary>
+    /// Display names may use any alphabet (they never reach a shell or an engine), but are
+    /// bounded and free of control characters so lists and logs stay readable.
+    /// </summary>
+    public static void DisplayName(ValidationErrors errors, string field, string? value, bool required = true)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            if (required) errors.Add(field, "is required.");
+            return;
+        }
+        if (value.Length > MaxDisplayNameLength)
+            errors.Add(field, $"is {value.Length} characters long; use at most {MaxDisplayNameLength}.");
+        if (value.Any(char.IsControl))
+            errors.Add(field, "must not contain control characters such as tabs or line breaks.");
+    }
+
+    /// <summary>Identifiers appear in URLs: lower-case letters, digits and dashes, 2–40 long.</summary>
+    public static void Slug(ValidationErrors errors, string field, string? value)
+    {
+        if (string.IsNullOrEmpty(value)) { errors.Add(field, "is required."); return; }
+        if (!SlugPattern().IsMatch(value))
+            errors.Add(field, "must be 2 to 40 characters: lower-case letters, digits and dashes, starting with a letter.");
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{1,39}$")]
+    private static partial Regex SlugPattern();
+
+    /// <summary>POSIX-portable environment variable names, as engines and shells accept them.</summary>
+    public static bool IsEnvName(string name) => EnvNamePattern().IsMatch(name);
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
+    private static partial Regex EnvNamePattern();
+
+    public const int MaxEnvValueLength = 32 * 1024;
+
+    /// <summary>Checks an environment map; engines reject NUL bytes and '=' in names.</summary>
+    public static void Environment(ValidationErrors errors, string field, IReadOnlyDictionary<string, string>? env, ISet<string>? reserved = null)
+    {
+        if (env is null) return;
+        if (env.Count > 200) errors.Add(field, $"has {env.Count} variables; at most 200 are allowed.");
+        foreach (var (name, value) in env)
+        {
+            if (!IsEnvName(name))
+                errors.Add($"{field}.{Printable(name)}", "is not a valid variable name: use letters, digits and '_', not starting with a digit (at most 256 characters).");
+            else if (reserved is not null && reserved.Contains(name))
+                errors.Add($"{field}.{name}", "is set by the platform for this software and cannot be overridden.");
+            if (value is null)
+                errors.Add($"{field}.{Printable(name)}", "must be a string.");
+            else if (value.Contains('\0'))
+                errors.Add($"{field}.{Printable(name)}", "must not contain NUL characters.");
+            else if (value.Length > MaxEnvValueLength)
+                errors.Add($"{field}.{Printable(name)}", $"is {value.Length} characters long; use at most {MaxEnvValueLength}.");
+        }
+    }
+
+    /// <summary>A field name safe to echo back in an error message.</summary>
+    private static string Printable(string name)
+    {
+        var clean = new string(name.Select(c => char.IsControl(c) ? '?' : c).Take(64).ToArray());
+        return clean.Length == 0 ? "(empty)" : clean;
+    }
+}
