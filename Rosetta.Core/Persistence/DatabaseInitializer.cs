@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rosetta.Core.Domain;
 
@@ -9,9 +10,16 @@ namespace Rosetta.Core.Persistence;
 /// Brings the database to the current schema at start-up (real migrations, WAL journal) and
 /// seeds what every installation has: the bundled software catalogue and the <c>local</c> computing
 /// resource. Seeding only inserts what is missing, so an admin's edits survive restarts.
+/// Registered as the first hosted service, so everything after it finds the database ready.
 /// </summary>
-public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> factory, ILogger<DatabaseInitializer> logger)
+public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> factory, PlatformIdentity identity, ILogger<DatabaseInitializer> logger) : IHostedService
 {
+    private const string InstanceIdKey = "instance-id";
+
+    public Task StartAsync(CancellationToken cancellationToken) => InitializeAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task InitializeAsync(CancellationToken ct)
     {
         await using var db = await factory.CreateDbContextAsync(ct);
@@ -32,7 +40,14 @@ public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> fact
         {
             db.Computing.Add(BundledCatalogue.LocalComputing());
         }
+        var instance = await db.Settings.FirstOrDefaultAsync(s => s.Key == InstanceIdKey, ct);
+        if (instance is null)
+        {
+            instance = new PlatformSetting { Key = InstanceIdKey, Value = Guid.NewGuid().ToString("N")[..12] };
+            db.Settings.Add(instance);
+        }
         await db.SaveChangesAsync(ct);
+        identity.Initialize(instance.Value);
     }
 
     private static void CreateDatabaseDirectory(string? connectionString)

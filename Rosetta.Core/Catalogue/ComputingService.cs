@@ -1,0 +1,79 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Catalogue;
+
+/// <summary>A computing resource as a user submits it.</summary>
+public sealed record ComputingDraft(
+    string? Id, string? Name, string? Kind, string? Host, int? Port, string? Username, string? Engine,
+    string? HostKeyFingerprint, TaskOptions? Defaults);
+
+/// <summary>Computing resources: the platform's (local engine, shared clusters) and each user's own hosts.</summary>
+public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext> dbFactory)
+{
+    public async Task<IReadOnlyList<ComputingResource>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var all = await db.Computing.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        return all.Where(c => caller.CanUse(c.OwnerId)).ToList();
+    }
+
+    public async Task<ComputingResource?> FindAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+        return computing is not null && caller.CanUse(computing.OwnerId) ? computing : null;
+    }
+
+    public async Task<ComputingResource> AddAsync(Caller caller, ComputingDraft draft, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", draft.Name?.Trim());
+        var id = string.IsNullOrEmpty(draft.Id) ? $"c-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}" : draft.Id;
+        TextRules.Slug(errors, "id", id);
+
+        var kind = ComputingKind.Ssh;
+        if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'ssh' or 'slurm'.");
+        else if (!Enum.TryParse(draft.Kind, ignoreCase: true, out kind) || kind == ComputingKind.Local)
+            errors.Add("kind", "must be 'ssh' (a standalone host) or 'slurm' (a cluster's login host).");
+
+        if (string.IsNullOrWhiteSpace(draft.Host)) errors.Add("host", "is required: a host name or IP address.");
+        else if (!HostPattern().IsMatch(draft.Host)) errors.Add("host", "is not a host name or IP address.");
+        var port = draft.Port ?? 22;
+        if (port is < 1 or > 65535) errors.Add("port", "must be between 1 and 65535.");
+        if (string.IsNullOrWhiteSpace(draft.Username)) errors.Add("username", "is required: the account to log in as.");
+        else if (!UserPattern().IsMatch(draft.Username)) errors.Add("username", "is not a valid user name: letters, digits, '_', '.' or '-', at most 32, not starting with '-'.");
+
+        var engine = ContainerEngineKind.Docker;
+        if (draft.Engine is { } e && (!Enum.TryParse(e, ignoreCase: true, out engine) || (kind == ComputingKind.Ssh && engine == ContainerEngineKind.Apptainer)))
+            errors.Add("engine", kind == ComputingKind.Slurm ? "must be 'docker', 'podman' or 'apptainer'." : "must be 'docker' or 'podman'.");
+        if (draft.HostKeyFingerprint is { } fp && !FingerprintPattern().IsMatch(fp))
+            errors.Add("hostKeyFingerprint", "must be an OpenSSH SHA256 fingerprint such as SHA256:abc… (as printed by ssh-keygen -lf).");
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        var computing = new ComputingResource
+        {
+            Id = id!, Name = draft.Name!.Trim(), Kind = kind, Host = draft.Host, Port = port, Username = draft.Username,
+            Engine = engine, HostKeyFingerprint = draft.HostKeyFingerprint?.Replace("SHA256:", ""),
+            Defaults = draft.Defaults ?? new TaskOptions(), OwnerId = caller.UserId,
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.Computing.AnyAsync(c => c.Id == computing.Id, ct))
+            throw new ConflictException($"Computing id '{computing.Id}' is taken; choose another id.");
+        db.Computing.Add(computing);
+        await db.SaveChangesAsync(ct);
+        return computing;
+    }
+
+    [GeneratedRegex(@"^(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$")]
+    private static partial Regex HostPattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")]
+    private static partial Regex UserPattern();
+
+    [GeneratedRegex(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?$")]
+    private static partial Regex FingerprintPattern();
+}

@@ -1,0 +1,117 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Catalogue;
+
+/// <summary>A software entry as a user submits it.</summary>
+public sealed record SoftwareDraft(
+    string? Id, string? Name, string? Description, string? Image, string? Tag, string? Digest,
+    int? InterfacePort, string? InterfaceProtocol, Dictionary<string, string>? Env,
+    string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv);
+
+/// <summary>The software catalogue: platform-wide entries plus each user's own images.</summary>
+public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> dbFactory)
+{
+    public async Task<IReadOnlyList<Software>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var all = await db.Software.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct);
+        return all.Where(s => caller.CanUse(s.OwnerId)).ToList();
+    }
+
+    public async Task<Software?> FindAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var software = await db.Software.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        return software is not null && caller.CanUse(software.OwnerId) ? software : null;
+    }
+
+    /// <summary>Adds the caller's own software. Admins may add platform-wide software with <paramref name="platformWide"/>.</summary>
+    public async Task<Software> AddAsync(Caller caller, SoftwareDraft draft, bool platformWide, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var software = Validate(draft, errors);
+        if (platformWide && !caller.IsAdmin) errors.Add("platformWide", "only administrators can add platform-wide software.");
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        software!.OwnerId = platformWide ? null : caller.UserId;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.Software.AnyAsync(s => s.Id == software.Id, ct))
+            throw new ConflictException($"Software id '{software.Id}' is taken; choose another id.");
+        db.Software.Add(software);
+        await db.SaveChangesAsync(ct);
+        return software;
+    }
+
+    /// <summary>Checks a draft; returns the entity when it is valid.</summary>
+    public static Software? Validate(SoftwareDraft draft, ValidationErrors errors)
+    {
+        var name = draft.Name?.Trim();
+        TextRules.DisplayName(errors, "name", name);
+        var id = string.IsNullOrEmpty(draft.Id) ? SlugFrom(name) : draft.Id;
+        TextRules.Slug(errors, "id", id);
+        if (draft.Description is { Length: > 2000 }) errors.Add("description", "use at most 2000 characters.");
+
+        if (string.IsNullOrWhiteSpace(draft.Image)) errors.Add("image", "is required, e.g. rosetta/jupyter or quay.io/org/app.");
+        else if (draft.Image.Length > 255 || !ImagePattern().IsMatch(draft.Image))
+            errors.Add("image", "is not a valid image repository: lower-case letters, digits, '.', '_', '-' and '/', optionally a registry host:port first (no tag here; use 'tag').");
+        var tag = string.IsNullOrEmpty(draft.Tag) ? "latest" : draft.Tag;
+        if (!TagPattern().IsMatch(tag)) errors.Add("tag", "is not a valid tag: up to 128 letters, digits, '_', '.' or '-'.");
+        if (!string.IsNullOrEmpty(draft.Digest) && !DigestPattern().IsMatch(draft.Digest))
+            errors.Add("digest", "must look like sha256: followed by 64 hexadecimal characters.");
+
+        if (draft.InterfacePort is not { } port) errors.Add("interfacePort", "is required: the port the interface listens on inside the container.");
+        else if (port is < 1 or > 65535) errors.Add("interfacePort", "must be between 1 and 65535.");
+
+        var protocol = InterfaceProtocol.Http;
+        if (draft.InterfaceProtocol is { } p && !Enum.TryParse(p, ignoreCase: true, out protocol))
+            errors.Add("interfaceProtocol", "must be 'http' or 'ssh'.");
+
+        TextRules.Environment(errors, "env", draft.Env);
+        foreach (var (field, value) in new[] { ("portEnv", draft.PortEnv), ("secretEnv", draft.SecretEnv), ("basePathEnv", draft.BasePathEnv) })
+        {
+            if (value is not null && !TextRules.IsEnvName(value)) errors.Add(field, "must be a variable name: letters, digits and '_', not starting with a digit.");
+        }
+        if (draft.ProxyAuthorizationScheme is { } scheme && !SchemePattern().IsMatch(scheme))
+            errors.Add("proxyAuthorizationScheme", "must be one word, such as 'token' or 'Bearer'.");
+        if (draft.ProxyAuthorizationScheme is not null && draft.SecretEnv is null)
+            errors.Add("proxyAuthorizationScheme", "needs secretEnv: the proxy can only send a secret the container received.");
+
+        if (!errors.IsValid) return null;
+        return new Software
+        {
+            Id = id!, Name = name!, Description = draft.Description?.Trim() ?? "", Image = draft.Image!, Tag = tag,
+            Digest = string.IsNullOrEmpty(draft.Digest) ? null : draft.Digest, InterfacePort = draft.InterfacePort!.Value,
+            InterfaceProtocol = protocol, Env = draft.Env ?? new(), PortEnv = draft.PortEnv, SecretEnv = draft.SecretEnv,
+            ProxyAuthorizationScheme = draft.ProxyAuthorizationScheme, BasePathEnv = draft.BasePathEnv,
+        };
+    }
+
+    private static string? SlugFrom(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return null;
+        var slug = NonSlug().Replace(name.ToLowerInvariant(), "-").Trim('-');
+        if (slug.Length == 0 || !char.IsAsciiLetterLower(slug[0])) slug = "sw-" + slug;
+        slug = slug.Length > 33 ? slug[..33].TrimEnd('-') : slug;
+        return $"{slug}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}";
+    }
+
+    [GeneratedRegex("[^a-z0-9]+")]
+    private static partial Regex NonSlug();
+
+    // Docker's reference grammar, simplified: [registry[:port]/]path(/path)* in lower case.
+    [GeneratedRegex(@"^([a-zA-Z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")]
+    private static partial Regex ImagePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex TagPattern();
+
+    [GeneratedRegex("^sha256:[a-f0-9]{64}$")]
+    private static partial Regex DigestPattern();
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
+    private static partial Regex SchemePattern();
+}

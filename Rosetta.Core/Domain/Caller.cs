@@ -1,0 +1,17 @@
+namespace Rosetta.Core.Domain;
+
+/// <summary>
+/// Who is asking. Every Core service call that reads or changes a user's objects takes one, so
+/// ownership is checked in one place whichever door (API, page, hub) the request came through.
+/// </summary>
+public sealed record Caller(string UserId, bool IsAdmin)
+{
+    /// <summary>Owners see their own objects, admins everything.</summary>
+    public bool CanSee(string? ownerId) => IsAdmin || ownerId == UserId;
+
+    /// <summary>Platform-wide objects (no owner) are visible to everyone.</summary>
+    public bool CanUse(string? ownerId) => ownerId is null || CanSee(ownerId);
+}
+
+/// <summary>The request conflicts with the object's state (e.g. deleting a running task).</summary>
+public sealed class ConflictException(string message) : Exception(message);

@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Security;
+
+/// <summary>
+/// Personal API tokens. A token is 32 random bytes shown once; the database keeps only its SHA-256
+/// (enough for a high-entropy secret: there is nothing to brute-force), so a leaked database does
+/// not leak usable tokens.
+/// </summary>
+public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactory)
+{
+    public const string Prefix = "rst_";
+
+    public sealed record Issued(ApiToken Token, string Secret);
+
+    public async Task<Issued> IssueAsync(string userId, string? name, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", name, required: false);
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        var secret = Prefix + TaskSecrets.Base64Url(RandomNumberGenerator.GetBytes(32));
+        var token = new ApiToken
+        {
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            UserId = userId,
+            Name = string.IsNullOrWhiteSpace(name) ? "API token" : name.Trim(),
+            Hash = Hash(secret),
+            Prefix = secret[..(Prefix.Length + 6)],
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.ApiTokens.Add(token);
+        await db.SaveChangesAsync(ct);
+        return new Issued(token, secret);
+    }
+
+    /// <summary>The user id a token belongs to, or null for an unknown or revoked token.</summary>
+    public async Task<string?> ValidateAsync(string secret, CancellationToken ct)
+    {
+        if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
+        var hash = Hash(secret);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Hash == hash && t.RevokedAt == null, ct);
+        if (token is null) return null;
+        // Record use at most once a minute: a busy client must not turn every call into a write.
+        if (token.LastUsedAt is null || DateTime.UtcNow - token.LastUsedAt > TimeSpan.FromMinutes(1))
+        {
+            token.LastUsedAt = DateTime.UtcNow;
+            await db.SaveChangesAsync(ct);
+        }
+        return token.UserId;
+    }
+
+    public async Task<IReadOnlyList<ApiToken>> ListAsync(string userId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.ApiTokens.AsNoTracking().Where(t => t.UserId == userId && t.RevokedAt == null)
+            .OrderByDescending(t => t.CreatedAt).ToListAsync(ct);
+    }
+
+    /// <summary>Revokes one of the user's tokens; false when there is no such token.</summary>
+    public async Task<bool> RevokeAsync(string userId, string tokenId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var updated = await db.ApiTokens.Where(t => t.Id == tokenId && t.UserId == userId && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, DateTime.UtcNow), ct);
+        return updated > 0;
+    }
+
+    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+}

@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Tasks;
+
+/// <summary>A request to start a task, as the API and the wizard send it.</summary>
+public sealed record NewTask(string? Name, string? Software, string? Computing, TaskOptions? Options);
+
+/// <summary>
+/// What users do with tasks: start, list, stop, delete, read logs. Validates and authorizes, then
+/// hands state changes to the <see cref="TaskMonitor"/>. Another user's task is reported as not
+/// found (null), never as forbidden, so its existence is not revealed.
+/// </summary>
+public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TaskSecrets secrets)
+{
+    public IReadOnlyList<TaskRecord> List(Caller caller) =>
+        monitor.Feed.Items.Values.Where(t => caller.CanSee(t.OwnerId)).OrderByDescending(t => t.CreatedAt).ToList();
+
+    public TaskRecord? Find(Caller caller, string taskId) =>
+        monitor.Get(taskId) is { } task && caller.CanSee(task.OwnerId) ? task : null;
+
+    /// <summary>Validates the request completely, then persists the task and starts it in the background.</summary>
+    /// <exception cref="ValidationException">Something in the request is wrong; nothing was created.</exception>
+    /// <exception cref="BackendUnavailableException">The computing resource cannot be reached now.</exception>
+    public async Task<TaskRecord> CreateAsync(Caller caller, NewTask request, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var name = request.Name?.Trim();
+        TextRules.DisplayName(errors, "name", name, required: false);
+
+        Software? software = null;
+        ComputingResource? computing = null;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            if (string.IsNullOrWhiteSpace(request.Software)) errors.Add("software", "is required: give the id of a catalogue entry (GET /api/v1/software).");
+            else
+            {
+                software = await db.Software.AsNoTracking().FirstOrDefaultAsync(s => s.Id == request.Software, ct);
+                if (software is null || !caller.CanUse(software.OwnerId)) { software = null; errors.Add("software", $"'{Printable(request.Software)}' is not in your software catalogue."); }
+            }
+            if (string.IsNullOrWhiteSpace(request.Computing)) errors.Add("computing", "is required: give the id of a computing resource (GET /api/v1/computing).");
+            else
+            {
+                computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == request.Computing, ct);
+                if (computing is null || !caller.CanUse(computing.OwnerId)) { computing = null; errors.Add("computing", $"'{Printable(request.Computing)}' is not one of your computing resources."); }
+            }
+        }
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        ITaskBackend backend;
+        try
+        {
+            backend = monitor.BackendFor(computing!.Kind);
+        }
+        catch (BackendUnavailableException e)
+        {
+            throw ValidationException.For("computing", e.Message);
+        }
+        if (monitor.UnavailableReason(computing.Id) is { } down) throw new BackendUnavailableException(down);
+
+        var options = request.Options ?? new TaskOptions();
+        var capacity = await backend.GetCapacityAsync(computing, ct);
+        TaskRequestValidator.ValidateOptions(errors, options, software!, computing, capacity);
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        var secret = software!.AcceptsInterfacePassword ? TaskSecrets.Generate() : null;
+        var task = new TaskRecord
+        {
+            Id = TaskIds.New(),
+            OwnerId = caller.UserId,
+            Name = string.IsNullOrEmpty(name) ? software.Name : name,
+            SoftwareId = software.Id,
+            ComputingId = computing.Id,
+            Options = options,
+            ImageReference = software.ImageReference,
+            InterfaceProtocol = software.InterfaceProtocol,
+            ProtectedSecret = secret is null ? null : secrets.Protect(secret),
+        };
+        var created = await monitor.AddAsync(task, ct);
+        monitor.BeginLaunch(created, computing, software, secret);
+        return created;
+    }
+
+    /// <summary>Asks for the task to stop; returns at once (the stop finishes in the background). False: no such task.</summary>
+    public bool RequestStop(Caller caller, string taskId)
+    {
+        if (Find(caller, taskId) is null) return false;
+        _ = Task.Run(() => monitor.StopAsync(taskId, CancellationToken.None));
+        return true;
+    }
+
+    /// <summary>Deletes a task that no longer runs, with its container. False: no such task.</summary>
+    /// <exception cref="ConflictException">The task is still active.</exception>
+    public async Task<bool> DeleteAsync(Caller caller, string taskId, CancellationToken ct)
+    {
+        var task = Find(caller, taskId);
+        if (task is null) return false;
+        if (task.Status.IsActive())
+            throw new ConflictException($"Task '{task.Name}' is {task.Status.ToWire()}; stop it before deleting it.");
+        await monitor.RemoveAsync(task, ct);
+        return true;
+    }
+
+    /// <summary>The task's output; see <see cref="ITaskBackend.ReadLogsAsync"/>.</summary>
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(TaskRecord task, int? tail, bool follow,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (task.BackendId is null) yield break; // Nothing ran yet.
+        ComputingResource? computing;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == task.ComputingId, ct);
+        }
+        if (computing is null) yield break;
+        await foreach (var line in monitor.BackendFor(computing.Kind).ReadLogsAsync(computing, task.BackendId, tail, follow, ct))
+        {
+            yield return line;
+        }
+    }
+
+    private static string Printable(string text) =>
+        new(text.Take(60).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+}
