@@ -32,6 +32,13 @@ public sealed class TaskRecord
     public int? InterfacePort { get; set; }
     public int? ExitCode { get; set; }
     public string? Error { get; set; }
+    /// <summary>
+    /// Whether the proxy keeps the <c>/t/{id}</c> prefix (the software serves under it) — fixed at
+    /// launch, because the container was started with that base path.
+    /// </summary>
+    public bool ProxyKeepsPrefix { get; set; }
+    /// <summary>Scheme of the Authorization header the proxy sends with the secret (e.g. <c>token</c>); null: none.</summary>
+    public string? ProxyAuthorizationScheme { get; set; }
     /// <summary>The per-task interface secret, encrypted at rest.</summary>
     public string? ProtectedSecret { get; set; }
 

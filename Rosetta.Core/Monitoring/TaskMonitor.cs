@@ -143,10 +143,17 @@ public sealed partial class TaskMonitor(
         await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
         Feed.Delete(task.Id);
         _locks.TryRemove(task.Id, out _);
+        _secrets.TryRemove(task.Id, out _);
     }
 
-    /// <summary>The interface secret of a task, decrypted; null when its software has none.</summary>
-    public string? SecretOf(TaskRecord task) => task.ProtectedSecret is { } p ? secrets.Unprotect(p) : null;
+    private readonly ConcurrentDictionary<string, string> _secrets = new();
+
+    /// <summary>
+    /// The interface secret of a task, decrypted; null when its software has none. Kept decrypted in
+    /// memory after first use because the proxy needs it on every request.
+    /// </summary>
+    public string? SecretOf(TaskRecord task) =>
+        task.ProtectedSecret is { } p ? _secrets.GetOrAdd(task.Id, _ => secrets.Unprotect(p)) : null;
 
     private async Task<ComputingResource?> FindComputingAsync(string computingId, CancellationToken ct)
     {

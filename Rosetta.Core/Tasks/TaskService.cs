@@ -79,6 +79,8 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
             Options = options,
             ImageReference = software.ImageReference,
             InterfaceProtocol = software.InterfaceProtocol,
+            ProxyKeepsPrefix = software.BasePathEnv is not null,
+            ProxyAuthorizationScheme = secret is null ? null : software.ProxyAuthorizationScheme,
             ProtectedSecret = secret is null ? null : secrets.Protect(secret),
         };
         var created = await monitor.AddAsync(task, ct);

@@ -417,6 +417,12 @@ namespace Rosetta.Core.Persistence.Migrations
                     b.Property<string>("ProtectedSecret")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ProxyAuthorizationScheme")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("ProxyKeepsPrefix")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("SoftwareId")
                         .IsRequired()
                         .HasColumnType("TEXT");

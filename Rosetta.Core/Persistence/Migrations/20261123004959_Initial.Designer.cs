@@ -11,7 +11,7 @@ using Rosetta.Core.Persistence;
 namespace Rosetta.Core.Persistence.Migrations
 {
     [DbContext(typeof(RosettaDbContext))]
-    [Migration("20261123004632_Initial")]
+    [Migration("20261123004959_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -419,6 +419,12 @@ namespace Rosetta.Core.Persistence.Migrations
 
                     b.Property<string>("ProtectedSecret")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("ProxyAuthorizationScheme")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("ProxyKeepsPrefix")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("SoftwareId")
                         .IsRequired()

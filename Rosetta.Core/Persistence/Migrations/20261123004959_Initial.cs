@@ -152,6 +152,8 @@ namespace Rosetta.Core.Persistence.Migrations
                     InterfacePort = table.Column<int>(type: "INTEGER", nullable: true),
                     ExitCode = table.Column<int>(type: "INTEGER", nullable: true),
                     Error = table.Column<string>(type: "TEXT", nullable: true),
+                    ProxyKeepsPrefix = table.Column<bool>(type: "INTEGER", nullable: false),
+                    ProxyAuthorizationScheme = table.Column<string>(type: "TEXT", nullable: true),
                     ProtectedSecret = table.Column<string>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>

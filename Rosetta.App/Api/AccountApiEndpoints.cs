@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Identity;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Security;
+
+namespace Rosetta.App.Api;
+
+public static class AccountApiEndpoints
+{
+    public sealed record TokenRequest(string? Username, string? Password, string? Name);
+    public sealed record TokenIssued(string Id, string Name, string Token);
+    public sealed record TokenInfo(string Id, string Name, string Prefix, DateTime CreatedAt, DateTime? LastUsedAt);
+    public sealed record NewUser(string? Username, string? Password, bool? Admin);
+    public sealed record UserDto(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
+
+    public static void MapTokenEndpoints(this RouteGroupBuilder api)
+    {
+        var tokens = api.MapGroup("/tokens").WithTags("Tokens");
+
+        tokens.MapPost("/", async (TokenRequest body, UserManager<RosettaUser> users, ApiTokenService service, CancellationToken ct) =>
+            {
+                var user = body.Username is null ? null : await users.FindByNameAsync(body.Username);
+                if (user is null || user.IsDisabled || body.Password is null || await users.IsLockedOutAsync(user))
+                    return WrongCredentials();
+                if (!await users.CheckPasswordAsync(user, body.Password))
+                {
+                    await users.AccessFailedAsync(user);
+                    return WrongCredentials();
+                }
+                await users.ResetAccessFailedCountAsync(user);
+                var issued = await service.IssueAsync(user.Id, body.Name, ct);
+                return Results.Created($"/api/v1/tokens/{issued.Token.Id}", new TokenIssued(issued.Token.Id, issued.Token.Name, issued.Secret));
+            })
+            .AllowAnonymous()
+            .WithSummary("Exchange a username and password for an API token (shown only in this answer).")
+            .Produces<TokenIssued>(201).ProducesProblem(401);
+
+        tokens.MapGet("/", async (ClaimsPrincipal user, ApiTokenService service, CancellationToken ct) =>
+                (await service.ListAsync(user.ToCaller().UserId, ct)).Select(t => new TokenInfo(t.Id, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt)))
+            .WithSummary("The caller's active tokens (never the secrets).");
+
+        tokens.MapDelete("/{id}", async (string id, ClaimsPrincipal user, ApiTokenService service, CancellationToken ct) =>
+                await service.RevokeAsync(user.ToCaller().UserId, id, ct) ? Results.NoContent()
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: "You have no such token."))
+            .WithSummary("Revoke one of the caller's tokens.");
+    }
+
+    public static void MapUserEndpoints(this RouteGroupBuilder api)
+    {
+        var users = api.MapGroup("/users").WithTags("Users").RequireAuthorization(p => p.RequireRole(Roles.Admin));
+
+        users.MapPost("/", async (NewUser body, UserManager<RosettaUser> userManager) =>
+            {
+                var errors = new Dictionary<string, string[]>();
+                if (string.IsNullOrWhiteSpace(body.Username)) errors["username"] = ["is required."];
+                if (string.IsNullOrEmpty(body.Password)) errors["password"] = ["is required."];
+                if (errors.Count > 0) return Results.ValidationProblem(errors, title: "The request is invalid.");
+                if (await userManager.FindByNameAsync(body.Username!) is not null)
+                    return Results.Problem(statusCode: 409, title: "Conflict.", detail: $"A user named '{body.Username}' exists already.");
+
+                var user = new RosettaUser { UserName = body.Username };
+                var result = await userManager.CreateAsync(user, body.Password!);
+                if (!result.Succeeded)
+                {
+                    var messages = result.Errors.GroupBy(e => e.Code.Contains("Password") ? "password" : "username")
+                        .ToDictionary(g => g.Key, g => g.Select(e => e.Description).ToArray());
+                    return Results.ValidationProblem(messages, title: "The request is invalid.");
+                }
+                if (body.Admin == true) await userManager.AddToRoleAsync(user, Roles.Admin);
+                return Results.Created($"/api/v1/users/{user.Id}", new UserDto(user.Id, user.UserName!, body.Admin == true, false, user.CreatedAt));
+            })
+            .WithSummary("Create a user (admins only).").Produces<UserDto>(201).ProducesValidationProblem().ProducesProblem(409);
+
+        users.MapGet("/", async (UserManager<RosettaUser> userManager) =>
+            {
+                var admins = (await userManager.GetUsersInRoleAsync(Roles.Admin)).Select(u => u.Id).ToHashSet();
+                return userManager.Users.OrderBy(u => u.UserName).AsEnumerable()
+                    .Select(u => new UserDto(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt)).ToList();
+            })
+            .WithSummary("All users (admins only).");
+    }
+
+    private static IResult WrongCredentials() =>
+        Results.Problem(statusCode: 401, title: "Wrong credentials.", detail: "The username or password is wrong, or the account is disabled or locked.");
+}

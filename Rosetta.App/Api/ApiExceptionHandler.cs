@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.App.Api;
+
+/// <summary>
+/// Turns the exceptions Core uses for "your request is wrong" into RFC 7807 answers a person can act
+/// on: 400 (invalid), 409 (conflicts with the object's state), 503 (computing resource unreachable).
+/// Anything else stays a 500 and is logged.
+/// </summary>
+public sealed partial class ApiExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext ctx, Exception exception, CancellationToken ct)
+    {
+        ProblemDetails? problem = exception switch
+        {
+            ValidationException v => new HttpValidationProblemDetails(v.Errors.ToDictionary())
+            {
+                Status = 400, Title = "The request is invalid.", Detail = v.Message,
+            },
+            BadHttpRequestException b => new ProblemDetails
+            {
+                Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b),
+            },
+            ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
+            BackendUnavailableException u => new ProblemDetails
+            {
+                Status = 503, Title = "The computing resource is unreachable.", Detail = u.Message,
+            },
+            _ => null,
+        };
+        if (problem is null) return false;
+        ctx.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = ctx, ProblemDetails = problem });
+    }
+
+    private static string Describe(BadHttpRequestException e)
+    {
+        if (e.InnerException is JsonException json)
+        {
+            var where = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "" : $" at '{json.Path.TrimStart('$', '.')}'";
+            var unknown = UnknownMember().Match(json.Message);
+            if (unknown.Success) return $"Unknown field '{unknown.Groups[1].Value}'; check the spelling against the API documentation (/openapi/v1.json).";
+            var type = TargetType().Match(json.Message);
+            if (type.Success) return $"The value{where} has the wrong type: expected {Friendly(type.Groups[1].Value)}.";
+            return $"The body is not valid JSON{where} (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";
+        }
+        if (e.Message.Contains("was not provided from body", StringComparison.Ordinal) || e.Message.Contains("body was empty", StringComparison.OrdinalIgnoreCase))
+            return "A JSON body is required.";
+        return e.Message;
+    }
+
+    private static string Friendly(string type) => type switch
+    {
+        var t when t.Contains("Double") || t.Contains("Single") || t.Contains("Decimal") => "a number",
+        var t when t.Contains("Int") => "a whole number",
+        var t when t.Contains("String") => "a string",
+        var t when t.Contains("Boolean") => "true or false",
+        var t when t.Contains("Dictionary") => "an object of string values",
+        var t when t.Contains("DateTime") => "a date",
+        _ => "an object",
+    };
+
+    [GeneratedRegex("The JSON property '([^']*)' could not be mapped")]
+    private static partial Regex UnknownMember();
+
+    [GeneratedRegex(@"could not be converted to ([\w.`\[\], ]+)")]
+    private static partial Regex TargetType();
+}

@@ -1,0 +1,54 @@
+using System.Security.Claims;
+using Rosetta.App.Auth;
+using Rosetta.Core.Catalogue;
+using Rosetta.Core.Monitoring;
+
+namespace Rosetta.App.Api;
+
+public static class CatalogueEndpoints
+{
+    /// <summary>A software draft plus whether an admin adds it for everyone.</summary>
+    public sealed record SoftwareBody(
+        string? Id, string? Name, string? Description, string? Image, string? Tag, string? Digest,
+        int? InterfacePort, string? InterfaceProtocol, Dictionary<string, string>? Env,
+        string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv, bool? PlatformWide)
+    {
+        public SoftwareDraft ToDraft() => new(Id, Name, Description, Image, Tag, Digest, InterfacePort, InterfaceProtocol, Env,
+            PortEnv, SecretEnv, ProxyAuthorizationScheme, BasePathEnv);
+    }
+
+    public static void MapCatalogueEndpoints(this RouteGroupBuilder api)
+    {
+        var software = api.MapGroup("/software").WithTags("Software");
+        software.MapGet("/", async (ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
+                (await service.ListAsync(user.ToCaller(), ct)).Select(SoftwareDto.From))
+            .WithSummary("The software catalogue: platform-wide entries and the caller's own.");
+        software.MapGet("/{id}", async (string id, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
+                await service.FindAsync(user.ToCaller(), id, ct) is { } s ? Results.Ok(SoftwareDto.From(s))
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue."))
+            .Produces<SoftwareDto>().ProducesProblem(404);
+        software.MapPost("/", async (SoftwareBody body, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
+            {
+                var created = await service.AddAsync(user.ToCaller(), body.ToDraft(), body.PlatformWide == true, ct);
+                return Results.Created($"/api/v1/software/{created.Id}", SoftwareDto.From(created));
+            })
+            .WithSummary("Add a container image to the caller's catalogue.")
+            .Produces<SoftwareDto>(201).ProducesValidationProblem().ProducesProblem(409);
+
+        var computing = api.MapGroup("/computing").WithTags("Computing");
+        computing.MapGet("/", async (ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
+                (await service.ListAsync(user.ToCaller(), ct)).Select(c => ComputingDto.From(c, monitor.UnavailableReason(c.Id))))
+            .WithSummary("Computing resources the caller can use, with their reachability.");
+        computing.MapGet("/{id}", async (string id, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
+                await service.FindAsync(user.ToCaller(), id, ct) is { } c ? Results.Ok(ComputingDto.From(c, monitor.UnavailableReason(c.Id)))
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'."))
+            .Produces<ComputingDto>().ProducesProblem(404);
+        computing.MapPost("/", async (ComputingDraft body, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
+            {
+                var created = await service.AddAsync(user.ToCaller(), body, ct);
+                return Results.Created($"/api/v1/computing/{created.Id}", ComputingDto.From(created, monitor.UnavailableReason(created.Id)));
+            })
+            .WithSummary("Add an SSH host or Slurm cluster, owned by the caller who logs in with their own key.")
+            .Produces<ComputingDto>(201).ProducesValidationProblem().ProducesProblem(409);
+    }
+}

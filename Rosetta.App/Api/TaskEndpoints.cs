@@ -1,0 +1,63 @@
+using System.Security.Claims;
+using System.Text;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Tasks;
+
+namespace Rosetta.App.Api;
+
+public static class TaskEndpoints
+{
+    public static void MapTaskEndpoints(this RouteGroupBuilder api)
+    {
+        var tasks = api.MapGroup("/tasks").WithTags("Tasks");
+
+        tasks.MapGet("/", (ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request) =>
+                service.List(user.ToCaller()).Select(t => mapper.Map(t, request)))
+            .WithSummary("The caller's tasks (all tasks for admins), newest first.");
+
+        tasks.MapPost("/", async (NewTask body, ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request, CancellationToken ct) =>
+            {
+                var task = await service.CreateAsync(user.ToCaller(), body, ct);
+                return Results.Created($"/api/v1/tasks/{task.Id}", mapper.Map(task, request));
+            })
+            .WithSummary("Start a task: software and computing ids, optional name and options.")
+            .Produces<TaskDto>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(503);
+
+        tasks.MapGet("/{id}", (string id, ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request) =>
+                service.Find(user.ToCaller(), id) is { } task ? Results.Ok(mapper.Map(task, request)) : NotFound(id))
+            .WithSummary("One task.").Produces<TaskDto>().ProducesProblem(404);
+
+        tasks.MapPost("/{id}/stop", (string id, ClaimsPrincipal user, TaskService service) =>
+                service.RequestStop(user.ToCaller(), id) ? Results.Accepted($"/api/v1/tasks/{id}") : NotFound(id))
+            .WithSummary("Ask the task to stop; it reaches 'stopped' shortly.").Produces(202).ProducesProblem(404);
+
+        tasks.MapDelete("/{id}", async (string id, ClaimsPrincipal user, TaskService service, CancellationToken ct) =>
+                await service.DeleteAsync(user.ToCaller(), id, ct) ? Results.NoContent() : NotFound(id))
+            .WithSummary("Delete a task that no longer runs (409 while it runs).").Produces(204).ProducesProblem(404).ProducesProblem(409);
+
+        tasks.MapGet("/{id}/logs", async (string id, int? tail, bool? follow, ClaimsPrincipal user, TaskService service, HttpContext ctx) =>
+            {
+                if (service.Find(user.ToCaller(), id) is not { } task) return NotFound(id);
+                if (tail is < 0) return Results.Problem(statusCode: 400, title: "The request is invalid.", detail: "tail must be zero or a positive number of lines.");
+                ctx.Response.ContentType = "text/plain; charset=utf-8";
+                // Lines are written as they come: a follower sees output live, a large log never sits in memory.
+                await using var writer = new StreamWriter(ctx.Response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024);
+                await foreach (var line in service.ReadLogsAsync(task, tail, follow == true, ctx.RequestAborted))
+                {
+                    await writer.WriteAsync(line.Text);
+                    await writer.WriteAsync('\n');
+                    if (follow == true) await writer.FlushAsync(ctx.RequestAborted);
+                }
+                return Results.Empty;
+            })
+            .WithSummary("The task's output (stdout and stderr) as text; ?tail=N for the last N lines, ?follow=true to stream.")
+            .Produces<string>(200, "text/plain").ProducesProblem(404);
+    }
+
+    internal static IResult NotFound(string id) =>
+        Results.Problem(statusCode: 404, title: "Not found.", detail: $"You have no task '{Shorten(id)}'.");
+
+    internal static string Shorten(string text) =>
+        new(text.Take(40).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+}

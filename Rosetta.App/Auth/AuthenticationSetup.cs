@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+
+namespace Rosetta.App.Auth;
+
+public static class AuthenticationSetup
+{
+    /// <summary>The default scheme: a bearer token when the request carries one, else the cookie.</summary>
+    public const string CookieOrToken = "CookieOrToken";
+
+    public static IServiceCollection AddRosettaAuthentication(this IServiceCollection services)
+    {
+        services.AddIdentityCore<RosettaUser>(o =>
+            {
+                o.Password.RequiredLength = 8;
+                o.Password.RequireNonAlphanumeric = false;
+                o.Password.RequireUppercase = false;
+                o.Password.RequireLowercase = false;
+                o.Password.RequireDigit = false;
+                o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
+                o.Lockout.MaxFailedAccessAttempts = 10;
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<RosettaDbContext>()
+            .AddSignInManager()
+            .AddDefaultTokenProviders();
+
+        services.AddAuthentication(o =>
+            {
+                o.DefaultScheme = CookieOrToken;
+                o.DefaultChallengeScheme = CookieOrToken;
+            })
+            .AddPolicyScheme(CookieOrToken, "Cookie or API token", o => o.ForwardDefaultSelector = ctx =>
+                ApiTokenAuthenticationHandler.HasBearer(ctx.Request) ? ApiTokenAuthenticationHandler.SchemeName : IdentityConstants.ApplicationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null)
+            .AddIdentityCookies();
+
+        services.ConfigureApplicationCookie(o =>
+        {
+            o.Cookie.Name = PlatformCookies.Auth;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.LoginPath = "/login";
+            o.LogoutPath = "/logout";
+            o.SlidingExpiration = true;
+            o.ExpireTimeSpan = TimeSpan.FromDays(7);
+            // Programs get a status code, people get the login page.
+            o.Events.OnRedirectToLogin = ctx => Challenge(ctx, StatusCodes.Status401Unauthorized);
+            o.Events.OnRedirectToAccessDenied = ctx => Challenge(ctx, StatusCodes.Status403Forbidden);
+            o.Events.OnValidatePrincipal = RejectDisabledUsers;
+        });
+        services.AddAntiforgery(o => o.Cookie.Name = PlatformCookies.Antiforgery);
+        services.AddAuthorization();
+        services.AddCascadingAuthenticationState();
+        services.AddHostedService<AdminSeeder>();
+        return services;
+    }
+
+    private static Task Challenge(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)
+    {
+        if (IsBrowserNavigation(ctx.Request))
+        {
+            ctx.Response.Redirect(ctx.RedirectUri);
+        }
+        else
+        {
+            ctx.Response.StatusCode = status;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A person's browser asking for a page (not the API, the hub, or a script's fetch).</summary>
+    public static bool IsBrowserNavigation(HttpRequest request)
+    {
+        var path = request.Path;
+        if (path.StartsWithSegments("/api") || path.StartsWithSegments("/hubs")) return false;
+        return request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task RejectDisabledUsers(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
+    {
+        var userId = ctx.Principal?.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
+        if (userId is null) return;
+        var users = ctx.HttpContext.RequestServices.GetRequiredService<UserManager<RosettaUser>>();
+        var user = await users.FindByIdAsync(userId);
+        if (user is null || user.IsDisabled)
+        {
+            ctx.RejectPrincipal();
+            await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
+        }
+    }
+}
+
+/// <summary>Names of the cookies the platform sets; the proxy removes exactly these before forwarding.</summary>
+public static class PlatformCookies
+{
+    public const string Prefix = "rosetta.";
+    public const string Auth = "rosetta.auth";
+    public const string Antiforgery = "rosetta.af";
+}

@@ -1,0 +1,14 @@
+using System.Security.Claims;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.App.Auth;
+
+public static class CallerExtensions
+{
+    /// <summary>The Core view of an authenticated user.</summary>
+    public static Caller ToCaller(this ClaimsPrincipal user) => new(
+        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("The request is not authenticated."),
+        user.IsInRole(Roles.Admin));
+
+    public static string? UserId(this ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier);
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Docker;
+using Rosetta.Core.Catalogue;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Tasks;
+
+namespace Rosetta.App.Hosting;
+
+public static class CoreServices
+{
+    /// <summary>Registers Rosetta.Core: database, backends, the task monitor and the services the UI and API call.</summary>
+    public static IServiceCollection AddRosettaCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = configuration.GetConnectionString("Rosetta") ?? "Data Source=data/rosetta.db";
+        services.AddDbContextFactory<RosettaDbContext>(o => o.UseSqlite(connectionString));
+
+        var dataDirectory = configuration["Rosetta:DataDirectory"] ?? "data";
+        services.AddDataProtection()
+            .SetApplicationName("Rosetta")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+
+        services.Configure<DockerEngineOptions>(configuration.GetSection("Rosetta:Docker"));
+        services.Configure<TaskMonitorOptions>(configuration.GetSection("Rosetta:Tasks"));
+
+        services.AddSingleton<PlatformIdentity>();
+        // First hosted service: migrations and seeding finish before anything else starts.
+        services.AddHostedService<DatabaseInitializer>();
+        services.AddSingleton<TaskSecrets>();
+        services.AddSingleton<InterfaceProbe>();
+        services.AddSingleton<ITaskBackend, DockerBackend>();
+        services.AddSingleton<TaskMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskMonitor>());
+        services.AddSingleton<TaskService>();
+        services.AddSingleton<SoftwareService>();
+        services.AddSingleton<ComputingService>();
+        services.AddSingleton<ApiTokenService>();
+        return services;
+    }
+}

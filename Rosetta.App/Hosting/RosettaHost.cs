@@ -1,0 +1,55 @@
+using Rosetta.App.Api;
+using Rosetta.App.Auth;
+using Rosetta.App.Components;
+using Rosetta.App.Hubs;
+using Rosetta.App.Proxy;
+using MudBlazor.Services;
+
+namespace Rosetta.App.Hosting;
+
+/// <summary>Builds the platform's web host: services, middleware and endpoints.</summary>
+public static class RosettaHost
+{
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        // Static web assets (MudBlazor's CSS/JS) are served from the build output in every
+        // environment, not only Development, so `dotnet run -c Release` works without publishing.
+        builder.WebHost.UseStaticWebAssets();
+        // Loopback by default: exposing the platform is a decision (--urls / ASPNETCORE_URLS).
+        if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
+
+        builder.Services.AddRosettaCore(builder.Configuration);
+        builder.Services.AddRosettaAuthentication();
+        builder.Services.AddRosettaApi();
+        builder.Services.AddTaskProxy();
+        builder.Services.AddSignalR();
+        builder.Services.AddHostedService<TaskHubPublisher>();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+
+        app.MapHealthChecks();
+        app.MapRosettaApi();
+        app.MapTaskProxy();
+        app.MapHub<TaskHub>("/hubs/tasks");
+        app.MapAccountEndpoints();
+        app.MapStaticAssets();
+        app.MapRazorComponents<Components.App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    private static void MapHealthChecks(this WebApplication app) =>
+        app.MapGet("/healthz", (Rosetta.Core.Monitoring.TaskMonitor monitor) =>
+                monitor.IsReady ? Results.Text("ok") : Results.Problem(statusCode: 503, title: "Starting", detail: "The platform is still starting."))
+            .AllowAnonymous().ExcludeFromDescription();
+}

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Rosetta.App.Api;
+using Rosetta.App.Auth;
+using Rosetta.Core.Tasks;
+
+namespace Rosetta.App.Hubs;
+
+/// <summary>What the hub sends to clients.</summary>
+public interface ITaskHubClient
+{
+    /// <summary>A task of the caller was created or changed.</summary>
+    Task TaskChanged(TaskDto task);
+    /// <summary>A task of the caller was deleted.</summary>
+    Task TaskDeleted(string taskId);
+}
+
+/// <summary>
+/// <c>/hubs/tasks</c>: live task state for external clients, authenticated like the API (cookie or
+/// <c>Authorization: Bearer</c> header). Each connection receives changes to its user's tasks only.
+/// </summary>
+[Authorize]
+public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper) : Hub<ITaskHubClient>
+{
+    /// <summary>The caller's tasks now; changes follow as TaskChanged/TaskDeleted.</summary>
+    public IReadOnlyList<TaskDto> GetTasks() =>
+        tasks.List(Context.User!.ToCaller()).Select(t => mapper.Map(t)).ToList();
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Rosetta.App.Proxy;
+
+/// <summary>
+/// The interface proxy at <c>/t/{id}/…</c>: HTTP and WebSocket, forwarded with YARP's direct
+/// forwarder to wherever the task monitor says the task's interface is. The monitor's live state is
+/// the route table, so routes appear and disappear with tasks and survive restarts with nothing to sync.
+/// </summary>
+public static class TaskProxy
+{
+    public static IServiceCollection AddTaskProxy(this IServiceCollection services)
+    {
+        services.AddHttpForwarder();
+        services.AddSingleton(new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+        }));
+        return services;
+    }
+
+    public static void MapTaskProxy(this WebApplication app)
+    {
+        // The catch-all also matches "/t/{id}" without the trailing slash; ForwardAsync redirects that.
+        app.Map("/t/{taskId}/{**rest}", ForwardAsync).ExcludeFromDescription();
+    }
+
+    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, IHttpForwarder forwarder,
+        HttpMessageInvoker invoker, ILoggerFactory loggers)
+    {
+        // Authorization first, before anything about the task is revealed or touched.
+        var auth = await ctx.AuthenticateAsync();
+        if (!auth.Succeeded)
+        {
+            await ctx.ChallengeAsync();
+            return;
+        }
+        var task = monitor.Get(taskId);
+        if (task is null || task.OwnerId != auth.Principal.UserId())
+        {
+            await WriteProblemAsync(ctx, 404, "Not found.", "You have no task with this address.");
+            return;
+        }
+        if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))
+        {
+            // Relative links of the interface resolve against the directory: it needs the trailing slash.
+            ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
+            return;
+        }
+        if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
+        {
+            ctx.Response.Headers.RetryAfter = "2";
+            await WriteProblemAsync(ctx, 503, "The task's interface is not available.",
+                $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.");
+            return;
+        }
+
+        var transformer = new TaskProxyTransformer(
+            keepPrefix: task.ProxyKeepsPrefix,
+            prefix: $"/t/{task.Id}",
+            authorization: task.ProxyAuthorizationScheme is { } scheme && monitor.SecretOf(task) is { } secret ? $"{scheme} {secret}" : null);
+        var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
+        var error = await forwarder.SendAsync(ctx, destination, invoker, ForwarderRequestConfig.Empty, transformer);
+        if (error != ForwarderError.None && !ctx.Response.HasStarted)
+        {
+            var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
+            loggers.CreateLogger(typeof(TaskProxy)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
+        }
+    }
+
+    private static Task WriteProblemAsync(HttpContext ctx, int status, string title, string detail) =>
+        Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(ctx);
+}

@@ -1,0 +1,54 @@
+using Microsoft.Net.Http.Headers;
+using Rosetta.App.Auth;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Rosetta.App.Proxy;
+
+/// <summary>
+/// Per-request transform for one task: removes the platform's credentials (its cookies and the
+/// Authorization header) so the container never sees them, supplies the interface's own secret
+/// instead when its software wants one, and keeps or strips the <c>/t/{id}</c> prefix as the
+/// software expects. The Host header is kept so interfaces that check Origin against Host (Jupyter)
+/// accept proxied requests.
+/// </summary>
+public sealed class TaskProxyTransformer(bool keepPrefix, string prefix, string? authorization) : HttpTransformer
+{
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+
+        var path = httpContext.Request.Path;
+        if (!keepPrefix && path.StartsWithSegments(prefix, out var remaining)) path = remaining.HasValue ? remaining : "/";
+        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, httpContext.Request.QueryString);
+        proxyRequest.Headers.Host = httpContext.Request.Host.Value;
+
+        proxyRequest.Headers.Remove(HeaderNames.Authorization);
+        if (authorization is not null) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, authorization);
+
+        proxyRequest.Headers.Remove(HeaderNames.Cookie);
+        var kept = WithoutPlatformCookies(httpContext.Request.Headers.Cookie);
+        if (kept.Length > 0) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Cookie, kept);
+
+        proxyRequest.Headers.Remove("X-Forwarded-Prefix");
+        proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", prefix);
+    }
+
+    /// <summary>The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).</summary>
+    public static string WithoutPlatformCookies(Microsoft.Extensions.Primitives.StringValues cookieHeaders)
+    {
+        var kept = new List<string>();
+        foreach (var header in cookieHeaders)
+        {
+            if (header is null) continue;
+            foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var name = part.Split('=', 2)[0].Trim();
+                if (name.StartsWith(PlatformCookies.Prefix, StringComparison.OrdinalIgnoreCase)) continue;
+                if (name.StartsWith(".AspNetCore.", StringComparison.OrdinalIgnoreCase)) continue;
+                kept.Add(part);
+            }
+        }
+        return string.Join("; ", kept);
+    }
+}
