@@ -50,7 +50,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             if (type.Success) return $"The value{where} has the wrong type: expected {Friendly(type.Groups[1].Value)}.";
             return $"The body is not valid JSON{where} (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";
         }
-        if (e.Message.Contains("was not provided from body", StringComparison.Ordinal) || e.Message.Contains("body was empty", StringComparison.OrdinalIgnoreCase))
+        if (e.Message.Contains("was not provided from body", StringComparison.Ordinal) || e.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase))
             return "A JSON body is required.";
         return e.Message;
     }

@@ -62,9 +62,14 @@ public sealed partial class TaskMonitor
         {
             return; // Stopped by a person or the platform is shutting down; the stop path takes over.
         }
-        catch (Exception e) when (e is LaunchFailedException or BackendUnavailableException)
+        catch (LaunchFailedException e)
         {
-            await FailAsync(taskId, e.Message, withLogsFrom: computing);
+            await FailAsync(taskId, e.Message, withLogsFrom: computing, exitCode: e.ExitCode);
+            return;
+        }
+        catch (BackendUnavailableException e)
+        {
+            await FailAsync(taskId, e.Message, withLogsFrom: null);
             return;
         }
         catch (Exception e)

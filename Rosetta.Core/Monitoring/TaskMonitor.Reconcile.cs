@@ -58,6 +58,8 @@ public sealed partial class TaskMonitor
         }
     }
 
+    private const string RemovedOutside = "The container was removed outside the platform; its output is gone.";
+
     private async Task HandleEventAsync(ComputingResource computing, ContainerEvent containerEvent)
     {
         var task = Get(containerEvent.TaskId);
@@ -74,8 +76,16 @@ public sealed partial class TaskMonitor
                 await UpdateAsync(task.Id, t => { t.Error = "The container ran out of memory."; return true; });
                 break;
             case ContainerEventKind.Destroyed:
+                // The platform removes containers only when it deletes the task, so this came from outside.
                 if (!task.Status.IsFinal())
-                    await FailAsync(task.Id, "The container was removed outside the platform.", withLogsFrom: null);
+                    await FailAsync(task.Id, RemovedOutside, withLogsFrom: null);
+                else
+                    await UpdateAsync(task.Id, t =>
+                    {
+                        if (t.Error?.Contains(RemovedOutside) == true) return false;
+                        t.Error = t.Error is null ? RemovedOutside : $"{t.Error}\n{RemovedOutside}";
+                        return true;
+                    });
                 break;
             case ContainerEventKind.Started:
                 break; // The launch path records a start itself; a restart by hand is seen by the next die.

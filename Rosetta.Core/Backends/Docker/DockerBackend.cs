@@ -66,7 +66,8 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
 
         var inspect = await Call(() => _docker.Containers.InspectContainerAsync(created.ID, ct));
         var endpoint = PublishedEndpoint(inspect, spec.InterfacePort)
-            ?? throw new LaunchFailedException($"The container exited before its port {spec.InterfacePort} was published.");
+            ?? throw new LaunchFailedException($"The container exited with code {inspect.State?.ExitCode} before its interface answered.",
+                exitCode: inspect.State is { Running: false } state ? (int)state.ExitCode : null);
         return new LaunchResult(created.ID, ImageDigest(image), endpoint);
     }
 

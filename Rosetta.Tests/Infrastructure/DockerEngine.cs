@@ -1,0 +1,59 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Rosetta.Tests.Infrastructure;
+
+/// <summary>
+/// The real Docker engine the integration tests use. There is no skip: `./rosetta.sh test` installs
+/// and starts the engine, so an engine that does not answer is a broken installation and every test
+/// that needs it fails with this message.
+/// </summary>
+public static class DockerEngine
+{
+    public const string Socket = "unix:///var/run/docker.sock";
+
+    public static DockerClient Client() => new DockerClientBuilder().WithEndpoint(new Uri(Socket)).Build();
+
+    private static readonly Lazy<Task> Available = new(async () =>
+    {
+        using var docker = Client();
+        try
+        {
+            await docker.System.PingAsync();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException(
+                $"The Docker engine at {Socket} does not answer ({e.GetBaseException().Message}). Run ./rosetta.sh infra (or ./rosetta.sh test) first.", e);
+        }
+        foreach (var image in new[] { "rosetta/hello:latest", "rosetta/jupyter:latest" })
+        {
+            try
+            {
+                await docker.Images.InspectImageAsync(image);
+            }
+            catch (DockerImageNotFoundException e)
+            {
+                throw new InvalidOperationException($"Image {image} is missing. Run ./rosetta.sh infra to build the bundled images.", e);
+            }
+        }
+    });
+
+    /// <summary>Throws (fails the test) when the engine or the bundled images are missing.</summary>
+    public static Task EnsureAvailableAsync() => Available.Value;
+
+    /// <summary>The container of a task, found by the contract's label.</summary>
+    public static async Task<ContainerListResponse?> FindTaskContainerAsync(string taskId)
+    {
+        using var docker = Client();
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"rosetta.task={taskId}"] = true },
+            },
+        });
+        return containers.SingleOrDefault();
+    }
+}

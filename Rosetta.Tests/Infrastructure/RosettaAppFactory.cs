@@ -1,0 +1,115 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Tests.Infrastructure;
+
+/// <summary>
+/// The real platform on a loopback Kestrel port, with its own SQLite file and data folder, against
+/// the real Docker engine. Two factories over the same <see cref="DataDirectory"/> model a platform
+/// restart. Disposing the last one removes the containers this instance started.
+/// </summary>
+public sealed class RosettaAppFactory : WebApplicationFactory<Program>
+{
+    public const string AdminPassword = "admin-test-password";
+    private readonly Dictionary<string, string?> _settings;
+
+    public RosettaAppFactory(string? dataDirectory = null, IDictionary<string, string?>? settings = null)
+    {
+        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "rosetta-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(DataDirectory);
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Rosetta"] = $"Data Source={Path.Combine(DataDirectory, "rosetta.db")}",
+            ["Rosetta:DataDirectory"] = DataDirectory,
+            ["Rosetta:Admin:Password"] = AdminPassword,
+            ["Rosetta:Docker:StopGraceSeconds"] = "2",
+            ["Rosetta:Tasks:StartTimeoutSeconds"] = "60",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
+        UseKestrel(0);
+        StartServer();
+        BaseAddress = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First().Replace("[::1]", "127.0.0.1"));
+    }
+
+    public string DataDirectory { get; }
+    public Uri BaseAddress { get; }
+    public string InstanceId => Services.GetRequiredService<PlatformIdentity>().InstanceId;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+    }
+
+    /// <summary>An HTTP client for the real server, authenticated with a token when given.</summary>
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public async Task<string> TokenAsync(string username, string password)
+    {
+        using var client = Client();
+        var response = await client.PostAsJsonAsync("/api/v1/tokens", new { username, password });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<TokenAnswer>())!.Token;
+    }
+
+    public Task<string> AdminTokenAsync() => TokenAsync("admin", AdminPassword);
+
+    /// <summary>Creates a user (through the admin API) and returns a client authenticated as them.</summary>
+    public async Task<HttpClient> NewUserClientAsync(string? username = null)
+    {
+        username ??= "user" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = Client(await AdminTokenAsync());
+        var created = await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-" + username, admin = false });
+        created.EnsureSuccessStatusCode();
+        return Client(await TokenAsync(username, "password-" + username));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Removes every container of a platform instance (tests clean up after themselves).</summary>
+    public static async Task RemoveContainersAsync(string instanceId)
+    {
+        using var docker = DockerEngine.Client();
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"rosetta.instance={instanceId}"] = true },
+            },
+        });
+        foreach (var container in containers)
+        {
+            try
+            {
+                await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
+
+    private sealed record TokenAnswer(string Token);
+}

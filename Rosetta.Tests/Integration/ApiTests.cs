@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>The REST API's contract: authentication, validation (400 with a field and a message), errors as problem+json.</summary>
+[Collection("platform")]
+public sealed class ApiTests(PlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task WrongPasswordGets401AndNoToken()
+    {
+        using var client = App.Client();
+        var response = await client.PostAsJsonAsync("/api/v1/tokens", new { username = "admin", password = "wrong" });
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var problem = await TaskApi.ProblemAsync(response);
+        Assert.Contains("wrong", (string?)problem["detail"]);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/tasks")]
+    [InlineData("/api/v1/software")]
+    [InlineData("/api/v1/computing")]
+    public async Task ApiWithoutTokenGets401(string path)
+    {
+        using var client = App.Client();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(path)).StatusCode);
+        using var forged = App.Client("rst_not-a-real-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await forged.GetAsync(path)).StatusCode);
+    }
+
+    [Fact]
+    public async Task RevokedTokenStopsWorking()
+    {
+        using var anonymous = App.Client();
+        var issued = await (await anonymous.PostAsJsonAsync("/api/v1/tokens",
+            new { username = "admin", password = RosettaAppFactory.AdminPassword, name = "short-lived" })).Content.ReadFromJsonAsync<JsonObject>();
+        using var client = App.Client((string)issued!["token"]!);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tasks")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tokens/{issued["id"]}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/tasks")).StatusCode);
+    }
+
+    [Fact]
+    public async Task CatalogueIsSeeded()
+    {
+        using var client = await App.NewUserClientAsync();
+        var software = await client.GetFromJsonAsync<JsonArray>("/api/v1/software");
+        var ids = software!.Select(s => (string?)s!["id"]).ToList();
+        Assert.Superset(new HashSet<string?> { "hello", "jupyter", "desktop", "ssh" }, ids.ToHashSet());
+        var ssh = software!.Single(s => (string?)s!["id"] == "ssh")!;
+        Assert.Equal("ssh", (string?)ssh["interfaceProtocol"]);
+
+        var computing = (await client.GetFromJsonAsync<JsonArray>("/api/v1/computing"))!;
+        var local = computing.Single(c => (string?)c!["id"] == "local")!;
+        Assert.Equal("local", (string?)local["kind"]);
+        Assert.Equal("available", (string?)local["state"]);
+    }
+
+    [Fact]
+    public async Task DuplicateUserGets409AndNonAdminCannotCreateUsers()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var name = "dup" + Guid.NewGuid().ToString("N")[..6];
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/users", new { username = name, password = "password-123" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsJsonAsync("/api/v1/users", new { username = name, password = "password-123" })).StatusCode);
+        var weak = await admin.PostAsJsonAsync("/api/v1/users", new { username = name + "x", password = "short" });
+        Assert.Equal(HttpStatusCode.BadRequest, weak.StatusCode);
+        Assert.NotNull((await TaskApi.ProblemAsync(weak))["errors"]!["password"]);
+
+        using var user = await App.NewUserClientAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.PostAsJsonAsync("/api/v1/users", new { username = "evil", password = "password-123" })).StatusCode);
+    }
+
+    public static TheoryData<string, string> BadTaskRequests => new()
+    {
+        { """{"software":"nope","computing":"local"}""", "software" },
+        { """{"software":"hello","computing":"mars"}""", "computing" },
+        { """{"computing":"local"}""", "software" },
+        { """{"software":"hello","computing":"local","options":{"cpus":-1}}""", "options.cpus" },
+        { """{"software":"hello","computing":"local","options":{"cpus":100000}}""", "options.cpus" },
+        { """{"software":"hello","computing":"local","options":{"memory":"lots"}}""", "options.memory" },
+        { """{"software":"hello","computing":"local","options":{"memory":"1k"}}""", "options.memory" },
+        { """{"software":"hello","computing":"local","options":{"memory":"99999T"}}""", "options.memory" },
+        { """{"software":"hello","computing":"local","options":{"walltime":"forever"}}""", "options.walltime" },
+        { """{"software":"hello","computing":"local","options":{"partition":"debug"}}""", "options.partition" },
+        { """{"software":"hello","computing":"local","options":{"env":{"1BAD":"x"}}}""", "options.env.1BAD" },
+        { """{"software":"hello","computing":"local","options":{"env":{"A=B":"x"}}}""", "options.env.A=B" },
+        { """{"software":"hello","computing":"local","options":{"env":{"OK":"nul\u0000byte"}}}""", "options.env.OK" },
+        { """{"software":"jupyter","computing":"local","options":{"env":{"JUPYTER_TOKEN":"mine"}}}""", "options.env.JUPYTER_TOKEN" },
+        { """{"software":"hello","computing":"local","name":"line\nbreak"}""", "name" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTaskRequests))]
+    public async Task InvalidTaskRequestGets400NamingTheFieldAndCreatesNothing(string body, string field)
+    {
+        using var client = await App.NewUserClientAsync();
+        var response = await client.PostAsync("/api/v1/tasks", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await TaskApi.ProblemAsync(response);
+        var errors = problem["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey(field), $"expected an error on '{field}', got {problem.ToJsonString()}");
+        Assert.False(string.IsNullOrWhiteSpace((string?)errors[field]![0]));
+        Assert.Empty((await client.GetFromJsonAsync<JsonArray>("/api/v1/tasks"))!);
+    }
+
+    [Theory]
+    [InlineData("{not json", "not valid JSON")]
+    [InlineData("""{"software":"hello","computing":"local","colour":"red"}""", "Unknown field 'colour'")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"two"}}""", "expected a number")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"memory":2}}""", "expected a string")]
+    [InlineData("", "A JSON body is required")]
+    public async Task MalformedBodyGets400WithAReadableMessage(string body, string expected)
+    {
+        using var client = await App.NewUserClientAsync();
+        var response = await client.PostAsync("/api/v1/tasks", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await TaskApi.ProblemAsync(response);
+        Assert.Contains(expected, (string?)problem["detail"]);
+        Assert.DoesNotContain("System.", (string?)problem["detail"]);
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("Ωμέγα ノート 📓")]
+    public async Task NamesInAnyAlphabetAreAcceptedButOverlongOnesAreNot(string name)
+    {
+        using var client = await App.NewUserClientAsync();
+        var tooLong = await client.PostAsJsonAsync("/api/v1/tasks", new { name = new string('x', 101), software = "hello", computing = "local" });
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("at most 100", (await TaskApi.ProblemAsync(tooLong))["errors"]!["name"]![0]!.ToString());
+
+        var task = await TaskApi.StartAsync(client, new { name, software = "hello", computing = "local" });
+        Assert.Equal(name, (string?)task["name"]);
+        await TaskApi.StopAndDeleteAsync(client, (string)task["id"]!);
+    }
+
+    [Fact]
+    public async Task InvalidSoftwareGets400AndValidSoftwareIsListedForItsOwnerOnly()
+    {
+        using var owner = await App.NewUserClientAsync();
+        using var other = await App.NewUserClientAsync();
+        var bad = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "UPPER/Case;rm -rf", interfacePort = 70000, digest = "md5:1" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await TaskApi.ProblemAsync(bad))["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey("image") && errors.ContainsKey("interfacePort") && errors.ContainsKey("digest"), errors.ToJsonString());
+
+        var good = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My web app", image = "rosetta/hello", tag = "latest", interfacePort = 8080 });
+        Assert.Equal(HttpStatusCode.Created, good.StatusCode);
+        var id = (string)(await good.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Contains((await owner.GetFromJsonAsync<JsonArray>("/api/v1/software"))!, s => (string?)s!["id"] == id);
+        Assert.DoesNotContain((await other.GetFromJsonAsync<JsonArray>("/api/v1/software"))!, s => (string?)s!["id"] == id);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/software/{id}")).StatusCode);
+        var stolen = await other.PostAsJsonAsync("/api/v1/tasks", new { software = id, computing = "local" });
+        Assert.Equal(HttpStatusCode.BadRequest, stolen.StatusCode);
+    }
+
+    [Fact]
+    public async Task ComputingIsValidatedAndOwned()
+    {
+        using var owner = await App.NewUserClientAsync();
+        using var other = await App.NewUserClientAsync();
+        var bad = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "x", kind = "local", host = "bad host;", port = 0, username = "-rf", engine = "lxc" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await TaskApi.ProblemAsync(bad))["errors"]!.AsObject();
+        foreach (var field in new[] { "kind", "host", "port", "username", "engine" }) Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+
+        var created = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Workstation", kind = "ssh", host = "127.0.0.1", port = 2222, username = "demo", engine = "docker" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.DoesNotContain((await other.GetFromJsonAsync<JsonArray>("/api/v1/computing"))!, c => (string?)c!["id"] == id);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/computing/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenApiDocumentDescribesTheTaskCalls()
+    {
+        using var client = App.Client();
+        var doc = await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json");
+        var paths = doc!["paths"]!.AsObject();
+        Assert.True(paths.ContainsKey("/api/v1/tasks"));
+        Assert.True(paths.ContainsKey("/api/v1/tasks/{id}/stop"));
+        Assert.True(paths.ContainsKey("/api/v1/tokens"));
+    }
+
+    [Fact]
+    public async Task HealthzAnswersWhenReady()
+    {
+        using var client = App.Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Docker.DotNet.Models;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>Platform restarts and engine outages: tasks keep their state, nothing is started twice, everything recovers.</summary>
+[Collection("resilience")]
+public sealed class ResilienceTests
+{
+    [Fact]
+    public async Task RestartedPlatformReadoptsRunningTasksRestoresTheirRoutesAndNoticesTheOnesThatDied()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        var first = new RosettaAppFactory();
+        var instance = first.InstanceId;
+        try
+        {
+            var token = await first.AdminTokenAsync();
+            string hello, jupyter, doomed, vanished;
+            using (var client = first.Client(token))
+            {
+                hello = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+                jupyter = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = "local" }))["id"]!;
+                doomed = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+                vanished = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+                foreach (var id in new[] { hello, doomed, vanished }) await TaskApi.WaitForStatusAsync(client, id, "running");
+                await TaskApi.WaitForStatusAsync(client, jupyter, "running", seconds: 90);
+            }
+            var helloContainer = (await DockerEngine.FindTaskContainerAsync(hello))!.ID;
+            await first.DisposeAsync();
+
+            // While the platform is down: its containers keep running; one dies, one is removed.
+            Assert.Equal("running", (await DockerEngine.FindTaskContainerAsync(hello))!.State);
+            using (var docker = DockerEngine.Client())
+            {
+                await docker.Containers.KillContainerAsync((await DockerEngine.FindTaskContainerAsync(doomed))!.ID, new ContainerKillParameters { Signal = "SIGKILL" });
+                await docker.Containers.RemoveContainerAsync((await DockerEngine.FindTaskContainerAsync(vanished))!.ID, new ContainerRemoveParameters { Force = true });
+            }
+
+            await using var second = new RosettaAppFactory(first.DataDirectory);
+            Assert.Equal(instance, second.InstanceId);
+            using var again = second.Client(token); // tokens survive the restart
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(again, hello))["status"]);
+            var page = await again.GetAsync($"/t/{hello}/");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal(helloContainer, (await DockerEngine.FindTaskContainerAsync(hello))!.ID); // same container, none started twice
+            // Jupyter's token was kept encrypted in the database and still opens it.
+            Assert.Equal(HttpStatusCode.OK, (await again.GetAsync($"/t/{jupyter}/api/status")).StatusCode);
+
+            var exited = await TaskApi.WaitForStatusAsync(again, doomed, "exited", seconds: 20);
+            Assert.Equal(137, (int?)exited["exitCode"]);
+            var failed = await TaskApi.WaitForStatusAsync(again, vanished, "failed", seconds: 20);
+            Assert.Contains("disappeared", (string?)failed["error"]);
+            foreach (var id in new[] { hello, jupyter, doomed, vanished }) await TaskApi.StopAndDeleteAsync(again, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
+    [Fact]
+    public async Task EngineOutageKeepsLastKnownStateReportsUnreachableAndRecoversByItself()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        await using var relay = new UnixSocketRelay();
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?>
+        {
+            ["Rosetta:Docker:Endpoint"] = relay.Endpoint,
+            ["Rosetta:Tasks:MaxReconnectDelaySeconds"] = "1",
+        });
+        try
+        {
+            using var client = app.Client(await app.AdminTokenAsync());
+            var survivor = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+            var victim = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, survivor, "running");
+            await TaskApi.WaitForStatusAsync(client, victim, "running");
+
+            await relay.PauseAsync();
+            await WaitForComputingStateAsync(client, "unreachable");
+            var refused = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = "local" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Contains("unreachable", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, survivor))["status"]);
+
+            // Something happens while the platform cannot see the engine.
+            using (var docker = DockerEngine.Client())
+                await docker.Containers.KillContainerAsync((await DockerEngine.FindTaskContainerAsync(victim))!.ID, new ContainerKillParameters { Signal = "SIGKILL" });
+
+            relay.Resume();
+            await WaitForComputingStateAsync(client, "available");
+            await TaskApi.WaitForStatusAsync(client, victim, "exited", seconds: 20);
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, survivor))["status"]);
+            var fresh = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, fresh, "running");
+            foreach (var id in new[] { survivor, victim, fresh }) await TaskApi.StopAndDeleteAsync(client, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
+    private static async Task WaitForComputingStateAsync(HttpClient client, string state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        JsonObject? local = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            local = await client.GetFromJsonAsync<JsonObject>("/api/v1/computing/local");
+            if ((string?)local!["state"] == state) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"computing 'local' did not become {state}: {local?.ToJsonString()}");
+    }
+}

@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Docker.DotNet.Models;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>Tasks on the real Docker engine with the real bundled images, end to end through the API and the proxy.</summary>
+[Collection("platform")]
+public sealed class TaskLifecycleTests(PlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task HelloGoesFromStartingToRunningAnswersThroughTheProxyLogsStopsAndDeletes()
+    {
+        using var client = await App.NewUserClientAsync();
+        var created = await TaskApi.StartAsync(client, new { name = "hello world", software = "hello", computing = "local", options = new { cpus = 0.5, memory = "64M", env = new Dictionary<string, string> { ["HELLO_LINES"] = "3" } } });
+        var id = (string)created["id"]!;
+        Assert.Contains((string?)created["status"], new[] { "created", "starting" });
+
+        var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+        Assert.StartsWith("sha256:", (string?)running["imageDigest"]);
+        Assert.EndsWith($"/t/{id}/", (string?)running["interface"]!["url"]);
+
+        // The container: label from the contract, limits from the options, port on loopback only.
+        var container = await DockerEngine.FindTaskContainerAsync(id);
+        Assert.NotNull(container);
+        using (var docker = DockerEngine.Client())
+        {
+            var inspect = (await docker.Containers.InspectContainerAsync(container!.ID))!;
+            Assert.Equal(id, inspect.Config!.Labels["rosetta.task"]);
+            Assert.Equal(500_000_000, inspect.HostConfig!.NanoCPUs);
+            Assert.Equal(64L << 20, inspect.HostConfig.Memory);
+            Assert.All(inspect.NetworkSettings!.Ports!["8080/tcp"], b => Assert.Equal("127.0.0.1", b.HostIP));
+            Assert.Contains("HELLO_LINES=3", inspect.Config.Env);
+        }
+
+        var page = await client.GetAsync($"/t/{id}/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Hello from Rosetta", await page.Content.ReadAsStringAsync());
+        // Without the trailing slash the proxy redirects, so relative links work.
+        var bare = await client.GetAsync($"/t/{id}");
+        Assert.Equal(HttpStatusCode.Redirect, bare.StatusCode);
+        Assert.Equal($"/t/{id}/", bare.Headers.Location!.OriginalString);
+
+        var logs = await client.GetStringAsync($"/api/v1/tasks/{id}/logs");
+        Assert.Contains("line 1\nline 2\nline 3\n", logs);
+        Assert.Contains("hello: listening on port 8080", logs);
+        var tail = await client.GetStringAsync($"/api/v1/tasks/{id}/logs?tail=1");
+        Assert.Single(tail.TrimEnd('\n').Split('\n'));
+
+        // Running tasks cannot be deleted.
+        var conflict = await client.DeleteAsync($"/api/v1/tasks/{id}");
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Contains("stop it", (string?)(await TaskApi.ProblemAsync(conflict))["detail"]);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).StatusCode);
+        var stopped = await TaskApi.WaitForStatusAsync(client, id, "stopped");
+        Assert.NotNull(stopped["endedAt"]);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync($"/t/{id}/")).StatusCode);
+        // Logs outlive the stop.
+        Assert.Contains("line 3", await client.GetStringAsync($"/api/v1/tasks/{id}/logs"));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/tasks/{id}")).StatusCode);
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+    }
+
+    [Fact]
+    public async Task JupyterKernelRunsCodeOverItsWebSocketThroughTheProxyWithoutTheUserSeeingAToken()
+    {
+        var token = await App.TokenAsync("admin", RosettaAppFactory.AdminPassword);
+        using var client = App.Client(token);
+        var task = await TaskApi.StartAsync(client, new { software = "jupyter", computing = "local" });
+        var id = (string)task["id"]!;
+        try
+        {
+            var running = await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            Assert.DoesNotContain("token", running.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+
+            // The proxy supplies Jupyter's token itself; the owner only has their platform token.
+            var status = await client.GetAsync($"/t/{id}/api/status");
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+            var kernel = await client.PostAsJsonAsync($"/t/{id}/api/kernels", new { name = "python3" });
+            Assert.Equal(HttpStatusCode.Created, kernel.StatusCode);
+            var kernelId = (string)(await kernel.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+            using var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+            var wsUri = new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/api/kernels/{kernelId}/channels");
+            await socket.ConnectAsync(wsUri, CancellationToken.None);
+            var msgId = Guid.NewGuid().ToString("N");
+            var request = new JsonObject
+            {
+                ["header"] = new JsonObject { ["msg_id"] = msgId, ["username"] = "test", ["session"] = Guid.NewGuid().ToString("N"), ["msg_type"] = "execute_request", ["version"] = "5.3" },
+                ["parent_header"] = new JsonObject(), ["metadata"] = new JsonObject(), ["buffers"] = new JsonArray(), ["channel"] = "shell",
+                ["content"] = new JsonObject { ["code"] = "print(6 * 7)", ["silent"] = false, ["store_history"] = false, ["user_expressions"] = new JsonObject(), ["allow_stdin"] = false, ["stop_on_error"] = true },
+            };
+            await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            string? printed = null;
+            var buffer = new byte[64 * 1024];
+            while (printed is null)
+            {
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, timeout.Token);
+                    message.Write(buffer, 0, result.Count);
+                } while (!result.EndOfMessage);
+                var reply = JsonNode.Parse(message.ToArray())!;
+                if ((string?)reply["parent_header"]?["msg_id"] == msgId && (string?)reply["msg_type"] == "stream")
+                    printed = (string?)reply["content"]!["text"];
+            }
+            Assert.Equal("42\n", printed);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task ContainerThatExitsAtOnceFailsWithItsExitCodeAndLastOutput()
+    {
+        using var client = await App.NewUserClientAsync();
+        var task = await TaskApi.StartAsync(client, new { software = "hello", computing = "local", options = new { env = new Dictionary<string, string> { ["HELLO_EXIT_CODE"] = "3" } } });
+        var id = (string)task["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed");
+        Assert.Equal(3, (int?)failed["exitCode"]);
+        Assert.Contains("hello: exiting with code 3", (string?)failed["error"]);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    [Fact]
+    public async Task ContainerKilledOutsideThePlatformIsSeenAsExitedAndOneRemovedAsFailed()
+    {
+        using var client = await App.NewUserClientAsync();
+        var killed = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        var removed = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, killed, "running");
+        await TaskApi.WaitForStatusAsync(client, removed, "running");
+
+        using (var docker = DockerEngine.Client())
+        {
+            await docker.Containers.KillContainerAsync((await DockerEngine.FindTaskContainerAsync(killed))!.ID, new ContainerKillParameters { Signal = "SIGKILL" });
+            await docker.Containers.RemoveContainerAsync((await DockerEngine.FindTaskContainerAsync(removed))!.ID, new ContainerRemoveParameters { Force = true });
+        }
+
+        var exited = await TaskApi.WaitForStatusAsync(client, killed, "exited", seconds: 20);
+        Assert.Equal(137, (int?)exited["exitCode"]);
+        // `docker rm -f` kills (the task exits) then removes: the task says its container is gone.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var gone = await TaskApi.GetAsync(client, removed);
+        while (!((string?)gone["error"] ?? "").Contains("removed outside the platform") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            gone = await TaskApi.GetAsync(client, removed);
+        }
+        Assert.Contains((string?)gone["status"], new[] { "exited", "failed" });
+        Assert.Contains("removed outside the platform", (string?)gone["error"]);
+        await TaskApi.StopAndDeleteAsync(client, killed);
+        await TaskApi.StopAndDeleteAsync(client, removed);
+    }
+
+    [Fact]
+    public async Task StopDuringStartEndsStoppedWithNoContainerLeftRunning()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = "local" }))["id"]!;
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).StatusCode);
+        await TaskApi.WaitForStatusAsync(client, id, "stopped", seconds: 30);
+        var container = await DockerEngine.FindTaskContainerAsync(id);
+        Assert.True(container is null || container.State != "running", $"container still {container?.State}");
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task WalltimeEndsARunningTask()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local", options = new { walltime = "00:00:02" } }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running");
+        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 30);
+        Assert.Contains("walltime", (string?)exited["error"]);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+}
