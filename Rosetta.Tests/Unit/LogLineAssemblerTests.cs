@@ -1,0 +1,59 @@
+using System.Text;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Docker;
+
+namespace Rosetta.Tests.Unit;
+
+public sealed class LogLineAssemblerTests
+{
+    [Fact]
+    public void LinesSplitAcrossFramesAreJoined()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: false);
+        Assert.Empty(assembler.Append("hel"u8));
+        var lines = assembler.Append("lo\nwor"u8);
+        Assert.Equal(["hello"], lines.Select(l => l.Text));
+        Assert.Equal(["world", "again"], assembler.Append("ld\nagain\n"u8).Select(l => l.Text));
+        Assert.Null(assembler.Flush());
+    }
+
+    [Fact]
+    public void AMultiByteCharacterSplitBetweenFramesSurvives()
+    {
+        var bytes = Encoding.UTF8.GetBytes("é→📓\n");
+        var assembler = new LogLineAssembler(LogStream.Stderr, timestamps: false);
+        var lines = new List<LogLine>();
+        foreach (var b in bytes) lines.AddRange(assembler.Append([b])); // one byte per frame
+        Assert.Equal("é→📓", Assert.Single(lines).Text);
+        Assert.Equal(LogStream.Stderr, lines[0].Stream);
+    }
+
+    [Fact]
+    public void LastLineWithoutNewlineIsFlushedAndCarriageReturnsDropped()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: false);
+        Assert.Equal("windows", Assert.Single(assembler.Append("windows\r\npartial"u8)).Text);
+        Assert.Equal("partial", assembler.Flush()!.Text);
+    }
+
+    [Fact]
+    public void EngineTimestampsAreParsedOffTheLine()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: true);
+        var line = Assert.Single(assembler.Append("2026-11-23T00:51:33.619300512Z hello: listening on port 8080\n"u8));
+        Assert.Equal("hello: listening on port 8080", line.Text);
+        Assert.Equal(new DateTime(2026, 11, 23, 0, 51, 33, DateTimeKind.Utc), line.Timestamp!.Value.AddTicks(-(line.Timestamp.Value.Ticks % TimeSpan.TicksPerSecond)));
+        Assert.Equal(DateTimeKind.Utc, line.Timestamp.Value.Kind);
+    }
+
+    [Fact]
+    public void ALongLineLargerThanTheBufferStaysWhole()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: false);
+        var text = new string('x', 100_000);
+        var bytes = Encoding.UTF8.GetBytes(text + "\n");
+        var lines = new List<LogLine>();
+        for (var i = 0; i < bytes.Length; i += 4096) lines.AddRange(assembler.Append(bytes.AsSpan(i, Math.Min(4096, bytes.Length - i))));
+        Assert.Equal(text, Assert.Single(lines).Text);
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Primitives;
+using Rosetta.App.Proxy;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Docker;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+
+namespace Rosetta.Tests.Unit;
+
+public sealed class ProxyAndConverterTests
+{
+    [Fact]
+    public void PlatformCookiesAreRemovedAndTheInterfacesOwnAreKept()
+    {
+        var kept = TaskProxyTransformer.WithoutPlatformCookies(new StringValues(
+            ["rosetta.auth=secret; _xsrf=abc", ".AspNetCore.Antiforgery.x=y; username-127-0-0-1=zzz; ROSETTA.AF=q"]));
+        Assert.Equal("_xsrf=abc; username-127-0-0-1=zzz", kept);
+    }
+
+    [Fact]
+    public void SpecCarriesLabelsEnvironmentSecretAndLimits()
+    {
+        var jupyter = BundledCatalogue.Software().Single(s => s.Id == "jupyter");
+        var task = new TaskRecord
+        {
+            Id = "0123456789abcdef", OwnerId = "u", Name = "nb", SoftwareId = "jupyter", ComputingId = "local",
+            Options = new TaskOptions { Cpus = 1.5, Memory = "1G", Env = new() { ["MY"] = "value with spaces" } },
+        };
+        var spec = ContainerSpecFactory.Create(task, jupyter, "inst1", "s3cret");
+        Assert.Equal("rosetta-0123456789abcdef", spec.Name);
+        Assert.Equal("rosetta/jupyter:latest", spec.Image);
+        Assert.Equal("0123456789abcdef", spec.Labels["rosetta.task"]);
+        Assert.Equal("inst1", spec.Labels["rosetta.instance"]);
+        Assert.Equal("/t/0123456789abcdef/", spec.Env["BASE_URL"]);
+        Assert.Equal("s3cret", spec.Env["JUPYTER_TOKEN"]);
+
+        var create = DockerContainerConverter.ToCreateParameters(spec);
+        Assert.Equal(1_500_000_000, create.HostConfig!.NanoCPUs);
+        Assert.Equal(1L << 30, create.HostConfig.Memory);
+        Assert.Contains("MY=value with spaces", create.Env);
+        var binding = Assert.Single(create.HostConfig.PortBindings!["8888/tcp"]);
+        Assert.Equal("127.0.0.1", binding.HostIP);
+        Assert.Equal("", binding.HostPort);
+    }
+
+    [Fact]
+    public void PinnedDigestIsWhatRuns()
+    {
+        var software = new Software { Id = "x", Name = "x", Image = "quay.io/org/app", Tag = "1.0", Digest = "sha256:" + new string('a', 64) };
+        Assert.Equal("quay.io/org/app@sha256:" + new string('a', 64), software.ImageReference);
+    }
+
+    [Theory]
+    [InlineData("rosetta/hello:latest", "rosetta/hello", "latest")]
+    [InlineData("localhost:5000/app", "localhost:5000/app", "latest")]
+    [InlineData("localhost:5000/app:2", "localhost:5000/app", "2")]
+    [InlineData("app@sha256:abc", "app", "sha256:abc")]
+    public void ImageReferencesSplitIntoRepositoryAndTag(string reference, string repository, string tag) =>
+        Assert.Equal((repository, tag), DockerBackend.SplitReference(reference));
+}

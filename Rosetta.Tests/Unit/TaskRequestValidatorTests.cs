@@ -1,0 +1,58 @@
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Tests.Unit;
+
+public sealed class TaskRequestValidatorTests
+{
+    private static readonly Software Jupyter = BundledCatalogue.Software().Single(s => s.Id == "jupyter");
+    private static readonly ComputingResource Local = BundledCatalogue.LocalComputing();
+    private static readonly ComputingCapacity TwoCores = new(2, 4L << 30);
+
+    private static ValidationErrors Validate(TaskOptions options, ComputingResource? computing = null)
+    {
+        var errors = new ValidationErrors();
+        TaskRequestValidator.ValidateOptions(errors, options, Jupyter, computing ?? Local, TwoCores);
+        return errors;
+    }
+
+    [Fact]
+    public void SensibleOptionsPass() =>
+        Assert.True(Validate(new TaskOptions { Cpus = 1.5, Memory = "1G", Walltime = "01:00:00", Env = new() { ["MY_VAR"] = "x y $(z) `w`" } }).IsValid);
+
+    [Fact]
+    public void LimitsAboveTheComputingCapacityAreRefusedWithTheCapacity()
+    {
+        var errors = Validate(new TaskOptions { Cpus = 3, Memory = "8G" }).ToDictionary();
+        Assert.Contains("has 2", errors["options.cpus"][0]);
+        Assert.Contains("4 GiB", errors["options.memory"][0]);
+    }
+
+    [Fact]
+    public void PlatformManagedVariablesCannotBeOverridden()
+    {
+        var errors = Validate(new TaskOptions { Env = new() { ["JUPYTER_TOKEN"] = "guessable", ["BASE_URL"] = "/" } }).ToDictionary();
+        Assert.True(errors.ContainsKey("options.env.JUPYTER_TOKEN"));
+        Assert.True(errors.ContainsKey("options.env.BASE_URL"));
+    }
+
+    [Fact]
+    public void SlurmOptionsAreRefusedOffSlurmAndCheckedOnIt()
+    {
+        Assert.True(Validate(new TaskOptions { Partition = "debug", Gpus = 1 }).ToDictionary().Keys.ToHashSet().SetEquals(["options.partition", "options.gpus"]));
+        var slurm = new ComputingResource { Id = "c", Name = "Cluster", Kind = ComputingKind.Slurm };
+        Assert.True(Validate(new TaskOptions { Partition = "debug", Account = "proj-1", Gpus = 1 }, slurm).IsValid);
+        var errors = Validate(new TaskOptions { Partition = "debug; rm -rf /", Gpus = 65 }, slurm).ToDictionary();
+        Assert.True(errors.ContainsKey("options.partition") && errors.ContainsKey("options.gpus"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("9LIVES")]
+    [InlineData("HAS SPACE")]
+    [InlineData("A=B")]
+    [InlineData("ÜMLAUT")]
+    public void InvalidVariableNamesAreRefused(string name) =>
+        Assert.False(Validate(new TaskOptions { Env = new() { [name] = "v" } }).IsValid);
+}
