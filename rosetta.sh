@@ -83,7 +83,8 @@ trx_summary() {
 
 cmd_test() {
     cmd_infra
-    install_chromium
+    install_test_packages
+    start_registry
     # TODO(ssh/slurm): start the loopback sshd and the single-node Slurm cluster
     # the tests need (added together with `demo`).
 

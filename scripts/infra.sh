@@ -8,7 +8,8 @@
 #   install_packages  apt packages the platform needs (apt-get update only if something is missing)
 #   start_docker      the local Docker engine, in its own process session
 #   build_images      the bundled images under images/, in dependency order
-#   install_chromium  Debian's chromium for the browser tests (not part of `infra`)
+#   install_test_packages  Chromium and a registry for the test suite (not part of `infra`)
+#   start_registry    the loopback registry on 127.0.0.1:5000 for the pull tests
 
 : "${ROSETTA_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 
@@ -21,6 +22,8 @@ ROSETTA_DOCKERD_LOG="${ROSETTA_DOCKERD_LOG:-/var/log/rosetta-dockerd.log}"
 
 # Packages `infra` needs: engine, image build tools, the demo SSH host, HTTP checks.
 ROSETTA_PACKAGES=(docker.io mmdebstrap busybox-static openssh-server curl ca-certificates)
+# Only the test suite needs these.
+ROSETTA_TEST_PACKAGES=(chromium docker-registry)
 
 log() { printf '[rosetta] %s\n' "$*"; }
 die() { printf '[rosetta] error: %s\n' "$*" >&2; exit 1; }
@@ -60,8 +63,23 @@ install_packages() {
     apt_install "${ROSETTA_PACKAGES[@]}"
 }
 
-install_chromium() {
-    apt_install chromium
+install_test_packages() {
+    apt_install "${ROSETTA_TEST_PACKAGES[@]}"
+}
+
+# A registry on 127.0.0.1:5000 for the pull tests (loopback registries need no TLS for dockerd).
+start_registry() {
+    curl -fsS -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && return 0
+    local i
+    install -d /var/lib/rosetta-registry
+    log "starting the test registry on 127.0.0.1:5000 ..."
+    setsid docker-registry serve "$ROSETTA_ROOT/scripts/registry.yml" >/var/log/rosetta-registry.log 2>&1 </dev/null &
+    for ((i = 0; i < 60; i++)); do
+        curl -fsS -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && return 0
+        sleep 0.25
+    done
+    tail -n 20 /var/log/rosetta-registry.log >&2 || true
+    die "the test registry did not answer on 127.0.0.1:5000"
 }
 
 _docker_answers() {

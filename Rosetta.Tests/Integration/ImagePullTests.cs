@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Docker.DotNet.Models;
+using Microsoft.AspNetCore.SignalR.Client;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Images missing on the engine are pulled, with progress on the task, from a real registry on
+/// 127.0.0.1:5000 (started by ./rosetta.sh test); the digest actually run is recorded, and a pinned
+/// digest is what runs.
+/// </summary>
+[Collection("platform")]
+public sealed class ImagePullTests(PlatformFixture platform)
+{
+    private const string Registry = "127.0.0.1:5000";
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task AMissingImageIsPulledWithVisibleProgressAndItsDigestIsRecorded()
+    {
+        var (repository, digest) = await PushHelloAsync();
+        using var client = await App.NewUserClientAsync();
+        var software = await AddSoftwareAsync(client, repository, digest: null);
+
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(App.BaseAddress, "/hubs/tasks"), o => o.Headers["Authorization"] = client.DefaultRequestHeaders.Authorization!.ToString())
+            .Build();
+        var details = new List<string>();
+        hub.On<JsonObject>("TaskChanged", t => { lock (details) if ((string?)t["statusDetail"] is { } d) details.Add(d); });
+        await hub.StartAsync();
+
+        var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
+        var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+        Assert.Equal(digest, (string?)running["imageDigest"]);
+        lock (details) Assert.Contains(details, d => d.StartsWith("Pulling", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/t/{id}/")).StatusCode);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    [Fact]
+    public async Task APinnedDigestIsWhatRuns()
+    {
+        var (repository, digest) = await PushHelloAsync();
+        using var client = await App.NewUserClientAsync();
+        var software = await AddSoftwareAsync(client, repository, digest);
+        var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
+        var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+        Assert.Equal($"{repository}@{digest}", (string?)running["image"]);
+        Assert.Equal(digest, (string?)running["imageDigest"]);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    [Fact]
+    public async Task AnImageThatCannotBePulledFailsTheTaskWithTheReason()
+    {
+        using var client = await App.NewUserClientAsync();
+        var software = await AddSoftwareAsync(client, $"{Registry}/rosetta-test/absent-{Guid.NewGuid():N}", digest: null);
+        var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed");
+        Assert.Contains("could not be pulled", (string?)failed["error"]);
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    private static async Task<string> AddSoftwareAsync(HttpClient client, string image, string? digest)
+    {
+        var response = await client.PostAsJsonAsync("/api/v1/software", new { name = "Pulled hello", image, tag = "v1", digest, interfacePort = 8080 });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+    }
+
+    /// <summary>Pushes rosetta/hello under a fresh name and removes that name locally, so only a pull can bring it back.</summary>
+    private static async Task<(string Repository, string Digest)> PushHelloAsync()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        using var registry = new HttpClient();
+        try
+        {
+            (await registry.GetAsync($"http://{Registry}/v2/")).EnsureSuccessStatusCode();
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvalidOperationException($"The test registry on {Registry} does not answer; ./rosetta.sh test starts it.", e);
+        }
+
+        var repository = $"{Registry}/rosetta-test/hello-{Guid.NewGuid().ToString("N")[..8]}";
+        using var docker = DockerEngine.Client();
+        await docker.Images.TagImageAsync("rosetta/hello:latest", new ImageTagParameters { RepositoryName = repository, Tag = "v1" });
+        var errors = new List<string>();
+        await docker.Images.PushImageAsync($"{repository}:v1", new ImagePushParameters { Tag = "v1" }, new AuthConfig(),
+            new SyncProgress<JSONMessage>(m => { if (m.Error?.Message is { } e) errors.Add(e); }));
+        Assert.Empty(errors);
+        var pushed = await docker.Images.InspectImageAsync($"{repository}:v1");
+        var digest = pushed.RepoDigests.Single(d => d.StartsWith(repository + "@", StringComparison.Ordinal)).Split('@')[1];
+        await docker.Images.DeleteImageAsync($"{repository}:v1", new ImageDeleteParameters());
+        foreach (var repoDigest in (await docker.Images.InspectImageAsync("rosetta/hello:latest")).RepoDigests.Where(d => d.StartsWith(repository)))
+            await docker.Images.DeleteImageAsync(repoDigest, new ImageDeleteParameters());
+        return (repository, digest);
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
