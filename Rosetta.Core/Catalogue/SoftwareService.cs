@@ -46,6 +46,42 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         return software;
     }
 
+    /// <summary>
+    /// Replaces a software entry the caller may edit (their own; platform-wide ones for admins).
+    /// The id stays; running tasks keep what they were started with. False: no such entry.
+    /// </summary>
+    public async Task<bool> UpdateAsync(Caller caller, string id, SoftwareDraft draft, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (existing is null || !CanEdit(caller, existing)) return false;
+        var errors = new ValidationErrors();
+        var updated = Validate(draft with { Id = id }, errors);
+        if (!errors.IsValid) throw new ValidationException(errors);
+        var (owner, created) = (existing.OwnerId, existing.CreatedAt);
+        db.Entry(existing).CurrentValues.SetValues(updated!);
+        (existing.OwnerId, existing.CreatedAt) = (owner, created); // ownership never changes through an edit
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
+    /// <summary>Deletes a software entry the caller may edit. False: no such entry.</summary>
+    public async Task<bool> DeleteAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (existing is null || !CanEdit(caller, existing)) return false;
+        if (await db.Tasks.AnyAsync(t => t.SoftwareId == id && t.Status != TaskState.Stopped && t.Status != TaskState.Exited && t.Status != TaskState.Failed, ct))
+            throw new ConflictException($"'{existing.Name}' has tasks that still run; stop them first.");
+        db.Software.Remove(existing);
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
+    /// <summary>Owners edit their own entries; only admins edit platform-wide ones.</summary>
+    public static bool CanEdit(Caller caller, Software software) =>
+        software.OwnerId is null ? caller.IsAdmin : caller.CanSee(software.OwnerId);
+
     /// <summary>Checks a draft; returns the entity when it is valid.</summary>
     public static Software? Validate(SoftwareDraft draft, ValidationErrors errors)
     {

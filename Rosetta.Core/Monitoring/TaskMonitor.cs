@@ -51,6 +51,9 @@ public sealed partial class TaskMonitor(
     /// <summary>Why a computing resource cannot be used right now, or null when it can.</summary>
     public string? UnavailableReason(string computingId) => _unavailable.TryGetValue(computingId, out var reason) ? reason : null;
 
+    /// <summary>Whether this installation has a backend for computing resources of this kind.</summary>
+    public bool Supports(ComputingKind kind) => _backends.ContainsKey(kind);
+
     public ITaskBackend BackendFor(ComputingKind kind) =>
         _backends.TryGetValue(kind, out var backend) ? backend : throw new BackendUnavailableException($"Computing resources of kind '{kind.ToString().ToLowerInvariant()}' are not supported by this installation yet.");
 

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.App.Components.Model;
+
+/// <summary>
+/// Base for interactive pages: resolves the signed-in <see cref="Caller"/> once, and owns a
+/// cancellation token that ends every subscription the page started when it is disposed.
+/// </summary>
+public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
+{
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly List<Task> _background = [];
+
+    [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    protected Caller Caller { get; private set; } = default!;
+    protected string UserName { get; private set; } = "";
+    protected CancellationToken Disposed => _disposed.Token;
+
+    protected override async Task OnInitializedAsync()
+    {
+        var user = (await AuthenticationState).User;
+        Caller = user.ToCaller();
+        UserName = user.Identity?.Name ?? "";
+        await OnCallerKnownAsync();
+    }
+
+    /// <summary>Runs once the caller is known (instead of OnInitializedAsync).</summary>
+    protected virtual Task OnCallerKnownAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs a background loop (a subscription) for the page's lifetime. Errors other than the
+    /// cancellation at disposal go to the renderer, which shows them, instead of vanishing.
+    /// </summary>
+    protected void RunInBackground(Func<CancellationToken, Task> loop) => _background.Add(Task.Run(async () =>
+    {
+        try
+        {
+            await loop(Disposed);
+        }
+        catch (OperationCanceledException) when (Disposed.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    }));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        await Task.WhenAll(_background).ContinueWith(_ => { }, TaskScheduler.Default);
+        _disposed.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,16 @@
+// Small helpers for Blazor components (no external scripts).
+window.rosetta = {
+    // Keeps a log view pinned to its end while the user has not scrolled up.
+    scrollToEnd: function (element) {
+        if (!element) return;
+        const nearEnd = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+        if (nearEnd || !element.dataset.touched) element.scrollTop = element.scrollHeight;
+        if (!element.dataset.listening) {
+            element.dataset.listening = "1";
+            element.addEventListener("scroll", () => { element.dataset.touched = "1"; }, { passive: true });
+        }
+    },
+    copy: async function (text) {
+        await navigator.clipboard.writeText(text);
+    }
+};
