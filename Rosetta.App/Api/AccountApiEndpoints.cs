@@ -12,7 +12,6 @@ public static class AccountApiEndpoints
     public sealed record TokenIssued(string Id, string Name, string Token);
     public sealed record TokenInfo(string Id, string Name, string Prefix, DateTime CreatedAt, DateTime? LastUsedAt);
     public sealed record NewUser(string? Username, string? Password, bool? Admin);
-    public sealed record UserDto(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
 
     public static void MapTokenEndpoints(this RouteGroupBuilder api)
     {
@@ -50,34 +49,14 @@ public static class AccountApiEndpoints
     {
         var users = api.MapGroup("/users").WithTags("Users").RequireAuthorization(p => p.RequireRole(Roles.Admin));
 
-        users.MapPost("/", async (NewUser body, UserManager<RosettaUser> userManager) =>
+        users.MapPost("/", async (NewUser body, UserAdministration administration) =>
             {
-                var errors = new Dictionary<string, string[]>();
-                if (string.IsNullOrWhiteSpace(body.Username)) errors["username"] = ["is required."];
-                if (string.IsNullOrEmpty(body.Password)) errors["password"] = ["is required."];
-                if (errors.Count > 0) return Results.ValidationProblem(errors, title: "The request is invalid.");
-                if (await userManager.FindByNameAsync(body.Username!) is not null)
-                    return Results.Problem(statusCode: 409, title: "Conflict.", detail: $"A user named '{body.Username}' exists already.");
-
-                var user = new RosettaUser { UserName = body.Username };
-                var result = await userManager.CreateAsync(user, body.Password!);
-                if (!result.Succeeded)
-                {
-                    var messages = result.Errors.GroupBy(e => e.Code.Contains("Password") ? "password" : "username")
-                        .ToDictionary(g => g.Key, g => g.Select(e => e.Description).ToArray());
-                    return Results.ValidationProblem(messages, title: "The request is invalid.");
-                }
-                if (body.Admin == true) await userManager.AddToRoleAsync(user, Roles.Admin);
-                return Results.Created($"/api/v1/users/{user.Id}", new UserDto(user.Id, user.UserName!, body.Admin == true, false, user.CreatedAt));
+                var user = await administration.CreateAsync(body.Username, body.Password, body.Admin == true);
+                return Results.Created($"/api/v1/users/{user.Id}", user);
             })
-            .WithSummary("Create a user (admins only).").Produces<UserDto>(201).ProducesValidationProblem().ProducesProblem(409);
+            .WithSummary("Create a user (admins only).").Produces<UserSummary>(201).ProducesValidationProblem().ProducesProblem(409);
 
-        users.MapGet("/", async (UserManager<RosettaUser> userManager) =>
-            {
-                var admins = (await userManager.GetUsersInRoleAsync(Roles.Admin)).Select(u => u.Id).ToHashSet();
-                return userManager.Users.OrderBy(u => u.UserName).AsEnumerable()
-                    .Select(u => new UserDto(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt)).ToList();
-            })
+        users.MapGet("/", (UserAdministration administration) => administration.ListAsync())
             .WithSummary("All users (admins only).");
     }
 

@@ -55,6 +55,7 @@ public static class AuthenticationSetup
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
         services.AddHostedService<AdminSeeder>();
+        services.AddSingleton<UserAdministration>();
         return services;
     }
 

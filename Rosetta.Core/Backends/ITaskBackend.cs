@@ -10,6 +10,12 @@ public interface ITaskBackend
 {
     ComputingKind Kind { get; }
 
+    /// <summary>
+    /// Checks that the resource answers and can run containers; returns a one-line description of
+    /// what answered (engine and version). Throws <see cref="BackendUnavailableException"/> saying what failed.
+    /// </summary>
+    Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct);
+
     /// <summary>What one task may ask of <paramref name="computing"/> (used to validate options).</summary>
     Task<Validation.ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct);
 

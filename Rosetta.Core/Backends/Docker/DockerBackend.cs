@@ -31,6 +31,14 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
 
     public ComputingKind Kind => ComputingKind.Local;
 
+    public async Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var version = await Call(() => _docker.System.GetVersionAsync(ct));
+        var info = await Call(() => _docker.System.GetSystemInfoAsync(ct));
+        _capacity = new ComputingCapacity(info.NCPU, info.MemTotal);
+        return $"Docker {version.Version} (API {version.APIVersion}) at {_options.Endpoint}: {info.NCPU} CPUs, {ResourceQuantities.FormatBytes(info.MemTotal)} memory, {info.ContainersRunning} containers running.";
+    }
+
     public async Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct)
     {
         if (_capacity is not null) return _capacity;

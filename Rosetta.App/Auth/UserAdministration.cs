@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Identity;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.App.Auth;
+
+/// <summary>A user as the admin page and the users API show them.</summary>
+public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
+
+/// <summary>
+/// User management for interactive pages and the API. Identity's UserManager is scoped to one
+/// DbContext; a Blazor circuit lives for hours, so every operation gets its own scope here
+/// instead of sharing one context across the circuit.
+/// </summary>
+public sealed class UserAdministration(IServiceScopeFactory scopes)
+{
+    public async Task<IReadOnlyList<UserSummary>> ListAsync()
+    {
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var admins = (await users.GetUsersInRoleAsync(Roles.Admin)).Select(u => u.Id).ToHashSet();
+        return users.Users.OrderBy(u => u.UserName).AsEnumerable()
+            .Select(u => new UserSummary(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt)).ToList();
+    }
+
+    /// <summary>Creates a user. Invalid input → <see cref="ValidationException"/>; a taken name → <see cref="ConflictException"/>.</summary>
+    public async Task<UserSummary> CreateAsync(string? username, string? password, bool admin)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrWhiteSpace(username)) errors.Add("username", "is required.");
+        if (string.IsNullOrEmpty(password)) errors.Add("password", "is required.");
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        if (await users.FindByNameAsync(username!) is not null) throw new ConflictException($"A user named '{username}' exists already.");
+        var user = new RosettaUser { UserName = username!.Trim() };
+        ThrowIfFailed(await users.CreateAsync(user, password!));
+        if (admin) await users.AddToRoleAsync(user, Roles.Admin);
+        return new UserSummary(user.Id, user.UserName, admin, false, user.CreatedAt);
+    }
+
+    public async Task SetDisabledAsync(Caller caller, string userId, bool disabled)
+    {
+        if (userId == caller.UserId) throw new ConflictException("You cannot disable your own account.");
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var user = await users.FindByIdAsync(userId) ?? throw new ConflictException("No such user.");
+        user.IsDisabled = disabled;
+        ThrowIfFailed(await users.UpdateAsync(user));
+        // A new security stamp ends the user's browser sessions at their next validation.
+        if (disabled) await users.UpdateSecurityStampAsync(user);
+    }
+
+    public async Task SetAdminAsync(Caller caller, string userId, bool admin)
+    {
+        if (userId == caller.UserId && !admin) throw new ConflictException("You cannot remove your own admin role.");
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var user = await users.FindByIdAsync(userId) ?? throw new ConflictException("No such user.");
+        ThrowIfFailed(admin ? await users.AddToRoleAsync(user, Roles.Admin) : await users.RemoveFromRoleAsync(user, Roles.Admin));
+    }
+
+    public async Task ChangePasswordAsync(string userId, string? current, string? next)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrEmpty(current)) errors.Add("current", "is required.");
+        if (string.IsNullOrEmpty(next)) errors.Add("next", "is required.");
+        if (!errors.IsValid) throw new ValidationException(errors);
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var user = await users.FindByIdAsync(userId) ?? throw new ConflictException("No such user.");
+        var result = await users.ChangePasswordAsync(user, current!, next!);
+        if (!result.Succeeded)
+        {
+            var failed = new ValidationErrors();
+            foreach (var error in result.Errors)
+                failed.Add(error.Code == "PasswordMismatch" ? "current" : "next", error.Code == "PasswordMismatch" ? "is not your current password." : error.Description);
+            throw new ValidationException(failed);
+        }
+    }
+
+    private static UserManager<RosettaUser> Users(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();
+
+    private static void ThrowIfFailed(IdentityResult result)
+    {
+        if (result.Succeeded) return;
+        var errors = new ValidationErrors();
+        foreach (var error in result.Errors) errors.Add(error.Code.Contains("Password") ? "password" : "username", error.Description);
+        throw new ValidationException(errors);
+    }
+}
