@@ -1,0 +1,129 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using Rosetta.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Rosetta.Tests.EndToEnd;
+
+/// <summary>
+/// A person's path through the dashboard, in a real Chromium against the real app and engine:
+/// log in, start hello with the wizard, watch it turn running without a reload, read its logs,
+/// connect, stop. Screenshots of the main pages go to docs/screenshots/.
+/// </summary>
+[Collection("platform")]
+public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLifetime
+{
+    private readonly BrowserFixture _browser = new();
+    private RosettaAppFactory App => platform.App;
+
+    public Task InitializeAsync() => _browser.InitializeAsync();
+    public Task DisposeAsync() => _browser.DisposeAsync();
+
+    [Fact]
+    public async Task AUserStartsHelloWithTheWizardSeesItRunLiveReadsItsLogsConnectsAndStopsIt()
+    {
+        var username = "e2e" + Guid.NewGuid().ToString("N")[..6];
+        using (var admin = App.Client(await App.AdminTokenAsync()))
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-e2e" })).EnsureSuccessStatusCode();
+
+        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("login.png") });
+        await page.FillAsync("#username", username);
+        await page.FillAsync("#password", "password-e2e");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+
+        // The wizard: software → computing → options → confirm. Clicks wait for the circuit.
+        await page.ClickAsync("[data-test=new-task]");
+        await ClickUntilAsync(page, "[data-test=software-hello]", "[data-test=computing-local]");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("new-task.png") });
+        await page.ClickAsync("[data-test=computing-local]");
+        await page.Locator("input[data-test=name], [data-test=name] input").FillAsync("e2e hello");
+        await page.Locator("input[data-test=memory], [data-test=memory] input").FillAsync("lots");
+        await Expect(page.GetByText("is not a memory size")).ToBeVisibleAsync();
+        await page.Locator("input[data-test=memory], [data-test=memory] input").FillAsync("128M");
+        await Expect(page.GetByText("is not a memory size")).ToHaveCountAsync(0);
+        await page.ClickAsync("[data-test=next]");
+        await Expect(page.Locator("[data-test=summary]")).ToContainTextAsync("e2e hello");
+        await page.DblClickAsync("[data-test=start]"); // a double click starts one task
+
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/tasks/[0-9a-f]{16}$"));
+        var taskId = page.Url[^16..];
+        await Expect(page.Locator("[data-test=task-title] ~ .status-chip, .status-chip").First).ToHaveAttributeAsync("data-status", "running");
+        await Expect(page.Locator("[data-test=log-view]")).ToContainTextAsync("hello: listening on port 8080");
+        await Expect(page.Locator("[data-test=digest]")).ToContainTextAsync("sha256:");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("task-detail.png") });
+
+        // Connect: the interface through the proxy, with the browser's own session.
+        var popup = await page.RunAndWaitForPopupAsync(() => page.ClickAsync("[data-test=connect]"));
+        await Expect(popup.Locator("body")).ToContainTextAsync("Hello from Rosetta");
+        await popup.CloseAsync();
+
+        // The tasks page lists it live, with the others of this user.
+        await page.ClickAsync("a[href='']");
+        await Expect(page.Locator("[data-test=tasks] .status-chip[data-status=running]")).ToHaveCountAsync(1);
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("tasks.png") });
+
+        using var api = App.Client(await App.TokenAsync(username, "password-e2e"));
+        var tasks = await api.GetFromJsonAsync<JsonArray>("/api/v1/tasks");
+        Assert.Single(tasks!);
+
+        // Stop from the list; the chip turns stopped without a reload.
+        await page.Locator("[data-test=tasks] [data-test=stop]").First.ClickAsync();
+        await Expect(page.Locator("[data-test=tasks] .status-chip").First).ToHaveAttributeAsync("data-status", "stopped");
+
+        // A task deleted elsewhere (another tab, the API) disappears here.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/tasks/{taskId}")).StatusCode);
+        await Expect(page.Locator("[data-test=tasks] [data-test=task-name]")).ToHaveCountAsync(0);
+
+        // The other pages, for the README.
+        foreach (var (path, file, marker) in new[] { ("software", "software.png", "[data-test=card-hello]"), ("computing", "computing.png", "[data-test=computing]"), ("account", "account.png", "[data-test=tokens]") })
+        {
+            await page.GotoAsync(path);
+            await Expect(page.Locator(marker)).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath(file) });
+        }
+    }
+
+    [Fact]
+    public async Task TheTasksPageWorksOnAPhoneSizedScreen()
+    {
+        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("#username", "admin");
+        await page.FillAsync("#password", RosettaAppFactory.AdminPassword);
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+        // Nothing overflows the screen horizontally.
+        var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
+        Assert.False(overflow, "the tasks page is wider than a phone screen");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("tasks-phone.png") });
+        await page.GotoAsync("/admin");
+        await Expect(page.Locator("[data-test=users]")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("admin-phone.png") });
+    }
+
+    /// <summary>Clicks until the expected element appears: the first clicks may land before the circuit is connected.</summary>
+    private static async Task ClickUntilAsync(IPage page, string selector, string expected)
+    {
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            await page.ClickAsync(selector);
+            try
+            {
+                await page.Locator(expected).First.WaitForAsync(new() { Timeout = 500 });
+                return;
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        await Expect(page.Locator(expected).First).ToBeVisibleAsync();
+    }
+}
