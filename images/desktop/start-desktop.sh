@@ -1,0 +1,94 @@
+#!/bin/bash
+# Entrypoint of rosetta/desktop (runs as scientist, uid 1000, under tini -g).
+#   BASE_PORT      port of noVNC (HTTP) and its WebSocket /websockify, default 8590
+#   VNC_PASSWORD   VNC password (only the first 8 characters count); unset or
+#                  empty: a random one nobody knows. It goes to a mode-600 file
+#                  through vncpasswd's stdin, never onto a command line.
+#   VNC_GEOMETRY   initial desktop size, default 1280x800 (clients may resize it)
+# Xvnc listens on 127.0.0.1:5901 (display :1) only; websockify is the one way in.
+# The container ends when Xvnc, websockify or the session (fluxbox) ends.
+set -euo pipefail
+
+say() { printf 'start-desktop: %s\n' "$*"; }
+fail() { printf 'start-desktop: %s\n' "$*" >&2; exit 2; }
+
+port="${BASE_PORT:-8590}"
+case "$port" in '' | *[!0-9]*) fail "BASE_PORT must be a number, got '$port'" ;; esac
+{ [ "$port" -ge 1 ] && [ "$port" -le 65535 ] && [ "$port" -ne 5901 ]; } \
+    || fail "BASE_PORT must be 1-65535 and not 5901 (VNC), got '$port'"
+
+geometry="${VNC_GEOMETRY:-1280x800}"
+[[ "$geometry" =~ ^[1-9][0-9]{2,4}x[1-9][0-9]{2,4}$ ]] \
+    || fail "VNC_GEOMETRY must look like 1280x800, got '$geometry'"
+
+display=:1
+vnc_port=5901
+vnc_dir="$HOME/.vnc"
+passwd_file="$vnc_dir/passwd"
+
+# --- VNC password file (mode 600); printf is a shell builtin, so the password
+# never appears in an argument list.
+umask 077
+mkdir -p "$vnc_dir"
+chmod 700 "$vnc_dir"
+if [ -n "${VNC_PASSWORD:-}" ]; then
+    [ "${#VNC_PASSWORD}" -gt 8 ] && say "note: VNC uses only the first 8 characters of VNC_PASSWORD"
+    printf '%s\n' "$VNC_PASSWORD" | vncpasswd -f >"$passwd_file.tmp"
+else
+    say "VNC_PASSWORD is not set: using a random password (not shown); set VNC_PASSWORD to connect"
+    printf '%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" | vncpasswd -f >"$passwd_file.tmp"
+fi
+mv -f "$passwd_file.tmp" "$passwd_file"
+# Keep the password out of the environment of the session and its programs.
+unset VNC_PASSWORD
+umask 022
+
+# A stale lock or socket from a previous run of this container (docker restart).
+rm -f "/tmp/.X${display#:}-lock" "/tmp/.X11-unix/X${display#:}"
+
+# --- The VNC server: loopback only, VNC password, resizable, never times out.
+Xvnc "$display" \
+    -desktop "Rosetta desktop" \
+    -geometry "$geometry" -depth 24 \
+    -rfbport "$vnc_port" -localhost -nolisten tcp \
+    -SecurityTypes VncAuth -PasswordFile "$passwd_file" \
+    -AcceptSetDesktopSize=1 \
+    -IdleTimeout 0 -MaxDisconnectionTime 0 -MaxConnectionTime 0 -MaxIdleTime 0 &
+xvnc_pid=$!
+
+for ((i = 0; i < 100; i++)); do
+    [ -S "/tmp/.X11-unix/X${display#:}" ] && break
+    kill -0 "$xvnc_pid" 2>/dev/null || fail "Xvnc exited during start"
+    sleep 0.1
+done
+[ -S "/tmp/.X11-unix/X${display#:}" ] || fail "Xvnc did not open display $display within 10 s"
+export DISPLAY="$display"
+
+# --- The session: terminal + fluxbox, with a D-Bus session bus.
+dbus-launch --exit-with-session /usr/local/bin/desktop-session.sh &
+session_pid=$!
+
+# --- noVNC web files at / and the VNC WebSocket at /websockify. The heartbeat
+# (a WebSocket ping every 30 s) keeps idle connections open through proxies.
+websockify --web /usr/share/novnc --heartbeat 30 "0.0.0.0:$port" "127.0.0.1:$vnc_port" &
+ws_pid=$!
+
+say "noVNC on 0.0.0.0:$port (/vnc.html, WebSocket /websockify); VNC display $display on 127.0.0.1:$vnc_port only, $geometry"
+
+# Stop when any of the three ends, or on SIGTERM/SIGINT (docker stop).
+stopping=0
+trap 'stopping=1' TERM INT
+set +e
+wait -n "$xvnc_pid" "$session_pid" "$ws_pid"
+rc=$?
+if [ "$stopping" = 1 ]; then
+    say "stopping"
+    rc=0
+else
+    for p in xvnc_pid session_pid ws_pid; do
+        kill -0 "${!p}" 2>/dev/null || say "${p%_pid} ended (code $rc): stopping the desktop"
+    done
+fi
+kill "$ws_pid" "$session_pid" "$xvnc_pid" 2>/dev/null
+wait
+exit "$rc"
