@@ -149,23 +149,25 @@ build_image_hello() {
     log "built $tag in $(_since "$t")"
 }
 
-# rosetta/jupyter-base: Debian bookworm root filesystem from mmdebstrap (the
-# machine's own apt sources), imported with `docker import`. The tarball is
-# cached under $ROSETTA_CACHE_DIR, keyed by the package list, so rebuilding the
-# image (or re-importing after `docker system prune`) does not redo mmdebstrap.
-build_image_jupyter_base() {
-    local tag=rosetta/jupyter-base:latest list="$ROSETTA_ROOT/images/jupyter/packages.txt"
+# _build_base_image NAME : rosetta/NAME-base:latest, a Debian bookworm root
+# filesystem from mmdebstrap (the machine's own apt sources) with the packages of
+# images/NAME/packages.txt, imported with `docker import`. The tarball is cached
+# under $ROSETTA_CACHE_DIR, keyed by the package list, so rebuilding the image
+# (or re-importing after `docker system prune`) does not redo mmdebstrap.
+_build_base_image() {
+    local name=$1 tag="rosetta/$1-base:latest" list="$ROSETTA_ROOT/images/$1/packages.txt"
     local hash pkgs tar tmp t
+    [ -s "$list" ] || die "$list missing"
     # The mmdebstrap options below are part of the recipe: bump v1 when changing them.
     hash=$( { echo "mmdebstrap-v1"; grep -v '^[[:space:]]*\(#\|$\)' "$list"; } | sha256sum | cut -c1-16)
     _image_current "$tag" "$hash" && return 0
-    tar="$ROSETTA_CACHE_DIR/jupyter-base-$hash.tar"
+    tar="$ROSETTA_CACHE_DIR/$name-base-$hash.tar"
     if [ ! -s "$tar" ]; then
         t=$(_now)
         pkgs=$(grep -v '^[[:space:]]*\(#\|$\)' "$list" | tr -s ' \n' ',' | sed 's/,$//')
-        log "mmdebstrap bookworm with $pkgs (about 90 s) ..."
+        log "mmdebstrap bookworm for $tag with $pkgs (1-2 min) ..."
         mkdir -p "$ROSETTA_CACHE_DIR"
-        tmp="$ROSETTA_CACHE_DIR/.jupyter-base-$hash.tar.tmp"
+        tmp="$ROSETTA_CACHE_DIR/.$name-base-$hash.tar.tmp"
         rm -f "$tmp"
         # No mirror argument: use this machine's apt sources (no registry needed).
         if ! mmdebstrap --quiet --variant=apt --format=tar \
@@ -177,11 +179,11 @@ build_image_jupyter_base() {
             --dpkgopt='path-include=/usr/share/doc/*/copyright' \
             bookworm "$tmp"; then
             rm -f "$tmp"
-            die "mmdebstrap failed"
+            die "mmdebstrap for $tag failed"
         fi
         mv -f "$tmp" "$tar"
         # Drop tarballs of older package lists.
-        find "$ROSETTA_CACHE_DIR" -maxdepth 1 -name 'jupyter-base-*.tar' ! -name "jupyter-base-$hash.tar" -delete
+        find "$ROSETTA_CACHE_DIR" -maxdepth 1 -name "$name-base-*.tar" ! -name "$name-base-$hash.tar" -delete
         log "mmdebstrap done in $(_since "$t") ($(du -h "$tar" | cut -f1))"
     fi
     t=$(_now)
@@ -191,22 +193,37 @@ build_image_jupyter_base() {
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'ENV LANG=C.UTF-8' \
         --change 'CMD ["/bin/bash"]' \
-        "$tar" "$tag" >/dev/null
+        "$tar" "$tag" >/dev/null || die "docker import of $tag failed"
     log "imported $tag in $(_since "$t")"
 }
 
-# rosetta/jupyter: FROM rosetta/jupyter-base, adds user jovyan and the entrypoint.
-build_image_jupyter() {
-    local tag=rosetta/jupyter:latest dir="$ROSETTA_ROOT/images/jupyter" hash base t
-    base=$("$ROSETTA_DOCKER" image inspect -f '{{ .Id }}' rosetta/jupyter-base:latest)
+# _build_image_on_base NAME : rosetta/NAME:latest, `docker build` of images/NAME
+# FROM rosetta/NAME-base (its .dockerignore keeps the context small). The hash
+# covers the folder and the base image id, so a new base rebuilds the image.
+_build_image_on_base() {
+    local tag="rosetta/$1:latest" dir="$ROSETTA_ROOT/images/$1" hash base t
+    base=$("$ROSETTA_DOCKER" image inspect -f '{{ .Id }}' "rosetta/$1-base:latest") \
+        || die "rosetta/$1-base:latest missing"
     hash=$( { _hash_dir "$dir"; echo "$base"; } | sha256sum | cut -c1-16)
     _image_current "$tag" "$hash" && return 0
     t=$(_now)
     log "building $tag ..."
     "$ROSETTA_DOCKER" build -q --label "rosetta.source-hash=$hash" -t "$tag" "$dir" >/dev/null \
         || die "docker build of $tag failed"
-    log "built $tag in $(_since "$t")"
+    log "built $tag in $(_since "$t") ($("$ROSETTA_DOCKER" image inspect -f '{{ .Size }}' "$tag" | awk '{ printf "%d MB", $1 / 1e6 }'))"
 }
+
+# rosetta/jupyter: Jupyter Notebook (user jovyan, start-notebook.sh) on rosetta/jupyter-base.
+build_image_jupyter_base() { _build_base_image jupyter; }
+build_image_jupyter() { _build_image_on_base jupyter; }
+
+# rosetta/desktop: TigerVNC + fluxbox + xterm behind websockify/noVNC (images/desktop).
+build_image_desktop_base() { _build_base_image desktop; }
+build_image_desktop() { _build_image_on_base desktop; }
+
+# rosetta/ssh: OpenSSH server with one unprivileged user (images/ssh).
+build_image_ssh_base() { _build_base_image ssh; }
+build_image_ssh() { _build_image_on_base ssh; }
 
 # Builds every bundled image whose tag is missing or whose sources changed
 # (label rosetta.source-hash), in dependency order. Set ROSETTA_SKIP_IMAGES=1 to skip.
@@ -215,4 +232,8 @@ build_images() {
     build_image_hello
     build_image_jupyter_base
     build_image_jupyter
+    build_image_desktop_base
+    build_image_desktop
+    build_image_ssh_base
+    build_image_ssh
 }
