@@ -1,0 +1,117 @@
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using Bunit;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+using MudBlazor.Services;
+using Rosetta.App.Auth;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Catalogue;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Tasks;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Tests.Components;
+
+/// <summary>
+/// bUnit context with the real Core services over a temporary SQLite database and a fake backend
+/// (no engine needed), so component tests drive the same monitor, feed and validation as the app.
+/// </summary>
+public sealed class DashboardTestContext : BunitContext
+{
+    public const string UserId = "user-1";
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "rosetta-bunit", Guid.NewGuid().ToString("N"));
+
+    public DashboardTestContext(bool admin = false)
+    {
+        Directory.CreateDirectory(_directory);
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddMudServices(o =>
+        {
+            o.PopoverOptions.CheckForPopoverProvider = false;
+            o.SnackbarConfiguration.ShowTransitionDuration = 0;
+            o.SnackbarConfiguration.HideTransitionDuration = 0;
+        });
+        Services.AddDbContextFactory<RosettaDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(_directory, "r.db")}"));
+        Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        Services.AddSingleton<PlatformIdentity>();
+        Services.AddSingleton<TaskSecrets>();
+        Services.AddSingleton<InterfaceProbe>();
+        Services.AddSingleton<ITaskBackend, FakeBackend>();
+        Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
+        Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        Services.AddSingleton<TaskMonitor>();
+        Services.AddSingleton<TaskService>();
+        Services.AddSingleton<SoftwareService>();
+        Services.AddSingleton<ComputingService>();
+        Services.AddSingleton<ApiTokenService>();
+        Services.AddSingleton<UserAdministration>();
+
+        var auth = AddAuthorization();
+        auth.SetAuthorized("alice");
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, UserId));
+        if (admin) auth.SetRoles(Roles.Admin);
+
+        var initializer = new DatabaseInitializer(Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(),
+            Services.GetRequiredService<PlatformIdentity>(), NullLogger<DatabaseInitializer>.Instance);
+        initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        Monitor = Services.GetRequiredService<TaskMonitor>();
+        Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    public TaskMonitor Monitor { get; }
+
+    /// <summary>Adds a task in a given state straight into the monitor (as if a backend had reported it).</summary>
+    public async Task<TaskRecord> AddTaskAsync(string name, TaskState status, string ownerId = UserId)
+    {
+        var task = await Monitor.AddAsync(new TaskRecord
+        {
+            Id = TaskIds.New(), OwnerId = ownerId, Name = name, SoftwareId = "hello", ComputingId = "local",
+            ImageReference = "rosetta/hello:latest", BackendId = status == TaskState.Created ? null : "container-" + name,
+            InterfaceHost = "127.0.0.1", InterfacePort = 1,
+        }, CancellationToken.None);
+        return await SetStatusAsync(task.Id, status);
+    }
+
+    public async Task<TaskRecord> SetStatusAsync(string id, TaskState status, string? error = null) =>
+        (await Monitor.UpdateAsync(id, t => { t.Status = status; t.Error = error; return true; }))!;
+
+    protected override void Dispose(bool disposing)
+    {
+        Monitor.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        base.Dispose(disposing);
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>A backend with no engine: capacity of a small machine, logs from a list, no events.</summary>
+    public sealed class FakeBackend : ITaskBackend
+    {
+        public static readonly List<LogLine> Logs = [];
+        public ComputingKind Kind => ComputingKind.Local;
+        public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult("fake engine");
+        public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult(new ComputingCapacity(2, 4L << 30));
+        public Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct) =>
+            throw new LaunchFailedException("The fake backend does not launch containers.");
+        public Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct) => Task.CompletedTask;
+        public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Task.CompletedTask;
+        public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
+        {
+            foreach (var line in Logs.ToList()) yield return line;
+            await Task.CompletedTask;
+        }
+        public Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<ObservedContainer>>([]);
+        public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            yield break;
+        }
+    }
+}

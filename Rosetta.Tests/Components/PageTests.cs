@@ -1,0 +1,131 @@
+using Bunit;
+using Rosetta.App.Components.Pages;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Tests.Components;
+
+/// <summary>Pages rendered with bUnit against the real monitor and services (fake backend).</summary>
+public sealed class PageTests
+{
+    [Fact]
+    public async Task TasksPage_SubscribesOnLoad_ShowsLiveChangesAndRemovesDeletedTasks()
+    {
+        await using var ctx = new DashboardTestContext();
+        var running = await ctx.AddTaskAsync("analysis", TaskState.Running);
+        await ctx.AddTaskAsync("someone else's", TaskState.Running, ownerId: "user-2");
+        var page = ctx.Render<Home>();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=task-name]")));
+        Assert.Contains("analysis", page.Find("[data-test=task-name]").TextContent);
+        Assert.Equal("running", page.Find(".status-chip").GetAttribute("data-status"));
+
+        // A change from the backend arrives through the subscription, without a reload.
+        await ctx.SetStatusAsync(running.Id, TaskState.Exited);
+        page.WaitForAssertion(() => Assert.Equal("exited", page.Find(".status-chip").GetAttribute("data-status")));
+
+        var added = await ctx.AddTaskAsync("second", TaskState.Starting);
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-test=task-name]").Count));
+
+        // Deleted elsewhere (another tab, the API): gone here.
+        await ctx.Monitor.RemoveAsync(added, CancellationToken.None);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=task-name]")));
+    }
+
+    [Fact]
+    public async Task TasksPage_EnablesOnlyTheActionsThatMakeSense()
+    {
+        await using var ctx = new DashboardTestContext();
+        await ctx.AddTaskAsync("stopped one", TaskState.Stopped);
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=task-name]")));
+        Assert.True(page.Find("[data-test=connect]").HasAttribute("disabled"));
+        Assert.True(page.Find("[data-test=stop]").HasAttribute("disabled"));
+        Assert.False(page.Find("[data-test=delete]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task TasksPage_FiltersByStatusAndName()
+    {
+        await using var ctx = new DashboardTestContext();
+        await ctx.AddTaskAsync("alpha notebook", TaskState.Running);
+        await ctx.AddTaskAsync("beta desktop", TaskState.Failed);
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-test=task-name]").Count));
+        page.Find("input[data-test=filter], [data-test=filter] input").Input("beta");
+        page.WaitForAssertion(() => Assert.Contains("beta", Assert.Single(page.FindAll("[data-test=task-name]")).TextContent));
+    }
+
+    [Fact]
+    public async Task TaskDetail_ShowsFactsErrorAndLiveStatus()
+    {
+        await using var ctx = new DashboardTestContext();
+        DashboardTestContext.FakeBackend.Logs.Clear();
+        DashboardTestContext.FakeBackend.Logs.Add(new LogLine(null, LogStream.Stdout, "\u001b[32mready\u001b[0m"));
+        var task = await ctx.AddTaskAsync("nb", TaskState.Running);
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Contains("nb", page.Find("[data-test=task-title]").TextContent));
+        // ANSI colours become classes, never markup.
+        page.WaitForAssertion(() => Assert.Equal("ready", page.Find("[data-test=log-view] .ansi-fg-2").TextContent));
+
+        await ctx.SetStatusAsync(task.Id, TaskState.Failed, error: "The container exited with code 3.");
+        page.WaitForAssertion(() => Assert.Contains("exited with code 3", page.Find("[data-test=task-error]").TextContent));
+        Assert.True(page.Find("[data-test=stop]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task TaskDetail_OfAnotherUsersTaskRevealsNothing()
+    {
+        await using var ctx = new DashboardTestContext();
+        var theirs = await ctx.AddTaskAsync("private", TaskState.Running, ownerId: "user-2");
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, theirs.Id));
+        page.WaitForAssertion(() => Assert.Contains("no such task", page.Find("[data-test=task-missing]").TextContent));
+        Assert.DoesNotContain("private", page.Markup);
+    }
+
+    [Fact]
+    public async Task NewTaskWizard_ValidatesOptionsOnTheFieldWithTheServersRules()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]"));
+        page.Find("[data-test=software-hello]").Click();
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]"));
+        page.Find("[data-test=computing-local]").Click();
+        page.WaitForAssertion(() => page.Find("input[data-test=memory], [data-test=memory] input"));
+
+        page.Find("input[data-test=memory], [data-test=memory] input").Input("lots");
+        page.WaitForAssertion(() => Assert.Contains("is not a memory size", page.Markup), TimeSpan.FromSeconds(5));
+        page.Find("input[data-test=cpus], [data-test=cpus] input").Input("8");
+        page.WaitForAssertion(() => Assert.Contains("has 2", page.Markup), TimeSpan.FromSeconds(5));
+        Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
+
+        page.Find("input[data-test=memory], [data-test=memory] input").Input("1G");
+        page.Find("input[data-test=cpus], [data-test=cpus] input").Input("1");
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task SoftwarePage_ShowsFieldErrorsForAnInvalidImage()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=card-jupyter]"));
+        page.Find("[data-test=add-software]").Click();
+        page.Find("input[data-test=sw-name], [data-test=sw-name] input").Change("Mine");
+        page.Find("input[data-test=sw-image], [data-test=sw-image] input").Change("Not An Image!");
+        page.Find("[data-test=sw-save]").Click();
+        page.WaitForAssertion(() => Assert.Contains("is not a valid image repository", page.Markup));
+    }
+
+    [Fact]
+    public async Task AccountPage_ShowsANewTokenOnceAndListsIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<Account>();
+        page.Find("input[data-test=token-name], [data-test=token-name] input").Change("laptop");
+        page.Find("[data-test=token-create]").Click();
+        page.WaitForAssertion(() => Assert.Contains("rst_", page.Find("[data-test=token-issued]").TextContent));
+        Assert.Contains("laptop", page.Find("[data-test=tokens]").TextContent);
+    }
+}
