@@ -165,7 +165,7 @@ _build_base_image() {
     if [ ! -s "$tar" ]; then
         t=$(_now)
         pkgs=$(grep -v '^[[:space:]]*\(#\|$\)' "$list" | tr -s ' \n' ',' | sed 's/,$//')
-        log "mmdebstrap bookworm for $tag with $pkgs (1-2 min) ..."
+        log "mmdebstrap bookworm for $tag with $pkgs (1.5-3 min, more on a busy machine) ..."
         mkdir -p "$ROSETTA_CACHE_DIR"
         tmp="$ROSETTA_CACHE_DIR/.$name-base-$hash.tar.tmp"
         rm -f "$tmp"
