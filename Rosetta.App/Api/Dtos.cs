@@ -32,7 +32,7 @@ public sealed record ComputingDto(
 }
 
 /// <summary>Maps tasks to DTOs; the interface URL is absolute when <c>Rosetta:PublicUrl</c> is configured.</summary>
-public sealed class TaskDtoMapper(IConfiguration configuration)
+public sealed class TaskDtoMapper(IConfiguration configuration, Rosetta.Core.Tunnels.InterfaceForwarding forwarding)
 {
     private readonly string _publicUrl = (configuration["Rosetta:PublicUrl"] ?? "").TrimEnd('/');
 
@@ -41,7 +41,8 @@ public sealed class TaskDtoMapper(IConfiguration configuration)
         var baseUrl = _publicUrl.Length > 0 ? _publicUrl : request is null ? "" : $"{request.Scheme}://{request.Host}";
         var iface = t.InterfaceProtocol == InterfaceProtocol.Http
             ? new InterfaceDto("http", $"{baseUrl}/t/{t.Id}/", null, null)
-            : new InterfaceDto(t.InterfaceProtocol.ToString().ToLowerInvariant(), null, t.InterfaceHost, t.InterfacePort);
+            : new InterfaceDto(t.InterfaceProtocol.ToString().ToLowerInvariant(), null,
+                t.ForwardedPort is null ? null : forwarding.PublicHost, t.ForwardedPort);
         return new TaskDto(t.Id, t.Name, t.Status.ToWire(), t.StatusDetail, t.SoftwareId, t.ComputingId, t.OwnerId,
             t.CreatedAt, t.UpdatedAt, t.StartedAt, t.EndedAt, t.ImageReference, t.ImageDigest, t.Options, iface, t.ExitCode, t.Error);
     }

@@ -36,6 +36,17 @@ public static class TaskEndpoints
                 await service.DeleteAsync(user.ToCaller(), id, ct) ? Results.NoContent() : NotFound(id))
             .WithSummary("Delete a task that no longer runs (409 while it runs).").Produces(204).ProducesProblem(404).ProducesProblem(409);
 
+        tasks.MapGet("/{id}/secret", (string id, ClaimsPrincipal user, TaskService service) =>
+            {
+                var caller = user.ToCaller();
+                if (service.Find(caller, id) is null) return NotFound(id);
+                return service.InterfaceSecret(caller, id) is { } secret
+                    ? Results.Ok(new { secret })
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: "This task has no password to show: its interface needs none, or the proxy logs in for you.");
+            })
+            .WithSummary("The owner's interface password of an SSH task (the proxy supplies HTTP interfaces' own secrets itself).")
+            .ProducesProblem(404);
+
         tasks.MapGet("/{id}/logs", async (string id, int? tail, bool? follow, ClaimsPrincipal user, TaskService service, HttpContext ctx) =>
             {
                 if (service.Find(user.ToCaller(), id) is not { } task) return NotFound(id);

@@ -8,6 +8,7 @@ using Rosetta.Core.Monitoring;
 using Rosetta.Core.Persistence;
 using Rosetta.Core.Security;
 using Rosetta.Core.Tasks;
+using Rosetta.Core.Tunnels;
 
 namespace Rosetta.App.Hosting;
 
@@ -35,6 +36,9 @@ public static class CoreServices
         services.AddSingleton<ITaskBackend, DockerBackend>();
         services.AddSingleton<TaskMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskMonitor>());
+        services.Configure<ForwardingOptions>(configuration.GetSection("Rosetta:Forwarding"));
+        services.AddSingleton<InterfaceForwarding>();
+        services.AddHostedService(sp => sp.GetRequiredService<InterfaceForwarding>());
         services.AddSingleton<TaskService>();
         services.AddSingleton<SoftwareService>();
         services.AddSingleton<ComputingService>();

@@ -71,14 +71,23 @@ public static class TaskProxy
             keepPrefix: task.ProxyKeepsPrefix,
             prefix: $"/t/{task.Id}",
             authorization: task.ProxyAuthorizationScheme is { } scheme && monitor.SecretOf(task) is { } secret ? $"{scheme} {secret}" : null);
+        // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
+        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
-        var error = await forwarder.SendAsync(ctx, destination, invoker, ForwarderRequestConfig.Empty, transformer);
+        var config = ctx.WebSockets.IsWebSocketRequest ? WebSocketConfig : ForwarderRequestConfig.Empty;
+        var error = await forwarder.SendAsync(ctx, destination, invoker, config, transformer);
         if (error != ForwarderError.None && !ctx.Response.HasStarted)
         {
             var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
             loggers.CreateLogger(typeof(TaskProxy)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
         }
     }
+
+    /// <summary>
+    /// A WebSocket may sit idle for hours (a desktop nobody touches, a kernel waiting): YARP's default
+    /// 100 s activity timeout would cut it, so upgraded connections get a day.
+    /// </summary>
+    private static readonly ForwarderRequestConfig WebSocketConfig = new() { ActivityTimeout = TimeSpan.FromDays(1) };
 
     private static Task WriteProblemAsync(HttpContext ctx, int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(ctx);

@@ -30,6 +30,8 @@ public sealed class TaskRecord
     /// <summary>Where the platform host reaches the interface (127.0.0.1 and a published or tunnelled port).</summary>
     public string? InterfaceHost { get; set; }
     public int? InterfacePort { get; set; }
+    /// <summary>For non-HTTP interfaces: the TCP port on the platform host that forwards to the task.</summary>
+    public int? ForwardedPort { get; set; }
     public int? ExitCode { get; set; }
     public string? Error { get; set; }
     /// <summary>

@@ -209,23 +209,31 @@ public sealed partial class TaskMonitor
     }
 
     /// <summary>The container's last output lines, for a task's error; null when there is none.</summary>
+    /// <remarks>
+    /// The engine may report a container's death before its log copier has written the last lines,
+    /// so an empty answer is asked again a few times before it is believed.
+    /// </remarks>
     private async Task<string?> LastLinesAsync(ComputingResource computing, TaskRecord task)
     {
-        try
+        for (var attempt = 0; attempt < 4; attempt++)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            var lines = new List<string>();
-            await foreach (var line in BackendFor(computing.Kind).ReadLogsAsync(computing, BackendHandle(task), _options.ErrorLogLines, follow: false, timeout.Token))
+            if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt));
+            try
             {
-                lines.Add(line.Text);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                var lines = new List<string>();
+                await foreach (var line in BackendFor(computing.Kind).ReadLogsAsync(computing, BackendHandle(task), _options.ErrorLogLines, follow: false, timeout.Token))
+                {
+                    lines.Add(line.Text);
+                }
+                if (lines.Count > 0) return string.Join('\n', lines);
             }
-            return lines.Count == 0 ? null : string.Join('\n', lines);
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogDebug(e, "No logs for task {TaskId}", task.Id);
+            }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            logger.LogDebug(e, "No logs for task {TaskId}", task.Id);
-            return null;
-        }
+        return null;
     }
 
     private async Task StopContainerQuietlyAsync(ComputingResource computing, TaskRecord task)

@@ -10,12 +10,17 @@ public static class TaskActions
     public static bool CanDelete(TaskRecord t) => t.Status.IsFinal();
     public static bool HasLogs(TaskRecord t) => t.BackendId is not null;
 
-    /// <summary>Where the owner connects: the proxied URL for HTTP, host:port for SSH.</summary>
-    public static string? ConnectTarget(TaskRecord t) => t.InterfaceProtocol switch
-    {
-        InterfaceProtocol.Http => $"/t/{t.Id}/",
-        _ => t.InterfaceHost is null ? null : $"{t.InterfaceHost}:{t.InterfacePort}",
-    };
+    /// <summary>Where the owner connects over HTTP: the proxied path.</summary>
+    public static string ConnectTarget(TaskRecord t) => $"/t/{t.Id}/";
+
+    /// <summary>The command that reaches an SSH task through its forwarded port; null until it has one.</summary>
+    public static string? SshCommand(TaskRecord t, string publicHost) => t.ForwardedPort is { } port
+        ? $"ssh -p {port} {SshUser(t)}@{publicHost}"
+        : null;
+
+    /// <summary>The account inside an SSH task: the task's SSH_USER, else the image's default.</summary>
+    public static string SshUser(TaskRecord t) =>
+        t.Options.Env?.TryGetValue("SSH_USER", out var user) == true && user.Length > 0 ? user : "scientist";
 
     /// <summary>"3 min", "2 h 5 min", "4 d" — the age of a task, as a list shows it.</summary>
     public static string Age(DateTime since, DateTime now)

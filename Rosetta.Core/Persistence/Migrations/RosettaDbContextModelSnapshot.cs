@@ -385,6 +385,9 @@ namespace Rosetta.Core.Persistence.Migrations
                     b.Property<int?>("ExitCode")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("ForwardedPort")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ImageDigest")
                         .HasColumnType("TEXT");
 

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rosetta.Core.Backends;
+
+namespace Rosetta.Core.Tunnels;
+
+/// <summary>
+/// Forwards every TCP connection accepted on one local port to a task's interface. The target is
+/// looked up per connection, so a task re-adopted on another published port keeps its forwarded one.
+/// </summary>
+public sealed class TcpForwarder : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly Func<TaskEndpoint?> _target;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _acceptLoop;
+    private readonly List<Socket> _open = [];
+
+    private TcpForwarder(Socket listener, Func<TaskEndpoint?> target, ILogger logger)
+    {
+        _listener = listener;
+        _target = target;
+        _logger = logger;
+        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    public int Port { get; }
+
+    /// <summary>Listens on <paramref name="bind"/>:<paramref name="port"/>; throws <see cref="SocketException"/> when the port is taken.</summary>
+    public static TcpForwarder Start(IPAddress bind, int port, Func<TaskEndpoint?> target, ILogger logger)
+    {
+        var listener = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(bind, port));
+            listener.Listen(64);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        return new TcpForwarder(listener, target, logger);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            _ = ForwardAsync(client);
+        }
+    }
+
+    private async Task ForwardAsync(Socket client)
+    {
+        client.NoDelay = true;
+        var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        lock (_open) { _open.Add(client); _open.Add(upstream); }
+        try
+        {
+            if (_target() is not { } target) return; // the task is not reachable now: close the connection
+            await upstream.ConnectAsync(target.Host, target.Port, _stop.Token);
+            await using var a = new NetworkStream(client, ownsSocket: false);
+            await using var b = new NetworkStream(upstream, ownsSocket: false);
+            // When either side closes, the other is closed too.
+            await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _logger.LogDebug(e, "Forwarded connection on port {Port} ended", Port);
+        }
+        finally
+        {
+            lock (_open) { _open.Remove(client); _open.Remove(upstream); }
+            client.Dispose();
+            upstream.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        lock (_open) foreach (var socket in _open) socket.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
