@@ -67,10 +67,19 @@ public static class TaskProxy
             return;
         }
 
+        var prefix = $"/t/{task.Id}";
+        if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
+        {
+            var path = task.ProxyKeepsPrefix ? ctx.Request.Path : ctx.Request.Path.StartsWithSegments(prefix, out var rest) ? rest : ctx.Request.Path;
+            var upstream = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
+            await VncWebSocketProxy.RunAsync(ctx, upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
+            return;
+        }
         var transformer = new TaskProxyTransformer(
             keepPrefix: task.ProxyKeepsPrefix,
-            prefix: $"/t/{task.Id}",
-            authorization: task.ProxyAuthorizationScheme is { } scheme && monitor.SecretOf(task) is { } secret ? $"{scheme} {secret}" : null);
+            prefix: prefix,
+            authorization: task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization && monitor.SecretOf(task) is { } secret
+                ? $"{scheme} {secret}" : null);
         // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
         if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";

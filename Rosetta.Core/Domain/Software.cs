@@ -32,7 +32,8 @@ public sealed class Software
     public string? SecretEnv { get; set; }
     /// <summary>
     /// When set, the proxy authenticates to the interface itself with
-    /// <c>Authorization: {scheme} {secret}</c> (Jupyter uses <c>token</c>).
+    /// <c>Authorization: {scheme} {secret}</c> (Jupyter uses <c>token</c>), or, for
+    /// <see cref="VncAuthorization"/>, answers the VNC password challenge inside the WebSocket.
     /// </summary>
     public string? ProxyAuthorizationScheme { get; set; }
     /// <summary>
@@ -44,6 +45,9 @@ public sealed class Software
     /// <summary>Owner's user id; null for platform-wide software that only admins edit.</summary>
     public string? OwnerId { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+
+    /// <summary>The proxy scheme for noVNC desktops: RFB VNC authentication done by the proxy.</summary>
+    public const string VncAuthorization = "vnc";
 
     public bool AcceptsCustomPort => PortEnv is not null;
     public bool AcceptsInterfacePassword => SecretEnv is not null;

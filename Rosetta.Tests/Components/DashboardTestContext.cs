@@ -48,6 +48,8 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         Services.AddSingleton<TaskMonitor>();
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Tunnels.ForwardingOptions()));
+        Services.AddSingleton<Rosetta.Core.Tunnels.InterfaceForwarding>();
         Services.AddSingleton<TaskService>();
         Services.AddSingleton<SoftwareService>();
         Services.AddSingleton<ComputingService>();
