@@ -109,6 +109,35 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("admin-phone.png") });
     }
 
+    [Fact]
+    public async Task ADesktopOpensInNoVncThroughTheProxyWithoutAPasswordPrompt()
+    {
+        using var api = App.Client(await App.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(api, new { name = "desktop", software = "desktop", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(api, id, "running", seconds: 90);
+            await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("/login");
+            await page.FillAsync("#username", "admin");
+            await page.FillAsync("#password", RosettaAppFactory.AdminPassword);
+            await page.ClickAsync("button[type=submit]");
+            await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+
+            await page.GotoAsync($"/t/{id}/");
+            // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
+            await Expect(page.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+            await Expect(page.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
+            await page.WaitForTimeoutAsync(1500); // let the first frame paint for the screenshot
+            await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("desktop.png") });
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
     /// <summary>Clicks until the expected element appears: the first clicks may land before the circuit is connected.</summary>
     private static async Task ClickUntilAsync(IPage page, string selector, string expected)
     {
