@@ -41,5 +41,6 @@ public static class ApiSetup
         api.MapUserEndpoints();
         api.MapCatalogueEndpoints();
         api.MapTaskEndpoints();
+        api.MapShareEndpoints();
     }
 }

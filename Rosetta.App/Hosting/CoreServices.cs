@@ -39,6 +39,8 @@ public static class CoreServices
         services.Configure<ForwardingOptions>(configuration.GetSection("Rosetta:Forwarding"));
         services.AddSingleton<InterfaceForwarding>();
         services.AddHostedService(sp => sp.GetRequiredService<InterfaceForwarding>());
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Rosetta.Core.Sharing.ShareLinkService>();
         services.AddSingleton<TaskService>();
         services.AddSingleton<SoftwareService>();
         services.AddSingleton<ComputingService>();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Rosetta.App.Auth;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
+using Rosetta.Core.Sharing;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Rosetta.App.Proxy;
@@ -35,22 +36,45 @@ public static class TaskProxy
     {
         // The catch-all also matches "/t/{id}" without the trailing slash; ForwardAsync redirects that.
         app.Map("/t/{taskId}/{**rest}", ForwardAsync).ExcludeFromDescription();
+        app.MapGet($"{Api.ShareEndpoints.OpenPath}/{{secret}}", OpenShareAsync).AllowAnonymous().ExcludeFromDescription();
     }
 
-    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, IHttpForwarder forwarder,
-        HttpMessageInvoker invoker, ILoggerFactory loggers)
+    /// <summary>
+    /// Opens a share link: the secret from the URL becomes an HttpOnly cookie valid only under the
+    /// task's path, and the browser is sent on to the interface, so the secret leaves the address bar.
+    /// </summary>
+    private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares)
     {
-        // Authorization first, before anything about the task is revealed or touched.
+        if (await shares.TaskForSecretAsync(secret, ctx.RequestAborted) is not { } taskId)
+            return Results.Problem(statusCode: 404, title: "Not found.", detail: "This share link is unknown, expired or revoked. Ask its owner for a new one.");
+        ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
+        {
+            Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
+        });
+        ctx.Response.Headers.CacheControl = "no-store";
+        ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+        return Results.Redirect($"/t/{taskId}/");
+    }
+
+    private static async Task<bool> HoldsShareAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
+        ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)
+        && await shares.TaskForSecretAsync(secret, ctx.RequestAborted) == taskId;
+
+    /// <summary>The cookie that carries a share link for one task (a platform cookie: never forwarded).</summary>
+    public static string ShareCookie(string taskId) => $"{PlatformCookies.Prefix}share.{taskId}";
+
+    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, IHttpForwarder forwarder,
+        HttpMessageInvoker invoker, ShareLinkService shares, ILoggerFactory loggers)
+    {
+        // Authorization first, before anything about the task is revealed or touched:
+        // the owner, or the holder of a valid share link for this very task.
         var auth = await ctx.AuthenticateAsync();
-        if (!auth.Succeeded)
-        {
-            await ctx.ChallengeAsync();
-            return;
-        }
         var task = monitor.Get(taskId);
-        if (task is null || task.OwnerId != auth.Principal.UserId())
+        var allowed = task is not null && ((auth.Succeeded && task.OwnerId == auth.Principal.UserId()) || await HoldsShareAsync(ctx, shares, task.Id));
+        if (task is null || !allowed)
         {
-            await WriteProblemAsync(ctx, 404, "Not found.", "You have no task with this address.");
+            if (!auth.Succeeded) await ctx.ChallengeAsync();
+            else await WriteProblemAsync(ctx, 404, "Not found.", "You have no task with this address.");
             return;
         }
         if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))

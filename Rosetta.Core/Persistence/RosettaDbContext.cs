@@ -60,6 +60,14 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
         });
 
         builder.Entity<PlatformSetting>(e => e.HasKey(s => s.Key));
+
+        builder.Entity<Sharing.ShareLink>(e =>
+        {
+            e.ToTable("ShareLinks");
+            e.HasKey(s => s.Id);
+            e.HasIndex(s => s.Hash).IsUnique();
+            e.HasIndex(s => s.TaskId);
+        });
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -16,7 +16,7 @@ public sealed record NewTask(string? Name, string? Software, string? Computing, 
 /// hands state changes to the <see cref="TaskMonitor"/>. Another user's task is reported as not
 /// found (null), never as forbidden, so its existence is not revealed.
 /// </summary>
-public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TaskSecrets secrets)
+public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TaskSecrets secrets, Sharing.ShareLinkService shares)
 {
     public IReadOnlyList<TaskRecord> List(Caller caller) =>
         monitor.Feed.Items.Values.Where(t => caller.CanSee(t.OwnerId)).OrderByDescending(t => t.CreatedAt).ToList();
@@ -114,6 +114,7 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
         if (task.Status.IsActive())
             throw new ConflictException($"Task '{task.Name}' is {task.Status.ToWire()}; stop it before deleting it.");
         await monitor.RemoveAsync(task, ct);
+        await shares.ForgetAsync(task.Id, ct);
         return true;
     }
 

@@ -50,6 +50,8 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<TaskMonitor>();
         Services.AddSingleton(Options.Create(new Rosetta.Core.Tunnels.ForwardingOptions()));
         Services.AddSingleton<Rosetta.Core.Tunnels.InterfaceForwarding>();
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<Rosetta.Core.Sharing.ShareLinkService>();
         Services.AddSingleton<TaskService>();
         Services.AddSingleton<SoftwareService>();
         Services.AddSingleton<ComputingService>();

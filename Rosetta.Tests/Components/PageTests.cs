@@ -74,6 +74,21 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_CreatesAShareLinkShownOnceAndListsIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("shared", TaskState.Running);
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => page.Find("[data-test=share-create]"));
+        page.Find("[data-test=share-create]").Click();
+        page.WaitForAssertion(() => Assert.Contains("/s/rss_", page.Find("[data-test=share-url]").TextContent));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=share-revoke]")));
+        page.Find("[data-test=share-revoke]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-revoke]")));
+        Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent);
+    }
+
+    [Fact]
     public async Task TaskDetail_OfAnotherUsersTaskRevealsNothing()
     {
         await using var ctx = new DashboardTestContext();

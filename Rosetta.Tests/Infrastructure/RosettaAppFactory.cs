@@ -21,8 +21,11 @@ public sealed class RosettaAppFactory : WebApplicationFactory<Program>
     public const string AdminPassword = "admin-test-password";
     private readonly Dictionary<string, string?> _settings;
 
-    public RosettaAppFactory(string? dataDirectory = null, IDictionary<string, string?>? settings = null)
+    private readonly Action<IServiceCollection>? _services;
+
+    public RosettaAppFactory(string? dataDirectory = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "rosetta-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataDirectory);
         _settings = new Dictionary<string, string?>
@@ -47,6 +50,7 @@ public sealed class RosettaAppFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        if (_services is not null) builder.ConfigureServices(_services);
     }
 
     /// <summary>An HTTP client for the real server, authenticated with a token when given.</summary>

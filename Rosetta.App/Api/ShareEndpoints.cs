@@ -1,0 +1,41 @@
+using System.Security.Claims;
+using Rosetta.App.Auth;
+using Rosetta.Core.Sharing;
+
+namespace Rosetta.App.Api;
+
+public static class ShareEndpoints
+{
+    public sealed record NewShare(string? Name, int? ExpiresInMinutes);
+    public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active);
+    public sealed record ShareIssued(string Id, string Name, DateTime ExpiresAt, string Url);
+
+    /// <summary>Where a share link's secret is exchanged for a cookie scoped to the task's path.</summary>
+    public const string OpenPath = "/s";
+
+    public static void MapShareEndpoints(this RouteGroupBuilder api)
+    {
+        var shares = api.MapGroup("/tasks/{id}/shares").WithTags("Share links");
+
+        shares.MapPost("/", async (string id, NewShare body, ClaimsPrincipal user, ShareLinkService service, HttpRequest request, CancellationToken ct) =>
+            {
+                var lifetime = TimeSpan.FromMinutes(body.ExpiresInMinutes ?? 24 * 60);
+                var issued = await service.CreateAsync(user.ToCaller(), id, body.Name, lifetime, ct);
+                if (issued is null) return TaskEndpoints.NotFound(id);
+                return Results.Created($"/api/v1/tasks/{id}/shares/{issued.Link.Id}",
+                    new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, $"{request.Scheme}://{request.Host}{OpenPath}/{issued.Secret}"));
+            })
+            .WithSummary("Create a share link to the task's interface (owner only; default 24 h, at most 30 days). The URL is shown once.")
+            .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(404);
+
+        shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
+                await service.ListAsync(user.ToCaller(), id, ct) is { } links
+                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow)))
+                    : TaskEndpoints.NotFound(id))
+            .WithSummary("The task's share links (never their secrets).");
+
+        shares.MapDelete("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
+                await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent() : TaskEndpoints.NotFound(id))
+            .WithSummary("Revoke a share link; it stops working at once, WebSockets included.");
+    }
+}

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Sharing;
+
+/// <summary>A link that lets someone without an account reach one task's interface until it expires or is revoked.</summary>
+public sealed class ShareLink
+{
+    public required string Id { get; set; }
+    public required string TaskId { get; set; }
+    public required string OwnerId { get; set; }
+    public required string Name { get; set; }
+    /// <summary>SHA-256 of the link's secret; the secret itself is shown once.</summary>
+    public required string Hash { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime ExpiresAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>
+/// Share links: created by a task's owner, scoped to that task, expiring, revocable. Valid links
+/// are kept in memory so the proxy checks one on every request and WebSocket upgrade without a
+/// database round trip; a revocation takes effect on the next request.
+/// </summary>
+public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TimeProvider time)
+{
+    public const string Prefix = "rss_";
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(30);
+    private readonly ConcurrentDictionary<string, ShareLink> _valid = new();
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
+    private bool _loaded;
+
+    public sealed record Issued(ShareLink Link, string Secret);
+
+    public async Task<Issued?> CreateAsync(Caller caller, string taskId, string? name, TimeSpan lifetime, CancellationToken ct)
+    {
+        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return null;
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", name?.Trim(), required: false);
+        if (lifetime <= TimeSpan.Zero || lifetime > MaxLifetime) errors.Add("expiresInMinutes", $"must be between 1 minute and {MaxLifetime.TotalDays} days.");
+        if (!errors.IsValid) throw new ValidationException(errors);
+        await EnsureLoadedAsync(ct);
+
+        var secret = Prefix + TaskSecrets.Base64Url(RandomNumberGenerator.GetBytes(32));
+        var now = time.GetUtcNow().UtcDateTime;
+        var link = new ShareLink
+        {
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), TaskId = taskId, OwnerId = caller.UserId,
+            Name = string.IsNullOrWhiteSpace(name) ? "Share link" : name.Trim(), Hash = Hash(secret), CreatedAt = now, ExpiresAt = now + lifetime,
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.Set<ShareLink>().Add(link);
+        await db.SaveChangesAsync(ct);
+        _valid[link.Hash] = link;
+        return new Issued(link, secret);
+    }
+
+    /// <summary>The task's links (active and ended), for its owner; null for someone else's task.</summary>
+    public async Task<IReadOnlyList<ShareLink>?> ListAsync(Caller caller, string taskId, CancellationToken ct)
+    {
+        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return null;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Set<ShareLink>().AsNoTracking().Where(s => s.TaskId == taskId).OrderByDescending(s => s.CreatedAt).ToListAsync(ct);
+    }
+
+    public async Task<bool> RevokeAsync(Caller caller, string taskId, string linkId, CancellationToken ct)
+    {
+        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return false;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var link = await db.Set<ShareLink>().FirstOrDefaultAsync(s => s.Id == linkId && s.TaskId == taskId, ct);
+        if (link is null) return false;
+        link.RevokedAt ??= time.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        _valid.TryRemove(link.Hash, out _);
+        return true;
+    }
+
+    /// <summary>The task a link's secret opens, or null when the secret is unknown, revoked or expired.</summary>
+    public async Task<string?> TaskForSecretAsync(string? secret, CancellationToken ct)
+    {
+        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
+        await EnsureLoadedAsync(ct);
+        if (!_valid.TryGetValue(Hash(secret), out var link)) return null;
+        if (link.ExpiresAt <= time.GetUtcNow().UtcDateTime)
+        {
+            _valid.TryRemove(link.Hash, out _);
+            return null;
+        }
+        return link.TaskId;
+    }
+
+    /// <summary>Drops the links of a deleted task.</summary>
+    public async Task ForgetAsync(string taskId, CancellationToken ct)
+    {
+        foreach (var (hash, link) in _valid) if (link.TaskId == taskId) _valid.TryRemove(hash, out _);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Set<ShareLink>().Where(s => s.TaskId == taskId).ExecuteDeleteAsync(ct);
+    }
+
+    private async Task EnsureLoadedAsync(CancellationToken ct)
+    {
+        if (_loaded) return;
+        await _loadGate.WaitAsync(ct);
+        try
+        {
+            if (_loaded) return;
+            var now = time.GetUtcNow().UtcDateTime;
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            foreach (var link in await db.Set<ShareLink>().AsNoTracking().Where(s => s.RevokedAt == null && s.ExpiresAt > now).ToListAsync(ct))
+                _valid[link.Hash] = link;
+            _loaded = true;
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Share links: scoped to one task, expiring, revocable, checked on every HTTP request and WebSocket
+/// upgrade; the link holder needs no account and never gets the interface's own secret.
+/// </summary>
+[Collection("resilience")]
+public sealed class ShareLinkTests
+{
+    /// <summary>A clock the test can move forward, to expire links without waiting.</summary>
+    private sealed class MovableClock : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+    }
+
+    [Fact]
+    public async Task ALinkHolderReachesTheInterfaceUntilRevokedOrExpiredAndNobodyElseDoes()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        var clock = new MovableClock();
+        await using var app = new RosettaAppFactory(services: s => s.AddSingleton<TimeProvider>(clock));
+        try
+        {
+            using var owner = await app.NewUserClientAsync();
+            var id = (string)(await TaskApi.StartAsync(owner, new { software = "jupyter", computing = "local" }))["id"]!;
+            var other = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = "local" }))["id"]!;
+            await TaskApi.WaitForStatusAsync(owner, id, "running", seconds: 90);
+            await TaskApi.WaitForStatusAsync(owner, other, "running");
+
+            // Only the owner creates links.
+            using var stranger = await app.NewUserClientAsync();
+            Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { })).StatusCode);
+            var created = await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { name = "for Bob", expiresInMinutes = 60 });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var share = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+            var url = new Uri((string)share["url"]!);
+
+            // Someone without an account opens the link: the secret becomes a cookie for this task's path only.
+            var cookies = new CookieContainer();
+            using var guest = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
+            var opened = await guest.GetAsync(url.PathAndQuery);
+            Assert.Equal(HttpStatusCode.Redirect, opened.StatusCode);
+            Assert.Equal($"/t/{id}/", opened.Headers.Location!.OriginalString);
+            Assert.Contains(cookies.GetAllCookies(), c => c.Path == $"/t/{id}/" && c.HttpOnly);
+
+            Assert.Equal(HttpStatusCode.OK, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
+            var kernel = await guest.PostAsJsonAsync($"/t/{id}/api/kernels", new { name = "python3" });
+            Assert.Equal(HttpStatusCode.Created, kernel.StatusCode);
+            var kernelId = (string)(await kernel.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var channels = new Uri($"ws://{app.BaseAddress.Authority}/t/{id}/api/kernels/{kernelId}/channels");
+            await ConnectAsync(channels, cookies); // WebSocket upgrade with the link's cookie
+
+            // The link opens this task and no other, and gives nothing on the API.
+            Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{other}/")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guest.GetAsync($"/api/v1/tasks/{id}")).StatusCode);
+
+            // Listed on the task; revoked, it stops working at once, WebSockets included.
+            var listed = await owner.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares");
+            Assert.Equal("for Bob", (string?)Assert.Single(listed!)!["name"]);
+            Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
+            Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
+            await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(channels, cookies));
+            Assert.Equal(HttpStatusCode.NotFound, (await guest.GetAsync(url.PathAndQuery)).StatusCode);
+
+            // A second link expires.
+            var second = (await (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { expiresInMinutes = 5 })).Content.ReadFromJsonAsync<JsonObject>())!;
+            var expiring = new CookieContainer();
+            using var late = new HttpClient(new SocketsHttpHandler { CookieContainer = expiring, AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
+            await late.GetAsync(new Uri((string)second["url"]!).PathAndQuery);
+            Assert.Equal(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
+            clock.Offset = TimeSpan.FromMinutes(6);
+            Assert.NotEqual(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
+
+            // Invalid lifetimes are refused.
+            Assert.Equal(HttpStatusCode.BadRequest, (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { expiresInMinutes = 0 })).StatusCode);
+            foreach (var task in new[] { id, other }) await TaskApi.StopAndDeleteAsync(owner, task);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
+    private static async Task ConnectAsync(Uri uri, CookieContainer cookies)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.Cookies = cookies;
+        await socket.ConnectAsync(uri, CancellationToken.None);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+}
