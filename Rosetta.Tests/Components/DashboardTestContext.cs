@@ -110,8 +110,15 @@ public sealed class DashboardTestContext : BunitContext
             foreach (var line in Logs.ToList()) yield return line;
             await Task.CompletedTask;
         }
-        public Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct) =>
-            Task.FromResult<IReadOnlyList<ObservedContainer>>([]);
+        /// <summary>
+        /// Never answers: tests put tasks into the monitor directly, and a reconciliation against an
+        /// engine with no containers would (rightly) fail them.
+        /// </summary>
+        public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct)
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return [];
+        }
         public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
         {
             await Task.Delay(Timeout.Infinite, ct);

@@ -95,11 +95,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     {
         await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true });
         var page = await context.NewPageAsync();
-        await page.GotoAsync("/login");
-        await page.FillAsync("#username", "admin");
-        await page.FillAsync("#password", RosettaAppFactory.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+        await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
         // Nothing overflows the screen horizontally.
         var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
         Assert.False(overflow, "the tasks page is wider than a phone screen");
@@ -119,11 +115,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await TaskApi.WaitForStatusAsync(api, id, "running", seconds: 90);
             await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
             var page = await context.NewPageAsync();
-            await page.GotoAsync("/login");
-            await page.FillAsync("#username", "admin");
-            await page.FillAsync("#password", RosettaAppFactory.AdminPassword);
-            await page.ClickAsync("button[type=submit]");
-            await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+            await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
 
             await page.GotoAsync($"/t/{id}/");
             // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
@@ -136,6 +128,15 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         {
             await TaskApi.StopAndDeleteAsync(api, id);
         }
+    }
+
+    private static async Task LogInAsync(IPage page, string username, string password)
+    {
+        await page.GotoAsync("/login");
+        await page.FillAsync("#username", username);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
     }
 
     /// <summary>Clicks until the expected element appears: the first clicks may land before the circuit is connected.</summary>

@@ -1,0 +1,19 @@
+using Rosetta.Core.Validation;
+
+namespace Rosetta.App.Components.Model;
+
+/// <summary>
+/// Validation messages of a form, by field name (the same names the API uses), so every page puts
+/// Core's messages on its fields the same way.
+/// </summary>
+public sealed class FieldErrors
+{
+    private IDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
+
+    public bool Any => _errors.Count > 0;
+    public bool Has(string field) => _errors.ContainsKey(field);
+    public string? Of(string field) => _errors.TryGetValue(field, out var messages) ? string.Join(" ", messages) : null;
+    public void Set(ValidationErrors errors) => _errors = errors.ToDictionary();
+    public void Set(string field, string message) => _errors = new Dictionary<string, string[]> { [field] = [message] };
+    public void Clear() => _errors = new Dictionary<string, string[]>();
+}
