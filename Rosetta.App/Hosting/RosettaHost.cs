@@ -31,6 +31,7 @@ public static class RosettaHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

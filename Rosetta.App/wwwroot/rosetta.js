@@ -10,6 +10,12 @@ window.rosetta = {
             element.addEventListener("scroll", () => { element.dataset.touched = "1"; }, { passive: true });
         }
     },
+    fullscreen: function (element) {
+        if (element && element.requestFullscreen) element.requestFullscreen();
+    },
+    reload: function (frame) {
+        if (frame) frame.src = frame.src;
+    },
     copy: async function (text) {
         await navigator.clipboard.writeText(text);
     }

@@ -117,12 +117,19 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             var page = await context.NewPageAsync();
             await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
 
-            await page.GotoAsync($"/t/{id}/");
+            // Embedded in the dashboard, with its chrome around it.
+            await page.GotoAsync($"/tasks/{id}/desktop");
+            var desktop = page.FrameLocator("[data-test=desktop-frame]");
             // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
-            await Expect(page.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
-            await Expect(page.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
+            await Expect(desktop.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+            await Expect(desktop.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
+            await Expect(page.Locator("[data-test=fullscreen]")).ToBeVisibleAsync();
             await page.WaitForTimeoutAsync(1500); // let the first frame paint for the screenshot
             await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("desktop.png") });
+
+            // In its own tab as well.
+            await page.GotoAsync($"/t/{id}/");
+            await Expect(page.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
         }
         finally
         {

@@ -191,6 +191,15 @@ public sealed class ApiTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task TheDashboardCannotBeFramed()
+    {
+        using var client = App.Client();
+        var login = await client.GetAsync("/login");
+        Assert.Equal("DENY", login.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Contains("frame-ancestors 'none'", login.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Fact]
     public async Task HealthzAnswersWhenReady()
     {
         using var client = App.Client();
