@@ -45,6 +45,19 @@ public static class AccountApiEndpoints
             .WithSummary("Revoke one of the caller's tokens.");
     }
 
+    public static void MapAccountKeyEndpoints(this RouteGroupBuilder api)
+    {
+        var account = api.MapGroup("/account").WithTags("Account");
+        account.MapGet("/public-key", async (ClaimsPrincipal user, UserKeyService keys, CancellationToken ct) =>
+                Results.Text(await keys.PublicKeyAsync(user.ToCaller().UserId, user.Identity?.Name ?? "user", ct) + "\n", "text/plain"))
+            .WithSummary("The caller's SSH public key (one OpenSSH line) for ~/.ssh/authorized_keys on their hosts.")
+            .Produces<string>(200, "text/plain");
+        account.MapPost("/public-key/rotate", async (ClaimsPrincipal user, UserKeyService keys, CancellationToken ct) =>
+                Results.Text(await keys.RotateAsync(user.ToCaller().UserId, user.Identity?.Name ?? "user", ct) + "\n", "text/plain"))
+            .WithSummary("Replace the caller's key pair; hosts must then be given the new public key.")
+            .Produces<string>(200, "text/plain");
+    }
+
     public static void MapUserEndpoints(this RouteGroupBuilder api)
     {
         var users = api.MapGroup("/users").WithTags("Users").RequireAuthorization(p => p.RequireRole(Roles.Admin));

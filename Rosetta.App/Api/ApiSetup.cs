@@ -39,6 +39,7 @@ public static class ApiSetup
         var api = app.MapGroup("/api/v1").RequireAuthorization();
         api.MapTokenEndpoints();
         api.MapUserEndpoints();
+        api.MapAccountKeyEndpoints();
         api.MapCatalogueEndpoints();
         api.MapTaskEndpoints();
         api.MapShareEndpoints();

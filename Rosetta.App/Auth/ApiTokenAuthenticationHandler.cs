@@ -18,7 +18,8 @@ public sealed class ApiTokenAuthenticationHandler(
     UrlEncoder encoder,
     ApiTokenService tokens,
     UserManager<RosettaUser> users,
-    IUserClaimsPrincipalFactory<RosettaUser> principals) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IUserClaimsPrincipalFactory<RosettaUser> principals,
+    PrincipalCache cache) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiToken";
 
@@ -31,10 +32,16 @@ public sealed class ApiTokenAuthenticationHandler(
         var secret = Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
         var userId = await tokens.ValidateAsync(secret, Context.RequestAborted);
         if (userId is null) return AuthenticateResult.Fail("The API token is unknown or revoked.");
-        var user = await users.FindByIdAsync(userId);
-        if (user is null || user.IsDisabled) return AuthenticateResult.Fail("The token's user is disabled.");
-        var principal = await principals.CreateAsync(user);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(principal.Identities.Select(i => new ClaimsIdentity(i.Claims, SchemeName, i.NameClaimType, i.RoleClaimType))), SchemeName));
+        var principal = await cache.GetOrCreateAsync(userId, async () =>
+        {
+            var user = await users.FindByIdAsync(userId);
+            if (user is null || user.IsDisabled) return null;
+            var created = await principals.CreateAsync(user);
+            return new ClaimsPrincipal(created.Identities.Select(i => new ClaimsIdentity(i.Claims, SchemeName, i.NameClaimType, i.RoleClaimType)));
+        });
+        return principal is null
+            ? AuthenticateResult.Fail("The token's user is disabled.")
+            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

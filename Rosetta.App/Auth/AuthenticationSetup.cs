@@ -56,6 +56,7 @@ public static class AuthenticationSetup
         services.AddCascadingAuthenticationState();
         services.AddHostedService<AdminSeeder>();
         services.AddSingleton<UserAdministration>();
+        services.AddSingleton<PrincipalCache>();
         return services;
     }
 

@@ -12,7 +12,7 @@ public sealed record UserSummary(string Id, string Username, bool Admin, bool Di
 /// DbContext; a Blazor circuit lives for hours, so every operation gets its own scope here
 /// instead of sharing one context across the circuit.
 /// </summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes)
+public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals)
 {
     public async Task<IReadOnlyList<UserSummary>> ListAsync()
     {
@@ -50,6 +50,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes)
         ThrowIfFailed(await users.UpdateAsync(user));
         // A new security stamp ends the user's browser sessions at their next validation.
         if (disabled) await users.UpdateSecurityStampAsync(user);
+        principals.Invalidate(userId);
     }
 
     public async Task SetAdminAsync(Caller caller, string userId, bool admin)
@@ -59,6 +60,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes)
         var users = Users(scope);
         var user = await users.FindByIdAsync(userId) ?? throw new ConflictException("No such user.");
         ThrowIfFailed(admin ? await users.AddToRoleAsync(user, Roles.Admin) : await users.RemoveFromRoleAsync(user, Roles.Admin));
+        principals.Invalidate(userId);
     }
 
     public async Task ChangePasswordAsync(string userId, string? current, string? next)

@@ -45,6 +45,7 @@ public static class CoreServices
         services.AddSingleton<SoftwareService>();
         services.AddSingleton<ComputingService>();
         services.AddSingleton<ApiTokenService>();
+        services.AddSingleton<UserKeyService>();
         return services;
     }
 }

@@ -61,6 +61,12 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
 
         builder.Entity<PlatformSetting>(e => e.HasKey(s => s.Key));
 
+        builder.Entity<Security.UserKey>(e =>
+        {
+            e.ToTable("UserKeys");
+            e.HasKey(k => k.UserId);
+        });
+
         builder.Entity<Sharing.ShareLink>(e =>
         {
             e.ToTable("ShareLinks");

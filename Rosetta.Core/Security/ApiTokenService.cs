@@ -16,6 +16,15 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
 {
     public const string Prefix = "rst_";
 
+    /// <summary>
+    /// How long a validated token is trusted without asking the database again: every proxied request
+    /// of an API client carries its token, and a query each time would dominate the proxy's latency.
+    /// Revocation through this service takes effect at once regardless.
+    /// </summary>
+    public static readonly TimeSpan ValidationCacheTime = TimeSpan.FromSeconds(30);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string UserId, string TokenId, DateTime Until)> _validated = new();
+
     public sealed record Issued(ApiToken Token, string Secret);
 
     public async Task<Issued> IssueAsync(string userId, string? name, CancellationToken ct)
@@ -44,6 +53,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
     {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         var hash = Hash(secret);
+        if (_validated.TryGetValue(hash, out var cached) && cached.Until > DateTime.UtcNow) return cached.UserId;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Hash == hash && t.RevokedAt == null, ct);
         if (token is null) return null;
@@ -53,6 +63,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
             token.LastUsedAt = DateTime.UtcNow;
             await db.SaveChangesAsync(ct);
         }
+        _validated[hash] = (token.UserId, token.Id, DateTime.UtcNow + ValidationCacheTime);
         return token.UserId;
     }
 
@@ -69,6 +80,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var updated = await db.ApiTokens.Where(t => t.Id == tokenId && t.UserId == userId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, DateTime.UtcNow), ct);
+        foreach (var (hash, entry) in _validated) if (entry.TokenId == tokenId) _validated.TryRemove(hash, out _);
         return updated > 0;
     }
 

@@ -56,7 +56,9 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<SoftwareService>();
         Services.AddSingleton<ComputingService>();
         Services.AddSingleton<ApiTokenService>();
+        Services.AddSingleton<UserKeyService>();
         Services.AddSingleton<UserAdministration>();
+        Services.AddSingleton<PrincipalCache>();
 
         var auth = AddAuthorization();
         auth.SetAuthorized("alice");
