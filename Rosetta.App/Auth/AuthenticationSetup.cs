@@ -12,16 +12,7 @@ public static class AuthenticationSetup
 
     public static IServiceCollection AddRosettaAuthentication(this IServiceCollection services)
     {
-        services.AddIdentityCore<RosettaUser>(o =>
-            {
-                o.Password.RequiredLength = 8;
-                o.Password.RequireNonAlphanumeric = false;
-                o.Password.RequireUppercase = false;
-                o.Password.RequireLowercase = false;
-                o.Password.RequireDigit = false;
-                o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
-                o.Lockout.MaxFailedAccessAttempts = 10;
-            })
+        services.AddIdentityCore<RosettaUser>(ConfigureIdentity)
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<RosettaDbContext>()
             .AddSignInManager()
@@ -58,6 +49,18 @@ public static class AuthenticationSetup
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<PrincipalCache>();
         return services;
+    }
+
+    /// <summary>Password and user-name rules: long passwords rather than character classes.</summary>
+    public static void ConfigureIdentity(IdentityOptions o)
+    {
+        o.Password.RequiredLength = 8;
+        o.Password.RequireNonAlphanumeric = false;
+        o.Password.RequireUppercase = false;
+        o.Password.RequireLowercase = false;
+        o.Password.RequireDigit = false;
+        o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
+        o.Lockout.MaxFailedAccessAttempts = 10;
     }
 
     private static Task Challenge(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)

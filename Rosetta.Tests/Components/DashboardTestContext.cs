@@ -57,13 +57,16 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<ComputingService>();
         Services.AddSingleton<ApiTokenService>();
         Services.AddSingleton<UserKeyService>();
+        Services.AddIdentityCore<RosettaUser>(AuthenticationSetup.ConfigureIdentity)
+            .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
+            .AddEntityFrameworkStores<RosettaDbContext>();
         Services.AddSingleton<UserAdministration>();
         Services.AddSingleton<PrincipalCache>();
 
         var auth = AddAuthorization();
         auth.SetAuthorized("alice");
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, UserId));
         if (admin) auth.SetRoles(Roles.Admin);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, UserId));
 
         var initializer = new DatabaseInitializer(Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(),
             Services.GetRequiredService<PlatformIdentity>(), NullLogger<DatabaseInitializer>.Instance);

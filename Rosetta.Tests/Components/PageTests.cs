@@ -144,3 +144,38 @@ public sealed class PageTests
         Assert.Contains("laptop", page.Find("[data-test=tokens]").TextContent);
     }
 }
+
+/// <summary>The computing and admin pages.</summary>
+public sealed class ManagementPageTests
+{
+    [Fact]
+    public async Task ComputingPage_TestsTheLocalEngineAndValidatesNewHostsWithTheKeyShown()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<Computing>();
+        page.WaitForAssertion(() => page.Find("[data-test=test-connection]"));
+        page.Find("[data-test=test-connection]").Click();
+        page.WaitForAssertion(() => Assert.Contains("fake engine", page.Find("[data-test=test-result]").TextContent));
+
+        page.Find("[data-test=add-computing]").Click();
+        page.WaitForAssertion(() => Assert.StartsWith("ssh-ed25519 ", page.Find("[data-test=public-key]").TextContent));
+        page.Find("input[data-test=c-host], [data-test=c-host] input").Change("bad host;rm");
+        page.Find("[data-test=c-save]").Click();
+        page.WaitForAssertion(() => Assert.Contains("is not a host name", page.Markup));
+    }
+
+    [Fact]
+    public async Task AdminPage_CreatesUsersAndShowsWhatToFix()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var page = ctx.Render<Admin>();
+        page.Find("input[data-test=new-username], [data-test=new-username] input").Change("carol");
+        page.Find("input[data-test=new-password], [data-test=new-password] input").Change("short");
+        page.Find("[data-test=create-user]").Click();
+        page.WaitForAssertion(() => Assert.Contains("at least 8", page.Markup));
+
+        page.Find("input[data-test=new-password], [data-test=new-password] input").Change("long-enough-password");
+        page.Find("[data-test=create-user]").Click();
+        page.WaitForAssertion(() => Assert.Contains("carol", page.Find("[data-test=users]").TextContent));
+    }
+}
