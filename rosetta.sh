@@ -17,6 +17,8 @@ cd "$ROSETTA_ROOT"
 
 # shellcheck source=scripts/infra.sh
 . "$ROSETTA_ROOT/scripts/infra.sh"
+# shellcheck source=scripts/demo-sshd.sh
+. "$ROSETTA_ROOT/scripts/demo-sshd.sh"
 
 usage() {
     cat <<'EOF'
@@ -38,8 +40,8 @@ cmd_infra() {
     install_packages
     start_docker
     build_images
-    # The demo SSH host and the single-node Slurm cluster on loopback are added
-    # here by a later issue (contract: `infra` starts them too).
+    start_demo_sshd
+    # The single-node Slurm cluster on loopback is added here with the Slurm issue.
     log "infra ready in $(_since "$t")"
 }
 

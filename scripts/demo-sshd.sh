@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# The demo SSH host: a separate sshd on 127.0.0.1:2222 (never the machine's own sshd), with a demo
+# user who may use the Docker engine. Sourced by scripts/infra.sh; idempotent.
+#
+# The demo user is in the `docker` group, which is root-equivalent on this host: this is a demo and
+# test fixture on loopback, not something to expose.
+
+ROSETTA_DEMO_USER="${ROSETTA_DEMO_USER:-rosetta-demo}"
+ROSETTA_DEMO_SSH_PORT="${ROSETTA_DEMO_SSH_PORT:-2222}"
+ROSETTA_DEMO_SSHD_DIR="${ROSETTA_DEMO_SSHD_DIR:-/var/lib/rosetta/demo-sshd}"
+
+_demo_sshd_answers() {
+    # sshd sends its banner first: "SSH-2.0-…"
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ROSETTA_DEMO_SSH_PORT && head -c 4 <&3" 2>/dev/null | grep -q '^SSH-'
+}
+
+start_demo_sshd() {
+    _demo_sshd_answers && return 0
+    _require_root
+    local dir="$ROSETTA_DEMO_SSHD_DIR" user="$ROSETTA_DEMO_USER" i
+    install -d -m 0755 /run/sshd "$dir"
+    if ! id "$user" >/dev/null 2>&1; then
+        useradd --create-home --shell /bin/bash "$user"
+    fi
+    # useradd locks the account, and with UsePAM no sshd then refuses even key logins.
+    usermod -p '*' "$user"
+    getent group docker >/dev/null && usermod -aG docker "$user"
+    install -d -m 0700 -o "$user" -g "$user" "/home/$user/.ssh"
+    touch "/home/$user/.ssh/authorized_keys"
+    chown "$user:$user" "/home/$user/.ssh/authorized_keys"
+    chmod 0600 "/home/$user/.ssh/authorized_keys"
+    [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
+    cat >"$dir/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $ROSETTA_DEMO_SSH_PORT
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AllowUsers $user
+PermitRootLogin no
+X11Forwarding no
+AllowTcpForwarding yes
+MaxSessions 32
+Subsystem sftp internal-sftp
+CONF
+    log "starting the demo sshd on 127.0.0.1:$ROSETTA_DEMO_SSH_PORT (user $user) ..."
+    setsid /usr/sbin/sshd -D -f "$dir/sshd_config" -E /var/log/rosetta-demo-sshd.log </dev/null >/dev/null 2>&1 &
+    for ((i = 0; i < 40; i++)); do
+        _demo_sshd_answers && return 0
+        sleep 0.25
+    done
+    tail -n 20 /var/log/rosetta-demo-sshd.log >&2 || true
+    die "the demo sshd did not answer on 127.0.0.1:$ROSETTA_DEMO_SSH_PORT"
+}
