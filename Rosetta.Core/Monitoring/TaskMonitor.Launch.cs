@@ -13,6 +13,9 @@ public sealed partial class TaskMonitor
     /// <summary>Why a task is being stopped by the platform itself (walltime), when it is not a person.</summary>
     private readonly ConcurrentDictionary<string, string> _platformStopReasons = new();
 
+    /// <summary>Starts the platform gave up on (interface never answered) while it stops their containers.</summary>
+    private readonly ConcurrentDictionary<string, byte> _abandonedStarts = new();
+
     private sealed record Launch(CancellationTokenSource Cancellation, Task Completion);
 
     /// <summary>
@@ -120,9 +123,19 @@ public sealed partial class TaskMonitor
             }
             if (DateTime.UtcNow > deadline)
             {
-                var seconds = _options.StartTimeoutSeconds;
-                await FailAsync(task.Id, $"The interface did not answer on port {software.InterfacePort} within {seconds} s; the container was stopped.", withLogsFrom: computing);
-                await StopContainerQuietlyAsync(computing, task);
+                // Stopped first, so that a task seen 'failed' holds no resources any more; the engine's
+                // "died" event for this stop is the platform's own doing and must not be read as an exit.
+                _abandonedStarts.TryAdd(task.Id, 0);
+                try
+                {
+                    await StopContainerQuietlyAsync(computing, task);
+                    var seconds = _options.StartTimeoutSeconds;
+                    await FailAsync(task.Id, $"The interface did not answer on port {software.InterfacePort} within {seconds} s; the container was stopped.", withLogsFrom: computing);
+                }
+                finally
+                {
+                    _abandonedStarts.TryRemove(task.Id, out _);
+                }
                 return;
             }
             try

@@ -95,6 +95,7 @@ public sealed partial class TaskMonitor
     /// <summary>A container stopped running: decide between stopped, exited and failed.</summary>
     private async Task ContainerEndedAsync(ComputingResource computing, TaskRecord task, int? exitCode, bool oomKilled)
     {
+        if (_abandonedStarts.ContainsKey(task.Id)) return; // the platform stopped it and records why itself
         switch (task.Status)
         {
             case TaskState.Stopping:

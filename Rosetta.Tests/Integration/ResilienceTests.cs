@@ -105,6 +105,32 @@ public sealed class ResilienceTests
         }
     }
 
+    [Fact]
+    public async Task AnInterfaceThatNeverAnswersFailsAtTheStartTimeoutWithAClearErrorAndIsStopped()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Tasks:StartTimeoutSeconds"] = "3" });
+        try
+        {
+            using var client = app.Client(await app.AdminTokenAsync());
+            // hello listens on 8080; this entry claims 9999, where nothing ever answers.
+            var software = await client.PostAsJsonAsync("/api/v1/software", new { name = "Wrong port", image = "rosetta/hello", interfacePort = 9999 });
+            Assert.Equal(HttpStatusCode.Created, software.StatusCode);
+            var softwareId = (string)(await software.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+            var id = (string)(await TaskApi.StartAsync(client, new { software = softwareId, computing = "local" }))["id"]!;
+            var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+            Assert.Contains("did not answer on port 9999 within 3 s", (string?)failed["error"]);
+            var container = await DockerEngine.FindTaskContainerAsync(id);
+            Assert.NotEqual("running", container?.State);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
     private static async Task WaitForComputingStateAsync(HttpClient client, string state)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
