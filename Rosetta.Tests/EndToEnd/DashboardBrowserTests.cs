@@ -124,7 +124,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await Expect(desktop.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
             await Expect(desktop.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
             await Expect(page.Locator("[data-test=fullscreen]")).ToBeVisibleAsync();
-            await page.WaitForTimeoutAsync(1500); // let the first frame paint for the screenshot
+            await Expect(desktop.Locator("#noVNC_container canvas")).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("desktop.png") });
 
             // In its own tab as well.

@@ -104,6 +104,24 @@ namespace Rosetta.Core.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "ShareLinks",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", nullable: false),
+                    TaskId = table.Column<string>(type: "TEXT", nullable: false),
+                    OwnerId = table.Column<string>(type: "TEXT", nullable: false),
+                    Name = table.Column<string>(type: "TEXT", nullable: false),
+                    Hash = table.Column<string>(type: "TEXT", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    ExpiresAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    RevokedAt = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ShareLinks", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Software",
                 columns: table => new
                 {
@@ -150,6 +168,7 @@ namespace Rosetta.Core.Persistence.Migrations
                     BackendId = table.Column<string>(type: "TEXT", nullable: true),
                     InterfaceHost = table.Column<string>(type: "TEXT", nullable: true),
                     InterfacePort = table.Column<int>(type: "INTEGER", nullable: true),
+                    ForwardedPort = table.Column<int>(type: "INTEGER", nullable: true),
                     ExitCode = table.Column<int>(type: "INTEGER", nullable: true),
                     Error = table.Column<string>(type: "TEXT", nullable: true),
                     ProxyKeepsPrefix = table.Column<bool>(type: "INTEGER", nullable: false),
@@ -159,6 +178,20 @@ namespace Rosetta.Core.Persistence.Migrations
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_Tasks", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "UserKeys",
+                columns: table => new
+                {
+                    UserId = table.Column<string>(type: "TEXT", nullable: false),
+                    PublicKey = table.Column<string>(type: "TEXT", nullable: false),
+                    ProtectedPrivateKey = table.Column<string>(type: "TEXT", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_UserKeys", x => x.UserId);
                 });
 
             migrationBuilder.CreateTable(
@@ -321,6 +354,17 @@ namespace Rosetta.Core.Persistence.Migrations
                 column: "OwnerId");
 
             migrationBuilder.CreateIndex(
+                name: "IX_ShareLinks_Hash",
+                table: "ShareLinks",
+                column: "Hash",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ShareLinks_TaskId",
+                table: "ShareLinks",
+                column: "TaskId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Software_OwnerId",
                 table: "Software",
                 column: "OwnerId");
@@ -364,10 +408,16 @@ namespace Rosetta.Core.Persistence.Migrations
                 name: "Settings");
 
             migrationBuilder.DropTable(
+                name: "ShareLinks");
+
+            migrationBuilder.DropTable(
                 name: "Software");
 
             migrationBuilder.DropTable(
                 name: "Tasks");
+
+            migrationBuilder.DropTable(
+                name: "UserKeys");
 
             migrationBuilder.DropTable(
                 name: "AspNetRoles");
