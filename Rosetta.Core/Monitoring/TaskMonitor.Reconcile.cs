@@ -62,6 +62,7 @@ public sealed partial class TaskMonitor
 
     private async Task HandleEventAsync(ComputingResource computing, ContainerEvent containerEvent)
     {
+        logger.LogDebug("Engine event {Kind} for task {TaskId}", containerEvent.Kind, containerEvent.TaskId);
         var task = Get(containerEvent.TaskId);
         if (task is null || task.ComputingId != computing.Id) return;
         // A stale event about an older container of the same task (not possible today: one container per task).
@@ -106,17 +107,21 @@ public sealed partial class TaskMonitor
                     withLogsFrom: computing, exitCode: exitCode);
                 break;
             case TaskState.Running or TaskState.Queued:
-                var logs = exitCode is 0 ? null : await LastLinesAsync(computing, task);
-                await UpdateAsync(task.Id, t =>
+                // The new state is published at once; the engine may hold the log read back while it
+                // finishes the kill, so the last output follows in a second update.
+                var exited = await UpdateAsync(task.Id, t =>
                 {
                     if (t.Status.IsFinal() || t.Status == TaskState.Stopping) return false;
                     t.Status = TaskState.Exited;
                     t.ExitCode = exitCode;
                     t.StatusDetail = null;
-                    if (oomKilled) t.Error = "The container ran out of memory and was killed.";
-                    else if (logs is not null) t.Error = $"The container exited with code {exitCode}.\nLast output:\n{logs}";
+                    t.Error = oomKilled ? "The container ran out of memory and was killed."
+                        : exitCode is 0 ? null : $"The container exited with code {exitCode}.";
                     return true;
                 });
+                if (exited?.Status != TaskState.Exited || exitCode is 0 || oomKilled) break;
+                if (await LastLinesAsync(computing, task) is { } logs)
+                    await UpdateAsync(task.Id, t => { t.Error = $"The container exited with code {exitCode}.\nLast output:\n{logs}"; return true; });
                 break;
         }
     }
