@@ -33,6 +33,17 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TasksPage_WithAThousandTasksRendersOnlyTheRowsInView()
+    {
+        await using var ctx = new DashboardTestContext();
+        for (var i = 0; i < 1000; i++) await ctx.AddTaskAsync($"task {i:D4}", TaskState.Stopped);
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=task-name]")));
+        var rendered = page.FindAll("[data-test=task-name]").Count;
+        Assert.True(rendered < 200, $"{rendered} of 1,000 rows were rendered");
+    }
+
+    [Fact]
     public async Task TasksPage_EnablesOnlyTheActionsThatMakeSense()
     {
         await using var ctx = new DashboardTestContext();
