@@ -66,7 +66,7 @@ public static class VncWebSocketProxy
                 }
             }
             // From here on: a transparent pipe (SecurityResult, init and the session itself).
-            await Task.WhenAny(PumpAsync(fromServer, browser, ct), PumpAsync(fromBrowser, upstream, ct));
+            await Task.WhenAny(RelayAsync(fromServer, upstream, browser, ct), RelayAsync(fromBrowser, browser, upstream, ct));
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or EndOfStreamException)
         {
@@ -80,9 +80,20 @@ public static class VncWebSocketProxy
         }
     }
 
-    private static async Task PumpAsync(WebSocketByteReader from, WebSocket to, CancellationToken ct)
+    /// <summary>
+    /// Forwards whatever the handshake left buffered, then frames as they arrive, from one reused
+    /// buffer (desktop updates are megabytes a second: no copy per frame).
+    /// </summary>
+    private static async Task RelayAsync(WebSocketByteReader leftover, WebSocket from, WebSocket to, CancellationToken ct)
     {
-        while (await from.ReadAvailableAsync(ct) is { Length: > 0 } chunk) await SendAsync(to, chunk, ct);
+        if (leftover.TakeBuffered() is { Length: > 0 } pending) await SendAsync(to, pending, ct);
+        var buffer = new byte[256 * 1024];
+        while (true)
+        {
+            var received = await from.ReceiveAsync(buffer, ct);
+            if (received.MessageType == WebSocketMessageType.Close) return;
+            await to.SendAsync(buffer.AsMemory(0, received.Count), WebSocketMessageType.Binary, received.EndOfMessage, ct);
+        }
     }
 
     private static Task SendAsync(WebSocket socket, byte[] bytes, CancellationToken ct) =>
@@ -124,10 +135,9 @@ public static class VncWebSocketProxy
             return result;
         }
 
-        /// <summary>Whatever is buffered or arrives next; empty at the end of the stream.</summary>
-        public async Task<byte[]> ReadAvailableAsync(CancellationToken ct)
+        /// <summary>The bytes read from the socket but not consumed yet (possibly none).</summary>
+        public byte[] TakeBuffered()
         {
-            if (_start == _end && !await FillAsync(ct)) return [];
             var chunk = _buffer[_start.._end];
             _start = _end = 0;
             return chunk;
