@@ -89,8 +89,11 @@ public sealed class TcpForwarder : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stop.CancelAsync();
         _listener.Dispose();
         lock (_open) foreach (var socket in _open) socket.Dispose();
