@@ -32,7 +32,7 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 export DOCKER_API_VERSION=${DOCKER_API_VERSION:-1.41}
 DASH_MAX_LOAD=${DASH_MAX_LOAD:-4}
 DASH_LOAD_WAIT=${DASH_LOAD_WAIT:-300}
-IDS_FILE=$DASH_DATA/task-ids
+IDS_FILE=$DASH_DATA.task-ids # outside DASH_DATA: it spans the benchmarks of one `all` run
 DRIVER=$DASH_SRC/bench/dashboard/DashboardBench/bin/Release/net10.0/DashboardBench.dll
 APP_PID=""
 
@@ -102,7 +102,7 @@ cleanup() {
         "$DOCKER" rm -f "${leftovers[@]}" >/dev/null || true
     fi
     if [ "$rc" -eq 0 ]; then
-        rm -rf "$DASH_DATA"
+        rm -rf "$DASH_DATA" "$IDS_FILE"
         [ "${DASH_KEEP_SRC:-0}" = 1 ] || rm -rf "$DASH_SRC"
     else
         log "failed (exit $rc); the app's log stays in $DASH_DATA/app.log"
@@ -112,7 +112,7 @@ cleanup() {
 
 fresh_instance() {
     if curl -s -o /dev/null --max-time 1 "$DASH_URL/healthz"; then log "something already listens on $DASH_URL; set DASH_PORT"; exit 2; fi
-    rm -rf "$DASH_DATA"; mkdir -p "$DASH_DATA"; : >"$IDS_FILE"
+    rm -rf "$DASH_DATA"; mkdir -p "$DASH_DATA"; touch "$IDS_FILE"
 }
 
 wait_for_load() {
@@ -220,6 +220,7 @@ case "$what" in
 esac
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+touch "$IDS_FILE"
 prepare
 if [ "$what" = all ]; then
     results_to latency bench_latency
