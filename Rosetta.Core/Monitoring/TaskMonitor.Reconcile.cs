@@ -220,8 +220,8 @@ public sealed partial class TaskMonitor
         }
     }
 
-    /// <summary>Computing resources whose engine the monitor follows, for health display.</summary>
-    public async Task<IReadOnlyList<ComputingResource>> WatchedComputingAsync(CancellationToken ct)
+    /// <summary>Computing resources whose engine pushes events the monitor follows (the local engine).</summary>
+    private async Task<IReadOnlyList<ComputingResource>> WatchedComputingAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Computing.AsNoTracking().Where(c => c.Kind == ComputingKind.Local).ToListAsync(ct);

@@ -66,11 +66,7 @@ public sealed partial class TaskMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        List<ComputingResource> watched;
-        await using (var db = await dbFactory.CreateDbContextAsync(stoppingToken))
-        {
-            watched = await db.Computing.AsNoTracking().Where(c => c.Kind == ComputingKind.Local).ToListAsync(stoppingToken);
-        }
+        var watched = await WatchedComputingAsync(stoppingToken);
         var loops = watched.Select(c => WatchLoopAsync(c, stoppingToken)).ToList();
         loops.Add(WalltimeLoopAsync(stoppingToken));
         await Task.WhenAll(loops);
