@@ -37,10 +37,15 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await page.FillAsync("#password", "password-e2e");
         await page.ClickAsync("button[type=submit]");
         await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+        await WaitForCircuitAsync(page);
 
         // The wizard: software → computing → options → confirm. Clicks wait for the circuit.
         await page.ClickAsync("[data-test=new-task]");
-        await ClickUntilAsync(page, "[data-test=software-hello]", "[data-test=computing-local]");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/tasks/new$"));
+        await Expect(page.Locator("[data-test=software-hello]")).ToBeVisibleAsync();
+        await WaitForCircuitAsync(page);
+        await page.ClickAsync("[data-test=software-hello]");
+        await Expect(page.Locator("[data-test=computing-local]")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("new-task.png") });
         await page.ClickAsync("[data-test=computing-local]");
         await page.Locator("input[data-test=name], [data-test=name] input").FillAsync("e2e hello");
@@ -144,23 +149,13 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await page.FillAsync("#password", password);
         await page.ClickAsync("button[type=submit]");
         await Expect(page.Locator("[data-test=new-task]")).ToBeVisibleAsync();
+        await WaitForCircuitAsync(page);
     }
 
-    /// <summary>Clicks until the expected element appears: the first clicks may land before the circuit is connected.</summary>
-    private static async Task ClickUntilAsync(IPage page, string selector, string expected)
-    {
-        for (var attempt = 0; attempt < 40; attempt++)
-        {
-            await page.ClickAsync(selector);
-            try
-            {
-                await page.Locator(expected).First.WaitForAsync(new() { Timeout = 500 });
-                return;
-            }
-            catch (TimeoutException)
-            {
-            }
-        }
-        await Expect(page.Locator(expected).First).ToBeVisibleAsync();
-    }
+    /// <summary>
+    /// Waits until the page is live on its circuit: a click on the prerendered page would be lost, and
+    /// the interactive render replaces the prerendered elements under the mouse.
+    /// </summary>
+    internal static Task WaitForCircuitAsync(IPage page) =>
+        Expect(page.Locator("[data-test=circuit][data-interactive=true]")).ToHaveCountAsync(1);
 }
