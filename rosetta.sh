@@ -55,9 +55,14 @@ cmd_run() {
 
 cmd_demo() {
     cmd_infra
-    # TODO(demo): start the demo sshd (127.0.0.1:2222) and the single-node Slurm
-    # cluster, and register them as computing resources once the app supports
-    # `ssh` and `slurm` computing. Until then `demo` behaves like `run`.
+    # The demo SSH host (started by infra) becomes the platform-wide computing `demo-ssh`, reached
+    # with the platform key; the values below are defaults the environment may override.
+    authorize_platform_key
+    export Rosetta__Ssh__PlatformKeyPath="${Rosetta__Ssh__PlatformKeyPath:-$ROSETTA_PLATFORM_KEY}"
+    export Rosetta__Demo__Ssh__Host="${Rosetta__Demo__Ssh__Host:-127.0.0.1}"
+    export Rosetta__Demo__Ssh__Port="${Rosetta__Demo__Ssh__Port:-$ROSETTA_DEMO_SSH_PORT}"
+    export Rosetta__Demo__Ssh__Username="${Rosetta__Demo__Ssh__Username:-$ROSETTA_DEMO_USER}"
+    # TODO(slurm): the single-node Slurm cluster joins here with the Slurm issue.
     exec dotnet run --project Rosetta.App -c Release -- "$@"
 }
 
@@ -87,8 +92,8 @@ cmd_test() {
     cmd_infra
     install_test_packages
     start_registry
-    # TODO(ssh/slurm): start the loopback sshd and the single-node Slurm cluster
-    # the tests need (added together with `demo`).
+    # The demo sshd (from infra) serves the SSH backend's tests; they authorise their own keys.
+    # TODO(slurm): the single-node Slurm cluster joins here with the Slurm issue.
 
     local results="${ROSETTA_TEST_RESULTS:-$ROSETTA_ROOT/TestResults}" rc=0
     local trx=() passed failed skipped total

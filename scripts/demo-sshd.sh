@@ -56,3 +56,18 @@ CONF
     tail -n 20 /var/log/rosetta-demo-sshd.log >&2 || true
     die "the demo sshd did not answer on 127.0.0.1:$ROSETTA_DEMO_SSH_PORT"
 }
+
+# The platform key: the SSH key with which the platform logs into platform-wide SSH resources
+# (Rosetta:Ssh:PlatformKeyPath). `demo` makes one and lets it log into the demo host.
+ROSETTA_PLATFORM_KEY="${ROSETTA_PLATFORM_KEY:-/var/lib/rosetta/platform-ssh/id_ed25519}"
+
+authorize_platform_key() {
+    _require_root
+    local key="$ROSETTA_PLATFORM_KEY" user="$ROSETTA_DEMO_USER" keys
+    if [ ! -f "$key" ]; then
+        install -d -m 0700 "$(dirname "$key")"
+        ssh-keygen -q -t ed25519 -N '' -C "rosetta-platform@$(hostname)" -f "$key"
+    fi
+    keys="/home/$user/.ssh/authorized_keys"
+    grep -qxF "$(cat "$key.pub")" "$keys" 2>/dev/null || cat "$key.pub" >>"$keys"
+}

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Rosetta.App.Auth;
+using Rosetta.Core.Backends;
 using Rosetta.Core.Catalogue;
 using Rosetta.Core.Monitoring;
 
@@ -50,5 +51,23 @@ public static class CatalogueEndpoints
             })
             .WithSummary("Add an SSH host or Slurm cluster, owned by the caller who logs in with their own key.")
             .Produces<ComputingDto>(201).ProducesValidationProblem().ProducesProblem(409);
+        computing.MapPost("/{id}/test", async (string id, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
+            {
+                if (await service.FindAsync(user.ToCaller(), id, ct) is not { } c)
+                    return Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
+                try
+                {
+                    return Results.Ok(new ConnectionTestDto(true, await monitor.BackendFor(c.Kind).TestConnectionAsync(c, ct)));
+                }
+                catch (BackendUnavailableException e)
+                {
+                    return Results.Ok(new ConnectionTestDto(false, e.Message));
+                }
+            })
+            .WithSummary("Log into the resource and ask its container engine for its version and size; says precisely what failed.")
+            .Produces<ConnectionTestDto>().ProducesProblem(404);
     }
 }
+
+/// <summary>The outcome of a connection test: what answered, or what failed and how to fix it.</summary>
+public sealed record ConnectionTestDto(bool Ok, string Message);

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Docker;
+using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Catalogue;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
@@ -34,6 +35,10 @@ public static class CoreServices
         services.AddSingleton<TaskSecrets>();
         services.AddSingleton<InterfaceProbe>();
         services.AddSingleton<ITaskBackend, DockerBackend>();
+        services.Configure<SshOptions>(configuration.GetSection("Rosetta:Ssh"));
+        services.Configure<DemoOptions>(configuration.GetSection("Rosetta:Demo"));
+        services.AddSingleton<SshConnectionPool>();
+        services.AddSingleton<ITaskBackend, SshBackend>();
         services.AddSingleton<TaskMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskMonitor>());
         services.Configure<ForwardingOptions>(configuration.GetSection("Rosetta:Forwarding"));

@@ -40,6 +40,7 @@ public sealed partial class TaskMonitor
             }
         });
         _launches[task.Id] = new Launch(cancellation, completion);
+        EnsureWatching(computing); // after the launch is registered, so the first reconciliation leaves it alone
         ready.SetResult();
     }
 

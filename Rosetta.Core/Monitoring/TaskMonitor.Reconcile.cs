@@ -220,10 +220,12 @@ public sealed partial class TaskMonitor
         }
     }
 
-    /// <summary>Computing resources whose engine pushes events the monitor follows (the local engine).</summary>
+    /// <summary>Computing resources to follow from start-up: the local engine, and every resource with unfinished tasks.</summary>
     private async Task<IReadOnlyList<ComputingResource>> WatchedComputingAsync(CancellationToken ct)
     {
+        var active = Feed.Items.Values.Where(t => !t.Status.IsFinal()).Select(t => t.ComputingId).ToHashSet(StringComparer.Ordinal);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Computing.AsNoTracking().Where(c => c.Kind == ComputingKind.Local).ToListAsync(ct);
+        var all = await db.Computing.AsNoTracking().ToListAsync(ct);
+        return all.Where(c => c.Kind == ComputingKind.Local || active.Contains(c.Id)).ToList();
     }
 }

@@ -66,10 +66,28 @@ public sealed partial class TaskMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        var watched = await WatchedComputingAsync(stoppingToken);
-        var loops = watched.Select(c => WatchLoopAsync(c, stoppingToken)).ToList();
-        loops.Add(WalltimeLoopAsync(stoppingToken));
-        await Task.WhenAll(loops);
+        foreach (var computing in await WatchedComputingAsync(stoppingToken)) EnsureWatching(computing);
+        await WalltimeLoopAsync(stoppingToken);
+        Task[] watchers;
+        lock (_watchers) watchers = [.. _watchers.Values];
+        await Task.WhenAll(watchers);
+    }
+
+    /// <summary>One watch loop per computing resource, started when the resource first matters.</summary>
+    private readonly Dictionary<string, Task> _watchers = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Follows <paramref name="computing"/> from now on: the local engine from start-up, a remote
+    /// resource from its first task (or from start-up when it has tasks that are not finished).
+    /// </summary>
+    private void EnsureWatching(ComputingResource computing)
+    {
+        if (!Supports(computing.Kind)) return;
+        lock (_watchers)
+        {
+            if (_watchers.ContainsKey(computing.Id) || _stopping.IsCancellationRequested) return;
+            _watchers[computing.Id] = Task.Run(() => WatchLoopAsync(computing, _stopping), CancellationToken.None);
+        }
     }
 
     private async Task LoadAsync(CancellationToken ct)

@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Rosetta.Core.Domain;
 
 namespace Rosetta.Core.Persistence;
@@ -12,7 +13,11 @@ namespace Rosetta.Core.Persistence;
 /// resource. Seeding only inserts what is missing, so an admin's edits survive restarts.
 /// Registered as the first hosted service, so everything after it finds the database ready.
 /// </summary>
-public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> factory, PlatformIdentity identity, ILogger<DatabaseInitializer> logger) : IHostedService
+public sealed class DatabaseInitializer(
+    IDbContextFactory<RosettaDbContext> factory,
+    PlatformIdentity identity,
+    IOptions<DemoOptions> demo,
+    ILogger<DatabaseInitializer> logger) : IHostedService
 {
     private const string InstanceIdKey = "instance-id";
 
@@ -39,6 +44,12 @@ public sealed class DatabaseInitializer(IDbContextFactory<RosettaDbContext> fact
         if (!await db.Computing.AnyAsync(c => c.Id == BundledCatalogue.LocalComputingId, ct))
         {
             db.Computing.Add(BundledCatalogue.LocalComputing());
+        }
+        foreach (var computing in demo.Value.Computing())
+        {
+            if (await db.Computing.AnyAsync(c => c.Id == computing.Id, ct)) continue;
+            db.Computing.Add(computing);
+            logger.LogInformation("Seeded demo computing resource {ComputingId}", computing.Id);
         }
         var instance = await db.Settings.FirstOrDefaultAsync(s => s.Key == InstanceIdKey, ct);
         if (instance is null)

@@ -18,6 +18,7 @@ public static partial class TaskRequestValidator
     public static void ValidateOptions(ValidationErrors errors, TaskOptions options, Software software, ComputingResource computing, ComputingCapacity capacity)
     {
         TextRules.Environment(errors, "options.env", options.Env, PlatformManagedVariables(software));
+        if (computing.Kind != ComputingKind.Local) RejectLineBreaks(errors, options.Env, computing);
 
         if (options.Cpus is { } cpus)
         {
@@ -58,6 +59,19 @@ public static partial class TaskRequestValidator
         if (software.BasePathEnv is { } basePath) names.Add(basePath);
         if (software.PortEnv is { } port) names.Add(port);
         return names;
+    }
+
+    /// <summary>
+    /// Remote engines get the environment as an env file on standard input (so no value shows in a
+    /// remote process list), and that format has one variable per line.
+    /// </summary>
+    private static void RejectLineBreaks(ValidationErrors errors, IReadOnlyDictionary<string, string>? env, ComputingResource computing)
+    {
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            if (value is not null && value.AsSpan().IndexOfAny('\n', '\r') >= 0 && TextRules.IsEnvName(name))
+                errors.Add($"options.env.{name}", $"contains a line break, which '{computing.Name}' ({computing.Kind.ToString().ToLowerInvariant()}) cannot pass to a container; put multi-line values in a file instead.");
+        }
     }
 
     private static void CheckSchedulerName(ValidationErrors errors, string field, string? value, bool slurm)

@@ -69,7 +69,7 @@ public sealed class DashboardTestContext : BunitContext
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, UserId));
 
         var initializer = new DatabaseInitializer(Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(),
-            Services.GetRequiredService<PlatformIdentity>(), NullLogger<DatabaseInitializer>.Instance);
+            Services.GetRequiredService<PlatformIdentity>(), Microsoft.Extensions.Options.Options.Create(new DemoOptions()), NullLogger<DatabaseInitializer>.Instance);
         initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         Monitor = Services.GetRequiredService<TaskMonitor>();
         Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();

@@ -43,6 +43,14 @@ public static class DockerEngine
     public static Task EnsureAvailableAsync() => Available.Value;
 
     /// <summary>The container of a task, found by the contract's label.</summary>
+    /// <summary>The full inspection of a task's container (it must exist).</summary>
+    public static async Task<ContainerInspectResponse> InspectTaskContainerAsync(string taskId)
+    {
+        var container = await FindTaskContainerAsync(taskId) ?? throw new InvalidOperationException($"Task {taskId} has no container.");
+        using var docker = Client();
+        return await docker.Containers.InspectContainerAsync(container.ID);
+    }
+
     public static async Task<ContainerListResponse?> FindTaskContainerAsync(string taskId)
     {
         using var docker = Client();

@@ -1,8 +1,7 @@
-using System.Diagnostics;
 using System.Text;
 using Renci.SshNet;
 using Rosetta.Core.Remote;
-using Rosetta.Core.Security;
+using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
 
@@ -12,9 +11,6 @@ namespace Rosetta.Tests.Integration;
 /// </summary>
 public sealed class RemoteShellQuotingTests
 {
-    private const string DemoUser = "rosetta-demo";
-    private const string HostKeyPublic = "/var/lib/rosetta/demo-sshd/ssh_host_ed25519_key.pub";
-
     public static TheoryData<string> Hostile => new()
     {
         "plain", "two  spaces", "'single'", "\"double\"", "it's \"mixed\"", "$(touch /tmp/rosetta-pwned)", "`touch /tmp/rosetta-pwned`",
@@ -39,52 +35,12 @@ public sealed class RemoteShellQuotingTests
     [Fact]
     public async Task AChangedHostKeyIsRefused()
     {
-        var key = await DemoKeyAsync();
-        using var ssh = new SshClient(new ConnectionInfo("127.0.0.1", 2222, DemoUser, new PrivateKeyAuthenticationMethod(DemoUser, key)));
+        var (_, privateKey) = await DemoSshHost.TestKeyAsync();
+        var key = new PrivateKeyFile(new MemoryStream(Encoding.ASCII.GetBytes(privateKey)));
+        using var ssh = new SshClient(new ConnectionInfo(DemoSshHost.Host, DemoSshHost.Port, DemoSshHost.User, new PrivateKeyAuthenticationMethod(DemoSshHost.User, key)));
         ssh.HostKeyReceived += (_, e) => e.CanTrust = e.FingerPrintSHA256 == "not-the-pinned-fingerprint";
         await Assert.ThrowsAnyAsync<Renci.SshNet.Common.SshConnectionException>(() => ssh.ConnectAsync(CancellationToken.None));
     }
 
-    private static async Task<SshClient> ConnectAsync()
-    {
-        var pinned = await PinnedFingerprintAsync();
-        var ssh = new SshClient(new ConnectionInfo("127.0.0.1", 2222, DemoUser, new PrivateKeyAuthenticationMethod(DemoUser, await DemoKeyAsync())));
-        ssh.HostKeyReceived += (_, e) => e.CanTrust = e.FingerPrintSHA256 == pinned;
-        await ssh.ConnectAsync(CancellationToken.None);
-        return ssh;
-    }
-
-    private static readonly SemaphoreSlim KeyGate = new(1, 1);
-    private static PrivateKeyFile? _key;
-
-    /// <summary>A key of this test run, authorised for the demo user (the tests run as root, like ./rosetta.sh test).</summary>
-    private static async Task<PrivateKeyFile> DemoKeyAsync()
-    {
-        await KeyGate.WaitAsync();
-        try
-        {
-            if (_key is not null) return _key;
-            var home = $"/home/{DemoUser}/.ssh/authorized_keys";
-            if (!File.Exists(home))
-                throw new InvalidOperationException($"The demo SSH host is not set up ({home} missing): run ./rosetta.sh infra.");
-            var (publicKey, privateKey) = UserKeyService.Generate("rosetta-tests");
-            await File.AppendAllTextAsync(home, publicKey + "\n");
-            return _key = new PrivateKeyFile(new MemoryStream(Encoding.ASCII.GetBytes(privateKey)));
-        }
-        finally
-        {
-            KeyGate.Release();
-        }
-    }
-
-    private static async Task<string> PinnedFingerprintAsync()
-    {
-        var start = new ProcessStartInfo("ssh-keygen", ["-l", "-E", "sha256", "-f", HostKeyPublic]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"No demo host key at {HostKeyPublic}: run ./rosetta.sh infra.");
-        // "256 SHA256:abc… comment (ED25519)" → "abc…", the form SSH.NET reports.
-        return output.Split(' ')[1]["SHA256:".Length..];
-    }
+    private static Task<SshClient> ConnectAsync() => DemoSshHost.ConnectAsync();
 }

@@ -85,41 +85,7 @@ public sealed class TaskLifecycleTests(PlatformFixture platform)
             // The proxy supplies Jupyter's token itself; the owner only has their platform token.
             var status = await client.GetAsync($"/t/{id}/api/status");
             Assert.Equal(HttpStatusCode.OK, status.StatusCode);
-            var kernel = await client.PostAsJsonAsync($"/t/{id}/api/kernels", new { name = "python3" });
-            Assert.Equal(HttpStatusCode.Created, kernel.StatusCode);
-            var kernelId = (string)(await kernel.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-
-            using var socket = new ClientWebSocket();
-            socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
-            var wsUri = new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/api/kernels/{kernelId}/channels");
-            await socket.ConnectAsync(wsUri, CancellationToken.None);
-            var msgId = Guid.NewGuid().ToString("N");
-            var request = new JsonObject
-            {
-                ["header"] = new JsonObject { ["msg_id"] = msgId, ["username"] = "test", ["session"] = Guid.NewGuid().ToString("N"), ["msg_type"] = "execute_request", ["version"] = "5.3" },
-                ["parent_header"] = new JsonObject(), ["metadata"] = new JsonObject(), ["buffers"] = new JsonArray(), ["channel"] = "shell",
-                ["content"] = new JsonObject { ["code"] = "print(6 * 7)", ["silent"] = false, ["store_history"] = false, ["user_expressions"] = new JsonObject(), ["allow_stdin"] = false, ["stop_on_error"] = true },
-            };
-            await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            string? printed = null;
-            var buffer = new byte[64 * 1024];
-            while (printed is null)
-            {
-                using var message = new MemoryStream();
-                WebSocketReceiveResult result;
-                do
-                {
-                    result = await socket.ReceiveAsync(buffer, timeout.Token);
-                    message.Write(buffer, 0, result.Count);
-                } while (!result.EndOfMessage);
-                var reply = JsonNode.Parse(message.ToArray())!;
-                if ((string?)reply["parent_header"]?["msg_id"] == msgId && (string?)reply["msg_type"] == "stream")
-                    printed = (string?)reply["content"]!["text"];
-            }
-            Assert.Equal("42\n", printed);
-            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
         }
         finally
         {

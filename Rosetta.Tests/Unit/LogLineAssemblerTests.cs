@@ -1,6 +1,5 @@
 using System.Text;
 using Rosetta.Core.Backends;
-using Rosetta.Core.Backends.Docker;
 
 namespace Rosetta.Tests.Unit;
 

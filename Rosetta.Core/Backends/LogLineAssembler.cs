@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Rosetta.Core.Backends.Docker;
+namespace Rosetta.Core.Backends;
 
 /// <summary>
 /// Turns a byte stream into lines. Engine log frames are not line-aligned and may split a UTF-8

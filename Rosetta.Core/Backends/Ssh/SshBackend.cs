@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Rosetta.Core.Backends.Cli;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Backends.Ssh;
+
+/// <summary>
+/// Runs tasks on a standalone host over SSH with its docker or podman CLI. The interface port is
+/// published on the host's loopback only and reached through a tunnel on the platform's
+/// 127.0.0.1, so the host needs nothing but sshd and an engine and never reaches the platform.
+/// The engine is polled (one command per host per interval) instead of followed, since a CLI
+/// over SSH has no event stream worth trusting across reconnects.
+/// </summary>
+public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity, ILogger<SshBackend> logger) : ITaskBackend
+{
+    private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
+    /// <summary>What the last listing saw per resource: the baseline the watcher compares against.</summary>
+    private readonly ConcurrentDictionary<string, IReadOnlyList<ObservedContainer>> _lastSeen = new();
+
+    public ComputingKind Kind => ComputingKind.Ssh;
+
+    public async Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var connection = pool.For(computing);
+        var cli = new ContainerCli(computing.Engine);
+        var info = await EngineAsync(computing, cli.Info(), input: null, ct);
+        var (capacity, description) = ContainerCliOutput.ParseInfo(info.Output, cli.Program);
+        _capacity[computing.Id] = capacity;
+        return $"{computing.Username}@{computing.Host}:{computing.Port} (host key SHA256:{connection.HostKeyFingerprint}): {description}.";
+    }
+
+    public async Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct)
+    {
+        if (_capacity.TryGetValue(computing.Id, out var known)) return known;
+        await TestConnectionAsync(computing, ct);
+        return _capacity[computing.Id];
+    }
+
+    public async Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct)
+    {
+        var (computing, spec) = (request.Computing, request.Spec);
+        var cli = new ContainerCli(computing.Engine);
+        string envFile;
+        try
+        {
+            envFile = ContainerCli.EnvFile(spec.Env);
+        }
+        catch (ArgumentException e)
+        {
+            throw new LaunchFailedException(e.Message, e);
+        }
+
+        progress.Report($"Looking for {spec.Image} on {computing.Host}");
+        var image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct, mayFail: true);
+        if (!image.Succeeded)
+        {
+            progress.Report($"Pulling {spec.Image} on {computing.Host}");
+            var pull = await EngineAsync(computing, cli.Pull(spec.Image), null, ct, mayFail: true);
+            if (!pull.Succeeded)
+                throw new LaunchFailedException($"Image {spec.Image} is not on {computing.Host} and could not be pulled: {pull.FirstErrorLine}");
+            image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct);
+        }
+        var digest = ContainerCliOutput.ParseImageDigest(image.Output, spec.Image);
+
+        progress.Report($"Starting the container on {computing.Host}");
+        var run = await EngineAsync(computing, cli.Run(spec), envFile, ct, mayFail: true);
+        if (!run.Succeeded)
+            throw new LaunchFailedException($"The {cli.Program} engine on {computing.Host} refused the container: {run.Error.Trim()}");
+        var containerId = run.Output.Trim().Split('\n')[^1].Trim();
+
+        var inspect = await EngineAsync(computing, cli.Inspect(containerId), null, ct);
+        var container = ContainerCliOutput.ParseInspect(inspect.Output).FirstOrDefault();
+        if (container is not { State: ContainerRunState.Running, Endpoint: { } remote })
+            throw new LaunchFailedException($"The container exited with code {container?.ExitCode?.ToString() ?? "?"} before its interface answered.",
+                exitCode: container?.ExitCode);
+        var local = await pool.For(computing).OpenTunnelAsync(containerId, remote, ct);
+        return new LaunchResult(containerId, digest, local);
+    }
+
+    public async Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    {
+        var cli = new ContainerCli(computing.Engine);
+        var stop = await EngineAsync(computing, cli.Stop(backendId, pool.Options.StopGraceSeconds), null, ct, mayFail: true);
+        if (!stop.Succeeded && !IsNoSuchContainer(stop))
+            throw new BackendUnavailableException($"The {cli.Program} engine on {computing.Host} could not stop the container: {stop.FirstErrorLine}");
+        pool.For(computing).CloseTunnel(backendId);
+    }
+
+    public async Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    {
+        var cli = new ContainerCli(computing.Engine);
+        var remove = await EngineAsync(computing, cli.Remove(backendId), null, ct, mayFail: true);
+        if (!remove.Succeeded && !IsNoSuchContainer(remove))
+            throw new BackendUnavailableException($"The {cli.Program} engine on {computing.Host} could not remove the container: {remove.FirstErrorLine}");
+        pool.For(computing).CloseTunnel(backendId);
+    }
+
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var cli = new ContainerCli(computing.Engine);
+        // The CLI writes its own errors to the same stderr as the container's: ask first, so "no such
+        // container" never shows up as a line of the task's output.
+        if (!(await EngineAsync(computing, cli.Inspect(backendId), null, ct, mayFail: true)).Succeeded) yield break;
+
+        var stdout = new LogLineAssembler(LogStream.Stdout, timestamps: true);
+        var stderr = new LogLineAssembler(LogStream.Stderr, timestamps: true);
+        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(cli.Logs(backendId, tail, follow), ct))
+        {
+            foreach (var line in (isError ? stderr : stdout).Append(bytes)) yield return line;
+        }
+        if (stdout.Flush() is { } lastOut) yield return lastOut;
+        if (stderr.Flush() is { } lastErr) yield return lastErr;
+    }
+
+    /// <summary>
+    /// The instance's containers on the host; running ones get (or keep) their tunnel, and the
+    /// endpoint reported is the tunnel's local end, so re-adoption after a platform restart
+    /// restores the route. Tunnels of containers that ended are closed.
+    /// </summary>
+    public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var cli = new ContainerCli(computing.Engine);
+        var listing = await EngineAsync(computing, cli.InspectAll(identity.InstanceId), null, ct);
+        var connection = pool.For(computing);
+        var observed = new List<ObservedContainer>();
+        foreach (var container in ContainerCliOutput.ParseInspect(listing.Output))
+        {
+            if (container is { State: ContainerRunState.Running, Endpoint: { } remote })
+            {
+                observed.Add(container with { Endpoint = await connection.OpenTunnelAsync(container.BackendId, remote, ct) });
+            }
+            else
+            {
+                connection.CloseTunnel(container.BackendId);
+                observed.Add(container);
+            }
+        }
+        foreach (var stale in connection.TunnelKeys.Except(observed.Select(c => c.BackendId))) connection.CloseTunnel(stale);
+        _lastSeen[computing.Id] = observed;
+        return observed;
+    }
+
+    /// <summary>Polls the host and reports the differences as events; throws <see cref="BackendUnavailableException"/> when the host is lost.</summary>
+    public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var previous = _lastSeen.TryGetValue(computing.Id, out var seen) ? seen : await ListAsync(computing, ct);
+        var interval = TimeSpan.FromSeconds(pool.Options.PollIntervalSeconds);
+        while (true)
+        {
+            await Task.Delay(interval, ct);
+            var current = await ListAsync(computing, ct);
+            foreach (var change in ContainerChanges.Between(previous, current)) yield return change;
+            previous = current;
+        }
+    }
+
+    /// <summary>Runs an engine command; unless <paramref name="mayFail"/>, a non-zero exit is an error, and an unusable engine always is.</summary>
+    private async Task<RemoteResult> EngineAsync(ComputingResource computing, string command, string? input, CancellationToken ct, bool mayFail = false)
+    {
+        var result = await pool.For(computing).RunAsync(command, input, ct);
+        if (result.Succeeded) return result;
+        var program = new ContainerCli(computing.Engine).Program;
+        if (SshFailures.EngineUnusable(computing, program, result) is { } unusable) throw unusable;
+        if (mayFail) return result;
+        logger.LogDebug("Remote command failed on {Host}: {Error}", computing.Host, result.FirstErrorLine);
+        throw new BackendUnavailableException($"The {program} engine on {computing.Host} failed: {result.FirstErrorLine}");
+    }
+
+    private static bool IsNoSuchContainer(RemoteResult result) =>
+        result.Error.Contains("no such container", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,334 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Backends.Ssh;
+
+/// <summary>How to log into a resource: the private key and the host key fingerprint pinned so far (null before the first connection).</summary>
+public sealed record SshCredentials(IPrivateKeySource Key, string? PinnedFingerprint);
+
+/// <summary>
+/// One SSH connection to one computing resource, shared by every task there: commands and log
+/// streams run as channels on it (bounded, so the server's MaxSessions is never exceeded), and task
+/// interfaces are reached through local port forwards on 127.0.0.1. When the connection drops it is
+/// re-established — by the next command, or at once in the background while tunnels are open — and
+/// the tunnels come back on the same local ports, so the tasks' recorded endpoints stay valid.
+/// </summary>
+public sealed class SshConnection : IDisposable
+{
+    private readonly ComputingResource _computing;
+    private readonly Func<CancellationToken, Task<SshCredentials>> _credentials;
+    private readonly Func<string, CancellationToken, Task> _pinHostKey;
+    private readonly SshOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly SemaphoreSlim _commands;
+    private readonly SemaphoreSlim _streams;
+    private readonly Dictionary<string, Tunnel> _tunnels = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposed = new();
+    private SshClient? _client;
+    private int _reconnecting;
+
+    public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
+        Func<string, CancellationToken, Task> pinHostKey, SshOptions options, ILogger logger)
+    {
+        _computing = computing;
+        _credentials = credentials;
+        _pinHostKey = pinHostKey;
+        _options = options;
+        _logger = logger;
+        _commands = new SemaphoreSlim(Math.Max(1, options.MaxCommands));
+        _streams = new SemaphoreSlim(Math.Max(1, options.MaxStreams));
+    }
+
+    /// <summary>How many times this connection was (re)established: one per host and identity when all is well.</summary>
+    public int Connects { get; private set; }
+
+    public bool IsConnected => _client?.IsConnected == true;
+
+    /// <summary>The SHA-256 fingerprint (OpenSSH base64) of the host key the server offered last.</summary>
+    public string? HostKeyFingerprint { get; private set; }
+
+    /// <summary>Runs one short command; <paramref name="input"/>, when given, is its standard input (secrets travel this way, never on a command line).</summary>
+    /// <remarks>SSH.NET sends no end-of-file for an input stream nothing was written to, so an empty input is refused rather than left hanging.</remarks>
+    public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct)
+    {
+        if (input is { Length: 0 }) throw new ArgumentException("Standard input must not be empty; pass null for none.", nameof(input));
+        await _commands.WaitAsync(ct);
+        try
+        {
+            var client = await ConnectedAsync(ct);
+            try
+            {
+                using var ssh = client.CreateCommand(command);
+                var execution = ssh.ExecuteAsync(ct);
+                if (input is not null)
+                {
+                    await using var stdin = ssh.CreateInputStream();
+                    await stdin.WriteAsync(Encoding.UTF8.GetBytes(input), ct);
+                }
+                await execution;
+                return new RemoteResult(ssh.ExitStatus ?? -1, ssh.Result, ssh.Error);
+            }
+            catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            {
+                throw SshFailures.ConnectionLost(_computing, e);
+            }
+        }
+        finally
+        {
+            _commands.Release();
+        }
+    }
+
+    /// <summary>Runs a long command and yields its output as it comes (true for standard error), until it ends or <paramref name="ct"/> fires.</summary>
+    public async IAsyncEnumerable<(bool IsError, byte[] Bytes)> StreamAsync(string command, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await _streams.WaitAsync(ct);
+        try
+        {
+            var client = await ConnectedAsync(ct);
+            using var ssh = client.CreateCommand(command);
+            var output = Channel.CreateUnbounded<(bool, byte[])>(new UnboundedChannelOptions { SingleReader = true });
+            Task execution;
+            try
+            {
+                execution = ssh.ExecuteAsync(ct);
+            }
+            catch (Exception e) when (IsConnectionFailure(e))
+            {
+                throw SshFailures.ConnectionLost(_computing, e);
+            }
+            var readers = Task.WhenAll(PumpAsync(ssh.OutputStream, false, output.Writer, ct), PumpAsync(ssh.ExtendedOutputStream, true, output.Writer, ct));
+            _ = readers.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
+            await foreach (var chunk in output.Reader.ReadAllAsync(ct)) yield return chunk;
+            try
+            {
+                await execution;
+            }
+            catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            {
+                throw SshFailures.ConnectionLost(_computing, e);
+            }
+        }
+        finally
+        {
+            _streams.Release();
+        }
+    }
+
+    private static async Task PumpAsync(Stream stream, bool isError, ChannelWriter<(bool, byte[])> writer, CancellationToken ct)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, ct)) > 0) writer.TryWrite((isError, buffer[..read]));
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // The command ended or was cancelled: what was read is all there is.
+        }
+    }
+
+    /// <summary>
+    /// Forwards a local port on 127.0.0.1 to <paramref name="remote"/> on the host, for task
+    /// <paramref name="key"/>; asking again returns the same port.
+    /// </summary>
+    public async Task<TaskEndpoint> OpenTunnelAsync(string key, TaskEndpoint remote, CancellationToken ct)
+    {
+        var client = await ConnectedAsync(ct);
+        lock (_tunnels)
+        {
+            if (_tunnels.TryGetValue(key, out var open) && open.Remote == remote && open.Forward?.IsStarted == true)
+                return open.Local;
+            var previousPort = open?.Local.Port ?? 0;
+            open?.Close();
+            var tunnel = new Tunnel(remote, new TaskEndpoint("127.0.0.1", previousPort));
+            tunnel.Start(client, _logger);
+            _tunnels[key] = tunnel;
+            return tunnel.Local;
+        }
+    }
+
+    public void CloseTunnel(string key)
+    {
+        lock (_tunnels)
+        {
+            if (_tunnels.Remove(key, out var tunnel)) tunnel.Close();
+        }
+    }
+
+    public IReadOnlyCollection<string> TunnelKeys
+    {
+        get { lock (_tunnels) return _tunnels.Keys.ToList(); }
+    }
+
+    /// <summary>The connected client, connecting (and pinning or checking the host key) when needed.</summary>
+    private async Task<SshClient> ConnectedAsync(CancellationToken ct)
+    {
+        if (_client is { IsConnected: true } connected) return connected;
+        await _connectGate.WaitAsync(ct);
+        try
+        {
+            if (_client is { IsConnected: true } raced) return raced;
+            ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+            var client = await ConnectNewAsync(ct);
+            var previous = _client;
+            _client = client;
+            Connects++;
+            lock (_tunnels)
+            {
+                foreach (var (key, tunnel) in _tunnels)
+                {
+                    try
+                    {
+                        tunnel.Start(client, _logger);
+                    }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or SshException)
+                    {
+                        _logger.LogWarning(e, "Could not restore the tunnel of task {TaskId} on port {Port}", key, tunnel.Local.Port);
+                    }
+                }
+            }
+            previous?.Dispose();
+            return client;
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    private async Task<SshClient> ConnectNewAsync(CancellationToken ct)
+    {
+        var credentials = await _credentials(ct);
+        var user = _computing.Username ?? "";
+        var info = new ConnectionInfo(_computing.Host ?? "", _computing.Port, user, new PrivateKeyAuthenticationMethod(user, credentials.Key))
+        {
+            Timeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
+        };
+        var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds) };
+        string? offered = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            offered = e.FingerPrintSHA256;
+            e.CanTrust = credentials.PinnedFingerprint is null || credentials.PinnedFingerprint == offered;
+        };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds));
+            await client.ConnectAsync(timeout.Token);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            client.Dispose();
+            if (credentials.PinnedFingerprint is { } pinned && offered is not null && offered != pinned)
+                throw SshFailures.HostKeyChanged(_computing, pinned, offered);
+            throw SshFailures.Connect(_computing, e, _options.ConnectTimeoutSeconds);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+
+        HostKeyFingerprint = offered;
+        if (credentials.PinnedFingerprint is null && offered is not null)
+        {
+            await _pinHostKey(offered, ct);
+            _logger.LogInformation("Pinned the host key SHA256:{Fingerprint} of {Host}:{Port}", offered, _computing.Host, _computing.Port);
+        }
+        client.ErrorOccurred += (_, e) => OnConnectionError(e.Exception);
+        return client;
+    }
+
+    /// <summary>The connection broke: with tunnels open, reconnect now rather than at the next command, so interfaces come back by themselves.</summary>
+    private void OnConnectionError(Exception e)
+    {
+        _logger.LogWarning("SSH connection to {Host}:{Port} failed: {Reason}", _computing.Host, _computing.Port, e.Message);
+        if (Interlocked.Exchange(ref _reconnecting, 1) == 1) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var delay = TimeSpan.FromMilliseconds(250);
+                while (!_disposed.IsCancellationRequested && TunnelKeys.Count > 0 && !IsConnected)
+                {
+                    try
+                    {
+                        await Task.Delay(delay, _disposed.Token);
+                        await ConnectedAsync(_disposed.Token);
+                        _logger.LogInformation("SSH connection to {Host}:{Port} re-established", _computing.Host, _computing.Port);
+                    }
+                    catch (BackendUnavailableException retry)
+                    {
+                        _logger.LogDebug("Reconnecting to {Host}: {Reason}", _computing.Host, retry.Message);
+                        delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _reconnecting, 0);
+            }
+        });
+    }
+
+    private static bool IsConnectionFailure(Exception e) =>
+        e is SshConnectionException or System.Net.Sockets.SocketException or ObjectDisposedException or IOException
+            || e is SshException && e.Message.Contains("not connected", StringComparison.OrdinalIgnoreCase);
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        lock (_tunnels)
+        {
+            foreach (var tunnel in _tunnels.Values) tunnel.Close();
+            _tunnels.Clear();
+        }
+        _client?.Dispose();
+    }
+
+    /// <summary>A local port forward; keeps its local port across reconnections.</summary>
+    private sealed class Tunnel(TaskEndpoint remote, TaskEndpoint local)
+    {
+        public TaskEndpoint Remote { get; } = remote;
+        public TaskEndpoint Local { get; private set; } = local;
+        public ForwardedPortLocal? Forward { get; private set; }
+
+        public void Start(SshClient client, ILogger logger)
+        {
+            Close();
+            var forward = new ForwardedPortLocal(Local.Host, (uint)Local.Port, Remote.Host, (uint)Remote.Port);
+            forward.Exception += (_, e) => logger.LogDebug(e.Exception, "Tunnel to {Host}:{Port}", Remote.Host, Remote.Port);
+            client.AddForwardedPort(forward);
+            forward.Start();
+            Forward = forward;
+            Local = new TaskEndpoint(Local.Host, (int)forward.BoundPort);
+        }
+
+        public void Close()
+        {
+            if (Forward is not { } forward) return;
+            Forward = null;
+            try
+            {
+                if (forward.IsStarted) forward.Stop();
+            }
+            catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The client under it is already gone.
+            }
+            forward.Dispose();
+        }
+    }
+}

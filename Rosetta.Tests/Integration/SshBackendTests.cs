@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Backends.Ssh;
+using Rosetta.Core.Domain;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Tasks on a standalone host over SSH: the real demo sshd on 127.0.0.1:2222 and the real engine
+/// behind it, driven through the platform's API and proxy exactly like a user would.
+/// </summary>
+[Collection("ssh")]
+public sealed class SshBackendTests(SshPlatformFixture platform)
+{
+    private const string DemoSsh = SshPlatformFixture.DemoComputing;
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task HelloRunsOnTheRemoteHostBehindATunnelWithLogsProxyStopAndDelete()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "hello over ssh", software = "hello", computing = DemoSsh }))["id"]!;
+        try
+        {
+            var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+            Assert.StartsWith("sha256:", (string?)running["imageDigest"]);
+
+            // The interface is published on the host's loopback only and reached through the tunnel.
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            var published = container.NetworkSettings!.Ports!["8080/tcp"]!.Single();
+            Assert.Equal("127.0.0.1", published.HostIP);
+            var page = await client.GetStringAsync($"/t/{id}/");
+            Assert.Contains("Hello from Rosetta", page);
+
+            var logs = await client.GetStringAsync($"/api/v1/tasks/{id}/logs");
+            Assert.Contains("hello: listening on port 8080", logs);
+
+            // The resource's host key was pinned by the first connection.
+            var computing = await client.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{DemoSsh}");
+            Assert.Equal("SHA256:" + await DemoSshHost.FingerprintAsync(), (string?)computing!["hostKeyFingerprint"]);
+
+            (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(client, id, "stopped", seconds: 30);
+            Assert.Equal("exited", (await DockerEngine.InspectTaskContainerAsync(id)).State!.Status);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        }
+        finally
+        {
+            if (await DockerEngine.FindTaskContainerAsync(id) is not null) await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task JupyterOnTheRemoteHostRunsCodeOverItsKernelWebSocketThroughTheTunnel()
+    {
+        var token = await App.AdminTokenAsync();
+        using var client = App.Client(token);
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = DemoSsh }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AContainerKilledOnTheHostIsSeenExitedByTheMonitorsPolling()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSsh }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running");
+            using (var docker = DockerEngine.Client())
+                await docker.Containers.KillContainerAsync((await DockerEngine.FindTaskContainerAsync(id))!.ID, new ContainerKillParameters { Signal = "SIGKILL" });
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 20);
+            Assert.Equal(137, (int?)exited["exitCode"]);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task HostileNamesAndEnvironmentValuesArriveOnTheHostVerbatim()
+    {
+        using var client = await App.NewUserClientAsync();
+        var hostile = new Dictionary<string, string>
+        {
+            ["QUOTES"] = "it's \"quoted\"", ["SUBSTITUTION"] = "$(touch /tmp/rosetta-pwned) `touch /tmp/rosetta-pwned`",
+            ["SEPARATORS"] = "a; rm -rf /tmp/x && b || c | d > /tmp/rosetta-pwned", ["VARIABLES"] = "${HOME} $HOME $'\\x41'",
+            ["UNICODE"] = "ünïcödé ✓ 数据 📓", ["SPACES"] = "  leading and trailing  ", ["EQUALS"] = "a=b=c", ["EMPTY"] = "",
+        };
+        var name = "name 'with' \"quotes\" $(and) `more`; ünï";
+        var id = (string)(await TaskApi.StartAsync(client, new { name, software = "hello", computing = DemoSsh, options = new { env = hostile } }))["id"]!;
+        try
+        {
+            var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+            Assert.Equal(name, (string?)running["name"]);
+            var env = (await DockerEngine.InspectTaskContainerAsync(id)).Config!.Env!;
+            foreach (var (key, value) in hostile) Assert.Contains($"{key}={value}", env);
+            Assert.False(File.Exists("/tmp/rosetta-pwned"), "a command substitution ran on the host");
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+
+        // A line break cannot travel in the env file; the API says so before anything starts.
+        var refused = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = DemoSsh, options = new { env = new Dictionary<string, string> { ["TWO_LINES"] = "one\ntwo" } } });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("line break", (await TaskApi.ProblemAsync(refused)).ToJsonString());
+    }
+
+    [Fact]
+    public async Task TasksOnOneHostShareOneSshConnection()
+    {
+        using var client = await App.NewUserClientAsync();
+        var computing = new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User };
+        var connection = App.Services.GetRequiredService<SshConnectionPool>().For(computing);
+        var ids = new List<string>();
+        try
+        {
+            for (var i = 0; i < 4; i++) ids.Add((string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSsh }))["id"]!);
+            foreach (var id in ids) await TaskApi.WaitForStatusAsync(client, id, "running");
+            var connects = connection.Connects;
+            foreach (var id in ids) Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/"));
+            Assert.True(connection.IsConnected);
+            Assert.Equal(connects, connection.Connects); // no new connection for more tasks, pages or polls
+            Assert.True(connects <= 2, $"the demo host was connected to {connects} times");
+        }
+        finally
+        {
+            foreach (var id in ids) await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+}
