@@ -144,4 +144,32 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
             foreach (var id in ids) await TaskApi.StopAndDeleteAsync(client, id);
         }
     }
+
+    [Fact]
+    public async Task AnOpenSshClientRunsACommandInAnSshTaskOnTheRemoteHost()
+    {
+        var keyDirectory = Directory.CreateTempSubdirectory("rosetta-ssh-key");
+        var key = Path.Combine(keyDirectory.FullName, "id_ed25519");
+        await SshInterfaceTests.RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key);
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new
+        {
+            software = "ssh", computing = DemoSsh,
+            options = new { env = new Dictionary<string, string> { ["SSH_AUTHORIZED_KEYS"] = (await File.ReadAllTextAsync(key + ".pub")).Trim() } },
+        }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running");
+            var iface = await SshInterfaceTests.WaitForForwardedPortAsync(client, id);
+            var output = await SshInterfaceTests.RunAsync("ssh", "-p", ((int)iface["port"]!).ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", key,
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+                $"scientist@{(string)iface["host"]!}", "echo hello-from-$(id -un)");
+            Assert.Contains("hello-from-scientist", output);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+            keyDirectory.Delete(recursive: true);
+        }
+    }
 }

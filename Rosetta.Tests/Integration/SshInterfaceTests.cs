@@ -54,7 +54,7 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
         }
     }
 
-    private static async Task<JsonObject> WaitForForwardedPortAsync(HttpClient client, string id)
+    internal static async Task<JsonObject> WaitForForwardedPortAsync(HttpClient client, string id)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
@@ -66,7 +66,7 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
         }
     }
 
-    private static async Task<string> RunAsync(string file, params string[] args)
+    internal static async Task<string> RunAsync(string file, params string[] args)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args) start.ArgumentList.Add(arg);

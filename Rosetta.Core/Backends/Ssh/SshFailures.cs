@@ -27,7 +27,7 @@ internal static class SshFailures
                 $"{computing.Host} refused the platform's key for user '{computing.Username}'. Add the public key shown on " +
                 $"{(computing.OwnerId is null ? "the admin's configuration (Rosetta:Ssh:PlatformKeyPath)" : "your Account page")} to " +
                 $"~{computing.Username}/.ssh/authorized_keys on that host, and check the username.",
-            SshConnectionException when e.Message.Contains("protocol identification", StringComparison.OrdinalIgnoreCase) =>
+            SshConnectionException when e.Message.Contains("identification", StringComparison.OrdinalIgnoreCase) =>
                 $"{where} answered but is not an SSH server. Check the port.",
             _ => $"Could not connect to {where}: {e.GetBaseException().Message}",
         };

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// A user's own SSH host: added through the API, reached with the user's own key once they put it
+/// into authorized_keys, private to them; and every way it can be misconfigured, each with a
+/// message that says which.
+/// </summary>
+[Collection("ssh")]
+public sealed class SshResourceTests(SshPlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task AUsersOwnHostWorksOnceTheirKeyIsAuthorisedAndStaysTheirs()
+    {
+        using var owner = await App.NewUserClientAsync();
+        var id = await AddHostAsync(owner, DemoSshHost.Port, DemoSshHost.User);
+
+        // Before the key is on the host, the test button says what to do.
+        var refused = await TestAsync(owner, id);
+        Assert.False((bool)refused["ok"]!);
+        Assert.Contains($"refused the platform's key for user '{DemoSshHost.User}'", (string?)refused["message"]);
+        Assert.Contains("authorized_keys", (string?)refused["message"]);
+
+        // What the user does by hand on their host.
+        await DemoSshHost.AuthorizeAsync(await owner.GetStringAsync("/api/v1/account/public-key"));
+        var ok = await TestAsync(owner, id);
+        Assert.True((bool)ok["ok"]!, (string?)ok["message"]);
+        Assert.Contains("docker", (string?)ok["message"]);
+        var pinned = await owner.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{id}");
+        Assert.Equal("SHA256:" + await DemoSshHost.FingerprintAsync(), (string?)pinned!["hostKeyFingerprint"]);
+
+        var task = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = id }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(owner, task, "running");
+            Assert.Contains("Hello from Rosetta", await owner.GetStringAsync($"/t/{task}/"));
+
+            // Another user neither sees nor uses it.
+            using var other = await App.NewUserClientAsync();
+            Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/computing/{id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync($"/api/v1/computing/{id}/test", null)).StatusCode);
+            Assert.DoesNotContain(id, await other.GetStringAsync("/api/v1/computing"));
+            var denied = await other.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = id });
+            Assert.Equal(HttpStatusCode.BadRequest, denied.StatusCode);
+            Assert.Contains("not one of your computing resources", (await TaskApi.ProblemAsync(denied)).ToJsonString());
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(owner, task);
+        }
+    }
+
+    [Fact]
+    public async Task EachMisconfigurationIsNamedByTheTestButton()
+    {
+        using var user = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+
+        Assert.Contains("refused the connection", await FailureAsync(user, await AddHostAsync(user, FreePort(), DemoSshHost.User)));
+        var notSsh = await FailureAsync(user, await AddHostAsync(user, App.BaseAddress.Port, DemoSshHost.User));
+        Assert.True(notSsh.Contains("is not an SSH server"), notSsh);
+        Assert.Contains("refused the platform's key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
+        var forged = "SHA256:" + new string('A', 43);
+        Assert.Contains("host key of 127.0.0.1:2222 has changed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, fingerprint: forged)));
+        Assert.Contains("'podman' is not installed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, engine: "podman")));
+    }
+
+    [Fact]
+    public async Task AnImageThatIsNotOnTheHostAndCannotBePulledFailsTheTaskSayingSo()
+    {
+        using var user = await App.NewUserClientAsync();
+        var image = $"127.0.0.1:5000/rosetta-test/absent-{Guid.NewGuid():N}";
+        var software = await user.PostAsJsonAsync("/api/v1/software", new { name = "absent", image, tag = "1", interfacePort = 8080 });
+        Assert.Equal(HttpStatusCode.Created, software.StatusCode);
+        var softwareId = (string)(await software.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+        var task = (string)(await TaskApi.StartAsync(user, new { software = softwareId, computing = SshPlatformFixture.DemoComputing }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(user, task, "failed", seconds: 60);
+        Assert.Contains($"Image {image}:1 is not on 127.0.0.1 and could not be pulled", (string?)failed["error"]);
+        await TaskApi.StopAndDeleteAsync(user, task);
+    }
+
+    private static async Task<string> AddHostAsync(HttpClient client, int port, string username, string engine = "docker", string? fingerprint = null)
+    {
+        var response = await client.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = $"host {port} {username} {engine}", kind = "ssh", host = "127.0.0.1", port, username, engine, hostKeyFingerprint = fingerprint,
+        });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        return (string)JsonNode.Parse(text)!["id"]!;
+    }
+
+    private static async Task<JsonObject> TestAsync(HttpClient client, string id)
+    {
+        var response = await client.PostAsync($"/api/v1/computing/{id}/test", null);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    private static async Task<string> FailureAsync(HttpClient client, string id)
+    {
+        var result = await TestAsync(client, id);
+        Assert.False((bool)result["ok"]!, $"the test of {id} passed: {result["message"]}");
+        return (string)result["message"]!;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
