@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// The SSH backend when things go wrong around it: the host's sshd is restarted under running
+/// tasks, and the platform itself restarts while tasks run on the host.
+/// </summary>
+[Collection("resilience")]
+public sealed class SshResilienceTests
+{
+    [Fact]
+    public async Task TunnelsComeBackByThemselvesAfterTheHostsSshdRestartsAndNoTaskFails()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Ssh:PollIntervalSeconds"] = "1" });
+        var instance = app.InstanceId;
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            await using var sshd = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "restarting host", kind = "ssh", host = "127.0.0.1", port = sshd.Port, username = DemoSshHost.User });
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+            var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+            Assert.Equal(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
+
+            sshd.Kill();
+            // While the host's sshd is down the interface is unreachable, but the task is not failed.
+            Assert.NotEqual(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
+
+            await sshd.StartAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            HttpStatusCode status;
+            do
+            {
+                await Task.Delay(250);
+                status = (await user.GetAsync($"/t/{id}/")).StatusCode;
+            } while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
+            await TaskApi.StopAndDeleteAsync(user, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
+    [Fact]
+    public async Task ARestartedPlatformReadoptsRemoteTasksAndRebuildsTheirTunnels()
+    {
+        var keys = Directory.CreateTempSubdirectory("rosetta-ssh-keys");
+        var settings = await SshPlatformFixture.SettingsAsync(keys);
+        var first = new RosettaAppFactory(settings: settings);
+        var instance = first.InstanceId;
+        try
+        {
+            var token = await first.AdminTokenAsync();
+            string id;
+            using (var client = first.Client(token))
+            {
+                id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = SshPlatformFixture.DemoComputing }))["id"]!;
+                await TaskApi.WaitForStatusAsync(client, id, "running");
+            }
+            var container = (await DockerEngine.FindTaskContainerAsync(id))!.ID;
+            await first.DisposeAsync();
+            Assert.Equal("running", (await DockerEngine.FindTaskContainerAsync(id))!.State);
+
+            await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+            using var again = second.Client(token);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            HttpStatusCode status;
+            do
+            {
+                await Task.Delay(250);
+                status = (await again.GetAsync($"/t/{id}/")).StatusCode;
+            } while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(again, id))["status"]);
+            Assert.Equal(container, (await DockerEngine.FindTaskContainerAsync(id))!.ID); // the same container, not a second one
+            await TaskApi.StopAndDeleteAsync(again, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+            keys.Delete(recursive: true);
+        }
+    }
+}
