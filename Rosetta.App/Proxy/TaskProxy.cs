@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Rosetta.App.Auth;
-using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
 using Rosetta.Core.Sharing;
 using Yarp.ReverseProxy.Forwarder;
@@ -63,8 +62,7 @@ public static class TaskProxy
     /// <summary>The cookie that carries a share link for one task (a platform cookie: never forwarded).</summary>
     public static string ShareCookie(string taskId) => $"{PlatformCookies.Prefix}share.{taskId}";
 
-    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, IHttpForwarder forwarder,
-        HttpMessageInvoker invoker, ShareLinkService shares, ILoggerFactory loggers)
+    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, ShareLinkService shares)
     {
         // Authorization first, before anything about the task is revealed or touched:
         // the owner, or the holder of a valid share link for this very task.
@@ -83,44 +81,8 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
-        {
-            ctx.Response.Headers.RetryAfter = "2";
-            await WriteProblemAsync(ctx, 503, "The task's interface is not available.",
-                $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.");
-            return;
-        }
-
-        var prefix = $"/t/{task.Id}";
-        if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
-        {
-            var path = task.ProxyKeepsPrefix ? ctx.Request.Path : ctx.Request.Path.StartsWithSegments(prefix, out var rest) ? rest : ctx.Request.Path;
-            var upstream = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
-            await VncWebSocketProxy.RunAsync(ctx, upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
-            return;
-        }
-        var transformer = new TaskProxyTransformer(
-            keepPrefix: task.ProxyKeepsPrefix,
-            prefix: prefix,
-            authorization: task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization && monitor.SecretOf(task) is { } secret
-                ? $"{scheme} {secret}" : null);
-        // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
-        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
-        var config = ctx.WebSockets.IsWebSocketRequest ? WebSocketConfig : ForwarderRequestConfig.Empty;
-        var error = await forwarder.SendAsync(ctx, destination, invoker, config, transformer);
-        if (error != ForwarderError.None && !ctx.Response.HasStarted)
-        {
-            var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
-            loggers.CreateLogger(typeof(TaskProxy)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
-        }
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false);
     }
-
-    /// <summary>
-    /// A WebSocket may sit idle for hours (a desktop nobody touches, a kernel waiting): YARP's default
-    /// 100 s activity timeout would cut it, so upgraded connections get a day.
-    /// </summary>
-    private static readonly ForwarderRequestConfig WebSocketConfig = new() { ActivityTimeout = TimeSpan.FromDays(1) };
 
     private static Task WriteProblemAsync(HttpContext ctx, int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(ctx);
