@@ -7,8 +7,8 @@ namespace Rosetta.App.Proxy;
 
 /// <summary>
 /// Sends one already-authorised request to a task's interface: HTTP and WebSocket through YARP's
-/// direct forwarder, noVNC WebSockets through the VNC relay. Separate from the authorisation in
-/// <see cref="TaskProxy"/> so that other ways in (per-task host names) can share it.
+/// direct forwarder, noVNC WebSockets through the VNC relay. Shared by path mode (<c>/t/{id}/</c>,
+/// <see cref="TaskProxy"/>) and per-task host names (<see cref="TaskHostProxy"/>).
 /// </summary>
 public static class TaskForwarding
 {

@@ -33,7 +33,10 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
         if (forwardedPrefix.Length > 0) proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", forwardedPrefix);
     }
 
-    /// <summary>The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).</summary>
+    /// <summary>
+    /// The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).
+    /// Task-host cookies may carry the browser's <c>__Host-</c> prefix, so that is looked through.
+    /// </summary>
     public static string WithoutPlatformCookies(Microsoft.Extensions.Primitives.StringValues cookieHeaders)
     {
         var kept = new List<string>();
@@ -43,6 +46,8 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
             foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var name = part.Split('=', 2)[0].Trim();
+                foreach (var browserPrefix in new[] { "__Host-", "__Secure-" })
+                    if (name.StartsWith(browserPrefix, StringComparison.OrdinalIgnoreCase)) name = name[browserPrefix.Length..];
                 if (name.StartsWith(PlatformCookies.Prefix, StringComparison.OrdinalIgnoreCase)) continue;
                 if (name.StartsWith(".AspNetCore.", StringComparison.OrdinalIgnoreCase)) continue;
                 kept.Add(part);
