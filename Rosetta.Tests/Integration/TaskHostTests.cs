@@ -205,6 +205,44 @@ public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFix
         Assert.Equal(HttpStatusCode.NotFound, (await guest.NavigateAsync(f.TaskHost(f.A1))).StatusCode);
     }
 
+    [Fact]
+    public async Task ADesktopWorksOnItsTaskHostWithTheProxyDoingTheVncHandshake()
+    {
+        var id = (string)(await TaskApi.StartAsync(f.Alice, new { software = "desktop", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(f.Alice, id, "running", seconds: 90);
+        using var alice = await f.LoggedInBrowserAsync(f.AliceName);
+        await f.OpenAsync(alice, id, "/vnc.html");
+        Assert.Contains("noVNC", await (await alice.NavigateAsync(f.TaskHost(id, "/vnc.html"))).Content.ReadAsStringAsync());
+
+        // The WebSocket goes through the VNC relay (it needs the WebSocket middleware ahead of task hosts):
+        // the browser is offered only "None", the proxy answers the server's challenge.
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("binary");
+        socket.Options.SetRequestHeader("Origin", f.TaskHost(id).GetLeftPart(UriPartial.Authority));
+        await socket.ConnectAsync(new Uri($"ws://{f.TaskHost(id).Authority}/websockify"), new HttpMessageInvoker(alice.Handler, disposeHandler: false), CancellationToken.None);
+        var received = new List<byte>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        async Task<byte[]> ReadAsync(int count)
+        {
+            var chunk = new byte[4096];
+            while (received.Count < count)
+            {
+                var result = await socket.ReceiveAsync(chunk, timeout.Token);
+                received.AddRange(chunk.Take(result.Count));
+            }
+            var bytes = received.GetRange(0, count).ToArray();
+            received.RemoveRange(0, count);
+            return bytes;
+        }
+        Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await ReadAsync(12)));
+        await socket.SendAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"), WebSocketMessageType.Binary, true, timeout.Token);
+        var count = (await ReadAsync(1))[0];
+        var types = await ReadAsync(count);
+        Assert.Equal(new byte[] { 1 }, types); // only "None": the proxy answers the VNC challenge
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        await TaskApi.StopAndDeleteAsync(f.Alice, id);
+    }
+
     /// <summary>The same one-time-code URL, presented to another task's host.</summary>
     private Uri OnHost(Uri codeUrl, string taskId) => new(f.TaskHost(taskId, codeUrl.PathAndQuery).ToString());
 
