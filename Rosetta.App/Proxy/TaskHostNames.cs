@@ -18,10 +18,12 @@ public sealed class TaskHostNames
 
     public TaskHostNames(IConfiguration configuration)
     {
-        var publicUrl = configuration["Rosetta:PublicUrl"];
-        if (!string.IsNullOrWhiteSpace(publicUrl)) _publicUrl = new Uri(publicUrl.TrimEnd('/') + "/");
         var pattern = configuration[ConfigurationKey]?.Trim();
-        if (string.IsNullOrEmpty(pattern)) return;
+        if (string.IsNullOrEmpty(pattern)) return; // path mode: nothing here is used
+        var publicUrl = configuration["Rosetta:PublicUrl"];
+        if (!string.IsNullOrWhiteSpace(publicUrl))
+            _publicUrl = Uri.TryCreate(publicUrl.TrimEnd('/') + "/", UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+                ? url : throw new InvalidOperationException($"Rosetta:PublicUrl must be an absolute http(s) URL when {ConfigurationKey} is set, got '{publicUrl}'.");
         // Only "{id}." followed by a DNS name (and maybe a port): one wildcard label, as a wildcard
         // certificate and DNS record cover it, and nothing a task id could be confused with.
         var bad = new InvalidOperationException(

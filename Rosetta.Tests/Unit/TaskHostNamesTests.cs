@@ -35,6 +35,13 @@ public sealed class TaskHostNamesTests
     public void MalformedPatternsAreRefusedAtStart(string pattern) =>
         Assert.Contains(TaskHostNames.ConfigurationKey, Assert.Throws<InvalidOperationException>(() => Names(pattern)).Message);
 
+    [Fact]
+    public void APublicUrlThatIsNoUrlIsRefusedOnlyWhenTaskHostsNeedIt()
+    {
+        Assert.False(Names(null, "not a url").Enabled);
+        Assert.Contains("Rosetta:PublicUrl", Assert.Throws<InvalidOperationException>(() => Names("{id}.tasks.example.org", "not a url")).Message);
+    }
+
     [Theory]
     [InlineData(Id + ".tasks.example.org", true)]
     [InlineData("0123456789ABCDEF.Tasks.Example.Org:8443", true)] // host names are case-insensitive; ports are not compared
