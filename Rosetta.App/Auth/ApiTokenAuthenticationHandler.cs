@@ -32,17 +32,25 @@ public sealed class ApiTokenAuthenticationHandler(
         var secret = Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
         var userId = await tokens.ValidateAsync(secret, Context.RequestAborted);
         if (userId is null) return AuthenticateResult.Fail("The API token is unknown or revoked.");
-        var principal = await cache.GetOrCreateAsync(userId, async () =>
+        var principal = await ActivePrincipalAsync(userId, cache, users, principals);
+        return principal is null
+            ? AuthenticateResult.Fail("The token's user is disabled.")
+            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    /// <summary>
+    /// The claims of an enabled user, through the short-lived <see cref="PrincipalCache"/>; null for a
+    /// disabled or deleted one. Also how task hosts re-check a session's user on every request.
+    /// </summary>
+    public static Task<ClaimsPrincipal?> ActivePrincipalAsync(string userId, PrincipalCache cache,
+        UserManager<RosettaUser> users, IUserClaimsPrincipalFactory<RosettaUser> principals) =>
+        cache.GetOrCreateAsync(userId, async () =>
         {
             var user = await users.FindByIdAsync(userId);
             if (user is null || user.IsDisabled) return null;
             var created = await principals.CreateAsync(user);
             return new ClaimsPrincipal(created.Identities.Select(i => new ClaimsIdentity(i.Claims, SchemeName, i.NameClaimType, i.RoleClaimType)));
         });
-        return principal is null
-            ? AuthenticateResult.Fail("The token's user is disabled.")
-            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
-    }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {

@@ -31,13 +31,16 @@ public static class RosettaHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
+        // First: the VNC relay accepts WebSockets on task hosts as well as under /t/{id}/.
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        // Requests for a task's own host name (Rosetta:Proxy:TaskHost) never reach the dashboard below.
+        app.UseTaskHosts();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
 
         app.MapHealthChecks();
         app.MapRosettaApi();

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Rosetta.App.Auth;
-using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
 using Rosetta.Core.Sharing;
 using Yarp.ReverseProxy.Forwarder;
@@ -13,6 +12,8 @@ namespace Rosetta.App.Proxy;
 /// The interface proxy at <c>/t/{id}/…</c>: HTTP and WebSocket, forwarded with YARP's direct
 /// forwarder to wherever the task monitor says the task's interface is. The monitor's live state is
 /// the route table, so routes appear and disappear with tasks and survive restarts with nothing to sync.
+/// With per-task host names (<see cref="TaskHostNames"/>) browsers are handed over to the task's own
+/// host instead, and only API clients (Bearer token, no ambient credentials) are proxied here.
 /// </summary>
 public static class TaskProxy
 {
@@ -29,6 +30,9 @@ public static class TaskProxy
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
             ConnectTimeout = TimeSpan.FromSeconds(15),
         }));
+        services.AddSingleton<TaskHostNames>();
+        services.AddSingleton<TaskHostTickets>();
+        services.AddSingleton<TaskHostSessions>();
         return services;
     }
 
@@ -41,40 +45,49 @@ public static class TaskProxy
 
     /// <summary>
     /// Opens a share link: the secret from the URL becomes an HttpOnly cookie valid only under the
-    /// task's path, and the browser is sent on to the interface, so the secret leaves the address bar.
+    /// task's path (or, with task hosts, a session on the task's host), and the browser is sent on to the
+    /// interface, so the secret leaves the address bar.
     /// </summary>
-    private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares)
+    private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares, TaskHostNames hosts, TaskHostTickets tickets)
     {
         if (await shares.TaskForSecretAsync(secret, ctx.RequestAborted) is not { } taskId)
             return Results.Problem(statusCode: 404, title: "Not found.", detail: "This share link is unknown, expired or revoked. Ask its owner for a new one.");
+        ctx.Response.Headers.CacheControl = "no-store";
+        ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+        if (hosts.Enabled)
+            return Results.Redirect(HandOffUrl(ctx, hosts, tickets, new TaskHostGrant(taskId, null, secret, hosts.DashboardOrigin(ctx.Request)), "/"));
         ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
         {
             Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
         });
-        ctx.Response.Headers.CacheControl = "no-store";
-        ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
         return Results.Redirect($"/t/{taskId}/");
     }
 
-    private static async Task<bool> HoldsShareAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
+    private static async Task<string?> ShareSecretAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
         ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)
-        && await shares.TaskForSecretAsync(secret, ctx.RequestAborted) == taskId;
+        && await shares.TaskForSecretAsync(secret, ctx.RequestAborted) == taskId ? secret : null;
 
     /// <summary>The cookie that carries a share link for one task (a platform cookie: never forwarded).</summary>
     public static string ShareCookie(string taskId) => $"{PlatformCookies.Prefix}share.{taskId}";
 
-    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, IHttpForwarder forwarder,
-        HttpMessageInvoker invoker, ShareLinkService shares, ILoggerFactory loggers)
+    private static async Task ForwardAsync(string taskId, HttpContext ctx, TaskMonitor monitor, ShareLinkService shares,
+        TaskHostNames hosts, TaskHostTickets tickets)
     {
         // Authorization first, before anything about the task is revealed or touched:
         // the owner, or the holder of a valid share link for this very task.
         var auth = await ctx.AuthenticateAsync();
         var task = monitor.Get(taskId);
-        var allowed = task is not null && ((auth.Succeeded && task.OwnerId == auth.Principal.UserId()) || await HoldsShareAsync(ctx, shares, task.Id));
-        if (task is null || !allowed)
+        var owner = task is not null && auth.Succeeded && task.OwnerId == auth.Principal.UserId();
+        var shareSecret = task is not null && !owner ? await ShareSecretAsync(ctx, shares, task.Id) : null;
+        if (task is null || !owner && shareSecret is null)
         {
             if (!auth.Succeeded) await ctx.ChallengeAsync();
-            else await WriteProblemAsync(ctx, 404, "Not found.", "You have no task with this address.");
+            else await Problem(ctx, 404, "Not found.", "You have no task with this address.");
+            return;
+        }
+        if (hosts.Enabled && !ApiTokenAuthenticationHandler.HasBearer(ctx.Request))
+        {
+            await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, shareSecret, hosts.DashboardOrigin(ctx.Request)));
             return;
         }
         if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))
@@ -83,45 +96,30 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
-        {
-            ctx.Response.Headers.RetryAfter = "2";
-            await WriteProblemAsync(ctx, 503, "The task's interface is not available.",
-                $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.");
-            return;
-        }
-
-        var prefix = $"/t/{task.Id}";
-        if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
-        {
-            var path = task.ProxyKeepsPrefix ? ctx.Request.Path : ctx.Request.Path.StartsWithSegments(prefix, out var rest) ? rest : ctx.Request.Path;
-            var upstream = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
-            await VncWebSocketProxy.RunAsync(ctx, upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
-            return;
-        }
-        var transformer = new TaskProxyTransformer(
-            keepPrefix: task.ProxyKeepsPrefix,
-            prefix: prefix,
-            authorization: task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization && monitor.SecretOf(task) is { } secret
-                ? $"{scheme} {secret}" : null);
-        // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
-        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
-        var config = ctx.WebSockets.IsWebSocketRequest ? WebSocketConfig : ForwarderRequestConfig.Empty;
-        var error = await forwarder.SendAsync(ctx, destination, invoker, config, transformer);
-        if (error != ForwarderError.None && !ctx.Response.HasStarted)
-        {
-            var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
-            loggers.CreateLogger(typeof(TaskProxy)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
-        }
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false);
     }
 
     /// <summary>
-    /// A WebSocket may sit idle for hours (a desktop nobody touches, a kernel waiting): YARP's default
-    /// 100 s activity timeout would cut it, so upgraded connections get a day.
+    /// A browser (cookie session) never gets a task's page on the dashboard's origin when task hosts are
+    /// configured: a navigation is redirected to the task's host with a one-time code, keeping the rest of
+    /// its path; anything else (a form post, a WebSocket) belongs on the task host already.
     /// </summary>
-    private static readonly ForwarderRequestConfig WebSocketConfig = new() { ActivityTimeout = TimeSpan.FromDays(1) };
+    private static async Task HandOffAsync(HttpContext ctx, TaskHostNames hosts, TaskHostTickets tickets, TaskHostGrant grant)
+    {
+        if (!(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method)) || ctx.WebSockets.IsWebSocketRequest)
+        {
+            await Problem(ctx, 421, "Misdirected request.", $"This platform serves task interfaces on their own host names: use {hosts.OriginOf(grant.TaskId, ctx.Request)}/.");
+            return;
+        }
+        ctx.Request.Path.StartsWithSegments($"/t/{grant.TaskId}", out var rest);
+        ctx.Response.Headers.CacheControl = "no-store";
+        ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+        ctx.Response.Redirect(HandOffUrl(ctx, hosts, tickets, grant, $"{(rest.HasValue ? rest.ToUriComponent() : "/")}{ctx.Request.QueryString.ToUriComponent()}"));
+    }
 
-    private static Task WriteProblemAsync(HttpContext ctx, int status, string title, string detail) =>
+    private static string HandOffUrl(HttpContext ctx, TaskHostNames hosts, TaskHostTickets tickets, TaskHostGrant grant, string returnPath) =>
+        $"{hosts.OriginOf(grant.TaskId, ctx.Request)}{TaskHostProxy.TicketPath}?code={tickets.Issue(grant, returnPath)}";
+
+    private static Task Problem(HttpContext ctx, int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(ctx);
 }

@@ -7,20 +7,18 @@ namespace Rosetta.App.Proxy;
 /// <summary>
 /// Per-request transform for one task: removes the platform's credentials (its cookies and the
 /// Authorization header) so the container never sees them, supplies the interface's own secret
-/// instead when its software wants one, and keeps or strips the <c>/t/{id}</c> prefix as the
-/// software expects. The Host header is kept so interfaces that check Origin against Host (Jupyter)
-/// accept proxied requests.
+/// instead when its software wants one, and sends the path the software expects (worked out by
+/// <see cref="TaskForwarding.UpstreamPath"/>). The Host header is kept so interfaces that check
+/// Origin against Host (Jupyter) accept proxied requests.
 /// </summary>
-public sealed class TaskProxyTransformer(bool keepPrefix, string prefix, string? authorization) : HttpTransformer
+public sealed class TaskProxyTransformer(PathString upstreamPath, string forwardedPrefix, string? authorization) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
-        var path = httpContext.Request.Path;
-        if (!keepPrefix && path.StartsWithSegments(prefix, out var remaining)) path = remaining.HasValue ? remaining : "/";
-        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, httpContext.Request.QueryString);
+        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, upstreamPath, httpContext.Request.QueryString);
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
 
         proxyRequest.Headers.Remove(HeaderNames.Authorization);
@@ -30,11 +28,15 @@ public sealed class TaskProxyTransformer(bool keepPrefix, string prefix, string?
         var kept = WithoutPlatformCookies(httpContext.Request.Headers.Cookie);
         if (kept.Length > 0) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Cookie, kept);
 
+        // Where the browser sees the interface's root: "/t/{id}" in path mode, "" on a task host.
         proxyRequest.Headers.Remove("X-Forwarded-Prefix");
-        proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", prefix);
+        if (forwardedPrefix.Length > 0) proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", forwardedPrefix);
     }
 
-    /// <summary>The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).</summary>
+    /// <summary>
+    /// The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).
+    /// Task-host cookies may carry the browser's <c>__Host-</c> prefix, so that is looked through.
+    /// </summary>
     public static string WithoutPlatformCookies(Microsoft.Extensions.Primitives.StringValues cookieHeaders)
     {
         var kept = new List<string>();
@@ -44,6 +46,8 @@ public sealed class TaskProxyTransformer(bool keepPrefix, string prefix, string?
             foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var name = part.Split('=', 2)[0].Trim();
+                foreach (var browserPrefix in new[] { "__Host-", "__Secure-" })
+                    if (name.StartsWith(browserPrefix, StringComparison.OrdinalIgnoreCase)) name = name[browserPrefix.Length..];
                 if (name.StartsWith(PlatformCookies.Prefix, StringComparison.OrdinalIgnoreCase)) continue;
                 if (name.StartsWith(".AspNetCore.", StringComparison.OrdinalIgnoreCase)) continue;
                 kept.Add(part);

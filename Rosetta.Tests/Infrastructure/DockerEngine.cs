@@ -28,14 +28,18 @@ public static class DockerEngine
         }
         foreach (var image in new[] { "rosetta/hello:latest", "rosetta/jupyter:latest" })
         {
+            ImageInspectResponse inspected;
             try
             {
-                await docker.Images.InspectImageAsync(image);
+                inspected = await docker.Images.InspectImageAsync(image);
             }
             catch (DockerImageNotFoundException e)
             {
                 throw new InvalidOperationException($"Image {image} is missing. Run ./rosetta.sh infra to build the bundled images.", e);
             }
+            // Tests rely on hello's base-path and WebSocket-echo modes: an image built from older sources lacks them.
+            if (image.StartsWith("rosetta/hello:") && !(inspected.Config?.Labels?.TryGetValue("rosetta.hello.features", out var features) == true && features.Contains("websocket-echo")))
+                throw new InvalidOperationException($"Image {image} was built from older sources (no ROSETTA_BASE_PATH / HELLO_WEBSOCKET_ECHO). Run ./rosetta.sh infra to rebuild it.");
         }
     });
 

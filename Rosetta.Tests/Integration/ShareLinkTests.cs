@@ -14,13 +14,6 @@ namespace Rosetta.Tests.Integration;
 [Collection("resilience")]
 public sealed class ShareLinkTests
 {
-    /// <summary>A clock the test can move forward, to expire links without waiting.</summary>
-    private sealed class MovableClock : TimeProvider
-    {
-        public TimeSpan Offset { get; set; }
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
-    }
-
     [Fact]
     public async Task ALinkHolderReachesTheInterfaceUntilRevokedOrExpiredAndNobodyElseDoes()
     {

@@ -3,6 +3,8 @@
 #   HELLO_EXIT_CODE=N  print "hello: exiting with code N" and exit N at once
 #   HELLO_LINES=N      print "line 1".."line N" to stdout before serving
 #   PORT=N             port to listen on (default 8080)
+#   ROSETTA_BASE_PATH  serve the site under this path (e.g. /t/abc/) instead of /
+#   HELLO_WEBSOCKET_ECHO=1  serve a WebSocket echo (websocket-echo.sh) instead of files
 set -eu
 
 is_number() {
@@ -39,11 +41,42 @@ if [ -n "${HELLO_LINES:-}" ]; then
     done
 fi
 
+case "${HELLO_WEBSOCKET_ECHO:-}" in
+    '' | 0 | 1) ;;
+    *) echo "hello: HELLO_WEBSOCKET_ECHO must be 0 or 1, got '$HELLO_WEBSOCKET_ECHO'" >&2; exit 2 ;;
+esac
+
+# The site's root. Under a base path, httpd serves a tree in /tmp whose only
+# entry is that path, a link to /www: the pages answer there and nowhere else,
+# so software that expects its prefix kept is told apart from one that does not.
+root=/www
+base=${ROSETTA_BASE_PATH:-/}
+case "$base" in
+    /*) ;;
+    *) echo "hello: ROSETTA_BASE_PATH must start with /, got '$base'" >&2; exit 2 ;;
+esac
+case "$base" in
+    *[!A-Za-z0-9/._-]* | *..*)
+        echo "hello: ROSETTA_BASE_PATH may hold only letters, digits and / . _ - (no ..), got '$base'" >&2
+        exit 2 ;;
+esac
+while [ "${base%/}" != "$base" ]; do base=${base%/}; done
+if [ -n "$base" ]; then
+    root=/tmp/www
+    mkdir -p "$root${base%/*}"
+    ln -s /www "$root$base"
+fi
+
 echo "hello: listening on port $port"
-# -f: foreground, -v: log each request to stderr.
-# httpd as PID 1 would ignore SIGTERM (no handler), making `docker stop` wait
-# 10 s for SIGKILL: keep the shell as PID 1 and stop httpd on TERM/INT.
-httpd -f -v -p "$port" -h /www &
+# httpd (or nc) as PID 1 would ignore SIGTERM (no handler), making `docker stop`
+# wait 10 s for SIGKILL: keep the shell as PID 1 and stop the server on TERM/INT.
+if [ "${HELLO_WEBSOCKET_ECHO:-}" = 1 ]; then
+    # -ll: keep listening, one websocket-echo.sh per connection.
+    nc -ll -p "$port" -e /bin/sh /websocket-echo.sh &
+else
+    # -f: foreground, -v: log each request to stderr.
+    httpd -f -v -p "$port" -h "$root" &
+fi
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; echo "hello: stopped"; exit 0' TERM INT
 # wait returns early when a trapped signal arrives; otherwise httpd's status.

@@ -1,0 +1,75 @@
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Rosetta.App.Proxy;
+
+/// <summary>
+/// Sends one already-authorised request to a task's interface: HTTP and WebSocket through YARP's
+/// direct forwarder, noVNC WebSockets through the VNC relay. Shared by path mode (<c>/t/{id}/</c>,
+/// <see cref="TaskProxy"/>) and per-task host names (<see cref="TaskHostProxy"/>).
+/// </summary>
+public static class TaskForwarding
+{
+    /// <summary>
+    /// The path the software expects. Software served under a prefix (Jupyter's base_url) always gets
+    /// <c>/t/{id}/…</c>: in path mode the request already has it; on a task host it is added unless the
+    /// browser followed one of the interface's own absolute links, which already carry it. Other software
+    /// is served at <c>/</c>: path mode strips the prefix, a task host has none.
+    /// </summary>
+    public static PathString UpstreamPath(TaskRecord task, PathString requestPath, bool onTaskHost)
+    {
+        PathString prefix = ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
+        if (task.ProxyKeepsPrefix)
+            return !onTaskHost || requestPath.StartsWithSegments(prefix) ? requestPath : prefix.Add(requestPath);
+        if (onTaskHost) return requestPath;
+        return requestPath.StartsWithSegments(prefix, out var rest) ? rest.HasValue ? rest : "/" : requestPath;
+    }
+
+    /// <summary>What the browser sees as the interface's root, for <c>X-Forwarded-Prefix</c> ("" = the host's root).</summary>
+    public static string ForwardedPrefix(TaskRecord task, bool onTaskHost) =>
+        onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
+
+    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost)
+    {
+        var services = ctx.RequestServices;
+        var monitor = services.GetRequiredService<TaskMonitor>();
+        var loggers = services.GetRequiredService<ILoggerFactory>();
+        if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
+        {
+            ctx.Response.Headers.RetryAfter = "2";
+            await Results.Problem(statusCode: 503, title: "The task's interface is not available.",
+                detail: $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.").ExecuteAsync(ctx);
+            return;
+        }
+
+        var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
+        if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
+        {
+            var upstream = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
+            await VncWebSocketProxy.RunAsync(ctx, upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
+            return;
+        }
+        var transformer = new TaskProxyTransformer(path, ForwardedPrefix(task, onTaskHost),
+            authorization: task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization && monitor.SecretOf(task) is { } secret
+                ? $"{scheme} {secret}" : null);
+        // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
+        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+        var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
+        var config = ctx.WebSockets.IsWebSocketRequest ? WebSocketConfig : ForwarderRequestConfig.Empty;
+        var forwarder = services.GetRequiredService<IHttpForwarder>();
+        var error = await forwarder.SendAsync(ctx, destination, services.GetRequiredService<HttpMessageInvoker>(), config, transformer);
+        if (error != ForwarderError.None && !ctx.Response.HasStarted)
+        {
+            var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
+            loggers.CreateLogger(typeof(TaskForwarding)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
+        }
+    }
+
+    /// <summary>
+    /// A WebSocket may sit idle for hours (a desktop nobody touches, a kernel waiting): YARP's default
+    /// 100 s activity timeout would cut it, so upgraded connections get a day.
+    /// </summary>
+    private static readonly ForwarderRequestConfig WebSocketConfig = new() { ActivityTimeout = TimeSpan.FromDays(1) };
+}

@@ -1,0 +1,127 @@
+using Microsoft.AspNetCore.Identity;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Sharing;
+
+namespace Rosetta.App.Proxy;
+
+/// <summary>
+/// Answers every request addressed to a task host (<c>{id}.tasks.example.org</c>, see
+/// <see cref="TaskHostNames"/>): the hand-off endpoint that turns a one-time code into a session cookie,
+/// and otherwise the task's interface at the host's root, for a browser whose session is for this very
+/// task and still allowed (owner, or a share link that is neither expired nor revoked). Nothing of the
+/// dashboard (pages, API, hub, login) answers on a task host.
+/// </summary>
+public static class TaskHostProxy
+{
+    /// <summary>The one path a task host keeps for itself: where the dashboard's one-time code is redeemed.</summary>
+    public const string TicketPath = "/_rosetta/ticket";
+
+    /// <summary>Must run after UseWebSockets (the VNC relay accepts WebSockets) and before the dashboard's middleware.</summary>
+    public static void UseTaskHosts(this WebApplication app)
+    {
+        var names = app.Services.GetRequiredService<TaskHostNames>();
+        if (!names.Enabled) return;
+        app.Use(async (ctx, next) =>
+        {
+            if (names.TryMatch(ctx.Request.Host, out var taskId)) await ServeAsync(ctx, taskId, names);
+            else await next(ctx);
+        });
+    }
+
+    private static async Task ServeAsync(HttpContext ctx, string taskId, TaskHostNames names)
+    {
+        string? dashboardOrigin = null;
+        ctx.Response.OnStarting(() =>
+        {
+            SetFramingHeaders(ctx.Response.Headers, dashboardOrigin);
+            return Task.CompletedTask;
+        });
+        if (ctx.Request.Path == TicketPath)
+        {
+            await RedeemAsync(ctx, taskId);
+            return;
+        }
+
+        var task = ctx.RequestServices.GetRequiredService<TaskMonitor>().Get(taskId);
+        TaskHostGrant? grant = null;
+        if (task is not null)
+            foreach (var candidate in ctx.RequestServices.GetRequiredService<TaskHostSessions>().Read(ctx.Request))
+                if (await AllowsAsync(ctx, candidate, task)) { grant = candidate; break; }
+        if (grant is null)
+        {
+            // A person's browser starts over at the dashboard (login, then a fresh hand-off) when its URL is known.
+            if (HttpMethods.IsGet(ctx.Request.Method) && AuthenticationSetup.IsBrowserNavigation(ctx.Request) && names.DashboardEntry(taskId, ctx.Request) is { } entry)
+                ctx.Response.Redirect(entry);
+            else
+                await Problem(ctx, 404, "Not found.", "Open this task from the platform's dashboard: this address needs a session for this task.");
+            return;
+        }
+        if (IsCrossOriginWrite(ctx.Request))
+        {
+            // The session cookie is SameSite=Lax and sibling task hosts are the same site: refuse what another
+            // task's page could send with it (form posts, fetches, WebSockets) before it reaches the interface.
+            await Problem(ctx, 403, "Cross-origin request refused.", "Task interfaces accept changes and WebSockets only from their own pages.");
+            return;
+        }
+        dashboardOrigin = grant.DashboardOrigin;
+        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true);
+    }
+
+    /// <summary>One-time code → session cookie, then a redirect that takes the code out of the address bar.</summary>
+    private static async Task RedeemAsync(HttpContext ctx, string taskId)
+    {
+        ctx.Response.Headers.CacheControl = "no-store";
+        ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+        var redeemed = HttpMethods.IsGet(ctx.Request.Method)
+            ? ctx.RequestServices.GetRequiredService<TaskHostTickets>().Redeem(ctx.Request.Query["code"], taskId)
+            : null;
+        if (redeemed is not { } ticket)
+        {
+            await Problem(ctx, 404, "Not found.", "This link has expired or was already used. Open the task again from the platform's dashboard.");
+            return;
+        }
+        ctx.RequestServices.GetRequiredService<TaskHostSessions>().SignIn(ctx, ticket.Grant);
+        // Absolute, on this very host: a return path such as "//elsewhere" stays a path here.
+        ctx.Response.Redirect($"{ctx.Request.Scheme}://{ctx.Request.Host}{ticket.ReturnPath}");
+    }
+
+    /// <summary>The grant is for this task and still holds: its owner (an enabled account), or a live share link.</summary>
+    private static async Task<bool> AllowsAsync(HttpContext ctx, TaskHostGrant grant, TaskRecord task)
+    {
+        if (grant.TaskId != task.Id) return false;
+        var services = ctx.RequestServices;
+        if (grant.UserId is { } userId)
+            return task.OwnerId == userId && await ApiTokenAuthenticationHandler.ActivePrincipalAsync(userId, services.GetRequiredService<PrincipalCache>(),
+                services.GetRequiredService<UserManager<RosettaUser>>(), services.GetRequiredService<IUserClaimsPrincipalFactory<RosettaUser>>()) is not null;
+        return grant.ShareSecret is { } secret
+            && await services.GetRequiredService<ShareLinkService>().TaskForSecretAsync(secret, ctx.RequestAborted) == task.Id;
+    }
+
+    /// <summary>A state-changing request or WebSocket upgrade whose Origin is not this task host.</summary>
+    private static bool IsCrossOriginWrite(HttpRequest request)
+    {
+        var safe = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method);
+        var upgrade = request.Headers.Upgrade.Count > 0;
+        if (safe && !upgrade) return false;
+        var origin = request.Headers.Origin.ToString();
+        return origin.Length > 0 && !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// The interface may be framed by its own pages and the dashboard (the embedded desktop view), by no
+    /// other site; an interface's own Content-Security-Policy is kept, as in path mode.
+    /// </summary>
+    private static void SetFramingHeaders(IHeaderDictionary headers, string? dashboardOrigin)
+    {
+        headers.Remove("X-Frame-Options");
+        if (headers.ContainsKey("Content-Security-Policy")) headers["X-Frame-Options"] = "SAMEORIGIN";
+        else headers["Content-Security-Policy"] = dashboardOrigin is null ? "frame-ancestors 'none'" : $"frame-ancestors 'self' {dashboardOrigin}";
+        // The task's address stays out of other sites' logs (the code-redeeming redirect sends none at all).
+        if (headers["Referrer-Policy"] != "no-referrer") headers["Referrer-Policy"] = "same-origin";
+    }
+
+    private static Task Problem(HttpContext ctx, int status, string title, string detail) =>
+        Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(ctx);
+}
