@@ -1,0 +1,146 @@
+using System.Net;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Tasks as Slurm jobs on the real single-node cluster, submitted through the real demo sshd (its
+/// login host), driven through the platform's API and proxy like a user would.
+/// </summary>
+[Collection("slurm")]
+public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
+{
+    private const string DemoSlurm = SlurmPlatformFixture.DemoComputing;
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task HelloRunsAsAJobBehindATunnelWithLogsAndStopCancelsTheJobAndRemovesTheContainer()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "hello as a job", software = "hello", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+
+            // The job's container publishes on the node's address (loopback here), reached through the login host.
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            Assert.Equal("127.0.0.1", container.NetworkSettings!.Ports!["8080/tcp"]!.Single().HostIP);
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/"));
+            Assert.Contains("hello: listening on port 8080", await client.GetStringAsync($"/api/v1/tasks/{id}/logs"));
+
+            (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(client, id, "stopped", seconds: 40);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id)); // the job's trap removed it
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AJobCancelledOutsideThePlatformEndsTheTaskWithTheSchedulersState()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+        await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(id));
+
+        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 20);
+        Assert.Contains("CANCELLED", (string?)exited["error"]);
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownPartitionFailsTheTaskWithTheSchedulersMessage()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { partition = "nosuchpartition" } }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+        Assert.Contains("invalid partition", (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ASecondJobWaitsQueuedWithTheSchedulersReasonBehindAFullNodeAndRunsWhenItIsFree()
+    {
+        using var client = await App.NewUserClientAsync();
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var first = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+        string? second = null;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, first, "running", seconds: 60);
+            second = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            var queued = await TaskApi.WaitForStatusAsync(client, second, "queued", seconds: 20);
+            // The scheduler says "None" until its first pass over the new job, then why it waits.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!((string?)queued["statusDetail"] ?? "").Contains("Resources") && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                queued = await TaskApi.GetAsync(client, second);
+                Assert.Equal("queued", (string?)queued["status"]);
+            }
+            Assert.Contains("Resources", (string?)queued["statusDetail"]);
+
+            await TaskApi.StopAndDeleteAsync(client, first);
+            await TaskApi.WaitForStatusAsync(client, second, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{second}/"));
+        }
+        finally
+        {
+            if (second is not null) await StopAndDeleteIfPresentAsync(client, second);
+            await StopAndDeleteIfPresentAsync(client, first);
+        }
+    }
+
+    [Fact]
+    public async Task ARestartedPlatformReadoptsARunningJobAndRebuildsItsTunnel()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        var first = new RosettaAppFactory(settings: settings);
+        string id;
+        string jobId;
+        {
+            using var client = await first.NewUserClientAsync("slurm-restart");
+            id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            jobId = await SlurmCluster.JobOfTaskAsync(id);
+        }
+        await first.DisposeAsync(); // the job and its container outlive the platform
+
+        await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+        using var again = second.Client(await second.TokenAsync("slurm-restart", "password-slurm-restart"));
+        try
+        {
+            await TaskApi.WaitForStatusAsync(again, id, "running", seconds: 10);
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            HttpResponseMessage page;
+            while ((page = await again.GetAsync($"/t/{id}/")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.Contains("Hello from Rosetta", await page.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(again, id);
+        }
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+    }
+
+    private static async Task StopAndDeleteIfPresentAsync(HttpClient client, string id)
+    {
+        if ((await client.GetAsync($"/api/v1/tasks/{id}")).StatusCode == HttpStatusCode.OK) await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    private sealed class TempDirectory : IDisposable
+    {
+        public DirectoryInfo Info { get; } = Directory.CreateTempSubdirectory("rosetta-slurm-restart");
+        public void Dispose() => Info.Delete(recursive: true);
+    }
+}
