@@ -85,6 +85,8 @@ MinJobAge=3600
 # Seconds between SIGTERM and SIGKILL on scancel: room for the job's trap to remove its container.
 KillWait=15
 SchedulerType=sched/backfill
+# Jobs over a partition's limits are refused by sbatch (with its reason) instead of pending forever.
+EnforcePartLimits=ALL
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$(_slurm_node_memory_mb) State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=short Nodes=ALL Default=NO MaxTime=$ROSETTA_SLURM_SHORT_LIMIT State=UP

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
@@ -64,6 +65,94 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
         Assert.Contains("invalid partition", (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("short", "00:05:00", null, "time limit")]
+    [InlineData(null, null, 1, "gres")]
+    public async Task OptionsTheSchedulerRefusesFailTheTaskWithItsMessage(string? partition, string? walltime, int? gpus, string expected)
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { partition, walltime, gpus } }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+        Assert.Contains(expected, (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task MemoryLargerThanAnyNodeIsRefusedBeforeSubmission()
+    {
+        using var client = await App.NewUserClientAsync();
+        var response = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = DemoSlurm, options = new { memory = "100000G" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("options.memory", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task JupyterAsAJobRunsCodeOverItsKernelWebSocketThroughTheTunnel()
+    {
+        var token = await App.AdminTokenAsync();
+        using var client = App.Client(token);
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+    }
+
+    [Fact]
+    public async Task AtItsWalltimeTheJobIsCancelledAndTheTaskExitsSayingWhy()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:00:03" } }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+        var jobId = await SlurmCluster.JobOfTaskAsync(id);
+        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 40);
+        Assert.Contains("walltime", (string?)exited["error"]);
+        Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AJobQueuedAcrossAPlatformRestartStaysQueuedAndRunsWhenTheNodeFreesUp()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var first = new RosettaAppFactory(settings: settings);
+        string blocker, waiting;
+        {
+            using var client = await first.NewUserClientAsync("slurm-queued-restart");
+            blocker = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
+            waiting = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, waiting, "queued", seconds: 20);
+        }
+        await first.DisposeAsync();
+
+        await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+        using var again = second.Client(await second.TokenAsync("slurm-queued-restart", "password-slurm-queued-restart"));
+        try
+        {
+            var queued = await TaskApi.GetAsync(again, waiting);
+            Assert.Equal("queued", (string?)queued["status"]);
+            await TaskApi.WaitForStatusAsync(again, blocker, "running", seconds: 10);
+            await TaskApi.StopAndDeleteAsync(again, blocker);
+            await TaskApi.WaitForStatusAsync(again, waiting, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await again.GetStringAsync($"/t/{waiting}/"));
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(again, waiting);
+            await StopAndDeleteIfPresentAsync(again, blocker);
+        }
     }
 
     [Fact]

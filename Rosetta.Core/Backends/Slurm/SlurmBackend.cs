@@ -102,6 +102,11 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
                 return new LaunchResult(jobId, null, local);
             if (observed is { State: ContainerRunState.Exited })
                 throw new LaunchFailedException(observed.Detail ?? $"Slurm job {jobId} ended before its interface was up.", exitCode: observed.ExitCode);
+            if (job is not null && SlurmQueue.NeverStarts(job))
+            {
+                await pool.For(computing).RunAsync(SlurmQueue.CancelCommand(jobId, _options.CancelWaitSeconds), null, CancellationToken.None);
+                throw new LaunchFailedException($"Slurm will not start job {jobId}: {job.Reason}. The job was cancelled; change the task's options.");
+            }
             if (job is null)
             {
                 if (++missing > 20) throw new LaunchFailedException($"Slurm job {jobId} is not in the queue any more.");

@@ -82,6 +82,13 @@ public static class SlurmQueue
     public static bool IsWaiting(string state) => state is "PENDING" or "CONFIGURING" or "REQUEUED" or "REQUEUE_FED" or "REQUEUE_HOLD"
         or "RESV_DEL_HOLD" or "SUSPENDED" or "STOPPED" or "RESIZING";
 
+    /// <summary>
+    /// Pending reasons after which the scheduler will not start the job without an administrator
+    /// changing the cluster (a limit or an account the job asked beyond): waiting for them helps nobody.
+    /// </summary>
+    public static bool NeverStarts(SlurmJob job) => job.State == "PENDING" && job.Reason is "PartitionTimeLimit" or "PartitionNodeLimit"
+        or "BadConstraints" or "InvalidAccount" or "InvalidQOS" or "DependencyNeverSatisfied";
+
     /// <summary>States in which the job still holds (or waits for) its allocation.</summary>
     public static bool IsActive(string state) => IsWaiting(state) || state is "RUNNING" or "COMPLETING" or "SIGNALING" or "STAGE_OUT";
 
