@@ -41,6 +41,7 @@ cmd_infra() {
     start_docker
     build_images
     start_demo_sshd
+    prepare_demo_podman
     # The single-node Slurm cluster on loopback is added here with the Slurm issue.
     log "infra ready in $(_since "$t")"
 }

@@ -41,6 +41,10 @@ public sealed class ContainerCliOutputTests
         Assert.Equal("sha256:right", ContainerCliOutput.ParseImageDigest(image, "quay.io/team/app:1.0"));
         Assert.Equal("sha256:local", ContainerCliOutput.ParseImageDigest(image, "rosetta/hello:latest"));
         Assert.Equal("sha256:lib", ContainerCliOutput.ParseImageDigest("""[{"Id":"x","RepoDigests":["docker.io/library/busybox@sha256:lib"]}]""", "busybox"));
+        // Podman: images loaded on the host are localhost/…, and ids come without the algorithm.
+        Assert.Equal("sha256:pod", ContainerCliOutput.ParseImageDigest("""[{"Id":"x","RepoDigests":["localhost/rosetta/hello@sha256:pod"]}]""", "rosetta/hello:latest"));
+        var bare = new string('a', 64);
+        Assert.Equal("sha256:" + bare, ContainerCliOutput.ParseImageDigest($$"""[{"Id":"{{bare}}","RepoDigests":[]}]""", "x"));
     }
 
     [Fact]
