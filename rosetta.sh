@@ -44,6 +44,7 @@ cmd_infra() {
     start_docker
     build_images
     start_demo_sshd
+    prepare_demo_podman
     # The single-node Slurm cluster on loopback; its jobs run as the demo SSH user.
     start_slurm
     log "infra ready in $(_since "$t")"

@@ -71,3 +71,18 @@ authorize_platform_key() {
     keys="/home/$user/.ssh/authorized_keys"
     grep -qxF "$(cat "$key.pub")" "$keys" 2>/dev/null || cat "$key.pub" >>"$keys"
 }
+
+# Rootless Podman for the demo user, so the SSH backend runs with both engines here: the packages,
+# the tun device slirp4netns needs (0600 on this machine kind; 0666 is Debian's usual mode), and the
+# bundled hello image copied from Docker's store into the demo user's (only when it changed).
+prepare_demo_podman() {
+    apt_install podman uidmap slirp4netns
+    local user="$ROSETTA_DEMO_USER" want have
+    [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
+    want=$(docker image inspect rosetta/hello:latest --format '{{index .Config.Labels "rosetta.source-hash"}}')
+    have=$(runuser -u "$user" -- sh -c 'cd && podman image inspect localhost/rosetta/hello:latest --format "{{index .Labels \"rosetta.source-hash\"}}"' 2>/dev/null || true)
+    [ -n "$want" ] && [ "$want" = "$have" ] && return 0
+    log "copying rosetta/hello into $user's podman store ..."
+    docker save rosetta/hello:latest | runuser -u "$user" -- sh -c 'cd && podman load -q' >/dev/null \
+        || die "podman could not load rosetta/hello for $user"
+}

@@ -82,6 +82,21 @@ public static class DemoSshHost
 
     public static Task<string> FingerprintAsync() => FingerprintAsync(HostKeyPublic);
 
+    /// <summary>Runs the demo user's rootless podman (which `./rosetta.sh infra` sets up) and returns its output.</summary>
+    public static async Task<string> PodmanAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("runuser", ["-u", User, "--", "podman", .. arguments])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = $"/home/{User}",
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("runuser did not start");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"podman {string.Join(' ', arguments)} failed ({error.Trim()}): run ./rosetta.sh infra.");
+        return output;
+    }
+
     /// <summary>The SHA-256 fingerprint of a public host key file, in the form SSH.NET reports (base64, no prefix).</summary>
     public static async Task<string> FingerprintAsync(string publicKeyFile)
     {

@@ -23,7 +23,9 @@ public sealed class PrivateSshd : IAsyncDisposable
     public string HostKeyPublicFile => Path.Combine(_directory.FullName, "host_ed25519.pub");
     private string AuthorizedKeysFile => Path.Combine(_directory.FullName, "authorized_keys");
 
-    public static async Task<PrivateSshd> StartAsync(string authorizedKey)
+    /// <param name="authorizedKey">The one public key allowed in.</param>
+    /// <param name="extraConfig">More sshd_config lines, e.g. <c>SetEnv PATH=/nowhere</c> to hide the engine.</param>
+    public static async Task<PrivateSshd> StartAsync(string authorizedKey, string extraConfig = "")
     {
         var directory = Directory.CreateTempSubdirectory("rosetta-sshd");
         // sshd reads authorized_keys as the target user, who must be able to get there.
@@ -44,6 +46,7 @@ public sealed class PrivateSshd : IAsyncDisposable
             UsePAM no
             AllowUsers {DemoSshHost.User}
             AllowTcpForwarding yes
+            {extraConfig}
             """);
         await sshd.StartAsync();
         return sshd;

@@ -37,6 +37,19 @@ public static class TaskApi
         return task;
     }
 
+    /// <summary>Waits until the task's interface answers 200 through the proxy (after an outage, a restart).</summary>
+    public static async Task WaitForInterfaceAsync(HttpClient client, string id, int seconds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        System.Net.HttpStatusCode status;
+        do
+        {
+            await Task.Delay(250);
+            status = (await client.GetAsync($"/t/{id}/")).StatusCode;
+        } while (status != System.Net.HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        Assert.True(status == System.Net.HttpStatusCode.OK, $"/t/{id}/ still answers {(int)status} after {seconds} s");
+    }
+
     /// <summary>Stops (if needed) and deletes a task, leaving no container behind.</summary>
     public static async Task StopAndDeleteAsync(HttpClient client, string id)
     {

@@ -39,6 +39,16 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
             var logs = await client.GetStringAsync($"/api/v1/tasks/{id}/logs");
             Assert.Contains("hello: listening on port 8080", logs);
 
+            // Followed logs stream over the connection; leaving the stream ends the remote `logs -f`.
+            using (var follow = await client.GetAsync($"/api/v1/tasks/{id}/logs?follow=true", HttpCompletionOption.ResponseHeadersRead))
+            using (var reader = new StreamReader(await follow.Content.ReadAsStreamAsync()))
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                while (await reader.ReadLineAsync(timeout.Token) is { } line && !line.Contains("listening on port")) { }
+                Assert.Contains(container.ID, await RemoteLogFollowersAsync()); // the follower runs on the host while read
+            }
+            await WaitUntilAsync(async () => !(await RemoteLogFollowersAsync()).Contains(container.ID), "the remote `docker logs --follow` ended");
+
             // The resource's host key was pinned by the first connection.
             var computing = await client.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{DemoSsh}");
             Assert.Equal("SHA256:" + await DemoSshHost.FingerprintAsync(), (string?)computing!["hostKeyFingerprint"]);
@@ -170,6 +180,23 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         {
             await TaskApi.StopAndDeleteAsync(client, id);
             keyDirectory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Command lines of the demo user's processes that follow logs (read from /proc; nothing is killed).</summary>
+    private static async Task<string> RemoteLogFollowersAsync()
+    {
+        var output = await SshInterfaceTests.RunAsync("ps", "-u", DemoSshHost.User, "-o", "args=");
+        return string.Join('\n', output.Split('\n').Where(l => l.Contains("logs") && l.Contains("--follow")));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
+            await Task.Delay(200);
         }
     }
 }

@@ -36,14 +36,7 @@ public sealed class SshResilienceTests
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
 
             await sshd.StartAsync();
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            HttpStatusCode status;
-            do
-            {
-                await Task.Delay(250);
-                status = (await user.GetAsync($"/t/{id}/")).StatusCode;
-            } while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
-            Assert.Equal(HttpStatusCode.OK, status);
+            await TaskApi.WaitForInterfaceAsync(user, id, seconds: 20);
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
             await TaskApi.StopAndDeleteAsync(user, id);
         }
@@ -75,14 +68,7 @@ public sealed class SshResilienceTests
 
             await using var second = new RosettaAppFactory(first.DataDirectory, settings);
             using var again = second.Client(token);
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            HttpStatusCode status;
-            do
-            {
-                await Task.Delay(250);
-                status = (await again.GetAsync($"/t/{id}/")).StatusCode;
-            } while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
-            Assert.Equal(HttpStatusCode.OK, status);
+            await TaskApi.WaitForInterfaceAsync(again, id, seconds: 20);
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(again, id))["status"]);
             Assert.Equal(container, (await DockerEngine.FindTaskContainerAsync(id))!.ID); // the same container, not a second one
             await TaskApi.StopAndDeleteAsync(again, id);

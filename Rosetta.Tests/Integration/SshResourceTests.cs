@@ -69,7 +69,38 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         Assert.Contains("refused the platform's key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
         var forged = "SHA256:" + new string('A', 43);
         Assert.Contains("host key of 127.0.0.1:2222 has changed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, fingerprint: forged)));
-        Assert.Contains("'podman' is not installed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, engine: "podman")));
+
+        // A host without the engine: an sshd of its own whose sessions have an empty PATH.
+        await using var bare = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"), "SetEnv PATH=/nowhere");
+        Assert.Contains("'docker' is not installed", await FailureAsync(user, await AddHostAsync(user, bare.Port, DemoSshHost.User)));
+    }
+
+    [Fact]
+    public async Task HelloRunsWithRootlessPodmanOnTheHost()
+    {
+        using var user = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+        var computing = await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, engine: "podman");
+        var test = await TestAsync(user, computing);
+        Assert.True((bool)test["ok"]!, (string?)test["message"]);
+        Assert.Contains("podman", (string?)test["message"]);
+
+        var task = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+        try
+        {
+            var running = await TaskApi.WaitForStatusAsync(user, task, "running");
+            Assert.StartsWith("sha256:", (string?)running["imageDigest"]);
+            Assert.Contains("Hello from Rosetta", await user.GetStringAsync($"/t/{task}/"));
+            Assert.Contains("hello: listening on port 8080", await user.GetStringAsync($"/api/v1/tasks/{task}/logs"));
+            Assert.Contains(task, await DemoSshHost.PodmanAsync("ps", "--format", "{{.Names}}"));
+            (await user.PostAsync($"/api/v1/tasks/{task}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(user, task, "stopped", seconds: 30);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(user, task);
+        }
+        Assert.DoesNotContain(task, await DemoSshHost.PodmanAsync("ps", "-a", "--format", "{{.Names}}"));
     }
 
     [Fact]

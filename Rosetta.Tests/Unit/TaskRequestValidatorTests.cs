@@ -22,6 +22,17 @@ public sealed class TaskRequestValidatorTests
         Assert.True(Validate(new TaskOptions { Cpus = 1.5, Memory = "1G", Walltime = "01:00:00", Env = new() { ["MY_VAR"] = "x y $(z) `w`" } }).IsValid);
 
     [Fact]
+    public void LineBreaksInEnvironmentValuesAreRefusedOnlyWhereTheyCannotTravel()
+    {
+        var options = new TaskOptions { Env = new() { ["MULTI"] = "one\ntwo", ["CR"] = "a\rb" } };
+        Assert.True(Validate(options).IsValid); // the local engine takes any value through its API
+        var remote = new ComputingResource { Id = "h", Name = "My host", Kind = ComputingKind.Ssh, Host = "h", Username = "u" };
+        var errors = Validate(options, remote).ToDictionary();
+        Assert.Contains("line break", errors["options.env.MULTI"][0]);
+        Assert.Contains("line break", errors["options.env.CR"][0]);
+    }
+
+    [Fact]
     public void LimitsAboveTheComputingCapacityAreRefusedWithTheCapacity()
     {
         var errors = Validate(new TaskOptions { Cpus = 3, Memory = "8G" }).ToDictionary();

@@ -4,6 +4,7 @@
 //   start-overhead  POST /api/v1/tasks → first 200 on /t/{id}/, versus `docker run` → first 200
 //   concurrent      N simultaneous POST /api/v1/tasks, wait for all `running`, check none lost
 //   proxy-latency   GET latency through /t/{id}/ versus straight to the container's published port
+//   ssh             the SSH backend's targets: start overhead over local, latency through the tunnel, one connection per host
 //
 // Every task id it creates is appended to --ids-file at once and every baseline container carries
 // the label rosetta.bench=<--run-id>, so the calling script can remove leftovers even after a crash.
@@ -29,6 +30,7 @@ try
         "start-overhead" => await Benchmarks.StartOverheadAsync(opts, platform),
         "concurrent" => await Benchmarks.ConcurrentAsync(opts, platform),
         "proxy-latency" => await Benchmarks.ProxyLatencyAsync(opts, platform),
+        "ssh" => await SshBenchmarks.RunAsync(opts, platform),
         _ => throw new ArgumentException($"unknown command '{opts.Command}'"),
     };
 }
@@ -39,7 +41,8 @@ finally
 }
 
 sealed record Options(string Command, string Url, string User, string Password, string IdsFile, string RunId,
-    string Docker, string Software, int Iterations, int Count, int Requests, int PollMs, int WrkSeconds, int TimeoutSeconds)
+    string Docker, string Software, int Iterations, int Count, int Requests, int PollMs, int WrkSeconds, int TimeoutSeconds,
+    string Computing, int AppPid)
 {
     public static Options Parse(string[] args)
     {
@@ -50,7 +53,8 @@ sealed record Options(string Command, string Url, string User, string Password, 
         int I(string k, int d) => map.TryGetValue(k, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : d;
         return new Options(args[0], S("url", "http://127.0.0.1:18181").TrimEnd('/'), S("user", "admin"), S("password", "benchpass123"),
             S("ids-file", "/tmp/bench-task-ids"), S("run-id", "bench"), S("docker", "/usr/bin/docker"), S("software", "hello"),
-            I("iterations", 15), I("count", 50), I("requests", 3000), I("poll-ms", 20), I("wrk-seconds", 10), I("timeout", 120));
+            I("iterations", 15), I("count", 50), I("requests", 3000), I("poll-ms", 20), I("wrk-seconds", 10), I("timeout", 120),
+            S("computing", "demo-ssh"), I("app-pid", 0));
     }
 }
 
@@ -83,10 +87,10 @@ sealed class Platform : IDisposable
     }
 
     /// <summary>POST /api/v1/tasks; returns the id (null when refused), the status code and the body.</summary>
-    public async Task<(string? Id, int Status, string Body)> CreateAsync()
+    public async Task<(string? Id, int Status, string Body)> CreateAsync(string computing = "local")
     {
         using var m = Request(HttpMethod.Post, "/api/v1/tasks");
-        m.Content = Json(new { software = _o.Software, computing = "local" });
+        m.Content = Json(new { software = _o.Software, computing });
         using var r = await Http.SendAsync(m);
         var body = await r.Content.ReadAsStringAsync();
         string? id = null;
@@ -422,7 +426,7 @@ static class Benchmarks
     /// instead of the moment the container answers. Returns the number of requests sent and the
     /// stopwatch's reading when the first 200 arrived.
     /// </summary>
-    private static async Task<(int Polls, double Ms)> PollUntilOkAsync(HttpClient client, Func<HttpRequestMessage> request, Stopwatch sw, int pollMs, TimeSpan timeout)
+    internal static async Task<(int Polls, double Ms)> PollUntilOkAsync(HttpClient client, Func<HttpRequestMessage> request, Stopwatch sw, int pollMs, TimeSpan timeout)
     {
         var first = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
@@ -718,7 +722,7 @@ static class Benchmarks
         return 0;
     }
 
-    private static async Task TimeAsync(HttpClient client, Func<HttpRequestMessage> request, int count, List<double> into, HttpStatusCode expect = HttpStatusCode.OK)
+    internal static async Task TimeAsync(HttpClient client, Func<HttpRequestMessage> request, int count, List<double> into, HttpStatusCode expect = HttpStatusCode.OK)
     {
         for (var i = 0; i < count; i++)
         {

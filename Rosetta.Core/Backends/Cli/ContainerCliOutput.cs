@@ -45,7 +45,9 @@ public static class ContainerCliOutput
                 if (at > 0 && RepositoryMatches(digest[..at], repository)) return digest[(at + 1)..];
             }
         }
-        return String(first, "Id") ?? "";
+        // Podman prints image ids without the algorithm.
+        var id = String(first, "Id") ?? "";
+        return id.Length == 64 && !id.Contains(':') ? "sha256:" + id : id;
     }
 
     /// <summary>CPUs, memory and a one-line description from <c>info --format '{{json .}}'</c>.</summary>
@@ -69,6 +71,7 @@ public static class ContainerCliOutput
 
     private static bool RepositoryMatches(string candidate, string repository) =>
         candidate == repository || candidate == $"docker.io/{repository}" || candidate == $"docker.io/library/{repository}"
+        || candidate == $"localhost/{repository}" // podman's name for images built or loaded on the host
         || candidate.EndsWith($"/{repository}", StringComparison.Ordinal) && !repository.Contains('/');
 
     private static Dictionary<string, string> Labels(JsonElement container)

@@ -1,0 +1,70 @@
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Cli;
+
+namespace Rosetta.Tests.Unit;
+
+/// <summary>Reading what docker and podman print: inspections, image digests, engine info.</summary>
+public sealed class ContainerCliOutputTests
+{
+    // Trimmed from `docker inspect` of real containers (docker 20.10); podman prints the same shape.
+    private const string Inspect = """
+        [
+          {"Id":"aaa","Image":"sha256:img","State":{"Status":"running","Running":true,"OOMKilled":false,"ExitCode":0,"Error":""},
+           "Config":{"Labels":{"rosetta.task":"t1","rosetta.instance":"i"}},
+           "NetworkSettings":{"Ports":{"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"32804"}]}}},
+          {"Id":"bbb","Image":"sha256:img","State":{"Status":"exited","Running":false,"OOMKilled":true,"ExitCode":137,"Error":""},
+           "Config":{"Labels":{"rosetta.task":"t2"}},"NetworkSettings":{"Ports":{}}},
+          {"Id":"ccc","Image":"sha256:img","State":{"Status":"created","Running":false,"ExitCode":0},
+           "Config":{"Labels":{"rosetta.task":"t3"}},"NetworkSettings":{"Ports":{"8080/tcp":null}}},
+          {"Id":"ddd","Image":"sha256:img","State":{"Status":"running","Running":true},"Config":{"Labels":{"other":"x"}}}
+        ]
+        """;
+
+    [Fact]
+    public void InspectionsBecomeObservedContainers()
+    {
+        var observed = ContainerCliOutput.ParseInspect(Inspect);
+        Assert.Equal(3, observed.Count); // the unlabelled container is not the platform's
+        Assert.Equal(new ObservedContainer("t1", "aaa", ContainerRunState.Running, null, new TaskEndpoint("127.0.0.1", 32804), "sha256:img", null), observed[0]);
+        Assert.Equal(ContainerRunState.Exited, observed[1].State);
+        Assert.Equal(137, observed[1].ExitCode);
+        Assert.Contains("out of memory", observed[1].Error);
+        Assert.Equal(ContainerRunState.Created, observed[2].State);
+        Assert.Null(observed[2].Endpoint);
+        Assert.Empty(ContainerCliOutput.ParseInspect("[]"));
+    }
+
+    [Fact]
+    public void TheDigestIsTheOneOfTheImagesOwnRepositoryElseTheImageId()
+    {
+        const string image = """[{"Id":"sha256:local","RepoDigests":["127.0.0.1:5000/other@sha256:wrong","quay.io/team/app@sha256:right"]}]""";
+        Assert.Equal("sha256:right", ContainerCliOutput.ParseImageDigest(image, "quay.io/team/app:1.0"));
+        Assert.Equal("sha256:local", ContainerCliOutput.ParseImageDigest(image, "rosetta/hello:latest"));
+        Assert.Equal("sha256:lib", ContainerCliOutput.ParseImageDigest("""[{"Id":"x","RepoDigests":["docker.io/library/busybox@sha256:lib"]}]""", "busybox"));
+        // Podman: images loaded on the host are localhost/…, and ids come without the algorithm.
+        Assert.Equal("sha256:pod", ContainerCliOutput.ParseImageDigest("""[{"Id":"x","RepoDigests":["localhost/rosetta/hello@sha256:pod"]}]""", "rosetta/hello:latest"));
+        var bare = new string('a', 64);
+        Assert.Equal("sha256:" + bare, ContainerCliOutput.ParseImageDigest($$"""[{"Id":"{{bare}}","RepoDigests":[]}]""", "x"));
+    }
+
+    [Fact]
+    public void DockerAndPodmanInfoGiveTheSizeOfTheHost()
+    {
+        var (docker, dockerText) = ContainerCliOutput.ParseInfo("""{"NCPU":8,"MemTotal":17179869184,"ServerVersion":"24.0.7","ContainersRunning":3}""", "docker");
+        Assert.Equal(new Rosetta.Core.Validation.ComputingCapacity(8, 16L << 30), docker);
+        Assert.Contains("docker 24.0.7: 8 CPUs, 16 GiB memory, 3 containers running", dockerText);
+        var (podman, podmanText) = ContainerCliOutput.ParseInfo("""{"host":{"cpus":4,"memTotal":8589934592},"version":{"Version":"4.3.1"}}""", "podman");
+        Assert.Equal(new Rosetta.Core.Validation.ComputingCapacity(4, 8L << 30), podman);
+        Assert.Contains("podman 4.3.1", podmanText);
+    }
+
+    [Fact]
+    public void ChangesBetweenTwoListingsBecomeEvents()
+    {
+        ObservedContainer C(string id, ContainerRunState state, int? exit = null, string? error = null) => new("t-" + id, id, state, exit, null, null, error);
+        var before = new[] { C("died", ContainerRunState.Running), C("gone", ContainerRunState.Running), C("oom", ContainerRunState.Running), C("same", ContainerRunState.Running), C("started", ContainerRunState.Created) };
+        var after = new[] { C("died", ContainerRunState.Exited, 3), C("oom", ContainerRunState.Exited, 137, "The container ran out of memory."), C("same", ContainerRunState.Running), C("started", ContainerRunState.Running), C("new", ContainerRunState.Exited, 1) };
+        var events = ContainerChanges.Between(before, after).Select(e => $"{e.BackendId}:{e.Kind}:{e.ExitCode}").ToList();
+        Assert.Equal(["died:Died:3", "gone:Died:", "gone:Destroyed:", "oom:OutOfMemory:", "oom:Died:137", "started:Started:", "new:Died:1"], events);
+    }
+}
