@@ -67,6 +67,38 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
     }
 
+    [Fact]
+    public async Task AUsersOwnClusterWithRootlessPodmanOnTheNodeRunsHelloAsAJob()
+    {
+        using var user = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+        var added = await user.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = "my cluster", kind = "slurm", host = DemoSshHost.Host, port = DemoSshHost.Port, username = DemoSshHost.User, engine = "podman",
+        });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        var computing = (string)(await added.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["id"]!;
+        var test = (await (await user.PostAsync($"/api/v1/computing/{computing}/test", null)).Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!;
+        Assert.True((bool)test["ok"]!, (string?)test["message"]);
+        Assert.Contains("slurm-wlm 22.05", (string?)test["message"]);
+        Assert.Contains("partitions debug*, short", (string?)test["message"]);
+
+        var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(user, id, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await user.GetStringAsync($"/t/{id}/"));
+            Assert.Contains(id, await DemoSshHost.PodmanAsync("ps", "--format", "{{.Names}}"));
+            (await user.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(user, id, "stopped", seconds: 40);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(user, id);
+        }
+        Assert.DoesNotContain(id, await DemoSshHost.PodmanAsync("ps", "-a", "--format", "{{.Names}}"));
+    }
+
     [Theory]
     [InlineData("short", "00:05:00", null, "time limit")]
     [InlineData(null, null, 1, "gres")]
