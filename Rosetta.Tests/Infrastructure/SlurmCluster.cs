@@ -27,6 +27,9 @@ public static class SlurmCluster
         return ids.Length == 1 && ids[0].Length > 0 ? ids[0] : throw new InvalidOperationException($"Task {taskId} has {ids.Length} jobs: {string.Join(",", ids)}");
     }
 
+    /// <summary>Where the platform leaves a task's environment for its job on the demo login host.</summary>
+    public static string EnvFileOf(string taskId) => $"/home/{DemoSshHost.User}/.rosetta/slurm/{taskId}.env";
+
     /// <summary>CPUs of the node, as Slurm counts them.</summary>
     public static async Task<int> NodeCpusAsync() => int.Parse((await RunAsync("sinfo", "-h", "-N", "-o", "%c")).Output.Trim().Split('\n')[0]);
 

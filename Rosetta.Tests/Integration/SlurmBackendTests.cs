@@ -209,6 +209,17 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             }
             Assert.Contains("Resources", (string?)queued["statusDetail"]);
 
+            // A queued job stopped before it ran: cancelled, and its env file (the interface secret) gone with it.
+            var third = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, third, "queued", seconds: 20);
+            var thirdJob = await SlurmCluster.JobOfTaskAsync(third);
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(third)));
+            (await client.PostAsync($"/api/v1/tasks/{third}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(client, third, "stopped", seconds: 20);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(thirdJob));
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(third)));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{third}")).StatusCode);
+
             await TaskApi.StopAndDeleteAsync(client, first);
             await TaskApi.WaitForStatusAsync(client, second, "running", seconds: 60);
             Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{second}/"));

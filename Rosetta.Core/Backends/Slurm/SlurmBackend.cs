@@ -142,16 +142,19 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         sbatch.Add(SlurmJobScript.ScriptFileName(taskId));
 
         var env = ShellCommand.Quote(SlurmJobScript.EnvFileName(taskId));
+        var file = ShellCommand.Quote(SlurmJobScript.ScriptFileName(taskId));
         // umask 077: the env file (interface secret) and the output are the login user's alone. The
         // environment arrives on standard input, never on a command line; the script holds no secret.
+        // sbatch keeps its own copy of the script (scontrol write batch_script shows it), so the file goes at once.
         return $"umask 077 && mkdir -p \"$HOME\"/{SlurmJobScript.Directory} && cd \"$HOME\"/{SlurmJobScript.Directory} && cat > {env} && " +
-               $"printf '%s' {ShellCommand.Quote(script)} > {ShellCommand.Quote(SlurmJobScript.ScriptFileName(taskId))} && " +
-               $"{{ {ShellCommand.Join(sbatch)} || {{ rc=$?; rm -f {env}; exit $rc; }}; }}";
+               $"printf '%s' {ShellCommand.Quote(script)} > {file} && " +
+               $"{{ {ShellCommand.Join(sbatch)} || {{ rc=$?; rm -f {env} {file}; exit $rc; }}; }} && rm -f {file}";
     }
 
     public async Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
     {
-        var cancel = await pool.For(computing).RunAsync(SlurmQueue.CancelCommand(backendId, _options.CancelWaitSeconds), null, ct);
+        // In a subshell: the cancel command exits as soon as the job has ended, and the env file goes after it.
+        var cancel = await pool.For(computing).RunAsync($"( {SlurmQueue.CancelCommand(backendId, _options.CancelWaitSeconds)} ){RemoveEnvFile(computing, backendId)}", null, ct);
         if (!cancel.Succeeded && !cancel.Error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
             throw new BackendUnavailableException($"Slurm could not cancel job {backendId}: {cancel.FirstErrorLine}");
         pool.For(computing).CloseTunnel(backendId);
@@ -162,7 +165,8 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         if (SlurmQueue.IsJobId(backendId))
         {
             var output = ShellCommand.Quote(SlurmJobScript.OutputFileName(backendId));
-            await pool.For(computing).RunAsync($"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{output}", null, ct);
+            await pool.For(computing).RunAsync($"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{output}" +
+                RemoveEnvFile(computing, backendId), null, ct);
         }
         pool.For(computing).CloseTunnel(backendId);
         _ended.TryRemove((computing.Id, backendId), out _);
@@ -284,6 +288,15 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var error = end.State == "OUT_OF_MEMORY" ? "The job ran out of memory." : detail;
         return new ObservedContainer(taskId, jobId, ContainerRunState.Exited, end.ExitCode, null, null, error, detail);
     }
+
+    /// <summary>
+    /// A job cancelled before it ran never reached the script that deletes its env file (with the
+    /// interface secret): the stop deletes it, finding the task of the job in the last listing.
+    /// </summary>
+    private string RemoveEnvFile(ComputingResource computing, string jobId) =>
+        _views.TryGetValue(computing.Id, out var view) && view.Jobs.FirstOrDefault(j => j.JobId == jobId) is { } job
+            ? $"; rc=$?; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(job.TaskId))}; exit $rc"
+            : "";
 
     /// <summary>sbatch's own words (its "error:" lines), so the user reads the scheduler's reason.</summary>
     private static string SchedulerMessage(RemoteResult result)
