@@ -27,6 +27,26 @@ public static class SlurmCluster
         return ids.Length == 1 && ids[0].Length > 0 ? ids[0] : throw new InvalidOperationException($"Task {taskId} has {ids.Length} jobs: {string.Join(",", ids)}");
     }
 
+    /// <summary>Stops slurmctld only (jobs keep running under slurmd) and waits until it no longer answers.</summary>
+    public static async Task StopControllerAsync()
+    {
+        await RunAsync("scontrol", "shutdown", "slurmctld");
+        for (var i = 0; i < 100 && await ControllerAnswersAsync(); i++) await Task.Delay(100);
+        if (await ControllerAnswersAsync()) throw new InvalidOperationException("slurmctld did not stop.");
+    }
+
+    /// <summary>Starts slurmctld again (it daemonizes itself, outliving the test) and waits until it answers.</summary>
+    public static async Task StartControllerAsync()
+    {
+        if (await ControllerAnswersAsync()) return;
+        var (code, _, error) = await RunAsync("/usr/sbin/slurmctld");
+        if (code != 0) throw new InvalidOperationException($"slurmctld did not start: {error}");
+        for (var i = 0; i < 150 && !await ControllerAnswersAsync(); i++) await Task.Delay(100);
+        if (!await ControllerAnswersAsync()) throw new InvalidOperationException("slurmctld does not answer after its restart.");
+    }
+
+    private static async Task<bool> ControllerAnswersAsync() => (await RunAsync("scontrol", "ping")).Output.Contains("is UP");
+
     /// <summary>Where the platform leaves a task's environment for its job on the demo login host.</summary>
     public static string EnvFileOf(string taskId) => $"/home/{DemoSshHost.User}/.rosetta/slurm/{taskId}.env";
 

@@ -68,6 +68,37 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
+    public async Task WhileTheControllerRestartsARunningJobKeepsItsStateAndInterfaceAndLaterChangesAreSeen()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            await SlurmCluster.StopControllerAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3)); // several polls fail meanwhile
+                Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, id))["status"]);
+                Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/")); // the node and tunnel do not need the controller
+            }
+            finally
+            {
+                await SlurmCluster.StartControllerAsync();
+            }
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+            await SlurmCluster.CancelAsync(jobId);
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 30);
+            Assert.Contains("CANCELLED", (string?)exited["error"]);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
     public async Task AUsersOwnClusterWithRootlessPodmanOnTheNodeRunsHelloAsAJob()
     {
         using var user = await App.NewUserClientAsync();
