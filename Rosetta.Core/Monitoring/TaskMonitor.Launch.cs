@@ -84,6 +84,7 @@ public sealed partial class TaskMonitor
             return;
         }
 
+        await progress.SettledAsync(); // a late "queued" must not land after the result below
         var started = await UpdateAsync(taskId, t =>
         {
             t.BackendId = result.BackendId;
@@ -305,10 +306,13 @@ public sealed partial class TaskMonitor
         public async Task SubmittedAsync(string backendId, CancellationToken ct) =>
             await monitor.UpdateAsync(taskId, t => { t.BackendId = backendId; return true; }, ct);
 
+        /// <summary>The last queued/starting update, so the launch's own result is never overtaken by it.</summary>
+        private Task _lastStateUpdate = Task.CompletedTask;
+
         public void Queued(string reason)
         {
             WasQueued = true;
-            _ = monitor.UpdateAsync(taskId, t =>
+            _lastStateUpdate = monitor.UpdateAsync(taskId, t =>
             {
                 if (t.Status is not (TaskState.Starting or TaskState.Queued)) return false;
                 t.Status = TaskState.Queued;
@@ -317,13 +321,16 @@ public sealed partial class TaskMonitor
             });
         }
 
-        public void Starting(string detail) => _ = monitor.UpdateAsync(taskId, t =>
+        public void Starting(string detail) => _lastStateUpdate = monitor.UpdateAsync(taskId, t =>
         {
             if (t.Status is not (TaskState.Starting or TaskState.Queued)) return false;
             t.Status = TaskState.Starting;
             t.StatusDetail = detail;
             return true;
         });
+
+        /// <summary>Waits for the last queued/starting update to be applied.</summary>
+        public Task SettledAsync() => _lastStateUpdate.ContinueWith(_ => { }, TaskScheduler.Default);
 
         public void Report(string value)
         {
