@@ -85,6 +85,26 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_KeepsAtMostTheNewestHundredThousandLinesInView()
+    {
+        await using var ctx = new DashboardTestContext();
+        DashboardTestContext.FakeBackend.Logs.Clear();
+        DashboardTestContext.FakeBackend.Logs.AddRange(Enumerable.Range(1, 150_000).Select(i => new LogLine(null, LogStream.Stdout, $"line {i} ünï")));
+        try
+        {
+            var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
+            var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+            page.WaitForAssertion(() => Assert.Equal("90,000 lines (oldest 60,000 not shown: download for all)",
+                page.Find("[data-test=log-count]").TextContent.Trim()), TimeSpan.FromSeconds(20));
+            Assert.Contains("line 60001 ünï", page.Find("[data-test=log-view]").TextContent); // the newest kept, decoded as written
+        }
+        finally
+        {
+            DashboardTestContext.FakeBackend.Logs.Clear();
+        }
+    }
+
+    [Fact]
     public async Task TaskDetail_CountsDownTheWalltimeAndWarnsBeforeTheEnd()
     {
         await using var ctx = new DashboardTestContext();
