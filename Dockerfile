@@ -25,7 +25,8 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /out ./
 COPY appsettings.json ./
-ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
+ENV DOTNET_GCgen0size=0x800000 \
+    ASPNETCORE_URLS=http://0.0.0.0:8080 \
     ConnectionStrings__Rosetta="Data Source=/app/data/rosetta.db" \
     Rosetta__DataDirectory=/app/data
 VOLUME /app/data
