@@ -14,7 +14,12 @@ public sealed record ContainerSpec
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public double? Cpus { get; init; }
     public long? MemoryBytes { get; init; }
+    /// <summary>Host folders bound into the container (the computing resource's storages); the host folders exist.</summary>
+    public IReadOnlyList<BindMount> Binds { get; init; } = [];
 }
+
+/// <summary>A folder of the host seen inside the container at <see cref="ContainerPath"/>.</summary>
+public sealed record BindMount(string HostPath, string ContainerPath, bool ReadOnly);
 
 /// <summary>Labels the platform puts on its containers.</summary>
 public static class ContainerLabels

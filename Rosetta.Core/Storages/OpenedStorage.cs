@@ -1,0 +1,105 @@
+using System.IO.Compression;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// One storage resolved for one user: file operations with the read-only rule, the upload size
+/// limit and the quota applied. Short-lived: opened per request.
+/// </summary>
+public sealed class OpenedStorage(Storage storage, ConfinedDirectory folder, StorageOptions options)
+{
+    public Storage Storage { get; } = storage;
+
+    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort = StorageSort.Name, bool descending = false) =>
+        folder.List(path, sort, descending);
+
+    public void CreateFolder(StoragePath path)
+    {
+        EnsureWritable();
+        folder.CreateFolder(path);
+    }
+
+    public void Move(StoragePath from, StoragePath to)
+    {
+        EnsureWritable();
+        folder.Move(from, to);
+    }
+
+    public void Copy(StoragePath from, StoragePath to)
+    {
+        EnsureWritable();
+        folder.Copy(from, to, Remaining(), bytes => QuotaExceeded(bytes));
+    }
+
+    public void Delete(StoragePath path)
+    {
+        EnsureWritable();
+        folder.Delete(path);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="content"/> at <paramref name="path"/> (replacing a file there).
+    /// <paramref name="declaredLength"/> (Content-Length) lets an oversized upload be refused before
+    /// a byte is read; the limits are enforced on the bytes actually received either way.
+    /// </summary>
+    public async Task<long> UploadAsync(StoragePath path, Stream content, long? declaredLength, CancellationToken ct)
+    {
+        EnsureWritable();
+        var remaining = Remaining();
+        if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
+        if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
+        var limit = Math.Min(options.MaxUploadBytes, remaining ?? long.MaxValue);
+        return await folder.WriteAsync(path, content, limit,
+            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);
+    }
+
+    /// <summary>What a download of <paramref name="path"/> is: a file to stream, or a folder to archive.</summary>
+    public (string FullPath, bool IsFolder) Locate(StoragePath path)
+    {
+        var full = folder.Follow(path);
+        return (full, Directory.Exists(full));
+    }
+
+    public FileStream OpenRead(string fullPath) => folder.OpenRead(fullPath);
+
+    /// <summary>Streams a folder as a zip archive (links skipped), entry by entry: nothing is built in memory or on disk.</summary>
+    public static async Task WriteZipAsync(string fullPath, Stream output, CancellationToken ct)
+    {
+        await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
+        foreach (var (file, relative, isFolder) in ConfinedDirectory.Walk(fullPath))
+        {
+            if (isFolder)
+            {
+                zip.CreateEntry(relative + "/");
+                continue;
+            }
+            var entry = zip.CreateEntry(relative, CompressionLevel.Fastest);
+            entry.LastWriteTime = File.GetLastWriteTimeUtc(file);
+            await using var target = await entry.OpenAsync(ct);
+            await using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await source.CopyToAsync(target, 128 * 1024, ct);
+        }
+    }
+
+    private void EnsureWritable()
+    {
+        if (Storage.ReadOnly) throw new ReadOnlyStorageException(Storage.Name);
+    }
+
+    private long? Remaining() => options.QuotaBytes > 0 ? Math.Max(0, options.QuotaBytes - folder.Usage()) : null;
+
+    private StorageLimitException TooLarge(long bytes) =>
+        new($"The upload ({Describe(bytes)} or more) is larger than the maximum of {Describe(options.MaxUploadBytes)} per upload.");
+
+    private StorageLimitException QuotaExceeded(long bytes) =>
+        new($"Not enough room in '{Storage.Name}': {Describe(bytes)} do not fit in the {Describe(Remaining() ?? 0)} left of its {Describe(options.QuotaBytes)} quota. Delete files to make room.");
+
+    internal static string Describe(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.#} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.#} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.#} KiB",
+        _ => $"{bytes} bytes",
+    };
+}
