@@ -72,7 +72,7 @@ public static class StorageEndpoints
                 var size = await storage.UploadAsync(target, ctx.Request.Body, ctx.Request.ContentLength, ct);
                 return Results.Created($"/api/v1/storages/{id}/download?path={Uri.EscapeDataString(target.ToString())}", new UploadedDto(target.ToString(), size));
             })
-            .WithSummary("Upload the request body as the file at ?path= (replacing a file there). Streamed to a temporary file and renamed when complete.")
+            .WithSummary("Upload the request body as the file at ?path= (replacing a file there, creating missing folders). Streamed to a temporary file and renamed when complete.")
             .Accepts<byte[]>("application/octet-stream")
             .Produces<UploadedDto>(201).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413);
 

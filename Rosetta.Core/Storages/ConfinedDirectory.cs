@@ -79,10 +79,14 @@ public sealed class ConfinedDirectory
         return ordered.OrderBy(e => e.Kind == "folder" ? 0 : 1).ToList(); // stable: folders first, each group in the order asked
     }
 
-    /// <summary>Creates the folder and any missing parents; 409 when it exists already.</summary>
-    public void CreateFolder(StoragePath path)
+    /// <summary>Creates the folder and any missing parents; 409 when it exists already (unless <paramref name="existingIsFine"/>).</summary>
+    public void CreateFolder(StoragePath path, bool existingIsFine = false)
     {
-        if (path.IsRoot) throw new ConflictException("The storage's root exists already.");
+        if (path.IsRoot)
+        {
+            if (existingIsFine) return;
+            throw new ConflictException("The storage's root exists already.");
+        }
         for (var depth = 1; depth <= path.Segments.Count; depth++)
         {
             var prefix = StoragePath.Parse(string.Join('/', path.Segments.Take(depth)));
@@ -90,7 +94,7 @@ public sealed class ConfinedDirectory
             var last = depth == path.Segments.Count;
             if (EntryExists(entry))
             {
-                if (last) throw new ConflictException($"'{prefix}' exists already.");
+                if (last && !(existingIsFine && Directory.Exists(entry))) throw new ConflictException($"'{prefix}' exists already.");
                 if (!Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
                 continue; // a link is checked by the next Entry() call, which follows it
             }

@@ -39,7 +39,7 @@ public sealed class OpenedStorage(Storage storage, ConfinedDirectory folder, Sto
     }
 
     /// <summary>
-    /// Stores <paramref name="content"/> at <paramref name="path"/> (replacing a file there).
+    /// Stores <paramref name="content"/> at <paramref name="path"/> (replacing a file there, creating missing folders).
     /// <paramref name="declaredLength"/> (Content-Length) lets an oversized upload be refused before
     /// a byte is read; the limits are enforced on the bytes actually received either way.
     /// </summary>
@@ -50,6 +50,7 @@ public sealed class OpenedStorage(Storage storage, ConfinedDirectory folder, Sto
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
         if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
         var limit = Math.Min(options.MaxUploadBytes, remaining ?? long.MaxValue);
+        folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
             written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);
     }
