@@ -318,3 +318,33 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(1000, new FileInfo(Path.Combine(folder, "result.bin")).Length);
     }
 }
+
+/// <summary>A form post carries the user's cookie from any same-site page: cookie uploads must come from the dashboard's own origin.</summary>
+public sealed class StorageCookieUploadTests(StorageFixture fixture) : IClassFixture<StorageFixture>
+{
+    [Fact]
+    public async Task CookieUploadsFromAnotherOriginAreRefused()
+    {
+        var name = "ck" + Guid.NewGuid().ToString("N")[..8];
+        (await fixture.App.NewUserClientAsync(name)).Dispose();
+        using var browser = new BrowserLikeClient(fixture.App.BaseAddress);
+        await browser.LogInAsync(fixture.App.BaseAddress, name, "password-" + name);
+
+        async Task<HttpResponseMessage> PostAsync(string? origin)
+        {
+            var form = new MultipartFormDataContent { { new ByteArrayContent("x"u8.ToArray()), "files", $"from-{origin?.Length ?? 0}.txt" } };
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.App.BaseAddress, "/api/v1/storages/personal/files")) { Content = form };
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            return await browser.SendAsync(request);
+        }
+
+        var foreign = await PostAsync("http://evil.tasks.localhost:" + fixture.App.BaseAddress.Port);
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Contains("Bearer", (string?)(await TaskApi.ProblemAsync(foreign))["detail"]);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(null)).StatusCode);
+        var own = await PostAsync(fixture.App.BaseAddress.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        Assert.Equal(["from-" + fixture.App.BaseAddress.GetLeftPart(UriPartial.Authority).Length + ".txt"],
+            Directory.GetFiles(Path.Combine(fixture.StorageRoot, "users", name)).Select(Path.GetFileName));
+    }
+}
