@@ -47,18 +47,16 @@ public static class StorageEndpoints
             {
                 var storage = await OpenAsync(service, user, id, ct);
                 var target = StoragePath.Parse(path);
-                var (fullPath, isFolder) = storage.Locate(target);
                 var name = target.IsRoot ? storage.Storage.Id : target.Name;
                 // Always an attachment of an opaque type: a file uploaded to a shared storage must never
                 // render as a page on the dashboard's origin.
-                if (!isFolder)
-                    return Results.File(storage.OpenRead(fullPath), "application/octet-stream", name,
-                        lastModified: File.GetLastWriteTimeUtc(fullPath), enableRangeProcessing: true);
+                if (!storage.IsFolder(target))
+                    return Results.File(storage.OpenRead(target), "application/octet-stream", name, enableRangeProcessing: true);
                 // Some of ZipArchive's writes stay synchronous even through its async API (found by the tests); allowed for this response only.
                 if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
                 ctx.Response.ContentType = "application/zip";
                 ctx.Response.Headers.ContentDisposition = new System.Net.Mime.ContentDisposition { FileName = name + ".zip" }.ToString();
-                await OpenedStorage.WriteZipAsync(fullPath, ctx.Response.Body, ct);
+                await storage.WriteZipAsync(target, ctx.Response.Body, ct);
                 return Results.Empty;
             })
             .WithSummary("Download a file (streamed, ranges supported) or a folder as a zip archive (streamed).")

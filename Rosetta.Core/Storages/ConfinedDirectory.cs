@@ -16,7 +16,7 @@ namespace Rosetta.Core.Storages;
 /// Check-then-use: a task racing the platform could swap a folder for a link between the check and
 /// the call. The window is small and every step re-checks; openat2(RESOLVE_BENEATH) would close it.
 /// </remarks>
-public sealed class ConfinedDirectory
+public sealed class ConfinedDirectory : IStorageFolder
 {
     /// <summary>Uploads in progress are written under this prefix in the target folder and hidden from listings.</summary>
     public const string UploadPrefix = ".rosetta-upload-";
@@ -191,12 +191,26 @@ public sealed class ConfinedDirectory
         }
     }
 
+    public bool IsFolder(StoragePath path) => Directory.Exists(Follow(path));
+
     /// <summary>Opens a file for reading (links followed only within the root).</summary>
-    public FileStream OpenRead(string fullPath) =>
-        new(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+    public Stream OpenRead(StoragePath path)
+    {
+        var file = Follow(path);
+        if (Directory.Exists(file)) throw ValidationException.For("path", $"'{path}' is a folder.");
+        return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+    }
+
+    public async Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)
+    {
+        var folder = Follow(path);
+        await ZipStreaming.WriteAsync(output, Walk(folder).Select(e => new ZipStreaming.Item(e.RelativePath, e.IsFolder,
+            e.IsFolder ? DateTime.UtcNow : File.GetLastWriteTimeUtc(e.FullPath),
+            () => new FileStream(e.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan))), ct);
+    }
 
     /// <summary>Bytes in files under the root, links not followed (the quota's measure).</summary>
-    public long Usage() => SizeOf(Root);
+    public long? Usage() => SizeOf(Root);
 
     /// <summary>Every file under <paramref name="folder"/> (links skipped), with its path relative to it.</summary>
     public static IEnumerable<(string FullPath, string RelativePath, bool IsFolder)> Walk(string folder, string prefix = "")

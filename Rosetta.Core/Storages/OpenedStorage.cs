@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Rosetta.Core.Domain;
 
 namespace Rosetta.Core.Storages;
@@ -7,7 +6,7 @@ namespace Rosetta.Core.Storages;
 /// One storage resolved for one user: file operations with the read-only rule, the upload size
 /// limit and the quota applied. Short-lived: opened per request.
 /// </summary>
-public sealed class OpenedStorage(Storage storage, ConfinedDirectory folder, StorageOptions options)
+public sealed class OpenedStorage(Storage storage, IStorageFolder folder, StorageOptions options)
 {
     public Storage Storage { get; } = storage;
 
@@ -55,40 +54,20 @@ public sealed class OpenedStorage(Storage storage, ConfinedDirectory folder, Sto
             written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);
     }
 
-    /// <summary>What a download of <paramref name="path"/> is: a file to stream, or a folder to archive.</summary>
-    public (string FullPath, bool IsFolder) Locate(StoragePath path)
-    {
-        var full = folder.Follow(path);
-        return (full, Directory.Exists(full));
-    }
+    /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
+    public bool IsFolder(StoragePath path) => folder.IsFolder(path);
 
-    public FileStream OpenRead(string fullPath) => folder.OpenRead(fullPath);
+    public Stream OpenRead(StoragePath path) => folder.OpenRead(path);
 
-    /// <summary>Streams a folder as a zip archive (links skipped), entry by entry: nothing is built in memory or on disk.</summary>
-    public static async Task WriteZipAsync(string fullPath, Stream output, CancellationToken ct)
-    {
-        await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
-        foreach (var (file, relative, isFolder) in ConfinedDirectory.Walk(fullPath))
-        {
-            if (isFolder)
-            {
-                zip.CreateEntry(relative + "/");
-                continue;
-            }
-            var entry = zip.CreateEntry(relative, CompressionLevel.Fastest);
-            entry.LastWriteTime = File.GetLastWriteTimeUtc(file);
-            await using var target = await entry.OpenAsync(ct);
-            await using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await source.CopyToAsync(target, 128 * 1024, ct);
-        }
-    }
+    /// <summary>Streams a folder as a zip archive (links skipped), entry by entry.</summary>
+    public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct) => folder.WriteZipAsync(path, output, ct);
 
     private void EnsureWritable()
     {
         if (Storage.ReadOnly) throw new ReadOnlyStorageException(Storage.Name);
     }
 
-    private long? Remaining() => options.QuotaBytes > 0 ? Math.Max(0, options.QuotaBytes - folder.Usage()) : null;
+    private long? Remaining() => options.QuotaBytes > 0 && folder.Usage() is { } used ? Math.Max(0, options.QuotaBytes - used) : null;
 
     private StorageLimitException TooLarge(long bytes) =>
         new($"The upload ({Describe(bytes)} or more) is larger than the maximum of {Describe(options.MaxUploadBytes)} per upload.");

@@ -13,7 +13,7 @@ namespace Rosetta.Core.Storages;
 /// each one is for a given user, and the binds a task gets. File operations go through
 /// <see cref="OpenAsync"/>, which applies the ownership, browsable and read-only rules.
 /// </summary>
-public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory, IOptions<StorageOptions> options)
+public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory, IOptions<StorageOptions> options, Backends.Ssh.SshConnectionPool sshConnections)
 {
     private readonly StorageOptions _options = options.Value;
 
@@ -88,13 +88,24 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var storage = await db.Storages.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
         if (!storage.Browsable) throw new StorageEntryNotFoundException($"The storage '{storage.Name}' is not browsable: it is only bound into tasks.");
-        if (storage.Kind != StorageKind.Local)
-            throw new BackendUnavailableException($"The storage '{storage.Name}' is on an SSH resource; browsing sftp storages is not available in this version yet (it is still bound into tasks there).");
         // $USER is the owner's name for a user's own storage, the caller's for a platform-wide one.
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == (storage.OwnerId ?? caller.UserId), ct)
             ?? throw new StorageEntryNotFoundException("The storage's owner no longer exists.");
-        var folder = StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null);
-        return new OpenedStorage(storage, new ConfinedDirectory(folder), _options);
+        if (storage.Kind == StorageKind.Local)
+            return new OpenedStorage(storage, new ConfinedDirectory(StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null)), _options);
+
+        var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
+            ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
+        var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username);
+        var sftp = await sshConnections.For(computing).SftpAsync(ct);
+        try
+        {
+            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder), _options);
+        }
+        catch (Renci.SshNet.Common.SshException e)
+        {
+            throw new BackendUnavailableException($"The folder {remoteFolder} of storage '{storage.Name}' cannot be opened on {computing.Host}: {e.Message}");
+        }
     }
 
     /// <summary>

@@ -48,6 +48,9 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage") }));
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Backends.Ssh.SshOptions()));
+        Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
+        Services.AddSingleton<Rosetta.Core.Backends.Ssh.SshConnectionPool>();
         Services.AddSingleton<Rosetta.Core.Storages.StorageService>();
         Services.AddSingleton<TaskMonitor>();
         Services.AddSingleton(Options.Create(new Rosetta.Core.Tunnels.ForwardingOptions()));

@@ -46,10 +46,8 @@ public sealed class SshStorageBindTests(SshPlatformFixture platform)
             Assert.False(container.Mounts.Single(m => m.Destination == "/storages/remote-ro").RW);
             Assert.Equal("from the host", await ReadInContainerAsync(container.ID, "/storages/remote/on-the-host.txt"));
 
-            // Browsing sftp storages is not built yet: the answer says so instead of pretending.
-            var browse = await client.GetAsync("/api/v1/storages/remote/files");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, browse.StatusCode);
-            Assert.Contains("not available in this version yet", (string?)(await TaskApi.ProblemAsync(browse))["detail"]);
+            // The file manager sees the same file over SFTP.
+            Assert.Equal(["on-the-host.txt"], await StorageApi.NamesAsync(client, "remote"));
         }
         finally
         {
