@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rosetta entry point. See README.md and /docs for the operator contract.
 #
-#   ./rosetta.sh infra   install packages, start the Docker engine, build the bundled images; returns
+#   ./rosetta.sh infra   install packages, start the Docker engine, build the bundled images, start the demo SSH host and Slurm; returns
 #   ./rosetta.sh run     infra, then start the app (dotnet run --project Rosetta.App -c Release)
 #   ./rosetta.sh demo    like run, plus demo computing resources (SSH host, Slurm)
 #   ./rosetta.sh test    infra + Chromium, then the whole test suite; last line "N passed, N failed, N skipped"
@@ -19,13 +19,16 @@ cd "$ROSETTA_ROOT"
 . "$ROSETTA_ROOT/scripts/infra.sh"
 # shellcheck source=scripts/demo-sshd.sh
 . "$ROSETTA_ROOT/scripts/demo-sshd.sh"
+# shellcheck source=scripts/slurm.sh
+. "$ROSETTA_ROOT/scripts/slurm.sh"
 
 usage() {
     cat <<'EOF'
 usage: ./rosetta.sh COMMAND
 
 commands:
-  infra   install what is missing, start the Docker engine, build the bundled images; then return
+  infra   install what is missing, start the Docker engine, build the bundled images, start the demo
+          SSH host and single-node Slurm; then return
   run     infra, then start the Rosetta app; extra arguments go to the app. Configuration comes
           from appsettings.json and the environment (ASPNETCORE_URLS, ConnectionStrings__Rosetta,
           Rosetta__Admin__Password, ...)
@@ -42,7 +45,8 @@ cmd_infra() {
     build_images
     start_demo_sshd
     prepare_demo_podman
-    # The single-node Slurm cluster on loopback is added here with the Slurm issue.
+    # The single-node Slurm cluster on loopback; its jobs run as the demo SSH user.
+    start_slurm
     log "infra ready in $(_since "$t")"
 }
 
@@ -63,7 +67,10 @@ cmd_demo() {
     export Rosetta__Demo__Ssh__Host="${Rosetta__Demo__Ssh__Host:-127.0.0.1}"
     export Rosetta__Demo__Ssh__Port="${Rosetta__Demo__Ssh__Port:-$ROSETTA_DEMO_SSH_PORT}"
     export Rosetta__Demo__Ssh__Username="${Rosetta__Demo__Ssh__Username:-$ROSETTA_DEMO_USER}"
-    # TODO(slurm): the single-node Slurm cluster joins here with the Slurm issue.
+    # The demo Slurm cluster (started by infra), with the demo SSH host as its login host: `demo-slurm`.
+    export Rosetta__Demo__Slurm__Host="${Rosetta__Demo__Slurm__Host:-127.0.0.1}"
+    export Rosetta__Demo__Slurm__Port="${Rosetta__Demo__Slurm__Port:-$ROSETTA_DEMO_SSH_PORT}"
+    export Rosetta__Demo__Slurm__Username="${Rosetta__Demo__Slurm__Username:-$ROSETTA_DEMO_USER}"
     exec dotnet run --project Rosetta.App -c Release -- "$@"
 }
 
@@ -94,7 +101,7 @@ cmd_test() {
     install_test_packages
     start_registry
     # The demo sshd (from infra) serves the SSH backend's tests; they authorise their own keys.
-    # TODO(slurm): the single-node Slurm cluster joins here with the Slurm issue.
+    # The Slurm tests submit through the same sshd to the cluster infra started.
 
     local results="${ROSETTA_TEST_RESULTS:-$ROSETTA_ROOT/TestResults}" rc=0
     local trx=() passed failed skipped total

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Docker;
+using Rosetta.Core.Backends.Slurm;
 using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Catalogue;
 using Rosetta.Core.Domain;
@@ -44,6 +45,8 @@ public static class CoreServices
         services.AddSingleton<StorageService>();
         services.AddSingleton<SshConnectionPool>();
         services.AddSingleton<ITaskBackend, SshBackend>();
+        services.Configure<SlurmOptions>(configuration.GetSection("Rosetta:Slurm"));
+        services.AddSingleton<ITaskBackend, SlurmBackend>();
         services.AddSingleton<TaskMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskMonitor>());
         services.Configure<ForwardingOptions>(configuration.GetSection("Rosetta:Forwarding"));

@@ -14,9 +14,16 @@ public sealed record ContainerSpec
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public double? Cpus { get; init; }
     public long? MemoryBytes { get; init; }
+    /// <summary>The variable through which the software accepts another interface port (where ports are shared: Apptainer on a node).</summary>
+    public string? PortEnv { get; init; }
+    /// <summary>What a batch scheduler is asked for (Slurm); ignored by other backends.</summary>
+    public BatchRequest Batch { get; init; } = new(null, null, null, null);
     /// <summary>Host folders bound into the container (the computing resource's storages); the host folders exist.</summary>
     public IReadOnlyList<BindMount> Binds { get; init; } = [];
 }
+
+/// <summary>The scheduler options of a task (validated by <see cref="Validation.TaskRequestValidator"/>).</summary>
+public sealed record BatchRequest(string? Partition, string? Account, int? Gpus, string? Walltime);
 
 /// <summary>A folder of the host seen inside the container at <see cref="ContainerPath"/>.</summary>
 public sealed record BindMount(string HostPath, string ContainerPath, bool ReadOnly);

@@ -31,6 +31,8 @@ public static class ContainerSpecFactory
             },
             Cpus = task.Options.Cpus,
             MemoryBytes = memory,
+            PortEnv = software.PortEnv,
+            Batch = new BatchRequest(task.Options.Partition, task.Options.Account, task.Options.Gpus, task.Options.Walltime),
             Binds = binds ?? [],
         };
     }

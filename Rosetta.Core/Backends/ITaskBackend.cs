@@ -59,9 +59,12 @@ public sealed record LaunchResult(string BackendId, string? ImageDigest, TaskEnd
 /// <summary>Where the platform host reaches a task's interface.</summary>
 public sealed record TaskEndpoint(string Host, int Port);
 
-public enum ContainerRunState { Created, Running, Exited, Gone }
+/// <remarks><see cref="Queued"/>: a batch job waiting for the scheduler, or started but not yet
+/// reporting its interface (batch backends only).</remarks>
+public enum ContainerRunState { Created, Running, Exited, Gone, Queued }
 
 /// <summary>A container as the engine reports it during reconciliation.</summary>
+/// <param name="Detail">Why a queued job waits (the scheduler's reason), or the scheduler's own words for how a job ended.</param>
 public sealed record ObservedContainer(
     string TaskId,
     string BackendId,
@@ -69,12 +72,34 @@ public sealed record ObservedContainer(
     int? ExitCode,
     TaskEndpoint? Endpoint,
     string? ImageDigest,
-    string? Error);
+    string? Error,
+    string? Detail = null);
 
-public enum ContainerEventKind { Started, Died, Destroyed, OutOfMemory }
+/// <remarks><see cref="Queued"/>: a batch job is (still) waiting; the event's detail says why.</remarks>
+public enum ContainerEventKind { Started, Died, Destroyed, OutOfMemory, Queued }
 
 /// <summary>An engine event about one of the platform's containers.</summary>
-public sealed record ContainerEvent(string TaskId, string BackendId, ContainerEventKind Kind, int? ExitCode);
+/// <param name="Endpoint">For <see cref="ContainerEventKind.Started"/> from a polling backend: where the interface is reached.</param>
+/// <param name="Detail">The scheduler's reason (queued) or its account of the end (died), for the task's detail or error.</param>
+public sealed record ContainerEvent(string TaskId, string BackendId, ContainerEventKind Kind, int? ExitCode,
+    TaskEndpoint? Endpoint = null, string? Detail = null);
+
+/// <summary>
+/// Progress of a launch through a batch queue. The monitor's progress object implements it, so a
+/// batch backend can record the job id as soon as it exists (a stop or a restart then finds the job)
+/// and show the task <c>queued</c> with the scheduler's reason while it waits.
+/// </summary>
+public interface IBatchLaunchProgress : IProgress<string>
+{
+    /// <summary>The job was submitted: <paramref name="backendId"/> is the handle for stop, logs and listing.</summary>
+    Task SubmittedAsync(string backendId, CancellationToken ct);
+
+    /// <summary>The job waits in the queue; <paramref name="reason"/> is the scheduler's.</summary>
+    void Queued(string reason);
+
+    /// <summary>The job runs and its container is starting.</summary>
+    void Starting(string detail);
+}
 
 public enum LogStream { Stdout, Stderr }
 

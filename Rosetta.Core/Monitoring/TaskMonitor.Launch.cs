@@ -56,12 +56,13 @@ public sealed partial class TaskMonitor
         if (task is null || task.Status != TaskState.Starting) return;
 
         LaunchResult result;
+        var progress = new DetailProgress(this, taskId);
         try
         {
             var backend = BackendFor(computing.Kind);
             var binds = await storages.BindsForAsync(task.OwnerId, computing, ct);
             var spec = ContainerSpecFactory.Create(task, software, identity.InstanceId, secret, binds);
-            result = await backend.LaunchAsync(new LaunchRequest(task.Id, task.OwnerId, computing, spec), new DetailProgress(this, taskId), ct);
+            result = await backend.LaunchAsync(new LaunchRequest(task.Id, task.OwnerId, computing, spec), progress, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -84,27 +85,33 @@ public sealed partial class TaskMonitor
             return;
         }
 
+        await progress.SettledAsync(); // a late "queued" must not land after the result below
         var started = await UpdateAsync(taskId, t =>
         {
             t.BackendId = result.BackendId;
             t.ImageDigest = result.ImageDigest;
             t.InterfaceHost = result.Endpoint.Host;
             t.InterfacePort = result.Endpoint.Port;
-            if (t.Status == TaskState.Starting) t.StatusDetail = "Waiting for the interface to answer";
+            if (t.Status is TaskState.Starting or TaskState.Queued)
+            {
+                t.Status = TaskState.Starting;
+                t.StatusDetail = "Waiting for the interface to answer";
+            }
             return true;
         }, CancellationToken.None);
         if (started?.Status == TaskState.Starting)
         {
-            await WaitForInterfaceAsync(started, computing, software, ct);
+            // Time spent in a batch queue does not count against the start timeout.
+            await WaitForInterfaceAsync(started, computing, software, ct, since: progress.WasQueued ? DateTime.UtcNow : null);
         }
     }
 
     /// <summary>Probes the interface until it answers, the task leaves <c>starting</c>, or the start timeout.</summary>
-    private async Task WaitForInterfaceAsync(TaskRecord task, ComputingResource computing, Software software, CancellationToken ct)
+    private async Task WaitForInterfaceAsync(TaskRecord task, ComputingResource computing, Software software, CancellationToken ct, DateTime? since = null)
     {
         var endpoint = new TaskEndpoint(task.InterfaceHost!, task.InterfacePort!.Value);
         var path = software.BasePathEnv is null ? "/" : ContainerSpecFactory.ProxyPath(task.Id);
-        var deadline = task.CreatedAt.AddSeconds(_options.StartTimeoutSeconds);
+        var deadline = (since ?? task.CreatedAt).AddSeconds(_options.StartTimeoutSeconds);
         if (deadline < DateTime.UtcNow.AddSeconds(5)) deadline = DateTime.UtcNow.AddSeconds(5); // re-adopted after a long outage
         var interval = TimeSpan.FromMilliseconds(_options.ProbeIntervalMilliseconds);
 
@@ -286,10 +293,45 @@ public sealed partial class TaskMonitor
         }
     }
 
-    /// <summary>Shows progress (image pull, container start) on the task, at most four times a second.</summary>
-    private sealed class DetailProgress(TaskMonitor monitor, string taskId) : IProgress<string>
+    /// <summary>
+    /// Shows progress (image pull, container start) on the task, at most four times a second; for a
+    /// batch job also records its id at once and moves the task between <c>queued</c> and <c>starting</c>.
+    /// </summary>
+    private sealed class DetailProgress(TaskMonitor monitor, string taskId) : IBatchLaunchProgress
     {
         private DateTime _last = DateTime.MinValue;
+
+        /// <summary>True once the task waited in a batch queue.</summary>
+        public bool WasQueued { get; private set; }
+
+        public async Task SubmittedAsync(string backendId, CancellationToken ct) =>
+            await monitor.UpdateAsync(taskId, t => { t.BackendId = backendId; return true; }, ct);
+
+        /// <summary>The last queued/starting update, so the launch's own result is never overtaken by it.</summary>
+        private Task _lastStateUpdate = Task.CompletedTask;
+
+        public void Queued(string reason)
+        {
+            WasQueued = true;
+            _lastStateUpdate = monitor.UpdateAsync(taskId, t =>
+            {
+                if (t.Status is not (TaskState.Starting or TaskState.Queued)) return false;
+                t.Status = TaskState.Queued;
+                t.StatusDetail = reason;
+                return true;
+            });
+        }
+
+        public void Starting(string detail) => _lastStateUpdate = monitor.UpdateAsync(taskId, t =>
+        {
+            if (t.Status is not (TaskState.Starting or TaskState.Queued)) return false;
+            t.Status = TaskState.Starting;
+            t.StatusDetail = detail;
+            return true;
+        });
+
+        /// <summary>Waits for the last queued/starting update to be applied.</summary>
+        public Task SettledAsync() => _lastStateUpdate.ContinueWith(_ => { }, TaskScheduler.Default);
 
         public void Report(string value)
         {

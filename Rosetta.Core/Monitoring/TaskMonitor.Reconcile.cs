@@ -71,7 +71,16 @@ public sealed partial class TaskMonitor
         switch (containerEvent.Kind)
         {
             case ContainerEventKind.Died:
-                await ContainerEndedAsync(computing, task, containerEvent.ExitCode, oomKilled: false);
+                await ContainerEndedAsync(computing, task, containerEvent.ExitCode, oomKilled: false, detail: containerEvent.Detail);
+                break;
+            case ContainerEventKind.Queued when !_launches.ContainsKey(task.Id):
+                await MarkQueuedAsync(task.Id, containerEvent.BackendId, containerEvent.Detail);
+                break;
+            case ContainerEventKind.Started when !_launches.ContainsKey(task.Id) && containerEvent.Endpoint is { } endpoint
+                                               && task.Status is TaskState.Queued or TaskState.Starting or TaskState.Created:
+                // A batch job re-adopted while queued (platform restart) has started: take it from here.
+                await ReadoptAsync(computing, task, new ObservedContainer(task.Id, containerEvent.BackendId, ContainerRunState.Running,
+                    null, endpoint, null, null), CancellationToken.None);
                 break;
             case ContainerEventKind.OutOfMemory:
                 await UpdateAsync(task.Id, t => { t.Error = "The container ran out of memory."; return true; });
@@ -94,7 +103,7 @@ public sealed partial class TaskMonitor
     }
 
     /// <summary>A container stopped running: decide between stopped, exited and failed.</summary>
-    private async Task ContainerEndedAsync(ComputingResource computing, TaskRecord task, int? exitCode, bool oomKilled)
+    private async Task ContainerEndedAsync(ComputingResource computing, TaskRecord task, int? exitCode, bool oomKilled, string? detail = null)
     {
         if (_abandonedStarts.ContainsKey(task.Id)) return; // the platform stopped it and records why itself
         switch (task.Status)
@@ -103,7 +112,7 @@ public sealed partial class TaskMonitor
                 await MarkStoppedAsync(task.Id, exitCode);
                 break;
             case TaskState.Created or TaskState.Starting:
-                await FailAsync(task.Id, $"The container exited with code {exitCode?.ToString() ?? "?"} before its interface answered.",
+                await FailAsync(task.Id, detail ?? $"The container exited with code {exitCode?.ToString() ?? "?"} before its interface answered.",
                     withLogsFrom: computing, exitCode: exitCode);
                 break;
             case TaskState.Running or TaskState.Queued:
@@ -115,13 +124,15 @@ public sealed partial class TaskMonitor
                     t.Status = TaskState.Exited;
                     t.ExitCode = exitCode;
                     t.StatusDetail = null;
-                    t.Error = oomKilled ? "The container ran out of memory and was killed."
-                        : exitCode is 0 ? null : $"The container exited with code {exitCode}.";
+                    // A scheduler's account of the end (job state, reason) says more than the exit code alone.
+                    t.Error = detail ?? (oomKilled ? "The container ran out of memory and was killed."
+                        : exitCode is 0 ? null : $"The container exited with code {exitCode}.");
                     return true;
                 });
-                if (exited?.Status != TaskState.Exited || exitCode is 0 || oomKilled) break;
+                if (exited?.Status != TaskState.Exited || (exitCode is 0 && detail is null) || oomKilled) break;
+                var ending = detail ?? $"The container exited with code {exitCode}.";
                 if (await LastLinesAsync(computing, task) is { } logs)
-                    await UpdateAsync(task.Id, t => { t.Error = $"The container exited with code {exitCode}.\nLast output:\n{logs}"; return true; });
+                    await UpdateAsync(task.Id, t => { t.Error = $"{ending}\nLast output:\n{logs}"; return true; });
                 break;
         }
     }
@@ -157,7 +168,14 @@ public sealed partial class TaskMonitor
                     await ReadoptAsync(computing, task, container, ct);
                     break;
                 case ContainerRunState.Exited:
-                    await ContainerEndedAsync(computing, task, container.ExitCode, oomKilled: container.Error?.Contains("memory") == true);
+                    await ContainerEndedAsync(computing, task, container.ExitCode, oomKilled: container.Error?.Contains("memory") == true, detail: container.Detail);
+                    break;
+                case ContainerRunState.Queued when task.Status == TaskState.Stopping:
+                    _ = Task.Run(() => FinishInterruptedStopAsync(computing, task), CancellationToken.None);
+                    break;
+                case ContainerRunState.Queued:
+                    // A batch job still waiting (or starting on its node): it stays queued; its start is seen by the watcher.
+                    await MarkQueuedAsync(task.Id, container.BackendId, container.Detail);
                     break;
                 case ContainerRunState.Created:
                     // Created but never started: the platform died mid-launch. Do not start it behind the user's back.
@@ -168,6 +186,17 @@ public sealed partial class TaskMonitor
         }
     }
 
+    /// <summary>A batch job waits in its queue: the task shows <c>queued</c> with the scheduler's reason.</summary>
+    private Task MarkQueuedAsync(string taskId, string backendId, string? reason) => UpdateAsync(taskId, t =>
+    {
+        if (t.Status is not (TaskState.Created or TaskState.Starting or TaskState.Queued)) return false;
+        if (t.Status == TaskState.Queued && t.StatusDetail == reason && t.BackendId == backendId) return false;
+        t.BackendId = backendId;
+        t.Status = TaskState.Queued;
+        t.StatusDetail = reason;
+        return true;
+    });
+
     private async Task ReadoptAsync(ComputingResource computing, TaskRecord task, ObservedContainer container, CancellationToken ct)
     {
         var updated = await UpdateAsync(task.Id, t =>
@@ -175,6 +204,13 @@ public sealed partial class TaskMonitor
             var changed = t.BackendId != container.BackendId || t.InterfacePort != container.Endpoint?.Port;
             t.BackendId = container.BackendId;
             t.ImageDigest ??= container.ImageDigest;
+            if (t.Status == TaskState.Queued)
+            {
+                // A batch job that was waiting has started: its interface is awaited like any start.
+                t.Status = TaskState.Starting;
+                t.StatusDetail = "Waiting for the interface to answer";
+                changed = true;
+            }
             if (container.Endpoint is { } endpoint)
             {
                 t.InterfaceHost = endpoint.Host;
@@ -200,7 +236,9 @@ public sealed partial class TaskMonitor
             var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
             var resumed = Task.Run(async () =>
             {
-                try { await WaitForInterfaceAsync(updated, computing, software, cancellation.Token); }
+                // A batch job's wait in the queue does not count against the start timeout.
+                var since = computing.Kind == ComputingKind.Slurm ? DateTime.UtcNow : (DateTime?)null;
+                try { await WaitForInterfaceAsync(updated, computing, software, cancellation.Token, since); }
                 finally { _launches.TryRemove(updated.Id, out _); cancellation.Dispose(); }
             }, CancellationToken.None);
             _launches.TryAdd(updated.Id, new Launch(cancellation, resumed));

@@ -13,6 +13,11 @@ public sealed class DemoOptions
 
     public const string SshComputingId = "demo-ssh";
 
+    /// <summary>The single-node Slurm cluster that <c>./rosetta.sh infra</c> starts, its login host being the demo SSH host; registered as platform-wide <c>demo-slurm</c>.</summary>
+    public DemoSshHost? Slurm { get; set; }
+
+    public const string SlurmComputingId = "demo-slurm";
+
     /// <summary>The demo resources to seed, as computing rows.</summary>
     public IEnumerable<ComputingResource> Computing()
     {
@@ -22,6 +27,14 @@ public sealed class DemoOptions
             {
                 Id = SshComputingId, Name = "Demo SSH host", Kind = ComputingKind.Ssh, Host = ssh.Host, Port = ssh.Port,
                 Username = ssh.Username, Engine = ssh.Engine,
+            };
+        }
+        if (Slurm is { } slurm)
+        {
+            yield return new ComputingResource
+            {
+                Id = SlurmComputingId, Name = "Demo Slurm cluster", Kind = ComputingKind.Slurm, Host = slurm.Host, Port = slurm.Port,
+                Username = slurm.Username, Engine = slurm.Engine, Defaults = new TaskOptions { Partition = "debug" },
             };
         }
     }

@@ -85,6 +85,45 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_KeepsAtMostTheNewestHundredThousandLinesInView()
+    {
+        await using var ctx = new DashboardTestContext();
+        DashboardTestContext.FakeBackend.Logs.Clear();
+        DashboardTestContext.FakeBackend.Logs.AddRange(Enumerable.Range(1, 150_000).Select(i => new LogLine(null, LogStream.Stdout, $"line {i} ünï")));
+        try
+        {
+            var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
+            var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+            page.WaitForAssertion(() => Assert.Equal("90,000 lines (oldest 60,000 not shown: download for all)",
+                page.Find("[data-test=log-count]").TextContent.Trim()), TimeSpan.FromSeconds(20));
+            Assert.Contains("line 60001 ünï", page.Find("[data-test=log-view]").TextContent); // the newest kept, decoded as written
+        }
+        finally
+        {
+            DashboardTestContext.FakeBackend.Logs.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task TaskDetail_CountsDownTheWalltimeAndWarnsBeforeTheEnd()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("long job", TaskState.Running);
+        await ctx.Monitor.UpdateAsync(task.Id, t => { t.Options = t.Options with { Walltime = "02:00:00" }; t.StartedAt = DateTime.UtcNow.AddMinutes(-30); return true; });
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Equal("1 h 29 min left of 02:00:00", page.Find("[data-test=walltime-left]").TextContent.Trim()));
+        Assert.Empty(page.FindAll("[data-test=walltime-warning]"));
+
+        // Five minutes before the end the page says so, live.
+        await ctx.Monitor.UpdateAsync(task.Id, t => { t.StartedAt = DateTime.UtcNow.AddMinutes(-115); return true; });
+        page.WaitForAssertion(() => Assert.Contains("reaches its walltime in 4 min", page.Find("[data-test=walltime-warning]").TextContent));
+        Assert.Contains("walltime-near", page.Find("[data-test=walltime-left]").ClassName);
+
+        await ctx.SetStatusAsync(task.Id, TaskState.Exited);
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=walltime-warning]")));
+    }
+
+    [Fact]
     public async Task TaskDetail_CreatesAShareLinkShownOnceAndListsIt()
     {
         await using var ctx = new DashboardTestContext();

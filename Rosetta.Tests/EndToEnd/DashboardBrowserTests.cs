@@ -142,7 +142,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         }
     }
 
-    private static async Task LogInAsync(IPage page, string username, string password)
+    internal static async Task LogInAsync(IPage page, string username, string password)
     {
         await page.GotoAsync("/login");
         await page.FillAsync("#username", username);

@@ -58,7 +58,7 @@ public static class TaskApi
         {
             (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while ((string?)(await GetAsync(client, id))["status"] is "stopping" or "running" or "starting" or "created" && DateTime.UtcNow < deadline)
+            while ((string?)(await GetAsync(client, id))["status"] is "stopping" or "running" or "starting" or "created" or "queued" && DateTime.UtcNow < deadline)
                 await Task.Delay(100);
         }
         var deleted = await client.DeleteAsync($"/api/v1/tasks/{id}");

@@ -72,7 +72,12 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     public string InspectAll(string instanceId)
     {
         var list = ShellCommand.Join(Program, "ps", "-aq", "--no-trunc", "--filter", $"label={ContainerLabels.Instance}={instanceId}");
-        return $"ids=$({list}) && if [ -n \"$ids\" ]; then {ShellCommand.Quote(Program)} inspect $ids; else echo '[]'; fi";
+        var inspect = $"{ShellCommand.Quote(Program)} inspect $ids";
+        // A container removed between the listing and the inspection ("No such object") fails the whole
+        // inspect: list again (twice at most) rather than report the host unusable; the last try's error stands.
+        return $"for try in 1 2; do ids=$({list}) || exit $?; [ -n \"$ids\" ] || {{ echo '[]'; exit 0; }}; " +
+               $"if out=$({inspect} 2>/dev/null); then printf '%s\\n' \"$out\"; exit 0; fi; done; " +
+               $"ids=$({list}) && if [ -n \"$ids\" ]; then {inspect}; else echo '[]'; fi";
     }
 
     public string Stop(string container, int graceSeconds) =>

@@ -399,12 +399,21 @@ sealed class Bench(Options options) : IAsyncDisposable
     // Records, in the page's own clock (ms since navigation start): the first task row in the DOM,
     // when all N rows are in it (a list rendered in full; prerendered HTML counts), when the live
     // circuit has replaced prerendered rows, and the last change of the row count (a virtualised
-    // list renders only the rows in view, in more than one pass).
+    // list renders only the rows in view, in more than one pass). `log` keeps each mutation that
+    // added or removed task rows (page ms:+added-removed=rows in DOM@first row's name): whether a
+    // pass moved a few rows or rebuilt all of them.
     private static string RowsObserver(int rows) => $$"""
         (() => {
-          const r = window.__rows = { firstAny: null, first: null, interactive: null, lastChange: null, count: 0, max: 0 };
+          const r = window.__rows = { firstAny: null, first: null, interactive: null, lastChange: null, count: 0, max: 0, log: [] };
           const live = document.getElementsByClassName('task-row');
-          const check = () => {
+          const check = (muts) => {
+            let added = 0, removed = 0;
+            const isRow = n => n.classList && n.classList.contains('task-row');
+            for (const m of muts || []) { for (const n of m.addedNodes) if (isRow(n)) added++; for (const n of m.removedNodes) if (isRow(n)) removed++; }
+            if (added || removed) {
+              const a = document.querySelector('a[data-test=task-name]');
+              r.log.push(Math.round(performance.now()) + ':+' + added + '-' + removed + '=' + live.length + '@' + (a ? a.textContent : ''));
+            }
             const n = live.length;
             if (n === r.count) { if (r.first === null || r.interactive !== null) return; }
             const t = performance.now();
@@ -520,6 +529,7 @@ sealed class Bench(Options options) : IAsyncDisposable
                 if (!double.IsNaN(live)) interactive.Add(live);
                 if (scroll >= 0) scrolls.Add(scroll);
             }
+            Console.WriteLine("# row mutations: " + string.Join(" ", r.GetProperty("log").EnumerateArray().Select(x => x.GetString())));
             Console.WriteLine($"{(measured ? "" : "warmup ")}{i,4}  {nav.GetProperty("rq").GetDouble(),12:F1}  {nav.GetProperty("rs").GetDouble(),13:F1}  {nav.GetProperty("re").GetDouble(),11:F1}  {nav.GetProperty("dcl").GetDouble(),16:F1}  {nav.GetProperty("load").GetDouble(),5:F1}  {firstAny,9:F1}  {settled,12:F1}  {count,11}  {full,19:F1}  {live,14:F1}  {(scroll >= 0 ? scroll.ToString("F1") : "not found"),14}  {bytesBeforeScroll,11:N0}  {Load()}");
             if (i == warmup + runs - 1)
             {

@@ -1,0 +1,314 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Rosetta.Core.Backends.Cli;
+using Rosetta.Core.Backends.Ssh;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Remote;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Backends.Slurm;
+
+/// <summary>
+/// Runs tasks as Slurm batch jobs, through the cluster's login host over SSH (the same connection
+/// pool as <see cref="SshBackend"/>). A task is one job: its script (<see cref="SlurmJobScript"/>)
+/// starts the container on the node and reports <c>node:port</c> in the job's comment; the platform
+/// reaches it through a tunnel from its 127.0.0.1 via the login host. The backend handle is the job id.
+/// State comes from one <c>squeue</c> per cluster per interval, shared by the watcher and every
+/// launch waiting for its job (plus <c>scontrol show job</c> once per ended job, for its exit code).
+/// </summary>
+public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<SlurmOptions> options, ILogger<SlurmBackend> logger) : ITaskBackend
+{
+    private readonly SlurmOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
+    private readonly ConcurrentDictionary<string, ClusterView> _views = new();
+    private readonly Dictionary<string, Task<ClusterView>> _listings = new();
+    /// <summary>How ended jobs ended, by cluster and job id: asked once, and kept after Slurm forgets the job (MinJobAge).</summary>
+    private readonly ConcurrentDictionary<(string Computing, string JobId), (string TaskId, SlurmJobEnd End)> _ended = new();
+
+    private sealed record ClusterView(DateTime At, IReadOnlyList<SlurmJob> Jobs, IReadOnlyList<ObservedContainer> Observed);
+
+    public ComputingKind Kind => ComputingKind.Slurm;
+
+    public async Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var connection = pool.For(computing);
+        var result = await connection.RunAsync(
+            $"{ShellCommand.Join("sinfo", "-h", "-o", "%P|%c|%m|%a")} && {ShellCommand.Join("sbatch", "--version")}", null, ct);
+        if (!result.Succeeded)
+            throw new BackendUnavailableException($"Slurm does not answer on the login host {computing.Host}: {result.FirstErrorLine}");
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var partitions = lines.Select(l => l.Split('|')).Where(f => f.Length == 4).ToList();
+        double cpus = partitions.Select(f => ParseLeadingNumber(f[1])).DefaultIfEmpty(0).Max();
+        long memoryMb = (long)partitions.Select(f => ParseLeadingNumber(f[2])).DefaultIfEmpty(0).Max();
+        var capacity = new ComputingCapacity(cpus, memoryMb * 1024 * 1024);
+        _capacity[computing.Id] = capacity;
+        var version = lines.LastOrDefault(l => l.StartsWith("slurm", StringComparison.OrdinalIgnoreCase)) ?? "slurm";
+        return $"{computing.Username}@{computing.Host}:{computing.Port} (host key SHA256:{connection.HostKeyFingerprint}): {version}, " +
+               $"partitions {string.Join(", ", partitions.Select(f => f[0]))}; nodes with up to {cpus} CPUs and {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)} memory.";
+    }
+
+    public async Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct)
+    {
+        if (_capacity.TryGetValue(computing.Id, out var known)) return known;
+        await TestConnectionAsync(computing, ct);
+        return _capacity[computing.Id];
+    }
+
+    public async Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct)
+    {
+        var (computing, spec) = (request.Computing, request.Spec);
+        string envFile;
+        try
+        {
+            envFile = ContainerCli.EnvFile(spec.Env);
+        }
+        catch (ArgumentException e)
+        {
+            throw new LaunchFailedException(e.Message, e);
+        }
+        var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine);
+
+        progress.Report($"Submitting the job to {computing.Host}");
+        var submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, ct);
+        if (!submit.Succeeded)
+            throw new LaunchFailedException($"Slurm refused the job: {SchedulerMessage(submit)}");
+        var jobId = submit.Output.Trim().Split('\n')[^1].Split(';')[0].Trim();
+        if (!SlurmQueue.IsJobId(jobId)) throw new LaunchFailedException($"sbatch answered something that is not a job id: {submit.Output.Trim()}");
+        var batch = progress as IBatchLaunchProgress;
+        if (batch is not null) await batch.SubmittedAsync(jobId, ct);
+        logger.LogInformation("Task {TaskId} submitted as Slurm job {JobId} on {Computing}", request.TaskId, jobId, computing.Id);
+
+        return await WaitForEndpointAsync(computing, jobId, batch, ct);
+    }
+
+    /// <summary>Follows the job through the shared listings until it reports its endpoint (or ends).</summary>
+    private async Task<LaunchResult> WaitForEndpointAsync(ComputingResource computing, string jobId, IBatchLaunchProgress? batch, CancellationToken ct)
+    {
+        var submitted = DateTime.UtcNow;
+        var fast = TimeSpan.FromMilliseconds(_options.StartPollMilliseconds);
+        var regular = TimeSpan.FromSeconds(_options.PollIntervalSeconds);
+        string? lastDetail = null;
+        var missing = 0;
+        while (true)
+        {
+            var fastPhase = DateTime.UtcNow - submitted < TimeSpan.FromSeconds(_options.StartFastPollSeconds);
+            var view = await ViewAsync(computing, fastPhase ? fast : regular, ct);
+            var job = view.Jobs.FirstOrDefault(j => j.JobId == jobId);
+            var observed = view.Observed.FirstOrDefault(o => o.BackendId == jobId);
+            if (observed is { State: ContainerRunState.Running, Endpoint: { } local })
+                return new LaunchResult(jobId, null, local);
+            if (observed is { State: ContainerRunState.Exited })
+                throw new LaunchFailedException(observed.Detail ?? $"Slurm job {jobId} ended before its interface was up.", exitCode: observed.ExitCode);
+            if (job is not null && SlurmQueue.NeverStarts(job))
+            {
+                await pool.For(computing).RunAsync(SlurmQueue.CancelCommand(jobId, _options.CancelWaitSeconds), null, CancellationToken.None);
+                throw new LaunchFailedException($"Slurm will not start job {jobId}: {job.Reason}. The job was cancelled; change the task's options.");
+            }
+            if (job is null)
+            {
+                if (++missing > 20) throw new LaunchFailedException($"Slurm job {jobId} is not in the queue any more.");
+            }
+            else if (SlurmQueue.WaitingDetail(job) is var detail && detail != lastDetail)
+            {
+                lastDetail = detail;
+                if (job.State == "RUNNING") batch?.Starting(detail);
+                else batch?.Queued(detail);
+            }
+            // Starting on the node: look often (seconds count here). Waiting in the queue: the regular listing will do.
+            var starting = job?.State == "RUNNING";
+            await Task.Delay(fastPhase || starting ? fast : regular / 2, ct);
+        }
+    }
+
+    private string SubmitCommand(ComputingResource computing, ContainerSpec spec, string taskId, string script)
+    {
+        var defaults = computing.Defaults;
+        var sbatch = new List<string>
+        {
+            "sbatch", "--parsable", "--job-name", spec.Name, "--output", SlurmJobScript.OutputPattern,
+            "--comment", SlurmJobScript.Comment(identity.InstanceId, taskId),
+        };
+        var cpus = spec.Cpus ?? defaults.Cpus;
+        if (cpus is { } c) sbatch.Add($"--cpus-per-task={Math.Max(1, (int)Math.Ceiling(c)).ToString(CultureInfo.InvariantCulture)}");
+        var memory = spec.MemoryBytes ?? (ResourceQuantities.TryParseMemory(defaults.Memory, out var m) ? m : null);
+        if (memory is { } bytes) sbatch.Add($"--mem={Math.Max(1, (bytes + 1024 * 1024 - 1) / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}M");
+        if ((spec.Batch.Walltime ?? defaults.Walltime) is { } walltime) sbatch.Add($"--time={walltime}");
+        if ((spec.Batch.Partition ?? defaults.Partition) is { } partition) sbatch.Add($"--partition={partition}");
+        if ((spec.Batch.Account ?? defaults.Account) is { } account) sbatch.Add($"--account={account}");
+        if ((spec.Batch.Gpus ?? defaults.Gpus) is { } gpus) sbatch.Add($"--gpus={gpus.ToString(CultureInfo.InvariantCulture)}");
+        sbatch.Add(SlurmJobScript.ScriptFileName(taskId));
+
+        var env = ShellCommand.Quote(SlurmJobScript.EnvFileName(taskId));
+        var file = ShellCommand.Quote(SlurmJobScript.ScriptFileName(taskId));
+        // umask 077: the env file (interface secret) and the output are the login user's alone. The
+        // environment arrives on standard input, never on a command line; the script holds no secret.
+        // sbatch keeps its own copy of the script (scontrol write batch_script shows it), so the file goes at once.
+        return $"umask 077 && mkdir -p \"$HOME\"/{SlurmJobScript.Directory} && cd \"$HOME\"/{SlurmJobScript.Directory} && cat > {env} && " +
+               $"printf '%s' {ShellCommand.Quote(script)} > {file} && " +
+               $"{{ {ShellCommand.Join(sbatch)} || {{ rc=$?; rm -f {env} {file}; exit $rc; }}; }} && rm -f {file}";
+    }
+
+    public async Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    {
+        // In a subshell: the cancel command exits as soon as the job has ended, and the env file goes after it.
+        var cancel = await pool.For(computing).RunAsync($"( {SlurmQueue.CancelCommand(backendId, _options.CancelWaitSeconds)} ){RemoveEnvFile(computing, backendId)}", null, ct);
+        if (!cancel.Succeeded && !cancel.Error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
+            throw new BackendUnavailableException($"Slurm could not cancel job {backendId}: {cancel.FirstErrorLine}");
+        pool.For(computing).CloseTunnel(backendId);
+    }
+
+    public async Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    {
+        if (SlurmQueue.IsJobId(backendId))
+        {
+            var output = ShellCommand.Quote(SlurmJobScript.OutputFileName(backendId));
+            await pool.For(computing).RunAsync($"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{output}" +
+                RemoveEnvFile(computing, backendId), null, ct);
+        }
+        pool.For(computing).CloseTunnel(backendId);
+        _ended.TryRemove((computing.Id, backendId), out _);
+    }
+
+    /// <summary>The job's output file (the container's output; stdout and stderr together), followed with <c>tail -F</c> until the job ends.</summary>
+    public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (!SlurmQueue.IsJobId(backendId)) yield break;
+        var file = $"\"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.OutputFileName(backendId))}";
+        var lines = tail is { } n ? n.ToString(CultureInfo.InvariantCulture) : "+1";
+        var id = ShellCommand.Quote(backendId);
+        var command = !follow
+            ? $"[ -f {file} ] && tail -n {lines} {file}; exit 0"
+            // tail -F waits for a file not written yet (a queued job); it is stopped a moment after the job has ended.
+            : $"tail -n {lines} -F {file} 2>/dev/null & t=$!; " +
+              $"while [ -n \"$(squeue -h -j {id} -t PENDING,CONFIGURING,RUNNING,COMPLETING,SUSPENDED -o %T 2>/dev/null)\" ]; do sleep 1; done; sleep 1; kill $t";
+        var output = new LogLineAssembler(LogStream.Stdout, timestamps: false);
+        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(command, ct))
+        {
+            if (isError) continue;
+            foreach (var line in output.Append(bytes)) yield return line;
+        }
+        if (output.Flush() is { } last) yield return last;
+    }
+
+    public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct) =>
+        (await ViewAsync(computing, TimeSpan.Zero, ct)).Observed;
+
+    /// <summary>Polls the cluster (the listing is shared with waiting launches) and reports the differences as events.</summary>
+    public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var interval = TimeSpan.FromSeconds(_options.PollIntervalSeconds);
+        var previous = _views.TryGetValue(computing.Id, out var seen) ? seen.Observed : await ListAsync(computing, ct);
+        while (true)
+        {
+            await Task.Delay(interval, ct);
+            // A listing a launch asked for moments ago is as good as a new one.
+            var current = (await ViewAsync(computing, interval / 4, ct)).Observed;
+            foreach (var change in ContainerChanges.Between(previous, current)) yield return change;
+            previous = current;
+        }
+    }
+
+    /// <summary>The cluster's jobs, no older than <paramref name="maxAge"/>; concurrent callers share one listing.</summary>
+    private Task<ClusterView> ViewAsync(ComputingResource computing, TimeSpan maxAge, CancellationToken ct)
+    {
+        if (_views.TryGetValue(computing.Id, out var view) && DateTime.UtcNow - view.At <= maxAge && maxAge > TimeSpan.Zero)
+            return Task.FromResult(view);
+        Task<ClusterView> listing;
+        lock (_listings)
+        {
+            if (!_listings.TryGetValue(computing.Id, out listing!))
+            {
+                listing = QueryAsync(computing);
+                _listings[computing.Id] = listing;
+                _ = listing.ContinueWith(_ => { lock (_listings) _listings.Remove(computing.Id); }, TaskScheduler.Default);
+            }
+        }
+        return listing.WaitAsync(ct);
+    }
+
+    private async Task<ClusterView> QueryAsync(ComputingResource computing)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var connection = pool.For(computing);
+        var listing = await connection.RunAsync(SlurmQueue.ListCommand(), null, timeout.Token);
+        if (!listing.Succeeded)
+            throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
+        var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
+
+        var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).Select(j => j.JobId).ToList();
+        if (newlyEnded.Count > 0)
+        {
+            var show = await connection.RunAsync(SlurmQueue.ShowJobsCommand(newlyEnded), null, timeout.Token);
+            foreach (var (id, end) in SlurmQueue.ParseShowJobs(show.Output))
+            {
+                if (jobs.FirstOrDefault(j => j.JobId == id) is { } job) _ended[(computing.Id, id)] = (job.TaskId, end);
+            }
+        }
+
+        var observed = new List<ObservedContainer>();
+        foreach (var job in jobs)
+        {
+            var state = SlurmQueue.RunState(job);
+            switch (state)
+            {
+                case ContainerRunState.Running:
+                    var local = await connection.OpenTunnelAsync(job.JobId, job.Endpoint!, timeout.Token);
+                    observed.Add(new ObservedContainer(job.TaskId, job.JobId, state, null, local, null, null));
+                    break;
+                case ContainerRunState.Queued:
+                    observed.Add(new ObservedContainer(job.TaskId, job.JobId, state, null, null, null, null, SlurmQueue.WaitingDetail(job)));
+                    break;
+                default:
+                    connection.CloseTunnel(job.JobId);
+                    observed.Add(Ended(job.TaskId, job.JobId, _ended.TryGetValue((computing.Id, job.JobId), out var known) ? known.End : null, job.State));
+                    break;
+            }
+        }
+        // Jobs Slurm has forgotten (MinJobAge) keep the end they had.
+        foreach (var ((computingId, jobId), (taskId, end)) in _ended)
+        {
+            if (computingId == computing.Id && observed.All(o => o.BackendId != jobId)) observed.Add(Ended(taskId, jobId, end, end.State));
+        }
+        foreach (var stale in connection.TunnelKeys.Except(observed.Where(o => o.State == ContainerRunState.Running).Select(o => o.BackendId)))
+            connection.CloseTunnel(stale);
+
+        var view = new ClusterView(DateTime.UtcNow, jobs, observed);
+        _views[computing.Id] = view;
+        return view;
+    }
+
+    private static ObservedContainer Ended(string taskId, string jobId, SlurmJobEnd? end, string state)
+    {
+        end ??= new SlurmJobEnd(state, "None", 0, "?");
+        var detail = SlurmQueue.EndDetail(jobId, end);
+        var error = end.State == "OUT_OF_MEMORY" ? "The job ran out of memory." : detail;
+        return new ObservedContainer(taskId, jobId, ContainerRunState.Exited, end.ExitCode, null, null, error, detail);
+    }
+
+    /// <summary>
+    /// A job cancelled before it ran never reached the script that deletes its env file (with the
+    /// interface secret): the stop deletes it, finding the task of the job in the last listing.
+    /// </summary>
+    private string RemoveEnvFile(ComputingResource computing, string jobId) =>
+        _views.TryGetValue(computing.Id, out var view) && view.Jobs.FirstOrDefault(j => j.JobId == jobId) is { } job
+            ? $"; rc=$?; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(job.TaskId))}; exit $rc"
+            : "";
+
+    /// <summary>sbatch's own words (its "error:" lines), so the user reads the scheduler's reason.</summary>
+    private static string SchedulerMessage(RemoteResult result)
+    {
+        var errors = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var message = string.Join(" ", errors.Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).DefaultIfEmpty(result.FirstErrorLine));
+        return message.Length > 500 ? message[..500] : message;
+    }
+
+    private static double ParseLeadingNumber(string text)
+    {
+        var digits = new string(text.TakeWhile(char.IsAsciiDigit).ToArray());
+        return double.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+
+namespace Rosetta.Tests.Infrastructure;
+
+/// <summary>
+/// The demo single-node Slurm cluster that <c>./rosetta.sh infra</c> starts (scripts/slurm.sh),
+/// inspected and disturbed from the test process (as root, like an administrator would).
+/// </summary>
+public static class SlurmCluster
+{
+    /// <summary>Fails (never skips) when the cluster is not there, saying how to get it.</summary>
+    public static async Task EnsureAvailableAsync()
+    {
+        var (code, output, error) = await RunAsync("sinfo", "-h", "-N", "-o", "%T");
+        if (code != 0 || output.Trim().Length == 0 || output.Contains("down", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"The demo Slurm cluster is not available (sinfo: {output.Trim()} {error.Trim()}): run ./rosetta.sh infra.");
+    }
+
+    /// <summary>The job's state as squeue shows it (any state Slurm remembers), or "" when unknown.</summary>
+    public static async Task<string> JobStateAsync(string jobId) =>
+        (await RunAsync("squeue", "-h", "-t", "all", "-j", jobId, "-o", "%T")).Output.Trim();
+
+    /// <summary>The id of the job of a task (its job name is derived from the task id).</summary>
+    public static async Task<string> JobOfTaskAsync(string taskId)
+    {
+        var ids = (await RunAsync("squeue", "-h", "-t", "all", "-n", $"rosetta-{taskId}", "-o", "%i")).Output.Trim().Split('\n');
+        return ids.Length == 1 && ids[0].Length > 0 ? ids[0] : throw new InvalidOperationException($"Task {taskId} has {ids.Length} jobs: {string.Join(",", ids)}");
+    }
+
+    /// <summary>Stops slurmctld only (jobs keep running under slurmd) and waits until it no longer answers.</summary>
+    public static async Task StopControllerAsync()
+    {
+        await RunAsync("scontrol", "shutdown", "slurmctld");
+        for (var i = 0; i < 100 && await ControllerAnswersAsync(); i++) await Task.Delay(100);
+        if (await ControllerAnswersAsync()) throw new InvalidOperationException("slurmctld did not stop.");
+    }
+
+    /// <summary>Starts slurmctld again (it daemonizes itself, outliving the test) and waits until it answers.</summary>
+    public static async Task StartControllerAsync()
+    {
+        if (await ControllerAnswersAsync()) return;
+        var (code, _, error) = await RunAsync("/usr/sbin/slurmctld");
+        if (code != 0) throw new InvalidOperationException($"slurmctld did not start: {error}");
+        for (var i = 0; i < 150 && !await ControllerAnswersAsync(); i++) await Task.Delay(100);
+        if (!await ControllerAnswersAsync()) throw new InvalidOperationException("slurmctld does not answer after its restart.");
+    }
+
+    private static async Task<bool> ControllerAnswersAsync() => (await RunAsync("scontrol", "ping")).Output.Contains("is UP");
+
+    /// <summary>Where the platform leaves a task's environment for its job on the demo login host.</summary>
+    public static string EnvFileOf(string taskId) => $"/home/{DemoSshHost.User}/.rosetta/slurm/{taskId}.env";
+
+    /// <summary>CPUs of the node, as Slurm counts them.</summary>
+    public static async Task<int> NodeCpusAsync() => int.Parse((await RunAsync("sinfo", "-h", "-N", "-o", "%c")).Output.Trim().Split('\n')[0]);
+
+    public static async Task CancelAsync(string jobId)
+    {
+        var (code, _, error) = await RunAsync("scancel", jobId);
+        if (code != 0) throw new InvalidOperationException($"scancel {jobId} failed: {error}");
+    }
+
+    public static async Task<(int Code, string Output, string Error)> RunAsync(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+}

@@ -1,0 +1,309 @@
+using System.Net;
+using System.Net.Http.Json;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Tasks as Slurm jobs on the real single-node cluster, submitted through the real demo sshd (its
+/// login host), driven through the platform's API and proxy like a user would.
+/// </summary>
+[Collection("slurm")]
+public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
+{
+    private const string DemoSlurm = SlurmPlatformFixture.DemoComputing;
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task HelloRunsAsAJobBehindATunnelWithLogsAndStopCancelsTheJobAndRemovesTheContainer()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "hello as a job", software = "hello", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+
+            // The job's container publishes on the node's address (loopback here), reached through the login host.
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            Assert.Equal("127.0.0.1", container.NetworkSettings!.Ports!["8080/tcp"]!.Single().HostIP);
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/"));
+            Assert.Contains("hello: listening on port 8080", await client.GetStringAsync($"/api/v1/tasks/{id}/logs"));
+
+            (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(client, id, "stopped", seconds: 40);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id)); // the job's trap removed it
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AJobCancelledOutsideThePlatformEndsTheTaskWithTheSchedulersState()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+        await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(id));
+
+        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 20);
+        Assert.Contains("CANCELLED", (string?)exited["error"]);
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownPartitionFailsTheTaskWithTheSchedulersMessage()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { partition = "nosuchpartition" } }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+        Assert.Contains("invalid partition", (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task WhileTheControllerRestartsARunningJobKeepsItsStateAndInterfaceAndLaterChangesAreSeen()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            await SlurmCluster.StopControllerAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3)); // several polls fail meanwhile
+                Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, id))["status"]);
+                Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/")); // the node and tunnel do not need the controller
+            }
+            finally
+            {
+                await SlurmCluster.StartControllerAsync();
+            }
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+            await SlurmCluster.CancelAsync(jobId);
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 30);
+            Assert.Contains("CANCELLED", (string?)exited["error"]);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AUsersOwnClusterWithRootlessPodmanOnTheNodeRunsHelloAsAJob()
+    {
+        using var user = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+        var added = await user.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = "my cluster", kind = "slurm", host = DemoSshHost.Host, port = DemoSshHost.Port, username = DemoSshHost.User, engine = "podman",
+        });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        var computing = (string)(await added.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["id"]!;
+        var test = (await (await user.PostAsync($"/api/v1/computing/{computing}/test", null)).Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!;
+        Assert.True((bool)test["ok"]!, (string?)test["message"]);
+        Assert.Contains("slurm-wlm 22.05", (string?)test["message"]);
+        Assert.Contains("partitions debug*, short", (string?)test["message"]);
+
+        var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(user, id, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await user.GetStringAsync($"/t/{id}/"));
+            Assert.Contains(id, await DemoSshHost.PodmanAsync("ps", "--format", "{{.Names}}"));
+            (await user.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(user, id, "stopped", seconds: 40);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(user, id);
+        }
+        Assert.DoesNotContain(id, await DemoSshHost.PodmanAsync("ps", "-a", "--format", "{{.Names}}"));
+    }
+
+    [Theory]
+    [InlineData("short", "00:05:00", null, "time limit")]
+    [InlineData(null, null, 1, "gres")]
+    public async Task OptionsTheSchedulerRefusesFailTheTaskWithItsMessage(string? partition, string? walltime, int? gpus, string expected)
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { partition, walltime, gpus } }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+        Assert.Contains(expected, (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task MemoryLargerThanAnyNodeIsRefusedBeforeSubmission()
+    {
+        using var client = await App.NewUserClientAsync();
+        var response = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = DemoSlurm, options = new { memory = "100000G" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("options.memory", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task JupyterAsAJobRunsCodeOverItsKernelWebSocketThroughTheTunnel()
+    {
+        var token = await App.AdminTokenAsync();
+        using var client = App.Client(token);
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+    }
+
+    [Fact]
+    public async Task AtItsWalltimeTheJobIsCancelledAndTheTaskExitsSayingWhy()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:00:03" } }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+        var jobId = await SlurmCluster.JobOfTaskAsync(id);
+        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 40);
+        Assert.Contains("walltime", (string?)exited["error"]);
+        Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AJobQueuedAcrossAPlatformRestartStaysQueuedAndRunsWhenTheNodeFreesUp()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var first = new RosettaAppFactory(settings: settings);
+        string blocker, waiting;
+        {
+            using var client = await first.NewUserClientAsync("slurm-queued-restart");
+            blocker = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
+            waiting = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, waiting, "queued", seconds: 20);
+        }
+        await first.DisposeAsync();
+
+        await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+        using var again = second.Client(await second.TokenAsync("slurm-queued-restart", "password-slurm-queued-restart"));
+        try
+        {
+            var queued = await TaskApi.GetAsync(again, waiting);
+            Assert.Equal("queued", (string?)queued["status"]);
+            await TaskApi.WaitForStatusAsync(again, blocker, "running", seconds: 10);
+            await TaskApi.StopAndDeleteAsync(again, blocker);
+            await TaskApi.WaitForStatusAsync(again, waiting, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await again.GetStringAsync($"/t/{waiting}/"));
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(again, waiting);
+            await StopAndDeleteIfPresentAsync(again, blocker);
+        }
+    }
+
+    [Fact]
+    public async Task ASecondJobWaitsQueuedWithTheSchedulersReasonBehindAFullNodeAndRunsWhenItIsFree()
+    {
+        using var client = await App.NewUserClientAsync();
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var first = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+        string? second = null;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, first, "running", seconds: 60);
+            second = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            var queued = await TaskApi.WaitForStatusAsync(client, second, "queued", seconds: 20);
+            // The scheduler says "None" until its first pass over the new job, then why it waits.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!((string?)queued["statusDetail"] ?? "").Contains("Resources") && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                queued = await TaskApi.GetAsync(client, second);
+                Assert.Equal("queued", (string?)queued["status"]);
+            }
+            Assert.Contains("Resources", (string?)queued["statusDetail"]);
+
+            // A queued job stopped before it ran: cancelled, and its env file (the interface secret) gone with it.
+            var third = (string)(await TaskApi.StartAsync(client, new { software = "jupyter", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, third, "queued", seconds: 20);
+            var thirdJob = await SlurmCluster.JobOfTaskAsync(third);
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(third)));
+            (await client.PostAsync($"/api/v1/tasks/{third}/stop", null)).EnsureSuccessStatusCode();
+            await TaskApi.WaitForStatusAsync(client, third, "stopped", seconds: 20);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(thirdJob));
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(third)));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{third}")).StatusCode);
+
+            await TaskApi.StopAndDeleteAsync(client, first);
+            await TaskApi.WaitForStatusAsync(client, second, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{second}/"));
+        }
+        finally
+        {
+            if (second is not null) await StopAndDeleteIfPresentAsync(client, second);
+            await StopAndDeleteIfPresentAsync(client, first);
+        }
+    }
+
+    [Fact]
+    public async Task ARestartedPlatformReadoptsARunningJobAndRebuildsItsTunnel()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        var first = new RosettaAppFactory(settings: settings);
+        string id;
+        string jobId;
+        {
+            using var client = await first.NewUserClientAsync("slurm-restart");
+            id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            jobId = await SlurmCluster.JobOfTaskAsync(id);
+        }
+        await first.DisposeAsync(); // the job and its container outlive the platform
+
+        await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+        using var again = second.Client(await second.TokenAsync("slurm-restart", "password-slurm-restart"));
+        try
+        {
+            await TaskApi.WaitForStatusAsync(again, id, "running", seconds: 10);
+            Assert.Equal("RUNNING", await SlurmCluster.JobStateAsync(jobId));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            HttpResponseMessage page;
+            while ((page = await again.GetAsync($"/t/{id}/")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.Contains("Hello from Rosetta", await page.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(again, id);
+        }
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+    }
+
+    private static async Task StopAndDeleteIfPresentAsync(HttpClient client, string id)
+    {
+        if ((await client.GetAsync($"/api/v1/tasks/{id}")).StatusCode == HttpStatusCode.OK) await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    private sealed class TempDirectory : IDisposable
+    {
+        public DirectoryInfo Info { get; } = Directory.CreateTempSubdirectory("rosetta-slurm-restart");
+        public void Dispose() => Info.Delete(recursive: true);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Slurm;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Tests.Unit;
+
+/// <summary>The generated batch script as text (Apptainer has no engine here to run it) and the squeue/scontrol output read back.</summary>
+public sealed class SlurmJobScriptTests
+{
+    private static ContainerSpec Spec(string? portEnv = null) => new()
+    {
+        Name = "rosetta-t1",
+        Image = "rosetta/jupyter:latest",
+        InterfacePort = 8888,
+        Env = new Dictionary<string, string> { ["JUPYTER_TOKEN"] = "very-secret-token", ["EVIL"] = "$(touch /tmp/pwned)'\"`" },
+        Labels = new Dictionary<string, string> { ["rosetta.task"] = "t1", ["rosetta.instance"] = "i1" },
+        Cpus = 1.5,
+        MemoryBytes = 512L * 1024 * 1024,
+        PortEnv = portEnv,
+    };
+
+    [Fact]
+    public void TheApptainerScriptRunsTheImageFromItsRegistryWithThePortVariableAndNoSecret()
+    {
+        var script = SlurmJobScript.Generate(Spec(portEnv: "JUPYTER_PORT"), "t1", "i1", ContainerEngineKind.Apptainer);
+
+        Assert.StartsWith("#!/bin/bash\n", script);
+        Assert.Contains("engine=$(command -v apptainer || command -v singularity)", script);
+        Assert.Contains("\"$engine\" run --cleanenv --env-file \"$env_file\" --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
+        Assert.Contains("env_file=t1.env", script);
+        Assert.Contains("scontrol update JobId=\"$SLURM_JOB_ID\" Comment=\"$comment endpoint=$node_ip:$port\"", script);
+        Assert.Contains("comment='rosetta.instance=i1 rosetta.task=t1'", script);
+        // The environment travels in the 0600 env file, never in the script.
+        Assert.DoesNotContain("very-secret-token", script);
+        Assert.DoesNotContain("pwned", script);
+        // No daemon: the process is the job's child, ended with it (no docker rm).
+        Assert.DoesNotContain("docker", script.Replace("docker://", ""));
+    }
+
+    [Fact]
+    public void WithoutAPortVariableApptainerUsesTheSoftwaresFixedPortAndASifPathIsRunAsItIs()
+    {
+        var script = SlurmJobScript.Generate(Spec() with { Image = "/shared/images/app.sif" }, "t1", "i1", ContainerEngineKind.Apptainer);
+        Assert.Contains("port=$interface_port", script);
+        Assert.Contains("--env-file \"$env_file\" /shared/images/app.sif", script);
+    }
+
+    [Theory]
+    [InlineData(ContainerEngineKind.Docker, "docker")]
+    [InlineData(ContainerEngineKind.Podman, "podman")]
+    public void TheEngineScriptPublishesOnTheNodeAddressAndRemovesTheContainerOnEveryEnd(ContainerEngineKind engine, string program)
+    {
+        var script = SlurmJobScript.Generate(Spec(), "t1", "i1", engine);
+        Assert.Contains($"{program} run --name rosetta-t1 --env-file \"$env_file\" -p \"$node_ip::$interface_port\"", script);
+        Assert.Contains("--cpus 1.5 --memory 536870912 rosetta/jupyter:latest", script);
+        Assert.Contains($"remove_container() {{ {program} rm -f \"$container\"", script);
+        Assert.Contains("trap 'remove_container; exit 143' TERM INT HUP", script);
+        Assert.Contains("trap remove_container EXIT", script);
+        Assert.DoesNotContain("very-secret-token", script);
+    }
+
+    [Theory]
+    [InlineData(ContainerEngineKind.Docker)]
+    [InlineData(ContainerEngineKind.Podman)]
+    [InlineData(ContainerEngineKind.Apptainer)]
+    public async Task EveryGeneratedScriptIsValidBash(ContainerEngineKind engine)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, SlurmJobScript.Generate(Spec(portEnv: "PORT") with { Image = "x/y:'z" }, "t1", "i'1", engine));
+            using var bash = Process.Start(new ProcessStartInfo("bash", ["-n", file]) { RedirectStandardError = true })!;
+            var error = await bash.StandardError.ReadToEndAsync();
+            await bash.WaitForExitAsync();
+            Assert.True(bash.ExitCode == 0, error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void TheListingKeepsOnlyThisInstancesJobsWithTheirEndpoints()
+    {
+        var output = """
+            12|rosetta-t1|RUNNING|None|localhost|rosetta.instance=i1 rosetta.task=t1 endpoint=10.0.0.5:43210
+            13|rosetta-t2|PENDING|Resources||rosetta.instance=i1 rosetta.task=t2
+            14|rosetta-t3|RUNNING|None|localhost|rosetta.instance=other rosetta.task=t3
+            15|myjob|RUNNING|None|localhost|
+            """;
+        var jobs = SlurmQueue.ParseList(output, "i1");
+        Assert.Equal(["12", "13"], jobs.Select(j => j.JobId));
+        Assert.Equal(new TaskEndpoint("10.0.0.5", 43210), jobs[0].Endpoint);
+        Assert.Equal(ContainerRunState.Running, SlurmQueue.RunState(jobs[0]));
+        Assert.Equal(ContainerRunState.Queued, SlurmQueue.RunState(jobs[1]));
+        Assert.Equal("Slurm job 13 pending: Resources", SlurmQueue.WaitingDetail(jobs[1]));
+    }
+
+    [Theory]
+    [InlineData("0:0", 0)]
+    [InlineData("3:0", 3)]
+    [InlineData("0:15", 143)]
+    [InlineData("0:9", 137)]
+    public void ExitCodesCountSignalsAsAShellDoes(string raw, int expected) => Assert.Equal(expected, SlurmQueue.ExitCode(raw));
+
+    [Fact]
+    public void AnEndedJobIsReadFromScontrol()
+    {
+        var ends = SlurmQueue.ParseShowJobs("JobId=12 JobName=rosetta-t1 UserId=x(1) JobState=TIMEOUT Reason=TimeLimit Dependency=(null) ExitCode=0:15\n");
+        Assert.Equal("Slurm job 12 reached its time limit (TIMEOUT, exit code 0:15).", SlurmQueue.EndDetail("12", ends["12"]));
+        Assert.Throws<ArgumentException>(() => SlurmQueue.ShowJobsCommand(["12; rm -rf ~"]));
+    }
+}

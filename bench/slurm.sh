@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark — the Slurm backend (issue 6), on the demo single-node cluster through the demo sshd:
+#   1. submit → interface reachable: POST /api/v1/tasks (hello on demo-slurm) until /t/{id}/ answers
+#      200, against the scheduler's own start latency (sbatch --parsable until squeue says RUNNING)
+#      on the idle node. Target: within 2 s of it.
+#   2. a job cancelled outside the platform (scancel) until the API shows the task exited: target
+#      one poll interval (Rosetta:Slurm:PollIntervalSeconds, shipped 5 s) + 250 ms.
+# Usage: bench/slurm.sh [ITERATIONS]   (default 8). Needs ./rosetta.sh infra and root.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../scripts/infra.sh
+source "$REPO/scripts/infra.sh"
+# shellcheck source=../scripts/demo-sshd.sh
+source "$REPO/scripts/demo-sshd.sh"
+# shellcheck source=../scripts/slurm.sh
+source "$REPO/scripts/slurm.sh"
+start_demo_sshd
+start_slurm
+authorize_platform_key
+BENCH_APP_ENV="${BENCH_APP_ENV:-} Rosetta__Ssh__PlatformKeyPath=$ROSETTA_PLATFORM_KEY Rosetta__Demo__Slurm__Host=127.0.0.1 Rosetta__Demo__Slurm__Port=$ROSETTA_DEMO_SSH_PORT Rosetta__Demo__Slurm__Username=$ROSETTA_DEMO_USER"
+ITERATIONS=${1:-8}
+
+ms() { date +%s%3N; }
+json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+api() { curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+status_of() { api "$BENCH_URL/api/v1/tasks/$1" | json_field status; }
+wait_idle_node() { while [ -n "$(squeue -h -t PENDING,RUNNING,COMPLETING -o %i)" ]; do sleep 0.2; done; }
+
+# The scheduler alone: sbatch as the demo user until squeue shows the job RUNNING.
+scheduler_start_ms() {
+    local t0 id
+    t0=$(ms)
+    id=$(runuser -u "$ROSETTA_DEMO_USER" -- sbatch --parsable -o /dev/null --wrap 'sleep 30')
+    until [ "$(squeue -h -j "$id" -o %T)" = RUNNING ]; do sleep 0.02; done
+    echo $(($(ms) - t0))
+    scancel "$id"
+}
+
+# The platform: POST until the proxied interface answers 200.
+platform_start_ms() {
+    local t0 id
+    t0=$(ms)
+    id=$(api -X POST "$BENCH_URL/api/v1/tasks" -d '{"software":"hello","computing":"demo-slurm"}' | json_field id)
+    echo "$id" >>"$IDS_FILE"
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BENCH_URL/t/$id/")" = 200 ]; do sleep 0.02; done
+    echo "$(($(ms) - t0)) $id"
+}
+
+# scancel behind the platform's back until the API says exited.
+external_cancel_ms() {
+    local id=$1 job t0
+    job=$(squeue -h -t all -n "rosetta-$id" -o %i)
+    t0=$(ms)
+    scancel "$job"
+    until [ "$(status_of "$id")" = exited ]; do sleep 0.02; done
+    echo $(($(ms) - t0))
+}
+
+run() {
+    TOKEN=$(curl -s -X POST "$BENCH_URL/api/v1/tokens" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"admin\",\"password\":\"$BENCH_PASSWORD\"}" | json_field token)
+    local sched=() plat=() cancel=() i s p id c
+    # One warm-up task: the first SSH connection and host-key pinning are not what is measured.
+    read -r p id < <(platform_start_ms); api -X POST "$BENCH_URL/api/v1/tasks/$id/stop" >/dev/null; wait_idle_node
+    echo "iteration scheduler_ms platform_ms overhead_ms cancel_seen_ms"
+    for ((i = 1; i <= ITERATIONS; i++)); do
+        wait_idle_node
+        s=$(scheduler_start_ms); wait_idle_node
+        read -r p id < <(platform_start_ms)
+        c=$(external_cancel_ms "$id"); wait_idle_node
+        echo "$i $s $p $((p - s)) $c"
+        sched+=("$s"); plat+=("$p"); cancel+=("$c")
+    done
+    echo
+    echo "median scheduler start (sbatch → RUNNING): $(printf '%s\n' "${sched[@]}" | median) ms"
+    echo "median platform start (POST → /t/{id}/ 200): $(printf '%s\n' "${plat[@]}" | median) ms"
+    echo "median external scancel → task exited in the API: $(printf '%s\n' "${cancel[@]}" | median) ms (poll interval 5 s)"
+}
+
+prepare
+start_app
+results_to slurm run
