@@ -33,6 +33,16 @@ public static class StorageEndpoints
             .WithSummary("Add a storage: admins local folders and platform-wide storages, users sftp storages on their own SSH resources.")
             .Produces<StorageDto>(201).ProducesValidationProblem().ProducesProblem(409);
 
+        storages.MapDelete("/{id}", async (string id, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
+                await service.DeleteAsync(user.ToCaller(), id, ct) switch
+                {
+                    true => Results.NoContent(),
+                    false => Results.Problem(statusCode: 403, title: "Forbidden.", detail: "Only admins remove platform-wide storages."),
+                    null => NotFound(id),
+                })
+            .WithSummary("Remove a storage (the files stay on the host; tasks started later no longer get it bound).")
+            .Produces(204).ProducesProblem(403).ProducesProblem(404);
+
         storages.MapGet("/{id}/files", async (string id, string? path, string? sort, string? order, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
                 var storage = await OpenAsync(service, user, id, ct);

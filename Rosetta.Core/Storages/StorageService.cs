@@ -79,6 +79,21 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     }
 
     /// <summary>
+    /// Removes a storage (its files stay where they are): the owner's own, or any for an admin.
+    /// Null when the caller cannot see it; false when they see it but may not remove it (platform-wide).
+    /// </summary>
+    public async Task<bool?> DeleteAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
+        if (storage.OwnerId is null && !caller.IsAdmin) return false;
+        db.Storages.Remove(storage);
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
+    /// <summary>
     /// The storage, resolved for the caller, ready for file operations; null when the caller cannot
     /// see it (the API answers 404). A local storage's folder is created on first use.
     /// </summary>

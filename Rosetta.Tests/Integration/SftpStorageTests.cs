@@ -28,6 +28,13 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         return (id, root);
     }
 
+    /// <summary>Platform-wide storages would be bound into every later task on demo-ssh (other tests' too).</summary>
+    private async Task RemoveAsync(string id)
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+    }
+
     [Fact]
     public async Task EveryOperationWorksOverSftpAndStaysInTheFolder()
     {
@@ -69,6 +76,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         }
         finally
         {
+            await RemoveAsync(id);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
@@ -119,6 +127,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         }
         finally
         {
+            await RemoveAsync(id);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
@@ -137,6 +146,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         }
         finally
         {
+            await RemoveAsync(id);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }

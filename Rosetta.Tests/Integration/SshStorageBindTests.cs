@@ -52,6 +52,9 @@ public sealed class SshStorageBindTests(SshPlatformFixture platform)
         finally
         {
             await TaskApi.StopAndDeleteAsync(client, id);
+            // Platform-wide storages would be bound into every later task on demo-ssh (other tests' too).
+            foreach (var storage in new[] { "remote", "remote-ro" })
+                Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{storage}")).StatusCode);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }

@@ -211,7 +211,14 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
             await StorageApi.PostJsonAsync(client, id, "folders", new { path = "x" }),
         };
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
         Assert.Equal(["private.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+
+        // Platform-wide storages are removed by admins only; removing one keeps its files.
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.DeleteAsync("/api/v1/storages/shared")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/storages/{id}")).StatusCode);
+        Assert.True(File.Exists(Path.Combine(folder, "private.txt")));
     }
 
     [Fact]
