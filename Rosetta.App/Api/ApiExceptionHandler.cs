@@ -4,13 +4,15 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
 using Rosetta.Core.Validation;
 
 namespace Rosetta.App.Api;
 
 /// <summary>
 /// Turns the exceptions Core uses for "your request is wrong" into RFC 7807 answers a person can act
-/// on: 400 (invalid), 409 (conflicts with the object's state), 503 (computing resource unreachable).
+/// on: 400 (invalid), 403 (read-only storage), 404 (no such file), 409 (conflicts with the object's state),
+/// 413 (upload limit or quota), 503 (computing resource unreachable).
 /// Anything else stays a 500 and is logged.
 /// </summary>
 public sealed partial class ApiExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
@@ -28,6 +30,10 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
                 Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b),
             },
             ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
+            StorageEntryNotFoundException n => new ProblemDetails { Status = 404, Title = "Not found.", Detail = n.Message },
+            ReadOnlyStorageException r => new ProblemDetails { Status = 403, Title = "The storage is read-only.", Detail = r.Message },
+            CrossOriginUploadException o => new ProblemDetails { Status = 403, Title = "Forbidden.", Detail = o.Message },
+            StorageLimitException l => new ProblemDetails { Status = 413, Title = "Too large.", Detail = l.Message },
             BackendUnavailableException u => new ProblemDetails
             {
                 Status = 503, Title = "The computing resource is unreachable.", Detail = u.Message,

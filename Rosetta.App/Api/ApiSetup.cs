@@ -43,5 +43,6 @@ public static class ApiSetup
         api.MapCatalogueEndpoints();
         api.MapTaskEndpoints();
         api.MapShareEndpoints();
+        api.MapStorageEndpoints();
     }
 }

@@ -9,6 +9,7 @@ using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
 using Rosetta.Core.Persistence;
 using Rosetta.Core.Security;
+using Rosetta.Core.Storages;
 using Rosetta.Core.Tasks;
 using Rosetta.Core.Tunnels;
 
@@ -38,6 +39,10 @@ public static class CoreServices
         services.AddSingleton<ITaskBackend, DockerBackend>();
         services.Configure<SshOptions>(configuration.GetSection("Rosetta:Ssh"));
         services.Configure<DemoOptions>(configuration.GetSection("Rosetta:Demo"));
+        services.Configure<StorageOptions>(configuration.GetSection("Rosetta:Storage"));
+        // Absolute: the engine binds these folders, and it does not share the app's working directory.
+        services.PostConfigure<StorageOptions>(o => o.Root = Path.GetFullPath(string.IsNullOrEmpty(o.Root) ? Path.Combine(dataDirectory, "storage") : o.Root));
+        services.AddSingleton<StorageService>();
         services.AddSingleton<SshConnectionPool>();
         services.AddSingleton<ITaskBackend, SshBackend>();
         services.Configure<SlurmOptions>(configuration.GetSection("Rosetta:Slurm"));

@@ -18,10 +18,15 @@ public sealed record ContainerSpec
     public string? PortEnv { get; init; }
     /// <summary>What a batch scheduler is asked for (Slurm); ignored by other backends.</summary>
     public BatchRequest Batch { get; init; } = new(null, null, null, null);
+    /// <summary>Host folders bound into the container (the computing resource's storages); the host folders exist.</summary>
+    public IReadOnlyList<BindMount> Binds { get; init; } = [];
 }
 
 /// <summary>The scheduler options of a task (validated by <see cref="Validation.TaskRequestValidator"/>).</summary>
 public sealed record BatchRequest(string? Partition, string? Account, int? Gpus, string? Walltime);
+
+/// <summary>A folder of the host seen inside the container at <see cref="ContainerPath"/>.</summary>
+public sealed record BindMount(string HostPath, string ContainerPath, bool ReadOnly);
 
 /// <summary>Labels the platform puts on its containers.</summary>
 public static class ContainerLabels

@@ -6,11 +6,11 @@ namespace Rosetta.Core.Backends;
 /// <summary>
 /// The one place that turns a task into a <see cref="ContainerSpec"/>: image reference, the
 /// software's environment, the user's environment, and the variables the platform manages
-/// (interface secret, proxy base path).
+/// (interface secret, proxy base path), and the storages bound in.
 /// </summary>
 public static class ContainerSpecFactory
 {
-    public static ContainerSpec Create(TaskRecord task, Software software, string instanceId, string? secret)
+    public static ContainerSpec Create(TaskRecord task, Software software, string instanceId, string? secret, IReadOnlyList<BindMount>? binds = null)
     {
         var env = new Dictionary<string, string>(software.Env, StringComparer.Ordinal);
         foreach (var (name, value) in task.Options.Env ?? []) env[name] = value;
@@ -33,6 +33,7 @@ public static class ContainerSpecFactory
             MemoryBytes = memory,
             PortEnv = software.PortEnv,
             Batch = new BatchRequest(task.Options.Partition, task.Options.Account, task.Options.Gpus, task.Options.Walltime),
+            Binds = binds ?? [],
         };
     }
 

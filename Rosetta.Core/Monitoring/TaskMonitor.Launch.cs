@@ -60,7 +60,8 @@ public sealed partial class TaskMonitor
         try
         {
             var backend = BackendFor(computing.Kind);
-            var spec = ContainerSpecFactory.Create(task, software, identity.InstanceId, secret);
+            var binds = await storages.BindsForAsync(task.OwnerId, computing, ct);
+            var spec = ContainerSpecFactory.Create(task, software, identity.InstanceId, secret, binds);
             result = await backend.LaunchAsync(new LaunchRequest(task.Id, task.OwnerId, computing, spec), progress, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -26,6 +26,7 @@ public sealed partial class TaskMonitor(
     InterfaceProbe probe,
     TaskSecrets secrets,
     PlatformIdentity identity,
+    Storages.StorageService storages,
     IOptions<TaskMonitorOptions> options,
     ILogger<TaskMonitor> logger) : BackgroundService
 {

@@ -4,19 +4,21 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Core.Persistence;
 
 /// <summary>
 /// Brings the database to the current schema at start-up (real migrations, WAL journal) and
 /// seeds what every installation has: the bundled software catalogue and the <c>local</c> computing
-/// resource. Seeding only inserts what is missing, so an admin's edits survive restarts.
+/// resource, and the platform-wide <c>personal</c> and <c>shared</c> storages. Seeding only inserts what is missing, so an admin's edits survive restarts.
 /// Registered as the first hosted service, so everything after it finds the database ready.
 /// </summary>
 public sealed class DatabaseInitializer(
     IDbContextFactory<RosettaDbContext> factory,
     PlatformIdentity identity,
     IOptions<DemoOptions> demo,
+    IOptions<StorageOptions> storage,
     ILogger<DatabaseInitializer> logger) : IHostedService
 {
     private const string InstanceIdKey = "instance-id";
@@ -50,6 +52,15 @@ public sealed class DatabaseInitializer(
             if (await db.Computing.AnyAsync(c => c.Id == computing.Id, ct)) continue;
             db.Computing.Add(computing);
             logger.LogInformation("Seeded demo computing resource {ComputingId}", computing.Id);
+        }
+        if (storage.Value.SeedDefaults)
+        {
+            foreach (var defaultStorage in StorageService.Defaults(storage.Value))
+            {
+                if (await db.Storages.AnyAsync(s => s.Id == defaultStorage.Id, ct)) continue;
+                db.Storages.Add(defaultStorage);
+                logger.LogInformation("Seeded storage {StorageId} at {BasePath}", defaultStorage.Id, defaultStorage.BasePath);
+            }
         }
         var instance = await db.Settings.FirstOrDefaultAsync(s => s.Key == InstanceIdKey, ct);
         if (instance is null)

@@ -9,7 +9,7 @@ namespace Rosetta.Core.Persistence;
 
 /// <summary>
 /// The platform's database. Identity's tables (users, roles, claims) plus the catalogue,
-/// computing resources, tasks and API tokens. Always used through <c>IDbContextFactory</c>:
+/// computing resources, storages, tasks and API tokens. Always used through <c>IDbContextFactory</c>:
 /// one short-lived context per operation, never a long-lived one shared across threads.
 /// </summary>
 public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options) : IdentityDbContext<RosettaUser>(options)
@@ -19,6 +19,7 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<PlatformSetting> Settings => Set<PlatformSetting>();
+    public DbSet<Storage> Storages => Set<Storage>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -60,6 +61,14 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
         });
 
         builder.Entity<PlatformSetting>(e => e.HasKey(s => s.Key));
+
+        builder.Entity<Storage>(e =>
+        {
+            e.HasKey(s => s.Id);
+            e.Property(s => s.Kind).HasConversion<string>();
+            e.HasIndex(s => s.OwnerId);
+            e.HasIndex(s => s.ComputingId);
+        });
 
         builder.Entity<Security.UserKey>(e =>
         {

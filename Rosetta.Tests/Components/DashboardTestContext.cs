@@ -47,6 +47,11 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<ITaskBackend, FakeBackend>();
         Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage") }));
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Backends.Ssh.SshOptions()));
+        Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
+        Services.AddSingleton<Rosetta.Core.Backends.Ssh.SshConnectionPool>();
+        Services.AddSingleton<Rosetta.Core.Storages.StorageService>();
         Services.AddSingleton<TaskMonitor>();
         Services.AddSingleton(Options.Create(new Rosetta.Core.Tunnels.ForwardingOptions()));
         Services.AddSingleton<Rosetta.Core.Tunnels.InterfaceForwarding>();
@@ -69,7 +74,8 @@ public sealed class DashboardTestContext : BunitContext
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, UserId));
 
         var initializer = new DatabaseInitializer(Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(),
-            Services.GetRequiredService<PlatformIdentity>(), Microsoft.Extensions.Options.Options.Create(new DemoOptions()), NullLogger<DatabaseInitializer>.Instance);
+            Services.GetRequiredService<PlatformIdentity>(), Microsoft.Extensions.Options.Options.Create(new DemoOptions()),
+            Services.GetRequiredService<IOptions<Rosetta.Core.Storages.StorageOptions>>(), NullLogger<DatabaseInitializer>.Instance);
         initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         Monitor = Services.GetRequiredService<TaskMonitor>();
         Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();

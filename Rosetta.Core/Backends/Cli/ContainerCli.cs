@@ -31,6 +31,8 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         foreach (var (name, value) in spec.Labels) arguments.AddRange(["--label", $"{name}={value}"]);
         if (spec.Cpus is { } cpus) arguments.AddRange(["--cpus", cpus.ToString(CultureInfo.InvariantCulture)]);
         if (spec.MemoryBytes is { } memory) arguments.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
+        // Storage paths never hold ':' or ',' (StorageRules), so the short -v syntax cannot be misread.
+        foreach (var bind in spec.Binds) arguments.AddRange(["-v", $"{bind.HostPath}:{bind.ContainerPath}{(bind.ReadOnly ? ":ro" : "")}"]);
         arguments.Add(spec.Image);
         return ShellCommand.Join(arguments);
     }
@@ -52,6 +54,9 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         }
         return file.ToString();
     }
+
+    /// <summary>Creates the host folders of a task's binds, so the engine never makes them (as root, or not at all).</summary>
+    public static string CreateFolders(IEnumerable<string> folders) => ShellCommand.Join(["mkdir", "-p", "--", .. folders]);
 
     /// <summary>The image's metadata as a JSON array (exit status 1 when the image is not on the host).</summary>
     public string InspectImage(string image) => ShellCommand.Join(Program, "image", "inspect", image);

@@ -28,6 +28,7 @@ public static class DockerContainerConverter
                 NanoCPUs = spec.Cpus is { } cpus ? (long)Math.Round(cpus * 1_000_000_000) : 0,
                 Memory = spec.MemoryBytes ?? 0,
                 Init = true,
+                Mounts = spec.Binds.Select(b => new Mount { Type = "bind", Source = b.HostPath, Target = b.ContainerPath, ReadOnly = b.ReadOnly }).ToList(),
             },
         };
     }

@@ -65,6 +65,13 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         }
         var digest = ContainerCliOutput.ParseImageDigest(image.Output, spec.Image);
 
+        if (spec.Binds.Count > 0)
+        {
+            var folders = await EngineAsync(computing, ContainerCli.CreateFolders(spec.Binds.Select(b => b.HostPath)), null, ct, mayFail: true);
+            if (!folders.Succeeded)
+                throw new LaunchFailedException($"The storage folders could not be created on {computing.Host}: {folders.FirstErrorLine}");
+        }
+
         progress.Report($"Starting the container on {computing.Host}");
         var run = await EngineAsync(computing, cli.Run(spec), envFile, ct, mayFail: true);
         if (!run.Succeeded)

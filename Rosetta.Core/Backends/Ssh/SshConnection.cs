@@ -31,6 +31,8 @@ public sealed class SshConnection : IDisposable
     private readonly Dictionary<string, Tunnel> _tunnels = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private SshClient? _client;
+    private SftpClient? _sftp;
+    private readonly SemaphoreSlim _sftpGate = new(1, 1);
     private int _reconnecting;
 
     public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
@@ -206,13 +208,43 @@ public sealed class SshConnection : IDisposable
 
     private async Task<SshClient> ConnectNewAsync(CancellationToken ct)
     {
+        var client = await ConnectClientAsync(info => new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds) }, ct);
+        client.ErrorOccurred += (_, e) => OnConnectionError(e.Exception);
+        return client;
+    }
+
+    /// <summary>
+    /// The SFTP client of this resource: the same login, key and pinned host key as the shared
+    /// connection. SSH.NET cannot open an SFTP subsystem on an existing client's session (no public
+    /// API), so this is a second connection, kept and shared by every storage operation here.
+    /// </summary>
+    public async Task<SftpClient> SftpAsync(CancellationToken ct)
+    {
+        if (_sftp is { IsConnected: true } connected) return connected;
+        await _sftpGate.WaitAsync(ct);
+        try
+        {
+            if (_sftp is { IsConnected: true } raced) return raced;
+            ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+            _sftp?.Dispose();
+            _sftp = await ConnectClientAsync(info => new SftpClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds) }, ct);
+            return _sftp;
+        }
+        finally
+        {
+            _sftpGate.Release();
+        }
+    }
+
+    private async Task<T> ConnectClientAsync<T>(Func<ConnectionInfo, T> create, CancellationToken ct) where T : BaseClient
+    {
         var credentials = await _credentials(ct);
         var user = _computing.Username ?? "";
         var info = new ConnectionInfo(_computing.Host ?? "", _computing.Port, user, new PrivateKeyAuthenticationMethod(user, credentials.Key))
         {
             Timeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
         };
-        var client = new SshClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds) };
+        var client = create(info);
         string? offered = null;
         client.HostKeyReceived += (_, e) =>
         {
@@ -244,7 +276,6 @@ public sealed class SshConnection : IDisposable
             await _pinHostKey(offered, ct);
             _logger.LogInformation("Pinned the host key SHA256:{Fingerprint} of {Host}:{Port}", offered, _computing.Host, _computing.Port);
         }
-        client.ErrorOccurred += (_, e) => OnConnectionError(e.Exception);
         return client;
     }
 
@@ -296,6 +327,7 @@ public sealed class SshConnection : IDisposable
             _tunnels.Clear();
         }
         _client?.Dispose();
+        _sftp?.Dispose();
     }
 
     /// <summary>A local port forward; keeps its local port across reconnections.</summary>

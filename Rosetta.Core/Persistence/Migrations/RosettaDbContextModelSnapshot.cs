@@ -361,6 +361,52 @@ namespace Rosetta.Core.Persistence.Migrations
                     b.ToTable("Software");
                 });
 
+            modelBuilder.Entity("Rosetta.Core.Domain.Storage", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BasePath")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BindPath")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Browsable")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ComputingId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("ReadOnly")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ComputingId");
+
+                    b.HasIndex("OwnerId");
+
+                    b.ToTable("Storages");
+                });
+
             modelBuilder.Entity("Rosetta.Core.Domain.TaskRecord", b =>
                 {
                     b.Property<string>("Id")

@@ -1,0 +1,279 @@
+using System.Buffers;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// File operations on the platform host confined to one folder. Paths arrive as validated
+/// <see cref="StoragePath"/>s; every path that is followed is canonicalised with realpath(3) and
+/// must stay inside the root, so a symbolic link planted by a task (which can write the folder
+/// through its bind) never leads the platform outside. Operations on an entry itself (rename,
+/// delete, replace by upload) resolve its folder and act on the link, never on what it points to;
+/// copies and archives skip links.
+/// </summary>
+/// <remarks>
+/// Check-then-use: a task racing the platform could swap a folder for a link between the check and
+/// the call. The window is small and every step re-checks; openat2(RESOLVE_BENEATH) would close it.
+/// </remarks>
+public sealed class ConfinedDirectory : IStorageFolder
+{
+    /// <summary>Uploads in progress are written under this prefix in the target folder and hidden from listings.</summary>
+    public const string UploadPrefix = ".rosetta-upload-";
+    private const int BufferSize = 128 * 1024;
+
+    public ConfinedDirectory(string root)
+    {
+        Directory.CreateDirectory(root);
+        Root = PosixPath.Canonical(root) ?? throw new DirectoryNotFoundException($"The storage folder {root} cannot be opened.");
+    }
+
+    /// <summary>The root folder, canonical.</summary>
+    public string Root { get; }
+
+    /// <summary>The existing object <paramref name="path"/> names, every link resolved; inside the root or a 400.</summary>
+    public string Follow(StoragePath path, string field = "path")
+    {
+        var joined = Join(path);
+        var canonical = PosixPath.Canonical(joined);
+        if (canonical is null)
+        {
+            // Say "outside" rather than "not found" when the way there already leaves the root, so
+            // answers reveal nothing about what exists outside.
+            if (ExistingAncestorLeaves(joined)) throw Outside(field, path);
+            throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
+        }
+        if (!PosixPath.IsWithin(canonical, Root)) throw Outside(field, path);
+        return canonical;
+    }
+
+    /// <summary>The entry itself: its folder resolved and confined, the last segment not followed.</summary>
+    public string Entry(StoragePath path, string field = "path")
+    {
+        if (path.IsRoot) return Root;
+        var parent = Follow(path.Parent, field);
+        if (!Directory.Exists(parent)) throw ValidationException.For(field, $"'{path.Parent}' is a file, not a folder.");
+        return Path.Join(parent, path.Name);
+    }
+
+    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending)
+    {
+        var folder = Follow(path);
+        if (!Directory.Exists(folder)) throw ValidationException.For("path", $"'{path}' is a file, not a folder; download it instead.");
+        var entries = new List<StorageEntry>();
+        foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", new EnumerationOptions
+                 { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false }))
+        {
+            if (info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
+            var kind = info.LinkTarget is not null ? "link" : info is DirectoryInfo ? "folder" : "file";
+            long? size = kind == "file" ? ((FileInfo)info).Length : null;
+            var entryPath = path.IsRoot ? info.Name : $"{path}/{info.Name}";
+            entries.Add(new StorageEntry(info.Name, entryPath, kind, size, info.LastWriteTimeUtc));
+        }
+        IEnumerable<StorageEntry> ordered = sort switch
+        {
+            StorageSort.Size => descending ? entries.OrderByDescending(e => e.Size ?? 0) : entries.OrderBy(e => e.Size ?? 0),
+            StorageSort.Modified => descending ? entries.OrderByDescending(e => e.Modified) : entries.OrderBy(e => e.Modified),
+            _ => descending ? entries.OrderByDescending(e => e.Name, StringComparer.Ordinal) : entries.OrderBy(e => e.Name, StringComparer.Ordinal),
+        };
+        return ordered.OrderBy(e => e.Kind == "folder" ? 0 : 1).ToList(); // stable: folders first, each group in the order asked
+    }
+
+    /// <summary>Creates the folder and any missing parents; 409 when it exists already (unless <paramref name="existingIsFine"/>).</summary>
+    public void CreateFolder(StoragePath path, bool existingIsFine = false)
+    {
+        if (path.IsRoot)
+        {
+            if (existingIsFine) return;
+            throw new ConflictException("The storage's root exists already.");
+        }
+        for (var depth = 1; depth <= path.Segments.Count; depth++)
+        {
+            var prefix = StoragePath.Parse(string.Join('/', path.Segments.Take(depth)));
+            var entry = Entry(prefix);
+            var last = depth == path.Segments.Count;
+            if (EntryExists(entry))
+            {
+                if (last && !(existingIsFine && Directory.Exists(entry))) throw new ConflictException($"'{prefix}' exists already.");
+                if (!Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
+                continue; // a link is checked by the next Entry() call, which follows it
+            }
+            Directory.CreateDirectory(entry);
+        }
+    }
+
+    public void Move(StoragePath from, StoragePath to)
+    {
+        if (from.IsRoot) throw ValidationException.For("from", "The storage's root cannot be moved.");
+        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
+        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being moved.");
+        var source = Entry(from, "from");
+        if (!EntryExists(source)) throw new StorageEntryNotFoundException($"Nothing is at '{from}' in this storage.");
+        var target = Entry(to, "to");
+        if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
+        if (IsLink(source) || !Directory.Exists(source)) File.Move(source, target);
+        else Directory.Move(source, target);
+    }
+
+    /// <summary>Copies a file or a folder tree (links inside are skipped); at most <paramref name="allowedBytes"/> are written.</summary>
+    public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge)
+    {
+        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
+        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
+        var source = Follow(from, "from");
+        var target = Entry(to, "to");
+        if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
+        var bytes = Directory.Exists(source) ? SizeOf(source) : new FileInfo(source).Length;
+        if (bytes > allowedBytes) throw tooLarge(bytes);
+        if (!Directory.Exists(source))
+        {
+            CopyFileAtomically(source, target);
+            return;
+        }
+        var partial = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        try
+        {
+            CopyTree(source, partial);
+            Directory.Move(partial, target);
+        }
+        catch
+        {
+            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+            throw;
+        }
+    }
+
+    public void Delete(StoragePath path)
+    {
+        if (path.IsRoot) throw ValidationException.For("path", "The storage's root cannot be deleted; delete what is inside it.");
+        var entry = Entry(path);
+        // A link is removed itself, never what it points to; a folder's recursive delete unlinks the links inside it.
+        if (IsLink(entry) || File.Exists(entry)) File.Delete(entry);
+        else if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+        else throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> to a temporary file in the target folder and renames it over
+    /// the target only once complete: an interrupted or refused upload leaves nothing under the final
+    /// name (and an existing file intact). Throws <paramref name="tooLarge"/> past <paramref name="limit"/> bytes.
+    /// </summary>
+    public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct)
+    {
+        if (path.IsRoot) throw ValidationException.For("path", "names the storage's root; give a file name.");
+        var target = Entry(path);
+        if (Directory.Exists(target) && !IsLink(target)) throw new ConflictException($"'{path}' is a folder.");
+        var temporary = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        var committed = false;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long written = 0;
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                int read;
+                while ((read = await content.ReadAsync(buffer, ct)) > 0)
+                {
+                    written += read;
+                    if (written > limit) throw tooLarge(written);
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+            }
+            // rename(2) replaces the target (or a link at its name) in one step.
+            File.Move(temporary, target, overwrite: true);
+            committed = true;
+            return written;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (!committed) File.Delete(temporary);
+        }
+    }
+
+    public bool IsFolder(StoragePath path) => Directory.Exists(Follow(path));
+
+    /// <summary>Opens a file for reading (links followed only within the root).</summary>
+    public Stream OpenRead(StoragePath path)
+    {
+        var file = Follow(path);
+        if (Directory.Exists(file)) throw ValidationException.For("path", $"'{path}' is a folder.");
+        return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+    }
+
+    public async Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)
+    {
+        var folder = Follow(path);
+        await ZipStreaming.WriteAsync(output, Walk(folder).Select(e => new ZipStreaming.Item(e.RelativePath, e.IsFolder,
+            e.IsFolder ? DateTime.UtcNow : File.GetLastWriteTimeUtc(e.FullPath),
+            () => new FileStream(e.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan))), ct);
+    }
+
+    /// <summary>Bytes in files under the root, links not followed (the quota's measure).</summary>
+    public long? Usage() => SizeOf(Root);
+
+    /// <summary>Every file under <paramref name="folder"/> (links skipped), with its path relative to it.</summary>
+    public static IEnumerable<(string FullPath, string RelativePath, bool IsFolder)> Walk(string folder, string prefix = "")
+    {
+        foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
+        {
+            if (info.LinkTarget is not null || info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
+            var relative = prefix.Length == 0 ? info.Name : $"{prefix}/{info.Name}";
+            if (info is DirectoryInfo)
+            {
+                yield return (info.FullName, relative, true);
+                foreach (var inner in Walk(info.FullName, relative)) yield return inner;
+            }
+            else
+            {
+                yield return (info.FullName, relative, false);
+            }
+        }
+    }
+
+    private static long SizeOf(string folder) =>
+        Walk(folder).Where(e => !e.IsFolder).Sum(e => new FileInfo(e.FullPath).Length);
+
+    private static void CopyTree(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var (fullPath, relative, isFolder) in Walk(source))
+        {
+            var destination = Path.Join(target, relative);
+            if (isFolder) Directory.CreateDirectory(destination);
+            else File.Copy(fullPath, destination);
+        }
+    }
+
+    private static void CopyFileAtomically(string source, string target)
+    {
+        var temporary = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        try
+        {
+            File.Copy(source, temporary);
+            File.Move(temporary, target);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private string Join(StoragePath path) => path.IsRoot ? Root : Path.Join([Root, .. path.Segments]);
+
+    private bool ExistingAncestorLeaves(string path)
+    {
+        for (var current = Path.GetDirectoryName(path); current is not null; current = Path.GetDirectoryName(current))
+        {
+            if (PosixPath.Canonical(current) is { } canonical) return !PosixPath.IsWithin(canonical, Root);
+        }
+        return false;
+    }
+
+    private static bool IsLink(string path) => new FileInfo(path).LinkTarget is not null;
+
+    private static bool EntryExists(string path) => File.Exists(path) || Directory.Exists(path) || IsLink(path);
+
+    private static ValidationException Outside(string field, StoragePath path) =>
+        ValidationException.For(field, $"'{path}' leads outside the storage through a symbolic link; it is not followed.");
+}

@@ -1,0 +1,85 @@
+using Rosetta.Core.Domain;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// One storage resolved for one user: file operations with the read-only rule, the upload size
+/// limit and the quota applied. Short-lived: opened per request.
+/// </summary>
+public sealed class OpenedStorage(Storage storage, IStorageFolder folder, StorageOptions options)
+{
+    public Storage Storage { get; } = storage;
+
+    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort = StorageSort.Name, bool descending = false) =>
+        folder.List(path, sort, descending);
+
+    public void CreateFolder(StoragePath path)
+    {
+        EnsureWritable();
+        folder.CreateFolder(path);
+    }
+
+    public void Move(StoragePath from, StoragePath to)
+    {
+        EnsureWritable();
+        folder.Move(from, to);
+    }
+
+    public void Copy(StoragePath from, StoragePath to)
+    {
+        EnsureWritable();
+        folder.Copy(from, to, Remaining(), bytes => QuotaExceeded(bytes));
+    }
+
+    public void Delete(StoragePath path)
+    {
+        EnsureWritable();
+        folder.Delete(path);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="content"/> at <paramref name="path"/> (replacing a file there, creating missing folders).
+    /// <paramref name="declaredLength"/> (Content-Length) lets an oversized upload be refused before
+    /// a byte is read; the limits are enforced on the bytes actually received either way.
+    /// </summary>
+    public async Task<long> UploadAsync(StoragePath path, Stream content, long? declaredLength, CancellationToken ct)
+    {
+        EnsureWritable();
+        var remaining = Remaining();
+        if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
+        if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
+        var limit = Math.Min(options.MaxUploadBytes, remaining ?? long.MaxValue);
+        folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
+        return await folder.WriteAsync(path, content, limit,
+            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);
+    }
+
+    /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
+    public bool IsFolder(StoragePath path) => folder.IsFolder(path);
+
+    public Stream OpenRead(StoragePath path) => folder.OpenRead(path);
+
+    /// <summary>Streams a folder as a zip archive (links skipped), entry by entry.</summary>
+    public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct) => folder.WriteZipAsync(path, output, ct);
+
+    private void EnsureWritable()
+    {
+        if (Storage.ReadOnly) throw new ReadOnlyStorageException(Storage.Name);
+    }
+
+    private long? Remaining() => options.QuotaBytes > 0 && folder.Usage() is { } used ? Math.Max(0, options.QuotaBytes - used) : null;
+
+    private StorageLimitException TooLarge(long bytes) =>
+        new($"The upload ({Describe(bytes)} or more) is larger than the maximum of {Describe(options.MaxUploadBytes)} per upload.");
+
+    private StorageLimitException QuotaExceeded(long bytes) =>
+        new($"Not enough room in '{Storage.Name}': {Describe(bytes)} do not fit in the {Describe(Remaining() ?? 0)} left of its {Describe(options.QuotaBytes)} quota. Delete files to make room.");
+
+    internal static string Describe(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.#} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.#} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.#} KiB",
+        _ => $"{bytes} bytes",
+    };
+}

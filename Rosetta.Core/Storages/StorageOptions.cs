@@ -1,0 +1,23 @@
+namespace Rosetta.Core.Storages;
+
+/// <summary>Configuration section <c>Rosetta:Storage</c>.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>
+    /// Folder on the platform host holding the seeded storages (<c>users/$USER</c> and <c>shared</c>).
+    /// Empty: <c>{Rosetta:DataDirectory}/storage</c>. Made absolute at start-up: the engine binds it.
+    /// </summary>
+    public string Root { get; set; } = "";
+
+    /// <summary>Seed the platform-wide <c>personal</c> and <c>shared</c> storages when missing.</summary>
+    public bool SeedDefaults { get; set; } = true;
+
+    /// <summary>The largest single upload, in bytes (default 10 GiB).</summary>
+    public long MaxUploadBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The most one local storage folder may hold, in bytes (a per-user folder is one user's quota);
+    /// 0 means no quota.
+    /// </summary>
+    public long QuotaBytes { get; set; }
+}

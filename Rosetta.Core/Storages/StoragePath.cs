@@ -1,0 +1,103 @@
+using System.Text;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// A path inside a storage, relative to its root, as validated segments. Every path a client sends
+/// goes through <see cref="Parse"/> before any file system call, so nothing it names can climb out
+/// of the storage by its spelling: no <c>..</c> or <c>.</c>, no leading <c>/</c>, no backslash, no
+/// NUL or control characters, no empty or over-long segments. (Symbolic links are the file
+/// system's part; <see cref="ConfinedDirectory"/> resolves them.)
+/// </summary>
+public sealed class StoragePath : IEquatable<StoragePath>
+{
+    /// <summary>Linux's NAME_MAX: the longest file name, in UTF-8 bytes.</summary>
+    public const int MaxNameBytes = 255;
+    /// <summary>Linux's PATH_MAX, for the whole relative path.</summary>
+    public const int MaxPathLength = 4096;
+
+    private StoragePath(IReadOnlyList<string> segments) => Segments = segments;
+
+    public static StoragePath Root { get; } = new([]);
+
+    public IReadOnlyList<string> Segments { get; }
+    public bool IsRoot => Segments.Count == 0;
+    /// <summary>The last segment; empty for the root.</summary>
+    public string Name => IsRoot ? "" : Segments[^1];
+    public StoragePath Parent => IsRoot ? this : new StoragePath(Segments.Take(Segments.Count - 1).ToArray());
+
+    public StoragePath Child(string name, string field = "name")
+    {
+        CheckName(name, field);
+        return new StoragePath([.. Segments, name]);
+    }
+
+    /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
+    public bool Contains(StoragePath other) =>
+        other.Segments.Count >= Segments.Count && Segments.SequenceEqual(other.Segments.Take(Segments.Count), StringComparer.Ordinal);
+
+    /// <summary>The form clients send and receive: segments joined by '/', empty for the root.</summary>
+    public override string ToString() => string.Join('/', Segments);
+
+    /// <summary>
+    /// Parses a client's path (already URL-decoded once by the framework: <c>%2e%2e%2f</c> arrives
+    /// as <c>../</c> and is refused here; a double-encoded one is just an odd but harmless name).
+    /// Null, empty and a lone trailing '/' are allowed; everything else hostile is a 400 on <paramref name="field"/>.
+    /// </summary>
+    public static StoragePath Parse(string? text, string field = "path")
+    {
+        if (string.IsNullOrEmpty(text)) return Root;
+        if (text.Length > MaxPathLength) throw Invalid(field, $"is longer than {MaxPathLength} characters.");
+        if (text[0] is '/' or '\\' || (text.Length >= 2 && text[1] == ':' && char.IsAsciiLetter(text[0])))
+            throw Invalid(field, "must be relative to the storage's root, e.g. 'results/run1.txt' (no leading '/'; empty for the root).");
+        if (text.EndsWith('/')) text = text[..^1];
+        var segments = text.Split('/');
+        foreach (var segment in segments)
+        {
+            if (segment.Length == 0) throw Invalid(field, "has an empty segment ('//'); separate folders with a single '/'.");
+            CheckSegment(segment, field);
+        }
+        return new StoragePath(segments);
+    }
+
+    /// <summary>A single file or folder name (an uploaded file's name, a new folder): the segment rules, and no '/'.</summary>
+    public static void CheckName(string? name, string field = "name")
+    {
+        if (string.IsNullOrEmpty(name)) throw Invalid(field, "is required.");
+        if (name.Contains('/')) throw Invalid(field, "is a single name and cannot contain '/'.");
+        CheckSegment(name, field);
+    }
+
+    private static void CheckSegment(string segment, string field)
+    {
+        if (segment is "." or "..")
+            throw Invalid(field, "cannot contain '.' or '..' segments: paths stay inside the storage.");
+        foreach (var c in segment)
+        {
+            if (c == '\0') throw Invalid(field, "contains a NUL character.");
+            if (char.IsControl(c)) throw Invalid(field, $"contains a control character (U+{(int)c:X4}).");
+            if (c == '\\') throw Invalid(field, "contains '\\'; separate folders with '/'.");
+        }
+        // A lone surrogate cannot become a file name (it would silently turn into U+FFFD).
+        if (HasLoneSurrogate(segment))
+            throw Invalid(field, "is not valid Unicode text.");
+        if (Encoding.UTF8.GetByteCount(segment) > MaxNameBytes) throw Invalid(field, $"has a name longer than {MaxNameBytes} bytes.");
+    }
+
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return true;
+        }
+        return false;
+    }
+
+    private static ValidationException Invalid(string field, string message) => ValidationException.For(field, message);
+
+    public bool Equals(StoragePath? other) => other is not null && Segments.SequenceEqual(other.Segments, StringComparer.Ordinal);
+    public override bool Equals(object? obj) => Equals(obj as StoragePath);
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
+}

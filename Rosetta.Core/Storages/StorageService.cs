@@ -1,0 +1,166 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// Storages: who sees which (platform-wide ones everyone, a user's own only them and admins), where
+/// each one is for a given user, and the binds a task gets. File operations go through
+/// <see cref="OpenAsync"/>, which applies the ownership, browsable and read-only rules.
+/// </summary>
+public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory, IOptions<StorageOptions> options, Backends.Ssh.SshConnectionPool sshConnections)
+{
+    private readonly StorageOptions _options = options.Value;
+
+    public async Task<IReadOnlyList<Storage>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var all = await db.Storages.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct);
+        return all.Where(s => caller.CanUse(s.OwnerId)).ToList();
+    }
+
+    public async Task<Storage?> FindAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storage = await db.Storages.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        return storage is not null && caller.CanUse(storage.OwnerId) ? storage : null;
+    }
+
+    /// <summary>
+    /// Adds a storage. Folders on the platform host are an admin's decision (they are the host's
+    /// files); users add sftp storages on their own SSH resources, where they log in as themselves.
+    /// </summary>
+    public async Task<Storage> AddAsync(Caller caller, StorageDraft draft, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", draft.Name?.Trim());
+        var id = string.IsNullOrEmpty(draft.Id) ? $"s-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}" : draft.Id;
+        TextRules.Slug(errors, "id", id);
+        var kind = StorageKind.Local;
+        if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'local' or 'sftp'.");
+        else if (!Enum.TryParse(draft.Kind, ignoreCase: true, out kind) || !Enum.IsDefined(kind) || char.IsDigit(draft.Kind[0]))
+            errors.Add("kind", "must be 'local' (a folder on the platform host) or 'sftp' (a folder on an SSH resource).");
+        else if (kind == StorageKind.Local && !caller.IsAdmin)
+            errors.Add("kind", "only admins add folders of the platform host; add an 'sftp' storage on one of your SSH resources.");
+        if (draft.PlatformWide == true && !caller.IsAdmin) errors.Add("platformWide", "only admins add storages for everyone.");
+        StorageRules.BasePath(errors, draft.BasePath, kind);
+        StorageRules.BindPath(errors, draft.BindPath);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var computingId = draft.Computing ?? (kind == StorageKind.Local ? BundledCatalogue.LocalComputingId : null);
+        var computing = computingId is null ? null : await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == computingId, ct);
+        if (computing is null || !caller.CanUse(computing.OwnerId))
+            errors.Add("computing", computingId is null ? "is required for sftp storages: the SSH resource the files live on." : $"No computing resource '{computingId}'.");
+        else if (kind == StorageKind.Local && computing.Kind != ComputingKind.Local)
+            errors.Add("computing", "must be the platform host's engine ('local') for a local storage.");
+        else if (kind == StorageKind.Sftp && computing.Kind == ComputingKind.Local)
+            errors.Add("computing", "must be an SSH or Slurm resource for an sftp storage.");
+        else if (kind == StorageKind.Sftp && !caller.IsAdmin && computing.OwnerId != caller.UserId)
+            errors.Add("computing", "must be one of your own SSH resources: the platform's own login there is not yours to browse with.");
+        if (!errors.IsValid) throw new ValidationException(errors);
+
+        var ownerId = draft.PlatformWide == true ? null : caller.UserId;
+        if (await db.Storages.AnyAsync(s => s.Id == id, ct)) throw new ConflictException($"Storage id '{id}' is taken; choose another id.");
+        if (await db.Storages.AnyAsync(s => s.ComputingId == computing!.Id && s.BindPath == draft.BindPath && (s.OwnerId == null || s.OwnerId == ownerId), ct))
+            throw new ConflictException($"Another storage is bound at {draft.BindPath} on '{computing!.Id}'; choose another bind path.");
+        var storage = new Storage
+        {
+            Id = id!, Name = draft.Name!.Trim(), Kind = kind, ComputingId = computing!.Id, BasePath = draft.BasePath!.TrimEnd('/'),
+            BindPath = draft.BindPath!, ReadOnly = draft.ReadOnly == true, Browsable = draft.Browsable != false, OwnerId = ownerId,
+        };
+        db.Storages.Add(storage);
+        await db.SaveChangesAsync(ct);
+        return storage;
+    }
+
+    /// <summary>
+    /// Removes a storage (its files stay where they are): the owner's own, or any for an admin.
+    /// Null when the caller cannot see it; false when they see it but may not remove it (platform-wide).
+    /// </summary>
+    public async Task<bool?> DeleteAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
+        if (storage.OwnerId is null && !caller.IsAdmin) return false;
+        db.Storages.Remove(storage);
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// The storage, resolved for the caller, ready for file operations; null when the caller cannot
+    /// see it (the API answers 404). A local storage's folder is created on first use.
+    /// </summary>
+    public async Task<OpenedStorage?> OpenAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storage = await db.Storages.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
+        if (!storage.Browsable) throw new StorageEntryNotFoundException($"The storage '{storage.Name}' is not browsable: it is only bound into tasks.");
+        // $USER is the owner's name for a user's own storage, the caller's for a platform-wide one.
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == (storage.OwnerId ?? caller.UserId), ct)
+            ?? throw new StorageEntryNotFoundException("The storage's owner no longer exists.");
+        if (storage.Kind == StorageKind.Local)
+            return new OpenedStorage(storage, new ConfinedDirectory(StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null)), _options);
+
+        var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
+            ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
+        var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username);
+        var sftp = await sshConnections.For(computing).SftpAsync(ct);
+        try
+        {
+            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder), _options);
+        }
+        catch (Renci.SshNet.Common.SshException e)
+        {
+            throw new BackendUnavailableException($"The folder {remoteFolder} of storage '{storage.Name}' cannot be opened on {computing.Host}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The storages a task of <paramref name="ownerId"/> on <paramref name="computing"/> gets bound:
+    /// platform-wide ones and the owner's own (even an admin's task gets only the admin's own), with
+    /// host folders resolved. Local folders are created here, so the engine never makes them as root.
+    /// </summary>
+    public async Task<IReadOnlyList<BindMount>> BindsForAsync(string ownerId, ComputingResource computing, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storages = await db.Storages.AsNoTracking()
+            .Where(s => s.ComputingId == computing.Id && (s.OwnerId == null || s.OwnerId == ownerId))
+            .OrderBy(s => s.BindPath).ToListAsync(ct);
+        if (storages.Count == 0) return [];
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == ownerId, ct);
+        if (user?.UserName is not { } userName) return [];
+        var binds = new List<BindMount>();
+        foreach (var storage in storages)
+        {
+            var isLocal = storage.Kind == StorageKind.Local;
+            if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
+            var folder = StorageRules.Substitute(storage.BasePath, userName, computing.Username);
+            if (isLocal) folder = new ConfinedDirectory(folder).Root;
+            binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
+        }
+        return binds;
+    }
+
+    /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>
+    public static IEnumerable<Storage> Defaults(StorageOptions options) =>
+    [
+        new Storage
+        {
+            Id = "personal", Name = "Personal", Kind = StorageKind.Local, ComputingId = BundledCatalogue.LocalComputingId,
+            BasePath = Path.Join(options.Root, "users", StorageRules.UserVariable), BindPath = "/storages/personal",
+        },
+        new Storage
+        {
+            Id = "shared", Name = "Shared", Kind = StorageKind.Local, ComputingId = BundledCatalogue.LocalComputingId,
+            BasePath = Path.Join(options.Root, "shared"), BindPath = "/storages/shared",
+        },
+    ];
+}

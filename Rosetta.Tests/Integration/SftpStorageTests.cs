@@ -1,0 +1,153 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// sftp storages through the API against the real demo sshd: every operation, traversal, links
+/// planted on the host (never followed), read-only. The demo host shares this machine's file
+/// system, so the test checks the remote side directly.
+/// </summary>
+[Collection("ssh")]
+public sealed class SftpStorageTests(SshPlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    private async Task<(string Id, string Root)> AddStorageAsync(bool readOnly)
+    {
+        var root = "/tmp/rosetta-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var id = "sftp-" + Guid.NewGuid().ToString("N")[..6];
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+        {
+            id, name = id, kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = root + "/$USER", bindPath = "/storages/" + id, readOnly, platformWide = true,
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return (id, root);
+    }
+
+    /// <summary>Platform-wide storages would be bound into every later task on demo-ssh (other tests' too).</summary>
+    private async Task RemoveAsync(string id)
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryOperationWorksOverSftpAndStaysInTheFolder()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sf" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        var folder = $"{root}/{user}";
+        try
+        {
+            Assert.Empty(await StorageApi.ListAsync(client, id));
+            Assert.True(Directory.Exists(folder), "the per-user folder is made on first use");
+
+            var content = new byte[300_000];
+            Random.Shared.NextBytes(content);
+            await StorageApi.UploadAsync(client, id, "runs/data.bin", content);
+            Assert.Equal(content, await File.ReadAllBytesAsync($"{folder}/runs/data.bin"));
+            Assert.Equal(content, await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=runs/data.bin"));
+            var entry = (await StorageApi.ListAsync(client, id, "runs")).Single()!;
+            Assert.Equal(content.Length, (long)entry["size"]!);
+
+            Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, id, "folders", new { path = "a/b" })).StatusCode);
+            Assert.Equal(HttpStatusCode.Conflict, (await StorageApi.PostJsonAsync(client, id, "folders", new { path = "a/b" })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await StorageApi.PostJsonAsync(client, id, "move", new { from = "runs/data.bin", to = "a/b/moved.bin" })).StatusCode);
+            Assert.Equal(["a", "runs"], await StorageApi.NamesAsync(client, id));
+
+            using (var zip = new ZipArchive(new MemoryStream(await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=a"))))
+                Assert.Equal(content.Length, zip.GetEntry("b/moved.bin")!.Length);
+
+            // Replacing a file is atomic and leaves no temporary file behind.
+            await StorageApi.UploadAsync(client, id, "a/b/moved.bin", "small"u8.ToArray());
+            Assert.Equal(["moved.bin"], Directory.GetFileSystemEntries($"{folder}/a/b").Select(Path.GetFileName));
+            Assert.Equal("small", await File.ReadAllTextAsync($"{folder}/a/b/moved.bin"));
+
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/storages/{id}/files?path=a")).StatusCode);
+            Assert.Equal(["runs"], await StorageApi.NamesAsync(client, id));
+
+            var traversal = await client.GetAsync($"/api/v1/storages/{id}/files?path=..%2F..%2Fetc");
+            Assert.Equal(HttpStatusCode.BadRequest, traversal.StatusCode);
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task LinksPlantedOnTheHostAreListedButNeverFollowed()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sl" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        try
+        {
+            Assert.Empty(await StorageApi.ListAsync(client, id));
+            var folder = $"{root}/{user}";
+            File.CreateSymbolicLink($"{folder}/escape", "/etc");
+            File.CreateSymbolicLink($"{folder}/passwd", "/etc/passwd");
+
+            var listed = await StorageApi.ListAsync(client, id);
+            Assert.All(listed, e => Assert.Equal("link", (string?)e!["kind"]));
+            foreach (var url in new[] { "files?path=escape", "download?path=escape/passwd", "download?path=passwd", "download?path=escape" })
+            {
+                var response = await client.GetAsync($"/api/v1/storages/{id}/{url}");
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                Assert.Contains("symbolic link", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
+            }
+            Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PutAsync(client, id, "escape/planted", "x"u8.ToArray())).StatusCode);
+            Assert.False(File.Exists("/etc/planted"));
+
+            // SSH.NET resolves a link at the end of a path before acting, so a link is never changed through
+            // SFTP: deleting, moving or overwriting one, or deleting a folder holding one, is refused.
+            await StorageApi.UploadAsync(client, id, "mine/own.txt", "own"u8.ToArray());
+            File.CreateSymbolicLink($"{folder}/mine/link", $"{folder}/mine/own.txt");
+            var refusals = new[]
+            {
+                await client.DeleteAsync($"/api/v1/storages/{id}/files?path=passwd"),
+                await StorageApi.PostJsonAsync(client, id, "move", new { from = "passwd", to = "moved" }),
+                await StorageApi.PutAsync(client, id, "mine/link", "replaced"u8.ToArray()),
+                await client.DeleteAsync($"/api/v1/storages/{id}/files?path=mine"),
+            };
+            foreach (var refused in refusals)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+                Assert.Contains("symbolic link", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            }
+            Assert.True(File.Exists("/etc/passwd"));
+            Assert.Equal("own", await File.ReadAllTextAsync($"{folder}/mine/own.txt"));
+            Assert.NotNull(new FileInfo($"{folder}/passwd").LinkTarget);
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AReadOnlySftpStorageRefusesWrites()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: true);
+        using var client = await App.NewUserClientAsync();
+        try
+        {
+            Assert.Empty(await StorageApi.ListAsync(client, id));
+            var put = await StorageApi.PutAsync(client, id, "x.txt", "x"u8.ToArray());
+            Assert.Equal(HttpStatusCode.Forbidden, put.StatusCode);
+            Assert.Contains("read-only", (string?)(await TaskApi.ProblemAsync(put))["detail"]);
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,357 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// <c>/api/v1/storages</c> through the real app: every file operation on the seeded personal folder,
+/// path traversal in every spelling, links planted from outside, another user's storage, read-only
+/// storages, the upload limit, the quota and an upload cut off halfway.
+/// </summary>
+public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<StorageFixture>
+{
+    private RosettaAppFactory App => fixture.App;
+
+    private async Task<(HttpClient Client, string Name)> NewUserAsync()
+    {
+        var name = "st" + Guid.NewGuid().ToString("N")[..8];
+        return (await App.NewUserClientAsync(name), name);
+    }
+
+    private string PersonalFolder(string user) => Path.Combine(fixture.StorageRoot, "users", user);
+
+    [Fact]
+    public async Task SeededStoragesAreListedWithTheirBindPaths()
+    {
+        var (client, _) = await NewUserAsync();
+        var storages = (await client.GetFromJsonAsync<JsonArray>("/api/v1/storages"))!;
+        var personal = storages.Single(s => (string?)s!["id"] == "personal")!;
+        Assert.Equal("/storages/personal", (string?)personal["bindPath"]);
+        Assert.Equal("local", (string?)personal["kind"]);
+        Assert.Equal("local", (string?)personal["computing"]);
+        Assert.True((bool)personal["platformWide"]!);
+        Assert.Contains(storages, s => (string?)s!["id"] == "shared");
+    }
+
+    [Fact]
+    public async Task EveryOperationDoesWhatItSaysAndStaysInTheUsersOwnFolder()
+    {
+        var (client, name) = await NewUserAsync();
+        var content = Encoding.UTF8.GetBytes("spectrum 1\nspectrum 2\n");
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = "runs/2026" })).StatusCode);
+        await StorageApi.UploadAsync(client, "personal", "runs/2026/data.txt", content);
+        Assert.Equal(content, File.ReadAllBytes(Path.Combine(PersonalFolder(name), "runs/2026/data.txt")));
+
+        var listed = await StorageApi.ListAsync(client, "personal", "runs/2026");
+        var entry = listed.Single()!;
+        Assert.Equal("runs/2026/data.txt", (string?)entry["path"]);
+        Assert.Equal("file", (string?)entry["kind"]);
+        Assert.Equal(content.Length, (long)entry["size"]!);
+
+        Assert.Equal(content, await client.GetByteArrayAsync("/api/v1/storages/personal/download?path=runs/2026/data.txt"));
+
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "runs", to = "runs-copy" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "runs-copy/2026/data.txt", to = "renamed.txt" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "runs", to = "renamed.txt" })).StatusCode);
+        Assert.Equal(["runs", "runs-copy", "renamed.txt"], await StorageApi.NamesAsync(client, "personal"));
+
+        // A folder downloads as a zip archive with its tree.
+        var zipBytes = await client.GetByteArrayAsync("/api/v1/storages/personal/download?path=runs");
+        using (var zip = new ZipArchive(new MemoryStream(zipBytes)))
+        {
+            var file = zip.GetEntry("2026/data.txt")!;
+            using var reader = new StreamReader(file.Open());
+            Assert.Equal("spectrum 1\nspectrum 2\n", await reader.ReadToEndAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/personal/files?path=runs")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/api/v1/storages/personal/files?path=runs")).StatusCode);
+        Assert.Equal(["runs-copy", "renamed.txt"], await StorageApi.NamesAsync(client, "personal"));
+
+        // Sorting: by size, largest first, folders still first.
+        await StorageApi.UploadAsync(client, "personal", "big.bin", new byte[1000]);
+        Assert.Equal(["runs-copy", "big.bin", "renamed.txt"],
+            (await client.GetFromJsonAsync<JsonObject>("/api/v1/storages/personal/files?sort=size&order=desc"))!["entries"]!.AsArray().Select(e => (string)e!["name"]!));
+
+        // Someone else's personal folder is their own.
+        var (other, _) = await NewUserAsync();
+        Assert.Empty(await StorageApi.ListAsync(other, "personal"));
+    }
+
+    [Fact]
+    public async Task MultipartUploadsStoreEachFileAndRefuseNamesWithSlashes()
+    {
+        var (client, name) = await NewUserAsync();
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent("one"u8.ToArray()), "files", "one.txt" },
+            { new ByteArrayContent("two"u8.ToArray()), "files", "two.txt" },
+        };
+        var response = await client.PostAsync("/api/v1/storages/personal/files", form);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(["one.txt", "two.txt"], await StorageApi.NamesAsync(client, "personal"));
+
+        foreach (var hostile in new[] { "../escape.txt", "sub/escape.txt", ".." })
+        {
+            using var bad = new MultipartFormDataContent();
+            var part = new ByteArrayContent("x"u8.ToArray());
+            part.Headers.ContentDisposition = new ContentDispositionHeaderValue("form-data") { Name = "\"files\"", FileName = $"\"{hostile}\"" };
+            bad.Add(part);
+            var refused = await client.PostAsync("/api/v1/storages/personal/files", bad);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.NotNull((await TaskApi.ProblemAsync(refused))["errors"]!["filename"]);
+        }
+        Assert.False(File.Exists(Path.Combine(PersonalFolder(name), "..", "escape.txt")));
+        Assert.Equal(["one.txt", "two.txt"], await StorageApi.NamesAsync(client, "personal"));
+    }
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("../x")]
+    [InlineData("..%2F..%2Fetc")]
+    [InlineData("%2e%2e%2f%2e%2e%2fx")]
+    [InlineData("%2E%2E/x")]
+    [InlineData("a/../../x")]
+    [InlineData("/etc/passwd")]
+    [InlineData("%2Fetc%2Fpasswd")]
+    [InlineData("a%00b")]
+    [InlineData("a%0Ab")]
+    [InlineData("a%1Bb")]
+    [InlineData("a%5C..%5Cb")]
+    public async Task TraversalInEverySpellingIsA400AndWritesNothing(string rawPath)
+    {
+        var (client, name) = await NewUserAsync();
+        var before = Entries();
+        var requests = new Func<Task<HttpResponseMessage>>[]
+        {
+            () => client.GetAsync($"/api/v1/storages/personal/files?path={rawPath}"),
+            () => client.GetAsync($"/api/v1/storages/personal/download?path={rawPath}"),
+            () => client.PutAsync($"/api/v1/storages/personal/files?path={rawPath}", new ByteArrayContent("x"u8.ToArray())),
+            () => client.DeleteAsync($"/api/v1/storages/personal/files?path={rawPath}"),
+        };
+        foreach (var request in requests)
+        {
+            var response = await request();
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.NotNull((await TaskApi.ProblemAsync(response))["errors"]!["path"]);
+        }
+        var moved = await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = Uri.UnescapeDataString(rawPath) });
+        Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
+        // Nothing anywhere in the data directory but the user's own (empty) folder, made on first use.
+        var added = Entries().Except(before).Where(e => !e.EndsWith("-wal") && !e.EndsWith("-shm")).ToList();
+        Assert.All(added, e => Assert.True(PersonalFolder(name).StartsWith(e), $"{e} appeared"));
+        Assert.Empty(Directory.GetFileSystemEntries(PersonalFolder(name)));
+    }
+
+    private HashSet<string> Entries() => Directory.GetFileSystemEntries(App.DataDirectory, "*", SearchOption.AllDirectories).ToHashSet();
+
+    [Fact]
+    public async Task AnEncodedTraversalIsDecodedOnceSoADoubleEncodedOneIsJustAName()
+    {
+        var (client, name) = await NewUserAsync();
+        var put = await client.PutAsync("/api/v1/storages/personal/files?path=%252e%252e%252fx", new ByteArrayContent("x"u8.ToArray()));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.True(File.Exists(Path.Combine(PersonalFolder(name), "%2e%2e%2fx")));
+    }
+
+    [Fact]
+    public async Task LinksPlantedInTheFolderNeverLeadOut()
+    {
+        var (client, name) = await NewUserAsync();
+        await StorageApi.UploadAsync(client, "personal", "mine.txt", "mine"u8.ToArray());
+        var outside = Path.Combine(App.DataDirectory, "outside-" + name);
+        Directory.CreateDirectory(outside);
+        File.WriteAllText(Path.Combine(outside, "secret.txt"), "secret");
+        // What a task could do through its bind mount.
+        File.CreateSymbolicLink(Path.Combine(PersonalFolder(name), "escape"), outside);
+        File.CreateSymbolicLink(Path.Combine(PersonalFolder(name), "db"), Path.Combine(App.DataDirectory, "rosetta.db"));
+
+        foreach (var url in new[] { "files?path=escape", "download?path=escape/secret.txt", "download?path=db", "download?path=escape" })
+        {
+            var response = await client.GetAsync($"/api/v1/storages/personal/{url}");
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("outside the storage", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PutAsync(client, "personal", "escape/new.txt", "x"u8.ToArray())).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "db", to = "stolen.db" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "mine.txt", to = "escape/mine.txt" })).StatusCode);
+        Assert.Equal(["secret.txt"], Directory.GetFiles(outside).Select(Path.GetFileName));
+
+        // The links are listed as links, and deleting one removes the link only.
+        var listed = await StorageApi.ListAsync(client, "personal");
+        Assert.Equal("link", (string?)listed.Single(e => (string?)e!["name"] == "escape")!["kind"]);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/personal/files?path=escape")).StatusCode);
+        Assert.True(File.Exists(Path.Combine(outside, "secret.txt")));
+    }
+
+    [Fact]
+    public async Task AnotherUsersStorageIsA404EverywhereAndNotListed()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var folder = Path.Combine(App.DataDirectory, "admin-only");
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Admin only", kind = "local", basePath = folder, bindPath = "/storages/admin-only" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        await StorageApi.UploadAsync(admin, id, "private.txt", "private"u8.ToArray());
+
+        var (client, _) = await NewUserAsync();
+        Assert.DoesNotContain((await client.GetFromJsonAsync<JsonArray>("/api/v1/storages"))!, s => (string?)s!["id"] == id);
+        var responses = new[]
+        {
+            await client.GetAsync($"/api/v1/storages/{id}"),
+            await client.GetAsync($"/api/v1/storages/{id}/files"),
+            await client.GetAsync($"/api/v1/storages/{id}/download?path=private.txt"),
+            await StorageApi.PutAsync(client, id, "x.txt", "x"u8.ToArray()),
+            await client.DeleteAsync($"/api/v1/storages/{id}/files?path=private.txt"),
+            await StorageApi.PostJsonAsync(client, id, "folders", new { path = "x" }),
+        };
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+        Assert.Equal(["private.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+
+        // Platform-wide storages are removed by admins only; removing one keeps its files.
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.DeleteAsync("/api/v1/storages/shared")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/storages/{id}")).StatusCode);
+        Assert.True(File.Exists(Path.Combine(folder, "private.txt")));
+    }
+
+    [Fact]
+    public async Task UsersCannotAddFoldersOfThePlatformHostOrStoragesForEveryone()
+    {
+        var (client, _) = await NewUserAsync();
+        var response = await client.PostAsJsonAsync("/api/v1/storages", new { name = "Root", kind = "local", basePath = "/", bindPath = "/storages/root", platformWide = true });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await TaskApi.ProblemAsync(response))["errors"]!;
+        Assert.NotNull(errors["kind"]);
+        Assert.NotNull(errors["platformWide"]);
+
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var bad = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Bad", kind = "local", basePath = "/data/../etc", bindPath = "/etc/x" });
+        var badErrors = (await TaskApi.ProblemAsync(bad))["errors"]!;
+        Assert.NotNull(badErrors["basePath"]);
+        Assert.NotNull(badErrors["bindPath"]);
+    }
+
+    [Fact]
+    public async Task ReadOnlyStoragesAreBrowsableAndRefuseEveryWrite()
+    {
+        var folder = Path.Combine(App.DataDirectory, "reference-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "catalogue.csv"), "ra,dec\n");
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+        {
+            name = "Reference data", kind = "local", basePath = folder, bindPath = "/storages/" + Path.GetFileName(folder), readOnly = true, platformWide = true,
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+        var (client, _) = await NewUserAsync();
+        Assert.Equal(["catalogue.csv"], await StorageApi.NamesAsync(client, id));
+        Assert.Equal("ra,dec\n", await client.GetStringAsync($"/api/v1/storages/{id}/download?path=catalogue.csv"));
+        var writes = new[]
+        {
+            await StorageApi.PutAsync(client, id, "new.txt", "x"u8.ToArray()),
+            await StorageApi.PutAsync(client, id, "catalogue.csv", "x"u8.ToArray()),
+            await client.DeleteAsync($"/api/v1/storages/{id}/files?path=catalogue.csv"),
+            await StorageApi.PostJsonAsync(client, id, "folders", new { path = "x" }),
+            await StorageApi.PostJsonAsync(client, id, "move", new { from = "catalogue.csv", to = "moved.csv" }),
+            await StorageApi.PostJsonAsync(client, id, "copy", new { from = "catalogue.csv", to = "copied.csv" }),
+        };
+        foreach (var response in writes)
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Contains("read-only", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
+        }
+        Assert.Equal(["catalogue.csv"], Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
+        Assert.Equal("ra,dec\n", File.ReadAllText(Path.Combine(folder, "catalogue.csv")));
+    }
+
+    [Fact]
+    public async Task UploadLimitAndQuotaAreClear413sAndLeaveNothingBehind()
+    {
+        var (client, name) = await NewUserAsync();
+        var tooBig = await StorageApi.PutAsync(client, "personal", "huge.bin", new byte[StorageFixture.MaxUpload + 1]);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+        Assert.Contains("larger than the maximum", (string?)(await TaskApi.ProblemAsync(tooBig))["detail"]);
+
+        await StorageApi.UploadAsync(client, "personal", "first.bin", new byte[160_000]);
+        var overQuota = await StorageApi.PutAsync(client, "personal", "second.bin", new byte[160_000]);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, overQuota.StatusCode);
+        Assert.Contains("quota", (string?)(await TaskApi.ProblemAsync(overQuota))["detail"]);
+        var copy = await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "first.bin", to = "again.bin" });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, copy.StatusCode);
+
+        // Without a Content-Length the limit is enforced on the bytes as they arrive.
+        var chunked = new StreamContent(new MemoryStream(new byte[160_000]));
+        chunked.Headers.ContentLength = null;
+        var request = new HttpRequestMessage(HttpMethod.Put, "/api/v1/storages/personal/files?path=chunked.bin") { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.SendAsync(request)).StatusCode);
+
+        Assert.Equal(["first.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task AnUploadCutOffHalfwayLeavesNoFileAndKeepsTheOldOne()
+    {
+        var (client, name) = await NewUserAsync();
+        await StorageApi.UploadAsync(client, "personal", "result.bin", new byte[1000]);
+        var token = client.DefaultRequestHeaders.Authorization!.Parameter;
+
+        // A raw client that promises 150 kB, sends 60 kB and goes away.
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(App.BaseAddress.Host, App.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            var head = $"PUT /api/v1/storages/personal/files?path=result.bin HTTP/1.1\r\nHost: {App.BaseAddress.Authority}\r\n" +
+                       $"Authorization: Bearer {token}\r\nContent-Length: 150000\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await stream.WriteAsync(new byte[60_000]);
+            await stream.FlushAsync();
+            await Task.Delay(300);
+        }
+
+        var folder = PersonalFolder(name);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.GetFiles(folder).Length > 1 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Equal(["result.bin"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        Assert.Equal(1000, new FileInfo(Path.Combine(folder, "result.bin")).Length);
+    }
+}
+
+/// <summary>A form post carries the user's cookie from any same-site page: cookie uploads must come from the dashboard's own origin.</summary>
+public sealed class StorageCookieUploadTests(StorageFixture fixture) : IClassFixture<StorageFixture>
+{
+    [Fact]
+    public async Task CookieUploadsFromAnotherOriginAreRefused()
+    {
+        var name = "ck" + Guid.NewGuid().ToString("N")[..8];
+        (await fixture.App.NewUserClientAsync(name)).Dispose();
+        using var browser = new BrowserLikeClient(fixture.App.BaseAddress);
+        await browser.LogInAsync(fixture.App.BaseAddress, name, "password-" + name);
+
+        async Task<HttpResponseMessage> PostAsync(string? origin)
+        {
+            var form = new MultipartFormDataContent { { new ByteArrayContent("x"u8.ToArray()), "files", $"from-{origin?.Length ?? 0}.txt" } };
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.App.BaseAddress, "/api/v1/storages/personal/files")) { Content = form };
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            return await browser.SendAsync(request);
+        }
+
+        var foreign = await PostAsync("http://evil.tasks.localhost:" + fixture.App.BaseAddress.Port);
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Contains("Bearer", (string?)(await TaskApi.ProblemAsync(foreign))["detail"]);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(null)).StatusCode);
+        var own = await PostAsync(fixture.App.BaseAddress.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        Assert.Equal(["from-" + fixture.App.BaseAddress.GetLeftPart(UriPartial.Authority).Length + ".txt"],
+            Directory.GetFiles(Path.Combine(fixture.StorageRoot, "users", name)).Select(Path.GetFileName));
+    }
+}

@@ -1,0 +1,136 @@
+using System.Text;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Tests.Unit;
+
+/// <summary>
+/// File operations on a real folder next to an "outside" folder that must never be read, listed,
+/// written or deleted through the storage, whatever links a task planted inside it.
+/// </summary>
+public sealed class ConfinedDirectoryTests : IDisposable
+{
+    private readonly string _base = Path.Combine(Path.GetTempPath(), "rosetta-confined", Guid.NewGuid().ToString("N"));
+    private readonly string _root;
+    private readonly string _outside;
+    private readonly ConfinedDirectory _folder;
+
+    public ConfinedDirectoryTests()
+    {
+        _root = Path.Combine(_base, "root");
+        _outside = Path.Combine(_base, "outside");
+        Directory.CreateDirectory(_outside);
+        File.WriteAllText(Path.Combine(_outside, "secret.txt"), "secret");
+        _folder = new ConfinedDirectory(_root);
+        // What a task could do through its bind: links pointing out, absolute and relative, to a folder and to a file.
+        File.CreateSymbolicLink(Path.Combine(_root, "out"), _outside);
+        File.CreateSymbolicLink(Path.Combine(_root, "out-relative"), "../outside");
+        File.CreateSymbolicLink(Path.Combine(_root, "secret-link"), Path.Combine(_outside, "secret.txt"));
+        Directory.CreateDirectory(Path.Combine(_root, "data"));
+        File.WriteAllText(Path.Combine(_root, "data", "a.txt"), "hello");
+        File.CreateSymbolicLink(Path.Combine(_root, "inside-link"), "data");
+    }
+
+    public void Dispose() => Directory.Delete(_base, recursive: true);
+
+    private static StoragePath P(string path) => StoragePath.Parse(path);
+
+    [Theory]
+    [InlineData("out")]
+    [InlineData("out/secret.txt")]
+    [InlineData("out-relative/secret.txt")]
+    [InlineData("secret-link")]
+    [InlineData("out/missing.txt")]
+    public void LinksLeadingOutAreNeverFollowed(string path)
+    {
+        var error = Assert.Throws<ValidationException>(() => _folder.Follow(P(path)));
+        Assert.Contains("outside the storage", error.Message);
+        Assert.Throws<ValidationException>(() => _folder.List(P(path), StorageSort.Name, false));
+        Assert.Throws<ValidationException>(() => _folder.Copy(P(path), P("copy"), null, _ => new Exception()));
+    }
+
+    [Fact]
+    public async Task WritesThroughALinkOutAreRefusedAndNothingAppearsOutside()
+    {
+        await Assert.ThrowsAsync<ValidationException>(() => _folder.WriteAsync(P("out/new.txt"), Stream(10), long.MaxValue, _ => new Exception(), default));
+        Assert.Throws<ValidationException>(() => _folder.CreateFolder(P("out/new-folder")));
+        Assert.Throws<ValidationException>(() => _folder.Move(P("data/a.txt"), P("out/a.txt")));
+        Assert.Throws<ValidationException>(() => _folder.Copy(P("data"), P("out-relative/data"), null, _ => new Exception()));
+        Assert.Throws<ValidationException>(() => _folder.Delete(P("out/secret.txt")));
+        Assert.Equal(["secret.txt"], Directory.GetFileSystemEntries(_outside).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task ReplacingOrDeletingALinkActsOnTheLinkNotItsTarget()
+    {
+        await _folder.WriteAsync(P("secret-link"), Stream(3), long.MaxValue, _ => new Exception(), default);
+        Assert.Equal("secret", File.ReadAllText(Path.Combine(_outside, "secret.txt")));
+        Assert.Null(new FileInfo(Path.Combine(_root, "secret-link")).LinkTarget);
+
+        _folder.Delete(P("out"));
+        Assert.True(File.Exists(Path.Combine(_outside, "secret.txt")));
+        Assert.False(Path.Exists(Path.Combine(_root, "out")));
+    }
+
+    [Fact]
+    public void DeletingAFolderUnlinksTheLinksInsideWithoutFollowingThem()
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "data", "escape"), _outside);
+        _folder.Delete(P("data"));
+        Assert.False(Directory.Exists(Path.Combine(_root, "data")));
+        Assert.True(File.Exists(Path.Combine(_outside, "secret.txt")));
+    }
+
+    [Fact]
+    public void LinksInsideTheRootAreFollowedAndListingsShowLinksAsLinks()
+    {
+        Assert.Equal(Path.Combine(_folder.Root, "data"), _folder.Follow(P("inside-link")));
+        Assert.Equal(["a.txt"], _folder.List(P("inside-link"), StorageSort.Name, false).Select(e => e.Name));
+        var root = _folder.List(StoragePath.Root, StorageSort.Name, false);
+        Assert.Equal("data", root[0].Name); // folders first
+        Assert.All(root.Where(e => e.Name != "data"), e => Assert.Equal("link", e.Kind));
+        Assert.All(root, e => Assert.Null(e.Size)); // a link's target is never measured
+    }
+
+    [Fact]
+    public async Task AnUploadThatFailsHalfwayLeavesNothingAndKeepsTheOldFile()
+    {
+        await _folder.WriteAsync(P("data/big.bin"), Stream(100), long.MaxValue, _ => new Exception(), default);
+        await Assert.ThrowsAsync<IOException>(() => _folder.WriteAsync(P("data/big.bin"), new FailingStream(50_000), long.MaxValue, _ => new Exception(), default));
+        await Assert.ThrowsAsync<StorageLimitException>(() => _folder.WriteAsync(P("data/new.bin"), Stream(1000), 999, n => new StorageLimitException($"{n}"), default));
+        Assert.Equal(["a.txt", "big.bin"], Directory.GetFiles(Path.Combine(_root, "data")).Select(Path.GetFileName).Order());
+        Assert.Equal(100, new FileInfo(Path.Combine(_root, "data", "big.bin")).Length);
+    }
+
+    [Fact]
+    public async Task OperationsDoWhatTheySay()
+    {
+        _folder.CreateFolder(P("x/y/z"));
+        Assert.Throws<ConflictException>(() => _folder.CreateFolder(P("x/y")));
+        await _folder.WriteAsync(P("x/y/z/f.txt"), new MemoryStream(Encoding.UTF8.GetBytes("content")), long.MaxValue, _ => new Exception(), default);
+        _folder.Copy(P("x"), P("x-copy"), null, _ => new Exception());
+        Assert.Equal("content", File.ReadAllText(Path.Combine(_root, "x-copy/y/z/f.txt")));
+        Assert.Throws<ValidationException>(() => _folder.Move(P("x"), P("x/y/inside")));
+        Assert.Throws<ConflictException>(() => _folder.Move(P("x"), P("x-copy")));
+        _folder.Move(P("x/y/z/f.txt"), P("renamed.txt"));
+        Assert.Equal("content", File.ReadAllText(Path.Combine(_root, "renamed.txt")));
+        Assert.Throws<StorageEntryNotFoundException>(() => _folder.Delete(P("x/y/z/f.txt")));
+        Assert.Throws<ValidationException>(() => _folder.Delete(StoragePath.Root));
+        Assert.Equal(5 + 7 + 7, _folder.Usage()); // a.txt, x-copy's f.txt, renamed.txt; links not counted
+        var bySize = _folder.List(StoragePath.Root, StorageSort.Size, descending: true).Where(e => e.Kind == "file").ToList();
+        Assert.Equal("renamed.txt", bySize[0].Name);
+    }
+
+    private static MemoryStream Stream(int bytes) => new(new byte[bytes]);
+
+    /// <summary>A client that goes away halfway through its upload.</summary>
+    private sealed class FailingStream(int failAfter) : MemoryStream(new byte[failAfter * 2])
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            if (Position >= failAfter) throw new IOException("The client disconnected.");
+            return await base.ReadAsync(buffer[..Math.Min(buffer.Length, failAfter)], ct);
+        }
+    }
+}
