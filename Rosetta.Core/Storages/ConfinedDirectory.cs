@@ -168,16 +168,10 @@ public sealed class ConfinedDirectory : IStorageFolder
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            long written = 0;
+            long written;
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
-                int read;
-                while ((read = await content.ReadAsync(buffer, ct)) > 0)
-                {
-                    written += read;
-                    if (written > limit) throw tooLarge(written);
-                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
-                }
+                written = await LimitedCopy.CopyAsync(content, file, buffer, limit, tooLarge, ct);
             }
             // rename(2) replaces the target (or a link at its name) in one step.
             File.Move(temporary, target, overwrite: true);

@@ -116,17 +116,10 @@ public sealed class SftpFolder : IStorageFolder
         var committed = false;
         try
         {
-            long written = 0;
+            long written;
             await using (var remote = await _sftp.OpenAsync(temporary, FileMode.CreateNew, FileAccess.Write, ct))
             {
-                var buffer = new byte[64 * 1024];
-                int read;
-                while ((read = await content.ReadAsync(buffer, ct)) > 0)
-                {
-                    written += read;
-                    if (written > limit) throw tooLarge(written);
-                    await remote.WriteAsync(buffer.AsMemory(0, read), ct);
-                }
+                written = await LimitedCopy.CopyAsync(content, remote, new byte[64 * 1024], limit, tooLarge, ct);
             }
             // OpenSSH's posix-rename replaces the target in one step, like rename(2).
             _sftp.RenameFile(temporary, target, isPosix: true);
