@@ -87,10 +87,10 @@ sealed class Platform : IDisposable
     }
 
     /// <summary>POST /api/v1/tasks; returns the id (null when refused), the status code and the body.</summary>
-    public async Task<(string? Id, int Status, string Body)> CreateAsync(string computing = "local")
+    public async Task<(string? Id, int Status, string Body)> CreateAsync(string computing = "local", string? software = null)
     {
         using var m = Request(HttpMethod.Post, "/api/v1/tasks");
-        m.Content = Json(new { software = _o.Software, computing });
+        m.Content = Json(new { software = software ?? _o.Software, computing });
         using var r = await Http.SendAsync(m);
         var body = await r.Content.ReadAsStringAsync();
         string? id = null;

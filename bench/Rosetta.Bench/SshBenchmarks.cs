@@ -13,7 +13,10 @@ static class SshBenchmarks
         var timeout = TimeSpan.FromSeconds(o.TimeoutSeconds);
         await StartOverheadAsync(o, platform, timeout);
         Console.WriteLine();
-        await LatencyAsync(o, platform, timeout);
+        await LatencyAsync(o, platform, timeout, new Interface(o.Software, 8080, _ => "/", KeepsToken: false));
+        Console.WriteLine();
+        // Jupyter keeps its connections open, so the tunnel's channel is opened once, not per request.
+        await LatencyAsync(o, platform, timeout, new Interface("jupyter", 8888, id => $"/t/{id}/api/status", KeepsToken: true));
         Console.WriteLine();
         await SharedConnectionAsync(o, platform, timeout);
         return 0;
@@ -56,27 +59,42 @@ static class SshBenchmarks
     }
 
     /// <summary>Sequential GETs: straight to the port the engine published on the host, through the proxy to a task on the host (over the tunnel), and through the proxy to a local task.</summary>
-    private static async Task LatencyAsync(Options o, Platform platform, TimeSpan timeout)
+    /// <summary>An interface to time: its software, its port in the container, the path to GET, and whether a direct request needs the task's Jupyter token.</summary>
+    private sealed record Interface(string Software, int Port, Func<string, string> PathOf, bool KeepsToken);
+
+    private static async Task LatencyAsync(Options o, Platform platform, TimeSpan timeout, Interface target)
     {
-        var (remoteId, _, remoteBody) = await platform.CreateAsync(o.Computing);
-        var (localId, _, localBody) = await platform.CreateAsync("local");
+        var (remoteId, _, remoteBody) = await platform.CreateAsync(o.Computing, target.Software);
+        var (localId, _, localBody) = await platform.CreateAsync("local", target.Software);
         if (remoteId is null || localId is null) throw new InvalidOperationException($"start failed: {remoteBody} {localBody}");
         try
         {
             await platform.WaitRunningAsync(remoteId, timeout);
             await platform.WaitRunningAsync(localId, timeout);
             var container = (await Docker.ContainersOfAsync(o, [remoteId], runningOnly: true))[remoteId];
-            var direct = $"http://{Docker.PublishedAddress(await Docker.CheckedAsync(o, "port", container, "8080/tcp"))}/";
-            Console.WriteLine($"## latency: sequential GETs, {o.Requests} each after 300 warm-up, in alternating blocks of 100; ms");
-            Console.WriteLine($"## direct    : {direct} (the port the engine published on the host's loopback)");
-            Console.WriteLine($"## ssh proxy : /t/{remoteId}/ (platform proxy → SSH tunnel → that port)");
-            Console.WriteLine($"## local proxy: /t/{localId}/ (platform proxy → a local task's port), to separate the tunnel from the proxy");
+            var direct = $"http://{Docker.PublishedAddress(await Docker.CheckedAsync(o, "port", container, $"{target.Port}/tcp"))}{target.PathOf(remoteId)}";
+            // The bench is the operator: it reads the task's Jupyter token from the engine, which the API never shows.
+            var token = target.KeepsToken
+                ? (await Docker.CheckedAsync(o, "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", container))
+                    .Split('\n').First(l => l.StartsWith("JUPYTER_TOKEN=", StringComparison.Ordinal))["JUPYTER_TOKEN=".Length..].Trim()
+                : null;
+            string ProxyPath(string id) => target.KeepsToken ? target.PathOf(id) : $"/t/{id}/";
+            Console.WriteLine($"## latency, '{target.Software}': sequential GETs, {o.Requests} each after 300 warm-up, in alternating blocks of 100; ms");
+            Console.WriteLine($"## direct    : {direct} (the port the engine published on the host's loopback){(token is null ? "" : ", with the task's token")}");
+            Console.WriteLine($"## ssh proxy : {ProxyPath(remoteId)} (platform proxy → SSH tunnel → that port)");
+            Console.WriteLine($"## local proxy: {ProxyPath(localId)} (platform proxy → a local task's port), to separate the tunnel from the proxy");
             using var client = Net.NewClient();
+            HttpRequestMessage Direct()
+            {
+                var m = new HttpRequestMessage(HttpMethod.Get, direct);
+                if (token is not null) m.Headers.TryAddWithoutValidation("Authorization", $"token {token}");
+                return m;
+            }
             var targets = new (string Label, Func<HttpRequestMessage> Make, List<double> Into)[]
             {
-                ("direct", () => new HttpRequestMessage(HttpMethod.Get, direct), []),
-                ("ssh proxy", () => platform.Request(HttpMethod.Get, $"/t/{remoteId}/"), []),
-                ("local proxy", () => platform.Request(HttpMethod.Get, $"/t/{localId}/"), []),
+                ("direct", Direct, []),
+                ("ssh proxy", () => platform.Request(HttpMethod.Get, ProxyPath(remoteId)), []),
+                ("local proxy", () => platform.Request(HttpMethod.Get, ProxyPath(localId)), []),
             };
             foreach (var t in targets) await Benchmarks.TimeAsync(client, t.Make, 300, []);
             for (var done = 0; done < o.Requests; done += 100)
@@ -91,7 +109,7 @@ static class SshBenchmarks
             foreach (var t in targets) Console.WriteLine(Stats.Line(t.Label, t.Into, fmt: "F3"));
             var tunnel = Stats.P(targets[1].Into, 50) - Stats.P(targets[2].Into, 50);
             var overDirect = Stats.P(targets[1].Into, 50) - Stats.P(targets[0].Into, 50);
-            Console.WriteLine($"RESULT the tunnel adds {tunnel:F3} ms at p50 (ssh proxy - local proxy); proxy + tunnel add {overDirect:F3} ms over direct " +
+            Console.WriteLine($"RESULT ({target.Software}) the tunnel adds {tunnel:F3} ms at p50 (ssh proxy - local proxy); proxy + tunnel add {overDirect:F3} ms over direct " +
                 $"(target: within 1 ms of direct at p50: {(overDirect <= 1 ? "MET" : "MISSED")})");
         }
         finally
