@@ -64,6 +64,16 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
 
         Assert.Contains("refused the connection", await FailureAsync(user, await AddHostAsync(user, FreePort(), DemoSshHost.User)));
+        // A host that takes the connection and then never answers (down behind a NAT, a hung sshd).
+        using (var silent = new TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            silent.Start();
+            var held = new List<TcpClient>();
+            var accepting = Task.Run(async () => { while (true) held.Add(await silent.AcceptTcpClientAsync()); });
+            var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+            Assert.Contains("did not answer within", await FailureAsync(user, await AddHostAsync(user, port, DemoSshHost.User)));
+            foreach (var client in held) client.Dispose();
+        }
         var notSsh = await FailureAsync(user, await AddHostAsync(user, App.BaseAddress.Port, DemoSshHost.User));
         Assert.True(notSsh.Contains("is not an SSH server"), notSsh);
         Assert.Contains("refused the platform's key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
