@@ -81,7 +81,7 @@ public sealed class ResilienceTests
             await TaskApi.WaitForStatusAsync(client, victim, "running");
 
             await relay.PauseAsync();
-            await WaitForComputingStateAsync(client, "unreachable");
+            await TaskApi.WaitForComputingStateAsync(client, "local", "unreachable");
             var refused = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = "local" });
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.Contains("unreachable", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
@@ -92,7 +92,7 @@ public sealed class ResilienceTests
                 await docker.Containers.KillContainerAsync((await DockerEngine.FindTaskContainerAsync(victim))!.ID, new ContainerKillParameters { Signal = "SIGKILL" });
 
             relay.Resume();
-            await WaitForComputingStateAsync(client, "available");
+            await TaskApi.WaitForComputingStateAsync(client, "local", "available");
             await TaskApi.WaitForStatusAsync(client, victim, "exited", seconds: 20);
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, survivor))["status"]);
             var fresh = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
@@ -129,18 +129,5 @@ public sealed class ResilienceTests
         {
             await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
-    }
-
-    private static async Task WaitForComputingStateAsync(HttpClient client, string state)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        JsonObject? local = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            local = await client.GetFromJsonAsync<JsonObject>("/api/v1/computing/local");
-            if ((string?)local!["state"] == state) return;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"computing 'local' did not become {state}: {local?.ToJsonString()}");
     }
 }

@@ -79,7 +79,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await SlurmCluster.StopControllerAsync();
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(3)); // several polls fail meanwhile
+                await TaskApi.WaitForComputingStateAsync(client, DemoSlurm, "unreachable", seconds: 30); // the monitor's squeue has failed
                 Assert.Equal("running", (string?)(await TaskApi.GetAsync(client, id))["status"]);
                 Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/")); // the node and tunnel do not need the controller
             }

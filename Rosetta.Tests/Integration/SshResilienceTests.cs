@@ -32,7 +32,7 @@ public sealed class SshResilienceTests
             sshd.Kill();
             // While the host's sshd is down the interface is unreachable, but the task is not failed.
             Assert.NotEqual(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await TaskApi.WaitForComputingStateAsync(user, computing, "unreachable"); // the monitor's poll has failed
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
 
             await sshd.StartAsync();
