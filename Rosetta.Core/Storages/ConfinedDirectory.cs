@@ -70,13 +70,7 @@ public sealed class ConfinedDirectory : IStorageFolder
             var entryPath = path.IsRoot ? info.Name : $"{path}/{info.Name}";
             entries.Add(new StorageEntry(info.Name, entryPath, kind, size, info.LastWriteTimeUtc));
         }
-        IEnumerable<StorageEntry> ordered = sort switch
-        {
-            StorageSort.Size => descending ? entries.OrderByDescending(e => e.Size ?? 0) : entries.OrderBy(e => e.Size ?? 0),
-            StorageSort.Modified => descending ? entries.OrderByDescending(e => e.Modified) : entries.OrderBy(e => e.Modified),
-            _ => descending ? entries.OrderByDescending(e => e.Name, StringComparer.Ordinal) : entries.OrderBy(e => e.Name, StringComparer.Ordinal),
-        };
-        return ordered.OrderBy(e => e.Kind == "folder" ? 0 : 1).ToList(); // stable: folders first, each group in the order asked
+        return StorageEntry.Order(entries, sort, descending);
     }
 
     /// <summary>Creates the folder and any missing parents; 409 when it exists already (unless <paramref name="existingIsFine"/>).</summary>

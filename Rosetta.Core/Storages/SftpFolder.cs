@@ -48,13 +48,7 @@ public sealed class SftpFolder : IStorageFolder
                 var kind = f.IsSymbolicLink ? "link" : f.IsDirectory ? "folder" : "file";
                 return new StorageEntry(f.Name, path.IsRoot ? f.Name : $"{path}/{f.Name}", kind, kind == "file" ? f.Length : null, f.LastWriteTimeUtc);
             }).ToList();
-        IEnumerable<StorageEntry> ordered = sort switch
-        {
-            StorageSort.Size => descending ? entries.OrderByDescending(e => e.Size ?? 0) : entries.OrderBy(e => e.Size ?? 0),
-            StorageSort.Modified => descending ? entries.OrderByDescending(e => e.Modified) : entries.OrderBy(e => e.Modified),
-            _ => descending ? entries.OrderByDescending(e => e.Name, StringComparer.Ordinal) : entries.OrderBy(e => e.Name, StringComparer.Ordinal),
-        };
-        return ordered.OrderBy(e => e.Kind == "folder" ? 0 : 1).ToList();
+        return StorageEntry.Order(entries, sort, descending);
     }
 
     public void CreateFolder(StoragePath path, bool existingIsFine = false)

@@ -1,7 +1,20 @@
 namespace Rosetta.Core.Storages;
 
 /// <summary>One item of a folder listing. <see cref="Kind"/>: <c>file</c>, <c>folder</c> or <c>link</c> (a symbolic link, never followed in listings).</summary>
-public sealed record StorageEntry(string Name, string Path, string Kind, long? Size, DateTime Modified);
+public sealed record StorageEntry(string Name, string Path, string Kind, long? Size, DateTime Modified)
+{
+    /// <summary>A listing in the order asked for, folders first (the sort is stable, so each group keeps that order).</summary>
+    public static IReadOnlyList<StorageEntry> Order(IEnumerable<StorageEntry> entries, StorageSort sort, bool descending)
+    {
+        IEnumerable<StorageEntry> ordered = sort switch
+        {
+            StorageSort.Size => descending ? entries.OrderByDescending(e => e.Size ?? 0) : entries.OrderBy(e => e.Size ?? 0),
+            StorageSort.Modified => descending ? entries.OrderByDescending(e => e.Modified) : entries.OrderBy(e => e.Modified),
+            _ => descending ? entries.OrderByDescending(e => e.Name, StringComparer.Ordinal) : entries.OrderBy(e => e.Name, StringComparer.Ordinal),
+        };
+        return ordered.OrderBy(e => e.Kind == "folder" ? 0 : 1).ToList();
+    }
+}
 
 /// <summary>How a listing is ordered; folders always come first.</summary>
 public enum StorageSort
