@@ -66,23 +66,30 @@ start_task() { # software -> task id, waits for running
     done
     echo "$id"
 }
-host_port() { "$DOCKER" port "$("$DOCKER" ps -q --filter "label=rosetta.task=$1")" | head -1 | sed 's/.*://'; }
+# The baselines without the platform: the port published on 127.0.0.1 (through Docker's userland
+# proxy) and the container's own address on the bridge (no proxy at all).
+directs() {
+    local c mapping
+    c=$("$DOCKER" ps -q --filter "label=rosetta.task=$1")
+    mapping=$("$DOCKER" port "$c" | head -1)   # e.g. "8888/tcp -> 127.0.0.1:33474"
+    echo "published=127.0.0.1:${mapping##*:},container=$("$DOCKER" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c"):${mapping%%/*}"
+}
 env_of() { "$DOCKER" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$("$DOCKER" ps -q --filter "label=rosetta.task=$1")" | grep "^$2=" | cut -d= -f2-; }
 header() { echo "# app $COMMIT at $B; $(date -u +%FT%TZ); loadavg $(cat /proc/loadavg); $(nproc) cores"; }
 
 if [[ " $PHASES " == *" rtt "* || " $PHASES " == *" hold "* ]]; then
-    J=$(start_task jupyter); JPORT=$(host_port "$J"); JTOK=$(env_of "$J" JUPYTER_TOKEN)
+    J=$(start_task jupyter); JDIRECT=$(directs "$J"); JTOK=$(env_of "$J" JUPYTER_TOKEN)
     sleep 2
     new_kernel() { curl -sf -X POST "$B/t/$J/api/kernels" "${AUTH[@]}" -H 'Content-Type: application/json' -d '{"name":"python3"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])'; }
 fi
 if [[ " $PHASES " == *" rtt "* ]]; then
     K=$(new_kernel)
-    { header; $W rtt "$B" "$TOK" "$J" "$K" "$JPORT" "$JTOK" "${RTT_N:-2000}" 100; } 2>&1 | tee "$RESULTS/websocket-rtt$SUFFIX.txt"
+    { header; $W rtt "$B" "$TOK" "$J" "$K" "$JDIRECT" "$JTOK" "${RTT_N:-2000}" 100; } 2>&1 | tee "$RESULTS/websocket-rtt$SUFFIX.txt"
 fi
 if [[ " $PHASES " == *" vnc "* ]]; then
-    D=$(start_task desktop); DPORT=$(host_port "$D"); VPW=$(env_of "$D" VNC_PASSWORD)
+    D=$(start_task desktop); DDIRECT=$(directs "$D"); VPW=$(env_of "$D" VNC_PASSWORD)
     sleep 3
-    { header; $W vnc "$B" "$TOK" "$D" "$DPORT" "$VPW" "${VNC_SECONDS:-20}" "${VNC_ROUNDS:-2}"; } 2>&1 | tee "$RESULTS/websocket-vnc$SUFFIX.txt"
+    { header; $W vnc "$B" "$TOK" "$D" "$DDIRECT" "$VPW" "${VNC_SECONDS:-20}" "${VNC_ROUNDS:-2}"; } 2>&1 | tee "$RESULTS/websocket-vnc$SUFFIX.txt"
 fi
 if [[ " $PHASES " == *" hold "* ]]; then
     KS=$(for _ in 1 2 3 4; do new_kernel; done | paste -sd,); KIDLE=$(new_kernel)

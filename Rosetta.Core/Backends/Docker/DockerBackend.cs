@@ -73,7 +73,7 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         }
 
         var inspect = await Call(() => _docker.Containers.InspectContainerAsync(created.ID, ct));
-        var endpoint = PublishedEndpoint(inspect, spec.InterfacePort)
+        var endpoint = InterfaceEndpoint(inspect, spec.InterfacePort)
             ?? throw new LaunchFailedException($"The container exited with code {inspect.State?.ExitCode} before its interface answered.",
                 exitCode: inspect.State is { Running: false } state ? (int)state.ExitCode : null);
         return new LaunchResult(created.ID, ImageDigest(image), endpoint);
@@ -269,6 +269,20 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
             ? repoDigest[(repoDigest.IndexOf('@') + 1)..]
             : image.ID;
 
+    /// <summary>
+    /// Where the platform reaches the interface (<see cref="DockerEngineOptions.TaskAddress"/>). The
+    /// port stays published either way: it tells a started container from one that already exited, and
+    /// an operator can still reach the interface on the host.
+    /// </summary>
+    private TaskEndpoint? InterfaceEndpoint(ContainerInspectResponse inspect, int interfacePort)
+    {
+        var published = PublishedEndpoint(inspect, interfacePort);
+        if (published is null || _options.TaskAddress == TaskAddressMode.Published) return published;
+        var address = inspect.NetworkSettings?.Networks?.Values
+            .Select(network => network.IPAddress).FirstOrDefault(ip => !string.IsNullOrEmpty(ip));
+        return address is null ? published : new TaskEndpoint(address, interfacePort);
+    }
+
     private static TaskEndpoint? PublishedEndpoint(ContainerInspectResponse inspect, int interfacePort)
     {
         if (inspect.NetworkSettings?.Ports is not { } ports) return null;
@@ -277,7 +291,7 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         return binding is null ? null : new TaskEndpoint("127.0.0.1", int.Parse(binding.HostPort, System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static ObservedContainer Observe(string taskId, ContainerInspectResponse inspect)
+    private ObservedContainer Observe(string taskId, ContainerInspectResponse inspect)
     {
         var state = inspect.State;
         var runState = state switch
@@ -288,7 +302,7 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         };
         int? interfacePort = inspect.Config?.ExposedPorts?.Keys
             .Select(k => int.TryParse(k.Split('/')[0], out var p) ? p : (int?)null).FirstOrDefault(p => p is not null);
-        var endpoint = interfacePort is { } port ? PublishedEndpoint(inspect, port) : null;
+        var endpoint = interfacePort is { } port ? InterfaceEndpoint(inspect, port) : null;
         string? error = state?.OOMKilled == true ? "The container ran out of memory and was killed." :
             string.IsNullOrEmpty(state?.Error) ? null : state.Error;
         return new ObservedContainer(taskId, inspect.ID, runState,
