@@ -47,8 +47,8 @@ public static class TaskForwarding
         var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
         if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
         {
-            var upstream = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
-            await VncWebSocketProxy.RunAsync(ctx, upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
+            var upstream = new Uri($"http://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
+            await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
             return;
         }
         var transformer = new TaskProxyTransformer(path, ForwardedPrefix(task, onTaskHost),

@@ -1,4 +1,4 @@
-using System.Net.WebSockets;
+using System.Net;
 
 namespace Rosetta.App.Proxy;
 
@@ -11,34 +11,47 @@ public static class VncWebSocketProxy
 {
     private const byte SecurityNone = 1;
     private const byte SecurityVncAuth = 2;
+    /// <summary>How long the browser's leg may stay silent before the relay pings it.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(20);
 
-    public static async Task RunAsync(HttpContext ctx, Uri upstreamUri, string password, ILogger logger)
+    public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, ILogger logger)
     {
-        using var upstream = new ClientWebSocket();
-        foreach (var protocol in ctx.WebSockets.WebSocketRequestedProtocols) upstream.Options.AddSubProtocol(protocol);
-        upstream.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        RawWebSocketUpgrade.Upstream? server;
+        HttpStatusCode status;
         try
         {
-            await upstream.ConnectAsync(upstreamUri, ctx.RequestAborted);
+            (server, status) = await RawWebSocketUpgrade.ConnectAsync(invoker, upstreamUri, RawWebSocketUpgrade.KeyOf(ctx),
+                ctx.WebSockets.WebSocketRequestedProtocols, ctx.RequestAborted);
         }
-        catch (WebSocketException e)
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested))
         {
+            (server, status) = (null, HttpStatusCode.BadGateway);
             logger.LogWarning(e, "The desktop's VNC WebSocket did not answer at {Uri}", upstreamUri);
-            ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
+        }
+        if (server is null)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The desktop did not accept the connection.",
+                detail: $"Its VNC WebSocket answered {(int)status} instead of switching protocols.").ExecuteAsync(ctx);
             return;
         }
-        using var browser = await ctx.WebSockets.AcceptWebSocketAsync(upstream.SubProtocol);
-        var fromServer = new WebSocketByteReader(upstream);
-        var fromBrowser = new WebSocketByteReader(browser);
+        await using var _ = server;
+        await using var browser = await RawWebSocketUpgrade.AcceptAsync(ctx, server);
+        if (browser is null)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
         var ct = abort.Token;
+        var fromServer = new FrameReader(server.Stream, answerPingsMasked: true);
+        var fromBrowser = new FrameReader(browser, answerPingsMasked: false);
         try
         {
             // ProtocolVersion, both ways. Only RFB 3.7/3.8 negotiate security types as below.
             var serverVersion = await fromServer.ReadExactlyAsync(12, ct);
-            await SendAsync(browser, serverVersion, ct);
+            await ToBrowserAsync(browser, serverVersion, ct);
             var clientVersion = await fromBrowser.ReadExactlyAsync(12, ct);
-            await SendAsync(upstream, clientVersion, ct);
+            await ToServerAsync(server.Stream, clientVersion, ct);
             var version = System.Text.Encoding.ASCII.GetString(clientVersion);
             if (version is "RFB 003.008\n" or "RFB 003.007\n")
             {
@@ -46,79 +59,89 @@ public static class VncWebSocketProxy
                 if (count == 0)
                 {
                     // The server refuses: pass its reason on untouched.
-                    await SendAsync(browser, [0], ct);
+                    await ToBrowserAsync(browser, [0], ct);
                 }
                 else
                 {
                     var types = await fromServer.ReadExactlyAsync(count, ct);
                     if (Array.IndexOf(types, SecurityVncAuth) >= 0)
                     {
-                        await SendAsync(browser, [1, SecurityNone], ct);
+                        await ToBrowserAsync(browser, [1, SecurityNone], ct);
                         await fromBrowser.ReadExactlyAsync(1, ct); // the browser's choice: None
-                        await SendAsync(upstream, [SecurityVncAuth], ct);
+                        await ToServerAsync(server.Stream, [SecurityVncAuth], ct);
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
-                        await SendAsync(upstream, VncAuthentication.Respond(challenge, password), ct);
+                        await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
                     }
                     else
                     {
-                        await SendAsync(browser, [count, .. types], ct);
+                        await ToBrowserAsync(browser, [count, .. types], ct);
                     }
                 }
             }
-            // From here on: a transparent pipe (SecurityResult, init and the session itself).
-            await Task.WhenAny(RelayAsync(fromServer, upstream, browser, ct), RelayAsync(fromBrowser, browser, upstream, ct));
+            // From here on the frames pass untouched (SecurityResult, init and the session itself).
+            var toBrowser = new WebSocketPassThrough(browser);
+            var toServer = new WebSocketPassThrough(server.Stream);
+            await Task.WhenAny(
+                RelayAsync(await fromServer.TakeRestOfMessageAsync(ct), masked: false, toBrowser, browser, server.Stream, ct),
+                RelayAsync(await fromBrowser.TakeRestOfMessageAsync(ct), masked: true, toServer, server.Stream, browser, ct),
+                KeepAliveAsync(toBrowser, ct));
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or EndOfStreamException)
+        catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException)
         {
             logger.LogDebug(e, "VNC WebSocket closed");
         }
         finally
         {
             await abort.CancelAsync();
-            await CloseQuietlyAsync(browser);
-            await CloseQuietlyAsync(upstream);
         }
     }
 
     /// <summary>
-    /// Forwards whatever the handshake left buffered, then frames as they arrive, from one reused
-    /// buffer (desktop updates are megabytes a second: no copy per frame).
+    /// Sends what the handshake read of a message but did not use, then copies frames as they come
+    /// until the sender closes.
     /// </summary>
-    private static async Task RelayAsync(WebSocketByteReader leftover, WebSocket from, WebSocket to, CancellationToken ct)
-    {
-        if (leftover.TakeBuffered() is { Length: > 0 } pending) await SendAsync(to, pending, ct);
-        var buffer = new byte[256 * 1024];
-        while (true)
-        {
-            var received = await from.ReceiveAsync(buffer, ct);
-            if (received.MessageType == WebSocketMessageType.Close) return;
-            await to.SendAsync(buffer.AsMemory(0, received.Count), WebSocketMessageType.Binary, received.EndOfMessage, ct);
-        }
-    }
-
-    private static Task SendAsync(WebSocket socket, byte[] bytes, CancellationToken ct) =>
-        socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage: true, ct);
-
-    private static async Task CloseQuietlyAsync(WebSocket socket)
+    private static async Task RelayAsync(byte[] leftover, bool masked, WebSocketPassThrough to, Stream toStream, Stream from, CancellationToken ct)
     {
         try
         {
-            if (socket.State == WebSocketState.Open)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-            }
+            if (leftover.Length > 0) await WebSocketFrames.WriteAsync(toStream, WebSocketFrames.Binary, leftover, masked, ct);
+            await to.CopyFromAsync(from, ct);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
+            // Either side went away: the caller tears both down.
         }
     }
 
-    /// <summary>Reads a WebSocket as a byte stream: RFB messages do not follow WebSocket message boundaries.</summary>
-    private sealed class WebSocketByteReader(WebSocket socket)
+    private static async Task KeepAliveAsync(WebSocketPassThrough toBrowser, CancellationToken ct)
     {
-        private readonly byte[] _buffer = new byte[64 * 1024];
-        private int _start, _end;
+        try
+        {
+            await toBrowser.KeepAliveAsync(KeepAliveInterval, ct);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The browser went away: the relays notice too.
+        }
+    }
+
+    // A browser is the client of the relay (frames to it are unmasked); the relay is the server's client (masked).
+    private static Task ToBrowserAsync(Stream browser, byte[] bytes, CancellationToken ct) =>
+        WebSocketFrames.WriteAsync(browser, WebSocketFrames.Binary, bytes, masked: false, ct);
+
+    private static Task ToServerAsync(Stream server, byte[] bytes, CancellationToken ct) =>
+        WebSocketFrames.WriteAsync(server, WebSocketFrames.Binary, bytes, masked: true, ct);
+
+    /// <summary>
+    /// Reads a WebSocket's messages as one byte stream (RFB messages do not follow WebSocket message
+    /// boundaries), frame by frame, answering pings on the way.
+    /// </summary>
+    private sealed class FrameReader(Stream stream, bool answerPingsMasked)
+    {
+        private const int MaxHandshakeFrame = 64 * 1024;
+        private byte[] _payload = [];
+        private int _start;
+        private bool _inMessage;
 
         public async Task<byte[]> ReadExactlyAsync(int count, CancellationToken ct)
         {
@@ -126,33 +149,48 @@ public static class VncWebSocketProxy
             var filled = 0;
             while (filled < count)
             {
-                if (_start == _end && !await FillAsync(ct)) throw new EndOfStreamException();
-                var n = Math.Min(count - filled, _end - _start);
-                Array.Copy(_buffer, _start, result, filled, n);
+                if (_start == _payload.Length) await NextDataFrameAsync(ct);
+                var n = Math.Min(count - filled, _payload.Length - _start);
+                Array.Copy(_payload, _start, result, filled, n);
                 _start += n;
                 filled += n;
             }
             return result;
         }
 
-        /// <summary>The bytes read from the socket but not consumed yet (possibly none).</summary>
-        public byte[] TakeBuffered()
+        /// <summary>
+        /// The bytes read but not consumed, plus the rest of a message the sender split into
+        /// fragments, so the stream is left on a message boundary.
+        /// </summary>
+        public async Task<byte[]> TakeRestOfMessageAsync(CancellationToken ct)
         {
-            var chunk = _buffer[_start.._end];
-            _start = _end = 0;
-            return chunk;
+            var rest = new List<byte>(_payload[_start..]);
+            while (_inMessage)
+            {
+                await NextDataFrameAsync(ct);
+                rest.AddRange(_payload);
+            }
+            _payload = [];
+            _start = 0;
+            return [.. rest];
         }
 
-        private async Task<bool> FillAsync(CancellationToken ct)
+        private async Task NextDataFrameAsync(CancellationToken ct)
         {
-            _start = _end = 0;
             while (true)
             {
-                var received = await socket.ReceiveAsync(_buffer, ct);
-                if (received.MessageType == WebSocketMessageType.Close) return false;
-                if (received.Count == 0) continue;
-                _end = received.Count;
-                return true;
+                var frame = await WebSocketFrames.ReadAsync(stream, MaxHandshakeFrame, ct);
+                if (frame.Opcode == WebSocketFrames.Close) throw new EndOfStreamException("The WebSocket was closed during the VNC handshake.");
+                if (frame.Opcode == WebSocketFrames.Ping)
+                {
+                    await WebSocketFrames.WriteAsync(stream, WebSocketFrames.Pong, frame.Payload, answerPingsMasked, ct);
+                    continue;
+                }
+                if (frame.IsControl) continue;
+                _inMessage = !frame.Fin;
+                _payload = frame.Payload;
+                _start = 0;
+                return;
             }
         }
     }
