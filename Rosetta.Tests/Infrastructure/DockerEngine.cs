@@ -46,7 +46,6 @@ public static class DockerEngine
     /// <summary>Throws (fails the test) when the engine or the bundled images are missing.</summary>
     public static Task EnsureAvailableAsync() => Available.Value;
 
-    /// <summary>The container of a task, found by the contract's label.</summary>
     /// <summary>The full inspection of a task's container (it must exist).</summary>
     public static async Task<ContainerInspectResponse> InspectTaskContainerAsync(string taskId)
     {
@@ -55,6 +54,7 @@ public static class DockerEngine
         return await docker.Containers.InspectContainerAsync(container.ID);
     }
 
+    /// <summary>The container of a task, found by the contract's label.</summary>
     public static async Task<ContainerListResponse?> FindTaskContainerAsync(string taskId)
     {
         using var docker = Client();

@@ -1,0 +1,47 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Monitoring;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Where the platform reaches a local task (<c>Rosetta:Docker:TaskAddress</c>): the container's own
+/// address by default, past Docker's userland proxy; the published loopback port when configured.
+/// </summary>
+[Collection("platform")]
+public sealed class TaskAddressTests(PlatformFixture platform)
+{
+    [Fact]
+    public async Task ByDefaultTheProxyReachesTheContainerAtItsOwnAddress()
+    {
+        using var client = platform.App.Client(await platform.App.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+
+        var container = await DockerEngine.InspectTaskContainerAsync(id);
+        var address = container.NetworkSettings!.Networks.Values.Select(n => n.IPAddress).First(ip => !string.IsNullOrEmpty(ip));
+        var task = platform.App.Services.GetRequiredService<TaskMonitor>().Get(id)!;
+        Assert.Equal(address, task.InterfaceHost);
+        Assert.Equal(8080, task.InterfacePort); // the port inside the container, not the published one
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/t/{id}/")).StatusCode);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    [Fact]
+    public async Task ThePublishedLoopbackPortIsUsedWhenConfigured()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Docker:TaskAddress"] = "Published" });
+        using var client = app.Client(await app.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+
+        var container = await DockerEngine.InspectTaskContainerAsync(id);
+        var published = container.NetworkSettings!.Ports["8080/tcp"].Single(b => b.HostIP == "127.0.0.1");
+        var task = app.Services.GetRequiredService<TaskMonitor>().Get(id)!;
+        Assert.Equal("127.0.0.1", task.InterfaceHost);
+        Assert.Equal(published.HostPort, task.InterfacePort.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/t/{id}/")).StatusCode);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+}
