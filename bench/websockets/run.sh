@@ -3,7 +3,7 @@
 # Usage: bench/websockets/run.sh [rtt] [vnc] [hold]     (default: all three)
 # Env: HOLD_SECONDS (600), RTT_N (2000), VNC_SECONDS (20), VNC_ROUNDS (2), WS_SRC (/tmp/ws-bench),
 #      WS_DATA (/tmp/ws-bench-data), WS_PORT (18383), DOCKER (/usr/bin/docker), WS_NO_BUILD=1 to reuse a build,
-#      WS_TAG (results go to websocket-<name>.<tag>.txt when set).
+#      WS_TAG (results go to websocket-<name>.<tag>.txt when set), WS_APP_ENV ("K=V ..." added to the app's environment).
 # Builds in a private clone of the committed HEAD (bench/websockets copied from the working tree), starts
 # its own app instance, one jupyter and one desktop task; on exit stops the app and removes only the
 # containers of the tasks it created. Raw outputs: bench/results/websocket-<name>.txt.
@@ -46,7 +46,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-(cd "$SRC" && ASPNETCORE_URLS="$B" ConnectionStrings__Rosetta="Data Source=$DATA/r.db" Rosetta__DataDirectory="$DATA" \
+(cd "$SRC" && env ${WS_APP_ENV:-} ASPNETCORE_URLS="$B" ConnectionStrings__Rosetta="Data Source=$DATA/r.db" Rosetta__DataDirectory="$DATA" \
     Rosetta__Admin__Password=$PASS exec dotnet Rosetta.App/bin/Release/net10.0/Rosetta.App.dll >"$DATA/app.log" 2>&1) &
 APP_PID=$!
 export WS_APP_PID=$APP_PID   # the vnc mode reports the app's CPU use per run
