@@ -170,17 +170,106 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
-    public async Task AtItsWalltimeTheJobIsCancelledAndTheTaskExitsSayingWhy()
+    public async Task AtItsWalltimeSlurmItselfKillsTheJobAndTheTaskExitsWithTheSchedulersTimeout()
     {
         using var client = await App.NewUserClientAsync();
-        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:00:03" } }))["id"]!;
-        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
-        var jobId = await SlurmCluster.JobOfTaskAsync(id);
-        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 40);
-        Assert.Contains("walltime", (string?)exited["error"]);
-        Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
-        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
-        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        // Slurm counts time limits in minutes: one minute is the shortest it enforces. The platform
+        // leaves a job's walltime to the scheduler (it checks limits about every 30 s), so this is
+        // Slurm's own TIMEOUT, not the platform stopping the task.
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:01:00" } }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            Assert.Contains("TimeLimit=00:01:00", (await SlurmCluster.RunAsync("scontrol", "show", "job", "-o", jobId)).Output);
+
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 150);
+            Assert.Equal("TIMEOUT", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Contains($"Slurm job {jobId} reached its time limit (TIMEOUT", (string?)exited["error"]);
+            Assert.DoesNotContain("the platform stopped", (string?)exited["error"]);
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id)); // the job's trap removed it
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AJobWhoseEndpointNeverAnswersFailsAtTheStartTimeoutAndIsCancelled()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        settings["Rosetta:Tasks:StartTimeoutSeconds"] = "8";
+        await using var app = new RosettaAppFactory(settings: settings);
+        string? jobId = null;
+        try
+        {
+            using var client = app.Client(await app.AdminTokenAsync());
+            // hello listens on 8080; this entry claims 9999: the job reports an endpoint where nothing ever answers.
+            var software = await client.PostAsJsonAsync("/api/v1/software", new { name = "Wrong port on a node", image = "rosetta/hello", interfacePort = 9999 });
+            Assert.Equal(HttpStatusCode.Created, software.StatusCode);
+            var softwareId = (string)(await software.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["id"]!;
+
+            var id = (string)(await TaskApi.StartAsync(client, new { software = softwareId, computing = DemoSlurm }))["id"]!;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((jobId = await SlurmCluster.JobIdOfTaskAsync(id)) is null && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.NotNull(jobId);
+            var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 60);
+            Assert.Contains("did not answer on port 9999 within 8 s; the container was stopped", (string?)failed["error"]);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            if (jobId is not null) await SlurmCluster.RunAsync("scancel", jobId); // this test's own job, should an assertion have failed first
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
+    [Fact]
+    public async Task AJobSeesTheFilesOfTheClustersSftpStoragesAtTheirBindPathsReadOnlyWhereTheStorageIs()
+    {
+        var root = "/tmp/rosetta-slurm-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var storages = new[] { ("slurm-data", "/storages/data", false), ("slurm-refs", "/storages/refs", true) };
+        foreach (var (name, bindPath, readOnly) in storages)
+        {
+            var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+            {
+                id = name, name, kind = "sftp", computing = DemoSlurm, basePath = $"{root}/{name}/$SSH_USER/$USER", bindPath, readOnly, platformWide = true,
+            });
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        }
+        var user = "slb" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        string? id = null;
+        try
+        {
+            // Uploaded through the file manager (SFTP on the login host), before the job exists.
+            await StorageApi.UploadAsync(client, "slurm-data", "input.txt", "uploaded over sftp"u8.ToArray());
+            id = (string)(await TaskApi.StartAsync(client, new { name = "binds in a job", software = "hello", computing = DemoSlurm }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            var data = container.Mounts.Single(m => m.Destination == "/storages/data");
+            var refs = container.Mounts.Single(m => m.Destination == "/storages/refs");
+            Assert.Equal($"{root}/slurm-data/{DemoSshHost.User}/{user}", data.Source);
+            Assert.True(data.RW);
+            Assert.Equal($"{root}/slurm-refs/{DemoSshHost.User}/{user}", refs.Source);
+            Assert.False(refs.RW);
+            Assert.True(Directory.Exists(refs.Source), "the job made the read-only storage's folder before binding it");
+            Assert.Equal("uploaded over sftp", await DockerEngine.ReadInContainerAsync(container.ID, "/storages/data/input.txt"));
+        }
+        finally
+        {
+            if (id is not null) await StopAndDeleteIfPresentAsync(client, id);
+            // Platform-wide storages would be bound into every later job on demo-slurm (other tests' too).
+            foreach (var (name, _, _) in storages) await admin.DeleteAsync($"/api/v1/storages/{name}");
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]
