@@ -1,5 +1,12 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Slurm;
 using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
@@ -350,6 +357,61 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await StopAndDeleteIfPresentAsync(client, first);
         }
     }
+
+    [Fact]
+    public async Task AHundredQueuedJobsAreFollowedWithOneSqueuePerIntervalAndAJobCancelledAmongThemIsSeen()
+    {
+        const int Queued = 100;
+        var interval = TimeSpan.FromSeconds(double.Parse(App.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
+        var options = App.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
+        var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+        using var client = await App.NewUserClientAsync();
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var blocker = (string)(await TaskApi.StartAsync(client, new { name = "fills the node", software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+        var waiting = new List<string>();
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
+            for (var i = 0; i < Queued; i++)
+                waiting.Add((string)(await TaskApi.StartAsync(client, new { name = $"queued {i}", software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!);
+            var lastSubmitted = DateTime.UtcNow;
+
+            // Every one of them queued behind the full node, with the scheduler's reason.
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            List<JsonObject> tasks;
+            while ((tasks = await TasksAsync(client, waiting)).Any(t => (string?)t["status"] != "queued") && DateTime.UtcNow < deadline) await Task.Delay(500);
+            Assert.All(tasks, t => Assert.Equal("queued", (string?)t["status"]));
+            Assert.Equal(Queued, (await SlurmCluster.RunAsync("squeue", "-h", "-t", "PENDING", "-u", DemoSshHost.User, "-o", "%j")).Output
+                .Split('\n').Count(name => waiting.Contains(name.Replace("rosetta-", ""))));
+
+            // Once no launch is in its first seconds (when a launch looks often), the cluster is listed once per interval.
+            var settled = lastSubmitted + TimeSpan.FromSeconds(options.StartFastPollSeconds) + interval;
+            if (settled > DateTime.UtcNow) await Task.Delay(settled - DateTime.UtcNow);
+            var before = backend.ListingsOf(DemoSlurm);
+            var window = Stopwatch.StartNew();
+            await Task.Delay(interval * 10);
+            var listings = backend.ListingsOf(DemoSlurm) - before;
+            var intervals = window.Elapsed / interval;
+            Assert.True(listings <= Math.Ceiling(intervals) + 1, $"{listings} listings in {intervals:F1} intervals with {Queued} jobs queued");
+            Assert.True(listings >= 3, $"only {listings} listings in {intervals:F1} intervals: the cluster is not followed");
+
+            // And they are followed: one cancelled behind the platform's back is seen within an interval or so.
+            var cancelled = waiting[Queued / 2];
+            await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(cancelled));
+            var exited = await TaskApi.WaitForStatusAsync(client, cancelled, "exited", seconds: 20);
+            Assert.Contains("CANCELLED", (string?)exited["error"]);
+        }
+        finally
+        {
+            // Queued jobs first, so none of them starts when the blocker goes.
+            await Task.WhenAll(waiting.Select(id => client.PostAsync($"/api/v1/tasks/{id}/stop", null)));
+            foreach (var id in waiting) await StopAndDeleteIfPresentAsync(client, id);
+            await StopAndDeleteIfPresentAsync(client, blocker);
+        }
+    }
+
+    private static async Task<List<JsonObject>> TasksAsync(HttpClient client, IReadOnlyCollection<string> ids) =>
+        (await client.GetFromJsonAsync<List<JsonObject>>("/api/v1/tasks"))!.Where(t => ids.Contains((string)t["id"]!)).ToList();
 
     [Fact]
     public async Task ARestartedPlatformReadoptsARunningJobAndRebuildsItsTunnel()

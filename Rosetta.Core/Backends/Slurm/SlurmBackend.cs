@@ -91,9 +91,9 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
 
     /// <summary>
     /// Follows the job through the shared listings until it reports its endpoint (or ends): looked at
-    /// often while the scheduler has not decided about it yet and while it starts on its node (the
-    /// seconds that decide how soon an interface is up), and only through the regular listing while
-    /// it waits in the queue.
+    /// often just after submission and while it starts on its node (the seconds that decide how soon
+    /// an interface is up), and only through the watcher's one listing per interval while it waits
+    /// in the queue, so a hundred queued jobs cost no more than one.
     /// </summary>
     private async Task<LaunchResult> WaitForEndpointAsync(ComputingResource computing, string jobId, IBatchLaunchProgress? batch, CancellationToken ct)
     {
@@ -125,9 +125,9 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
                 if (job.State == "RUNNING") batch?.Starting(detail);
                 else batch?.Queued(detail);
             }
-            var undecided = job is null || job is { State: "PENDING", Reason: "None" }
-                || DateTime.UtcNow - submitted < TimeSpan.FromSeconds(_options.StartFastPollSeconds);
-            if (undecided || job?.State is "RUNNING" or "CONFIGURING")
+            // Just submitted (an idle node starts a job at once) or starting on its node: look often.
+            var justSubmitted = job is null || DateTime.UtcNow - submitted < TimeSpan.FromSeconds(_options.StartFastPollSeconds);
+            if (justSubmitted || job?.State is "RUNNING" or "CONFIGURING")
             {
                 await Task.Delay(fast, ct);
                 view = await ViewAsync(computing, fast, ct);
@@ -294,6 +294,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         if (!listing.Succeeded)
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
+        logger.LogDebug("squeue on {Computing}: {Jobs} jobs of this platform", computing.Id, jobs.Count);
 
         var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).Select(j => j.JobId).ToList();
         if (newlyEnded.Count > 0)

@@ -7,8 +7,7 @@ public sealed class SlurmOptions
     public double PollIntervalSeconds { get; set; } = 5;
 
     /// <summary>
-    /// How often a launch looks while its job has just been submitted (the scheduler has not given
-    /// a reason to wait yet) or is starting on its node (the seconds that decide how fast an
+    /// How often a launch looks while its job has just been submitted or is starting on its node (the seconds that decide how fast an
     /// interface is up), and how soon a completing job is looked at again; a job waiting in the
     /// queue is only looked at with the regular poll.
     /// </summary>
