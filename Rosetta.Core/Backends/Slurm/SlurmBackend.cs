@@ -258,8 +258,10 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var next = _nextView.GetOrAdd(computing.Id, _ => new TaskCompletionSource<ClusterView>(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            // Twice the interval without a listing (nobody watches this cluster): ask for one.
-            return await next.Task.WaitAsync(TimeSpan.FromSeconds(_options.PollIntervalSeconds * 2), ct);
+            // The monitor watches every cluster with a launch, so a listing comes each interval; one
+            // slowed down by a busy machine must not make a hundred waiting launches list on their own.
+            // Only a long silence (nobody watches) makes a launch ask for itself.
+            return await next.Task.WaitAsync(TimeSpan.FromSeconds(_options.PollIntervalSeconds * 4 + 30), ct);
         }
         catch (TimeoutException)
         {
