@@ -37,14 +37,18 @@ scheduler_start_ms() {
     scancel "$id"
 }
 
-# The platform: POST until the proxied interface answers 200.
+# The platform: POST until the proxied interface answers 200. Also, from the engine's own
+# timestamps on the node: when the job's container was created and when hello said it listens.
 platform_start_ms() {
-    local t0 id
+    local t0 id total created listening
     t0=$(ms)
     id=$(api -X POST "$BENCH_URL/api/v1/tasks" -d '{"software":"hello","computing":"demo-slurm"}' | json_field id)
     echo "$id" >>"$IDS_FILE"
     until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BENCH_URL/t/$id/")" = 200 ]; do sleep 0.02; done
-    echo "$(($(ms) - t0)) $id"
+    total=$(($(ms) - t0))
+    created=$(($(date -d "$("$DOCKER" inspect -f '{{.Created}}' "rosetta-$id")" +%s%3N) - t0))
+    listening=$(($(date -d "$("$DOCKER" logs -t "rosetta-$id" 2>&1 | grep -m1 listening | cut -d' ' -f1)" +%s%3N) - t0))
+    echo "$total $id $created $listening"
 }
 
 # scancel behind the platform's back until the API says exited.
@@ -60,22 +64,25 @@ external_cancel_ms() {
 run() {
     TOKEN=$(curl -s -X POST "$BENCH_URL/api/v1/tokens" -H 'Content-Type: application/json' \
         -d "{\"username\":\"admin\",\"password\":\"$BENCH_PASSWORD\"}" | json_field token)
-    local sched=() plat=() cancel=() i s p id c
+    local sched=() plat=() cancel=() after=() i s p id c created listening
     # One warm-up task: the first SSH connection and host-key pinning are not what is measured.
-    read -r p id < <(platform_start_ms); api -X POST "$BENCH_URL/api/v1/tasks/$id/stop" >/dev/null; wait_idle_node
-    echo "iteration scheduler_ms platform_ms overhead_ms cancel_seen_ms"
+    read -r p id _ < <(platform_start_ms); api -X POST "$BENCH_URL/api/v1/tasks/$id/stop" >/dev/null; wait_idle_node
+    # container_created / listening: POST → the node's docker created the container / hello listens
+    # (the engine's timestamps); after_listening: hello listening → /t/{id}/ answered (the platform).
+    echo "iteration scheduler_ms platform_ms overhead_ms container_created_ms listening_ms after_listening_ms cancel_seen_ms"
     for ((i = 1; i <= ITERATIONS; i++)); do
         wait_idle_node
         s=$(scheduler_start_ms); wait_idle_node
-        read -r p id < <(platform_start_ms)
+        read -r p id created listening < <(platform_start_ms)
         c=$(external_cancel_ms "$id"); wait_idle_node
-        echo "$i $s $p $((p - s)) $c"
-        sched+=("$s"); plat+=("$p"); cancel+=("$c")
+        echo "$i $s $p $((p - s)) $created $listening $((p - listening)) $c"
+        sched+=("$s"); plat+=("$p"); cancel+=("$c"); after+=("$((p - listening))")
     done
     echo
     echo "median scheduler start (sbatch → RUNNING): $(printf '%s\n' "${sched[@]}" | median) ms"
     echo "median platform start (POST → /t/{id}/ 200): $(printf '%s\n' "${plat[@]}" | median) ms"
-    echo "median external scancel → task exited in the API: $(printf '%s\n' "${cancel[@]}" | median) ms (poll interval 5 s)"
+    echo "median hello listening → /t/{id}/ 200 (the platform's part after the node): $(printf '%s\n' "${after[@]}" | median) ms"
+    echo "median external scancel → task exited in the API: $(printf '%s\n' "${cancel[@]}" | median) ms, max $(printf '%s\n' "${cancel[@]}" | sort -n | tail -1) ms (poll interval 5 s)"
 }
 
 prepare

@@ -270,7 +270,11 @@ public sealed partial class TaskMonitor
         }
     }
 
-    /// <summary>Stops running tasks whose walltime has passed.</summary>
+    /// <summary>
+    /// Stops running tasks whose walltime has passed. Not Slurm jobs: their walltime is the job's
+    /// time limit (<c>--time</c>), which the scheduler enforces from its own start time, with its
+    /// administrator's grace, and reports as <c>TIMEOUT</c>.
+    /// </summary>
     private async Task WalltimeLoopAsync(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.WalltimeCheckSeconds));
@@ -282,6 +286,7 @@ public sealed partial class TaskMonitor
                 {
                     if (task.Status != TaskState.Running || task.StartedAt is not { } started) continue;
                     if (!ResourceQuantities.TryParseWalltime(task.Options.Walltime, out var walltime)) continue;
+                    if (_computingKinds.GetValueOrDefault(task.ComputingId) == ComputingKind.Slurm) continue;
                     if (DateTime.UtcNow - started < walltime) continue;
                     _platformStopReasons[task.Id] = $"The walltime of {task.Options.Walltime} was reached; the platform stopped the task.";
                     _ = StopAsync(task.Id, CancellationToken.None);

@@ -76,6 +76,8 @@ public sealed partial class TaskMonitor(
 
     /// <summary>One watch loop per computing resource, started when the resource first matters.</summary>
     private readonly Dictionary<string, Task> _watchers = new(StringComparer.Ordinal);
+    /// <summary>The kind of each watched computing resource (a Slurm cluster enforces walltimes itself).</summary>
+    private readonly ConcurrentDictionary<string, ComputingKind> _computingKinds = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Follows <paramref name="computing"/> from now on: the local engine from start-up, a remote
@@ -84,6 +86,7 @@ public sealed partial class TaskMonitor(
     private void EnsureWatching(ComputingResource computing)
     {
         if (!Supports(computing.Kind)) return;
+        _computingKinds[computing.Id] = computing.Kind;
         lock (_watchers)
         {
             if (_watchers.ContainsKey(computing.Id) || _stopping.IsCancellationRequested) return;

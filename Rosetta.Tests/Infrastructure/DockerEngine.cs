@@ -68,4 +68,13 @@ public static class DockerEngine
         });
         return containers.SingleOrDefault();
     }
+
+    /// <summary>A file's text as a process inside the container reads it.</summary>
+    public static async Task<string> ReadInContainerAsync(string containerId, string path)
+    {
+        using var docker = Client();
+        var exec = await docker.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters { Cmd = ["cat", path], AttachStdout = true, AttachStderr = true });
+        using var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default);
+        return (await stream.ReadOutputToEndAsync(default)).stdout;
+    }
 }

@@ -27,6 +27,10 @@ public static class SlurmCluster
         return ids.Length == 1 && ids[0].Length > 0 ? ids[0] : throw new InvalidOperationException($"Task {taskId} has {ids.Length} jobs: {string.Join(",", ids)}");
     }
 
+    /// <summary>The id of the job of a task once it is submitted, or null before.</summary>
+    public static async Task<string?> JobIdOfTaskAsync(string taskId) =>
+        (await RunAsync("squeue", "-h", "-t", "all", "-n", $"rosetta-{taskId}", "-o", "%i")).Output.Trim() is { Length: > 0 } id ? id : null;
+
     /// <summary>Stops slurmctld only (jobs keep running under slurmd) and waits until it no longer answers.</summary>
     public static async Task StopControllerAsync()
     {

@@ -1,5 +1,12 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Slurm;
 using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
@@ -170,17 +177,106 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
-    public async Task AtItsWalltimeTheJobIsCancelledAndTheTaskExitsSayingWhy()
+    public async Task AtItsWalltimeSlurmItselfKillsTheJobAndTheTaskExitsWithTheSchedulersTimeout()
     {
         using var client = await App.NewUserClientAsync();
-        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:00:03" } }))["id"]!;
-        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
-        var jobId = await SlurmCluster.JobOfTaskAsync(id);
-        var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 40);
-        Assert.Contains("walltime", (string?)exited["error"]);
-        Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
-        Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
-        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        // Slurm counts time limits in minutes: one minute is the shortest it enforces. The platform
+        // leaves a job's walltime to the scheduler (it checks limits about every 30 s), so this is
+        // Slurm's own TIMEOUT, not the platform stopping the task.
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { walltime = "00:01:00" } }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            Assert.Contains("TimeLimit=00:01:00", (await SlurmCluster.RunAsync("scontrol", "show", "job", "-o", jobId)).Output);
+
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 150);
+            Assert.Equal("TIMEOUT", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Contains($"Slurm job {jobId} reached its time limit (TIMEOUT", (string?)exited["error"]);
+            Assert.DoesNotContain("the platform stopped", (string?)exited["error"]);
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id)); // the job's trap removed it
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
+    public async Task AJobWhoseEndpointNeverAnswersFailsAtTheStartTimeoutAndIsCancelled()
+    {
+        using var keys = new TempDirectory();
+        var settings = await SlurmPlatformFixture.SettingsAsync(keys.Info);
+        settings["Rosetta:Tasks:StartTimeoutSeconds"] = "8";
+        await using var app = new RosettaAppFactory(settings: settings);
+        string? jobId = null;
+        try
+        {
+            using var client = app.Client(await app.AdminTokenAsync());
+            // hello listens on 8080; this entry claims 9999: the job reports an endpoint where nothing ever answers.
+            var software = await client.PostAsJsonAsync("/api/v1/software", new { name = "Wrong port on a node", image = "rosetta/hello", interfacePort = 9999 });
+            Assert.Equal(HttpStatusCode.Created, software.StatusCode);
+            var softwareId = (string)(await software.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["id"]!;
+
+            var id = (string)(await TaskApi.StartAsync(client, new { software = softwareId, computing = DemoSlurm }))["id"]!;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((jobId = await SlurmCluster.JobIdOfTaskAsync(id)) is null && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.NotNull(jobId);
+            var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 60);
+            Assert.Contains("did not answer on port 9999 within 8 s; the container was stopped", (string?)failed["error"]);
+            Assert.Equal("CANCELLED", await SlurmCluster.JobStateAsync(jobId));
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            if (jobId is not null) await SlurmCluster.RunAsync("scancel", jobId); // this test's own job, should an assertion have failed first
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
+    [Fact]
+    public async Task AJobSeesTheFilesOfTheClustersSftpStoragesAtTheirBindPathsReadOnlyWhereTheStorageIs()
+    {
+        var root = "/tmp/rosetta-slurm-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var storages = new[] { ("slurm-data", "/storages/data", false), ("slurm-refs", "/storages/refs", true) };
+        foreach (var (name, bindPath, readOnly) in storages)
+        {
+            var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+            {
+                id = name, name, kind = "sftp", computing = DemoSlurm, basePath = $"{root}/{name}/$SSH_USER/$USER", bindPath, readOnly, platformWide = true,
+            });
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        }
+        var user = "slb" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        string? id = null;
+        try
+        {
+            // Uploaded through the file manager (SFTP on the login host), before the job exists.
+            await StorageApi.UploadAsync(client, "slurm-data", "input.txt", "uploaded over sftp"u8.ToArray());
+            id = (string)(await TaskApi.StartAsync(client, new { name = "binds in a job", software = "hello", computing = DemoSlurm }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            var data = container.Mounts.Single(m => m.Destination == "/storages/data");
+            var refs = container.Mounts.Single(m => m.Destination == "/storages/refs");
+            Assert.Equal($"{root}/slurm-data/{DemoSshHost.User}/{user}", data.Source);
+            Assert.True(data.RW);
+            Assert.Equal($"{root}/slurm-refs/{DemoSshHost.User}/{user}", refs.Source);
+            Assert.False(refs.RW);
+            Assert.True(Directory.Exists(refs.Source), "the job made the read-only storage's folder before binding it");
+            Assert.Equal("uploaded over sftp", await DockerEngine.ReadInContainerAsync(container.ID, "/storages/data/input.txt"));
+        }
+        finally
+        {
+            if (id is not null) await StopAndDeleteIfPresentAsync(client, id);
+            // Platform-wide storages would be bound into every later job on demo-slurm (other tests' too).
+            foreach (var (name, _, _) in storages) await admin.DeleteAsync($"/api/v1/storages/{name}");
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]
@@ -261,6 +357,61 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await StopAndDeleteIfPresentAsync(client, first);
         }
     }
+
+    [Fact]
+    public async Task AHundredQueuedJobsAreFollowedWithOneSqueuePerIntervalAndAJobCancelledAmongThemIsSeen()
+    {
+        const int Queued = 100;
+        var interval = TimeSpan.FromSeconds(double.Parse(App.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
+        var options = App.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
+        var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+        using var client = await App.NewUserClientAsync();
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var blocker = (string)(await TaskApi.StartAsync(client, new { name = "fills the node", software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+        var waiting = new List<string>();
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
+            for (var i = 0; i < Queued; i++)
+                waiting.Add((string)(await TaskApi.StartAsync(client, new { name = $"queued {i}", software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!);
+            var lastSubmitted = DateTime.UtcNow;
+
+            // Every one of them queued behind the full node, with the scheduler's reason.
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            List<JsonObject> tasks;
+            while ((tasks = await TasksAsync(client, waiting)).Any(t => (string?)t["status"] != "queued") && DateTime.UtcNow < deadline) await Task.Delay(500);
+            Assert.All(tasks, t => Assert.Equal("queued", (string?)t["status"]));
+            Assert.Equal(Queued, (await SlurmCluster.RunAsync("squeue", "-h", "-t", "PENDING", "-u", DemoSshHost.User, "-o", "%j")).Output
+                .Split('\n').Count(name => waiting.Contains(name.Replace("rosetta-", ""))));
+
+            // Once no launch is in its first seconds (when a launch looks often), the cluster is listed once per interval.
+            var settled = lastSubmitted + TimeSpan.FromSeconds(options.StartFastPollSeconds) + interval;
+            if (settled > DateTime.UtcNow) await Task.Delay(settled - DateTime.UtcNow);
+            var before = backend.ListingsOf(DemoSlurm);
+            var window = Stopwatch.StartNew();
+            await Task.Delay(interval * 10);
+            var listings = backend.ListingsOf(DemoSlurm) - before;
+            var intervals = window.Elapsed / interval;
+            Assert.True(listings <= Math.Ceiling(intervals) + 1, $"{listings} listings in {intervals:F1} intervals with {Queued} jobs queued");
+            Assert.True(listings >= 3, $"only {listings} listings in {intervals:F1} intervals: the cluster is not followed");
+
+            // And they are followed: one cancelled behind the platform's back is seen within an interval or so.
+            var cancelled = waiting[Queued / 2];
+            await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(cancelled));
+            var exited = await TaskApi.WaitForStatusAsync(client, cancelled, "exited", seconds: 20);
+            Assert.Contains("CANCELLED", (string?)exited["error"]);
+        }
+        finally
+        {
+            // Queued jobs first, so none of them starts when the blocker goes.
+            await Task.WhenAll(waiting.Select(id => client.PostAsync($"/api/v1/tasks/{id}/stop", null)));
+            foreach (var id in waiting) await StopAndDeleteIfPresentAsync(client, id);
+            await StopAndDeleteIfPresentAsync(client, blocker);
+        }
+    }
+
+    private static async Task<List<JsonObject>> TasksAsync(HttpClient client, IReadOnlyCollection<string> ids) =>
+        (await client.GetFromJsonAsync<List<JsonObject>>("/api/v1/tasks"))!.Where(t => ids.Contains((string)t["id"]!)).ToList();
 
     [Fact]
     public async Task ARestartedPlatformReadoptsARunningJobAndRebuildsItsTunnel()

@@ -44,7 +44,7 @@ public sealed class SshStorageBindTests(SshPlatformFixture platform)
             Assert.Equal(folder, container.Mounts.Single(m => m.Destination == "/storages/remote").Source);
             Assert.True(container.Mounts.Single(m => m.Destination == "/storages/remote").RW);
             Assert.False(container.Mounts.Single(m => m.Destination == "/storages/remote-ro").RW);
-            Assert.Equal("from the host", await ReadInContainerAsync(container.ID, "/storages/remote/on-the-host.txt"));
+            Assert.Equal("from the host", await DockerEngine.ReadInContainerAsync(container.ID, "/storages/remote/on-the-host.txt"));
 
             // The file manager sees the same file over SFTP.
             Assert.Equal(["on-the-host.txt"], await StorageApi.NamesAsync(client, "remote"));
@@ -57,13 +57,5 @@ public sealed class SshStorageBindTests(SshPlatformFixture platform)
                 Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{storage}")).StatusCode);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
-    }
-
-    private static async Task<string> ReadInContainerAsync(string containerId, string path)
-    {
-        using var docker = DockerEngine.Client();
-        var exec = await docker.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters { Cmd = ["cat", path], AttachStdout = true, AttachStderr = true });
-        using var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default);
-        return (await stream.ReadOutputToEndAsync(default)).stdout;
     }
 }

@@ -52,12 +52,30 @@ public sealed class SlurmJobScriptTests
     public void TheEngineScriptPublishesOnTheNodeAddressAndRemovesTheContainerOnEveryEnd(ContainerEngineKind engine, string program)
     {
         var script = SlurmJobScript.Generate(Spec(), "t1", "i1", engine);
-        Assert.Contains($"{program} run --name rosetta-t1 --env-file \"$env_file\" -p \"$node_ip::$interface_port\"", script);
+        // The node port is picked by the script and reported while the container starts; a taken one is tried again.
+        Assert.Contains($"{program} run --name rosetta-t1 --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\"", script);
+        Assert.Contains("report_endpoint &", script);
+        Assert.Contains("port is already allocated", script);
         Assert.Contains("--cpus 1.5 --memory 536870912 rosetta/jupyter:latest", script);
         Assert.Contains($"remove_container() {{ {program} rm -f \"$container\"", script);
         Assert.Contains("trap 'remove_container; exit 143' TERM INT HUP", script);
         Assert.Contains("trap remove_container EXIT", script);
         Assert.DoesNotContain("very-secret-token", script);
+    }
+
+    [Theory]
+    [InlineData(ContainerEngineKind.Docker, "-v /home/u/data:/storages/data -v '/home/u/my refs:/storages/refs:ro' ")]
+    [InlineData(ContainerEngineKind.Podman, "-v /home/u/data:/storages/data -v '/home/u/my refs:/storages/refs:ro' ")]
+    [InlineData(ContainerEngineKind.Apptainer, "--bind /home/u/data:/storages/data --bind '/home/u/my refs:/storages/refs:ro' ")]
+    public void StoragesAreBoundAfterTheirFoldersAreMadeReadOnlyWhereTheStorageIs(ContainerEngineKind engine, string expected)
+    {
+        var script = SlurmJobScript.Generate(Spec() with
+        {
+            Binds = [new BindMount("/home/u/data", "/storages/data", false), new BindMount("/home/u/my refs", "/storages/refs", true)],
+        }, "t1", "i1", engine);
+        Assert.Contains(expected, script);
+        var mkdir = script.IndexOf("mkdir -p -- /home/u/data '/home/u/my refs' || { echo 'The storage folders could not be created on the node.' >&2; exit 1; }", StringComparison.Ordinal);
+        Assert.True(mkdir > 0 && mkdir < script.IndexOf(expected, StringComparison.Ordinal), script);
     }
 
     [Theory]

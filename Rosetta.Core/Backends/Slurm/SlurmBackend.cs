@@ -17,7 +17,9 @@ namespace Rosetta.Core.Backends.Slurm;
 /// starts the container on the node and reports <c>node:port</c> in the job's comment; the platform
 /// reaches it through a tunnel from its 127.0.0.1 via the login host. The backend handle is the job id.
 /// State comes from one <c>squeue</c> per cluster per interval, shared by the watcher and every
-/// launch waiting for its job (plus <c>scontrol show job</c> once per ended job, for its exit code).
+/// launch waiting for its job (plus <c>scontrol show job</c> once per ended job, for its exit code,
+/// in the same cycle). Only a job just submitted, starting on its node or completing is looked at
+/// more often; jobs waiting in the queue cost nothing beyond the interval's one listing.
 /// </summary>
 public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<SlurmOptions> options, ILogger<SlurmBackend> logger) : ITaskBackend
 {
@@ -25,6 +27,9 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
     private readonly ConcurrentDictionary<string, ClusterView> _views = new();
     private readonly Dictionary<string, Task<ClusterView>> _listings = new();
+    /// <summary>Completes when the next listing of a cluster is in; replaced by each listing.</summary>
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<ClusterView>> _nextView = new();
+    private readonly ConcurrentDictionary<string, long> _listingCounts = new();
     /// <summary>How ended jobs ended, by cluster and job id: asked once, and kept after Slurm forgets the job (MinJobAge).</summary>
     private readonly ConcurrentDictionary<(string Computing, string JobId), (string TaskId, SlurmJobEnd End)> _ended = new();
 
@@ -84,18 +89,21 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         return await WaitForEndpointAsync(computing, jobId, batch, ct);
     }
 
-    /// <summary>Follows the job through the shared listings until it reports its endpoint (or ends).</summary>
+    /// <summary>
+    /// Follows the job through the shared listings until it reports its endpoint (or ends): looked at
+    /// often just after submission and while it starts on its node (the seconds that decide how soon
+    /// an interface is up), and only through the watcher's one listing per interval while it waits
+    /// in the queue, so a hundred queued jobs cost no more than one.
+    /// </summary>
     private async Task<LaunchResult> WaitForEndpointAsync(ComputingResource computing, string jobId, IBatchLaunchProgress? batch, CancellationToken ct)
     {
         var submitted = DateTime.UtcNow;
         var fast = TimeSpan.FromMilliseconds(_options.StartPollMilliseconds);
-        var regular = TimeSpan.FromSeconds(_options.PollIntervalSeconds);
         string? lastDetail = null;
         var missing = 0;
+        var view = await ViewAsync(computing, TimeSpan.Zero, ct);
         while (true)
         {
-            var fastPhase = DateTime.UtcNow - submitted < TimeSpan.FromSeconds(_options.StartFastPollSeconds);
-            var view = await ViewAsync(computing, fastPhase ? fast : regular, ct);
             var job = view.Jobs.FirstOrDefault(j => j.JobId == jobId);
             var observed = view.Observed.FirstOrDefault(o => o.BackendId == jobId);
             if (observed is { State: ContainerRunState.Running, Endpoint: { } local })
@@ -117,9 +125,17 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
                 if (job.State == "RUNNING") batch?.Starting(detail);
                 else batch?.Queued(detail);
             }
-            // Starting on the node: look often (seconds count here). Waiting in the queue: the regular listing will do.
-            var starting = job?.State == "RUNNING";
-            await Task.Delay(fastPhase || starting ? fast : regular / 2, ct);
+            // Just submitted (an idle node starts a job at once) or starting on its node: look often.
+            var justSubmitted = job is null || DateTime.UtcNow - submitted < TimeSpan.FromSeconds(_options.StartFastPollSeconds);
+            if (justSubmitted || job?.State is "RUNNING" or "CONFIGURING")
+            {
+                await Task.Delay(fast, ct);
+                view = await ViewAsync(computing, fast, ct);
+            }
+            else
+            {
+                view = await NextViewAsync(computing, ct);
+            }
         }
     }
 
@@ -197,25 +213,66 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct) =>
         (await ViewAsync(computing, TimeSpan.Zero, ct)).Observed;
 
-    /// <summary>Polls the cluster (the listing is shared with waiting launches) and reports the differences as events.</summary>
+    /// <summary>
+    /// Polls the cluster on a fixed beat (a change is seen at most one interval after it happened,
+    /// plus the listing's own time) and reports the differences as events. A job that is completing
+    /// (its container being removed) is looked at again soon, so its end is not left for a whole
+    /// further interval.
+    /// </summary>
     public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
     {
         var interval = TimeSpan.FromSeconds(_options.PollIntervalSeconds);
+        var soon = TimeSpan.FromMilliseconds(_options.StartPollMilliseconds);
         var previous = _views.TryGetValue(computing.Id, out var seen) ? seen.Observed : await ListAsync(computing, ct);
+        var beat = DateTime.UtcNow + interval;
+        var completing = false;
+        // When each completing job was first seen so: one stuck completing (a node that does not answer) is not followed closely for long.
+        var completingSince = new Dictionary<string, DateTime>(StringComparer.Ordinal);
         while (true)
         {
-            await Task.Delay(interval, ct);
-            // A listing a launch asked for moments ago is as good as a new one.
-            var current = (await ViewAsync(computing, interval / 4, ct)).Observed;
-            foreach (var change in ContainerChanges.Between(previous, current)) yield return change;
-            previous = current;
+            var now = DateTime.UtcNow;
+            var next = completing && now + soon < beat ? now + soon : beat;
+            if (next > now) await Task.Delay(next - now, ct);
+            if (next == beat)
+            {
+                beat += interval;
+                if (beat < DateTime.UtcNow) beat = DateTime.UtcNow + interval; // a listing slower than the interval: no catching up in a burst
+            }
+            // A listing in flight is shared; none older than this moment is reused.
+            var view = await ViewAsync(computing, TimeSpan.Zero, ct);
+            foreach (var job in view.Jobs.Where(j => j.State == "COMPLETING")) completingSince.TryAdd(job.JobId, DateTime.UtcNow);
+            foreach (var gone in completingSince.Keys.Where(id => !view.Jobs.Any(j => j.JobId == id && j.State == "COMPLETING")).ToList())
+                completingSince.Remove(gone);
+            completing = completingSince.Values.Any(first => DateTime.UtcNow - first < TimeSpan.FromSeconds(_options.CancelWaitSeconds));
+            foreach (var change in ContainerChanges.Between(previous, view.Observed)) yield return change;
+            previous = view.Observed;
         }
     }
 
-    /// <summary>The cluster's jobs, no older than <paramref name="maxAge"/>; concurrent callers share one listing.</summary>
+    /// <summary>How many times the platform has listed this cluster's jobs (<c>squeue</c>) since it started.</summary>
+    public long ListingsOf(string computingId) => _listingCounts.GetValueOrDefault(computingId);
+
+    /// <summary>The next listing of the cluster, whoever asks for it (the watcher, once an interval).</summary>
+    private async Task<ClusterView> NextViewAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var next = _nextView.GetOrAdd(computing.Id, _ => new TaskCompletionSource<ClusterView>(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            // The monitor watches every cluster with a launch, so a listing comes each interval; one
+            // slowed down by a busy machine must not make a hundred waiting launches list on their own.
+            // Only a long silence (nobody watches) makes a launch ask for itself.
+            return await next.Task.WaitAsync(TimeSpan.FromSeconds(_options.PollIntervalSeconds * 4 + 30), ct);
+        }
+        catch (TimeoutException)
+        {
+            return await ViewAsync(computing, TimeSpan.Zero, ct);
+        }
+    }
+
+    /// <summary>The cluster's jobs, no older than <paramref name="maxAge"/> (zero: a new listing); concurrent callers share one listing.</summary>
     private Task<ClusterView> ViewAsync(ComputingResource computing, TimeSpan maxAge, CancellationToken ct)
     {
-        if (_views.TryGetValue(computing.Id, out var view) && DateTime.UtcNow - view.At <= maxAge && maxAge > TimeSpan.Zero)
+        if (maxAge > TimeSpan.Zero && _views.TryGetValue(computing.Id, out var view) && DateTime.UtcNow - view.At <= maxAge)
             return Task.FromResult(view);
         Task<ClusterView> listing;
         lock (_listings)
@@ -234,10 +291,12 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var connection = pool.For(computing);
+        _listingCounts.AddOrUpdate(computing.Id, 1, (_, n) => n + 1);
         var listing = await connection.RunAsync(SlurmQueue.ListCommand(), null, timeout.Token);
         if (!listing.Succeeded)
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
+        logger.LogDebug("squeue on {Computing}: {Jobs} jobs of this platform", computing.Id, jobs.Count);
 
         var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).Select(j => j.JobId).ToList();
         if (newlyEnded.Count > 0)
@@ -278,6 +337,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
 
         var view = new ClusterView(DateTime.UtcNow, jobs, observed);
         _views[computing.Id] = view;
+        if (_nextView.TryRemove(computing.Id, out var waiting)) waiting.TrySetResult(view);
         return view;
     }
 

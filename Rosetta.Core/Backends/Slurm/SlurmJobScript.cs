@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Remote;
 
@@ -12,7 +13,8 @@ namespace Rosetta.Core.Backends.Slurm;
 /// per interval, so the node never needs to reach the platform), and removes the container however
 /// the job ends. Every value from the task goes through <see cref="ShellCommand.Quote"/>; the rest is
 /// fixed text. The environment (with the interface secret) is not in the script: it is a 0600 file
-/// next to it, read by the engine and deleted as soon as the container has it.
+/// next to it, deleted as the job starts (docker, podman: the job passes it on through a pipe) or
+/// ends (Apptainer). A resource's storages are bound in (folders made first, read-only honoured).
 /// </summary>
 public static class SlurmJobScript
 {
@@ -38,13 +40,19 @@ public static class SlurmJobScript
         script.Append("comment=").Append(Quote(Comment(instanceId, taskId))).Append('\n');
         script.Append("interface_port=").Append(spec.InterfacePort.ToString(CultureInfo.InvariantCulture)).Append('\n');
         script.Append(NodeAddress);
+        script.Append(PortAndReport);
+        if (spec.Binds.Count > 0)
+        {
+            // The storages' folders, made by the job's user before the engine would make them (as root, or not at all).
+            script.Append(ContainerCli.CreateFolders(spec.Binds.Select(b => b.HostPath)))
+                .Append(" || { echo 'The storage folders could not be created on the node.' >&2; exit 1; }\n");
+        }
         script.Append(engine switch
         {
             ContainerEngineKind.Docker or ContainerEngineKind.Podman => EngineContainer(spec, engine),
             ContainerEngineKind.Apptainer => ApptainerProcess(spec),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown container engine."),
         });
-        script.Append(ReportAndWait);
         return script.ToString();
     }
 
@@ -61,32 +69,46 @@ public static class SlurmJobScript
     /// <summary>
     /// docker/podman: the container is a child of the engine's daemon, not of the job, so scancel
     /// alone would leave it running; the traps remove it. It runs attached, so its output is the job's
-    /// output file, and its exit code is the job's.
+    /// output file, and its exit code is the job's. The node port is chosen here rather than by the
+    /// engine, so the endpoint is reported while the engine is still starting the container (the
+    /// platform opens its tunnel meanwhile) instead of after it, read back with <c>docker port</c>.
+    /// Should another program take that port in the moment between the check and the engine's bind,
+    /// the container is tried again on another one (and reported again).
     /// </summary>
     private static string EngineContainer(ContainerSpec spec, ContainerEngineKind engine)
     {
         var program = engine == ContainerEngineKind.Podman ? "podman" : "docker";
-        var run = new List<string> { program, "run", "--name", spec.Name, "--env-file" };
+        var run = new List<string> { program, "run", "--name", spec.Name };
         var options = new List<string>();
         foreach (var (name, value) in spec.Labels) options.AddRange(["--label", $"{name}={value}"]);
         if (spec.Cpus is { } cpus) options.AddRange(["--cpus", cpus.ToString(CultureInfo.InvariantCulture)]);
         if (spec.MemoryBytes is { } memory) options.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
+        // Storage paths never hold ':' or ',' (StorageRules), so the short -v syntax cannot be misread.
+        foreach (var bind in spec.Binds) options.AddRange(["-v", $"{bind.HostPath}:{bind.ContainerPath}{(bind.ReadOnly ? ":ro" : "")}"]);
         var text = new StringBuilder();
         text.Append("container=").Append(Quote(spec.Name)).Append('\n');
+        // The environment moves from its file into this shell at once, so the file (the interface
+        // secret) is gone before the container starts; the engine reads it from a pipe, also on a retry.
+        text.Append("environment=$(cat \"$env_file\") && rm -f \"$env_file\" || exit 1\n");
         text.Append("remove_container() { ").Append(Quote(program)).Append(" rm -f \"$container\" >/dev/null 2>&1; rm -f \"$env_file\"; }\n");
         text.Append("trap 'remove_container; exit 143' TERM INT HUP\n");
         text.Append("trap remove_container EXIT\n");
+        text.Append("for attempt in 1 2 3 4 5; do\n");
+        text.Append("    pick_port\n");
+        text.Append("    report_endpoint &\n");
         // The env file and published address are shell variables (fixed names); everything else is quoted.
-        text.Append(ShellCommand.Join(run)).Append(" \"$env_file\" -p \"$node_ip::$interface_port\" ")
+        text.Append("    ").Append(ShellCommand.Join(run)).Append(" --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\" ")
             .Append(options.Count > 0 ? ShellCommand.Join(options) + " " : "")
             .Append(Quote(spec.Image)).Append(" </dev/null &\n");
-        text.Append("run_pid=$!\n");
-        text.Append("port=\n");
-        text.Append("while [ -z \"$port\" ] && kill -0 \"$run_pid\" 2>/dev/null; do\n");
-        text.Append("    port=$(").Append(Quote(program)).Append(" port \"$container\" \"$interface_port/tcp\" 2>/dev/null | sed -n '1s/.*://p')\n");
-        text.Append("    [ -n \"$port\" ] || sleep 0.1\n");
+        text.Append("    run_pid=$!\n");
+        text.Append("    wait \"$run_pid\"\n");
+        text.Append("    status=$?\n");
+        // 125: the engine could not start the container; when that was the port, another one is tried.
+        text.Append("    [ \"$status\" -eq 125 ] && ").Append(Quote(program)).Append(" inspect -f '{{.State.Error}}' \"$container\" 2>/dev/null |\n");
+        text.Append("        grep -q -e 'port is already allocated' -e 'address already in use' || exit \"$status\"\n");
+        text.Append("    ").Append(Quote(program)).Append(" rm -f \"$container\" >/dev/null 2>&1\n");
         text.Append("done\n");
-        text.Append("rm -f \"$env_file\" # the engine holds the values now\n");
+        text.Append("exit \"$status\"\n");
         return text.ToString();
     }
 
@@ -103,29 +125,38 @@ public static class SlurmJobScript
         text.Append("cleanup() { rm -f \"$env_file\"; }\n");
         text.Append("trap 'cleanup; [ -n \"${run_pid:-}\" ] && kill \"$run_pid\" 2>/dev/null; exit 143' TERM INT HUP\n");
         text.Append("trap cleanup EXIT\n");
+        var binds = string.Concat(spec.Binds.Select(b => $"--bind {Quote($"{b.HostPath}:{b.ContainerPath}{(b.ReadOnly ? ":ro" : "")}")} "));
         if (spec.PortEnv is { } portEnv)
         {
-            text.Append("port=$((20000 + RANDOM % 20000))\n");
-            text.Append("while (exec 3<>\"/dev/tcp/$node_ip/$port\") 2>/dev/null; do port=$((port + 1)); done\n");
+            text.Append("pick_port\n");
+            text.Append("report_endpoint &\n");
             text.Append("\"$engine\" run --cleanenv --env-file \"$env_file\" --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
-                .Append(Quote(image)).Append(" </dev/null &\n");
+                .Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         else
         {
             text.Append("port=$interface_port\n");
-            text.Append("\"$engine\" run --cleanenv --env-file \"$env_file\" ").Append(Quote(image)).Append(" </dev/null &\n");
+            text.Append("report_endpoint &\n");
+            text.Append("\"$engine\" run --cleanenv --env-file \"$env_file\" ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         text.Append("run_pid=$!\n");
+        // `wait` returns early on a signal, so the trap runs at once.
+        text.Append("wait \"$run_pid\"\n");
+        text.Append("exit $?\n");
         return text.ToString();
     }
 
-    // Reports the endpoint where squeue shows it (%k), then waits; `wait` returns early on a signal so the trap runs at once.
-    private const string ReportAndWait = """
-        if [ -n "$port" ]; then
-            scontrol update JobId="$SLURM_JOB_ID" Comment="$comment endpoint=$node_ip:$port"
-        fi
-        wait "$run_pid"
-        exit $?
+    /// <summary>
+    /// <c>pick_port</c>: a port on the node nothing listens on, below Linux's ephemeral range (so no
+    /// outgoing connection holds it). <c>report_endpoint</c>: the endpoint where squeue shows it (%k),
+    /// run in the background while the container starts.
+    /// </summary>
+    private const string PortAndReport = """
+        pick_port() {
+            port=$((20000 + RANDOM % 12000))
+            while (exec 3<>"/dev/tcp/$node_ip/$port") 2>/dev/null; do port=$((port + 1)); done
+        }
+        report_endpoint() { scontrol update JobId="$SLURM_JOB_ID" Comment="$comment endpoint=$node_ip:$port"; }
 
         """;
 }
