@@ -112,10 +112,11 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
         var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username);
-        var sftp = await sshConnections.For(computing).SftpAsync(ct);
+        var connection = sshConnections.For(computing);
+        var sftp = await connection.SftpAsync(ct);
         try
         {
-            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder), _options);
+            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder, connection), _options);
         }
         catch (Renci.SshNet.Common.SshException e)
         {
