@@ -22,10 +22,16 @@ public sealed class ConfinedDirectory : IStorageFolder
     public const string UploadPrefix = ".rosetta-upload-";
     private const int BufferSize = 128 * 1024;
 
-    public ConfinedDirectory(string root)
+    private readonly TaskFileOwner _owner;
+
+    /// <param name="owner">Who gets what the platform creates here (the root folder when it makes it, uploads, folders, copies).</param>
+    public ConfinedDirectory(string root, TaskFileOwner? owner = null)
     {
+        _owner = owner ?? TaskFileOwner.Unchanged;
+        var made = !Directory.Exists(root);
         Directory.CreateDirectory(root);
         Root = PosixPath.Canonical(root) ?? throw new DirectoryNotFoundException($"The storage folder {root} cannot be opened.");
+        if (made) _owner.Apply(Root); // a folder that existed (an admin's) keeps its owner
     }
 
     /// <summary>The root folder, canonical.</summary>
@@ -93,6 +99,7 @@ public sealed class ConfinedDirectory : IStorageFolder
                 continue; // a link is checked by the next Entry() call, which follows it
             }
             Directory.CreateDirectory(entry);
+            _owner.Apply(entry);
         }
     }
 
@@ -167,6 +174,7 @@ public sealed class ConfinedDirectory : IStorageFolder
             {
                 written = await LimitedCopy.CopyAsync(content, file, buffer, limit, tooLarge, ct);
             }
+            _owner.Apply(temporary);
             // rename(2) replaces the target (or a link at its name) in one step.
             File.Move(temporary, target, overwrite: true);
             committed = true;
@@ -222,23 +230,26 @@ public sealed class ConfinedDirectory : IStorageFolder
     private static long SizeOf(string folder) =>
         Walk(folder).Where(e => !e.IsFolder).Sum(e => new FileInfo(e.FullPath).Length);
 
-    private static void CopyTree(string source, string target)
+    private void CopyTree(string source, string target)
     {
         Directory.CreateDirectory(target);
+        _owner.Apply(target);
         foreach (var (fullPath, relative, isFolder) in Walk(source))
         {
             var destination = Path.Join(target, relative);
             if (isFolder) Directory.CreateDirectory(destination);
             else File.Copy(fullPath, destination);
+            _owner.Apply(destination);
         }
     }
 
-    private static void CopyFileAtomically(string source, string target)
+    private void CopyFileAtomically(string source, string target)
     {
         var temporary = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
         try
         {
             File.Copy(source, temporary);
+            _owner.Apply(temporary);
             File.Move(temporary, target);
         }
         finally
