@@ -5,6 +5,7 @@
 # API (target < 1 s); the app's RSS sampled every 100 ms during each transfer (target: flat, no growth
 # in proportion to the file).
 # Usage: bench/storage.sh [SIZE_MIB=1024] [LISTINGS=5]. Needs ./rosetta.sh infra (demo sshd), root, curl.
+# PARTS="local sftp listing" (default all) runs only some parts, for A/B runs of one of them.
 BENCH_SRC=${BENCH_SRC:-/tmp/bench-src-storage}
 BENCH_DATA=${BENCH_DATA:-/tmp/bench-data-storage}
 BENCH_PORT=${BENCH_PORT:-18183}
@@ -18,6 +19,8 @@ authorize_platform_key
 BENCH_APP_ENV="${BENCH_APP_ENV:-} Rosetta__Ssh__PlatformKeyPath=$ROSETTA_PLATFORM_KEY Rosetta__Demo__Ssh__Port=$ROSETTA_DEMO_SSH_PORT Rosetta__Demo__Ssh__Username=$ROSETTA_DEMO_USER"
 SIZE_MIB=${1:-1024}
 LISTINGS=${2:-5}
+PARTS=${PARTS:-local sftp listing}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=$BENCH_DATA/work
 REMOTE=/tmp/bench-sftp-$$ # the sftp storage's base on the demo host (this machine's file system)
 
@@ -72,6 +75,7 @@ bench() {
     echo "app RSS before: $(( $(rss_kib) / 1024 )) MiB"
 
     local cp_up cp_down scp_up scp_down
+    if part local; then
     cp_up=$(timed cp "$WORK/source.bin" "$WORK/cp.bin")
     printf '%-34s %7ss %6s MiB/s\n' "cp (baseline, local)" "$cp_up" "$(rate "$cp_up")"
     run_transfer "local upload (PUT, curl -T)" "$cp_up" \
@@ -83,7 +87,9 @@ bench() {
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/personal/download?path=big.bin"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "local download differs"; exit 1; }
     rm -f "$WORK/down.bin" "$personal/big.bin"
+    fi
 
+    if part sftp; then
     scp_up=$(timed scp "${ssh_opts[@]}" "$WORK/source.bin" "$remote_login:$remote/scp.bin")
     printf '%-34s %7ss %6s MiB/s\n' "scp upload (baseline, demo sshd)" "$scp_up" "$(rate "$scp_up")"
     rm -f "$remote/scp.bin"
@@ -96,9 +102,12 @@ bench() {
     run_transfer "sftp download (GET, curl -o)" "$scp_down" \
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/bench-sftp/download?path=big.bin"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "sftp download differs"; exit 1; }
-    rm -f "$WORK/down.bin" "$remote/big.bin" "$WORK/source.bin"
+    rm -f "$WORK/down.bin" "$remote/big.bin"
+    fi
+    rm -f "$WORK/source.bin"
     echo "app RSS after: $(( $(rss_kib) / 1024 )) MiB"
 
+    part listing || return 0
     echo
     echo "== listing a folder of 10,000 files through the API ($LISTINGS runs after one warm-up; seconds)"
     mkdir -p "$personal/many"
