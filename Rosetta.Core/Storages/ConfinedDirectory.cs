@@ -204,6 +204,12 @@ public sealed class ConfinedDirectory : IStorageFolder
         return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
     }
 
+    public async Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct)
+    {
+        await using var file = OpenRead(path);
+        await file.CopyToAsync(start(file.Length), UploadBufferSize, ct);
+    }
+
     public async Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)
     {
         var folder = Follow(path);

@@ -189,6 +189,27 @@ public sealed class SftpFolder : IStorageFolder
         return (Stream)_sftp.OpenRead(file);
     });
 
+    public async Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct)
+    {
+        var (file, length) = OnHost(() =>
+        {
+            var remote = Checked(path);
+            var attributes = LStat(remote)!;
+            if (attributes.IsDirectory) throw ValidationException.For("path", $"'{path}' is a folder.");
+            return (remote, attributes.Size);
+        });
+        var output = start(length);
+        try
+        {
+            // SSH.NET's own download keeps many reads in flight (an SftpFileStream read 37 % of scp's speed, bench/storage.sh).
+            await _sftp.DownloadFileAsync(file, output, ct);
+        }
+        catch (Exception e) when (IsLostConnection(e))
+        {
+            throw _connection.ConnectionLost(e); // the response has begun: it ends short of its Content-Length
+        }
+    }
+
     public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct) =>
         ZipStreaming.WriteAsync(output, Walk(Checked(path), "").Select(f => new ZipStreaming.Item(f.Relative, f.File.IsDirectory, f.File.LastWriteTimeUtc,
             () => _sftp.OpenRead(Checked(StoragePath.Parse(path.IsRoot ? f.Relative : $"{path}/{f.Relative}"))))), ct);

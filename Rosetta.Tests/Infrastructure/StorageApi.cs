@@ -63,4 +63,23 @@ public static class StorageApi
         await WaitUntilAsync(started, "the platform started writing the upload");
         tcp.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0); // a reset, as when the client's process dies
     }
+
+    /// <summary>A whole download is an attachment of the file's length; a ranged one (resumed downloads) the bytes asked for.</summary>
+    public static async Task AssertDownloadAsync(HttpClient client, string storage, string path, byte[] content)
+    {
+        var url = $"/api/v1/storages/{storage}/download?path={Uri.EscapeDataString(path)}";
+        using var whole = await client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(content.Length, whole.Content.Headers.ContentLength);
+        Assert.Equal("application/octet-stream", whole.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", whole.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(path.Split('/')[^1], whole.Content.Headers.ContentDisposition?.FileNameStar);
+        Assert.Equal(content, await whole.Content.ReadAsByteArrayAsync());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(3, 9);
+        using var ranged = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, ranged.StatusCode);
+        Assert.Equal(content[3..10], await ranged.Content.ReadAsByteArrayAsync());
+    }
 }

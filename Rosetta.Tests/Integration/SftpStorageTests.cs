@@ -52,6 +52,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             await StorageApi.UploadAsync(client, id, "runs/data.bin", content);
             Assert.Equal(content, await File.ReadAllBytesAsync($"{folder}/runs/data.bin"));
             Assert.Equal(content, await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=runs/data.bin"));
+            await StorageApi.AssertDownloadAsync(client, id, "runs/data.bin", content);
             var entry = (await StorageApi.ListAsync(client, id, "runs")).Single()!;
             Assert.Equal(content.Length, (long)entry["size"]!);
 

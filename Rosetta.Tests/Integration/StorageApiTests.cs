@@ -54,6 +54,7 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(content.Length, (long)entry["size"]!);
 
         Assert.Equal(content, await client.GetByteArrayAsync("/api/v1/storages/personal/download?path=runs/2026/data.txt"));
+        await StorageApi.AssertDownloadAsync(client, "personal", "runs/2026/data.txt", content);
 
         Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "runs", to = "runs-copy" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "runs-copy/2026/data.txt", to = "renamed.txt" })).StatusCode);
