@@ -61,7 +61,22 @@ public static class StorageEndpoints
                 // Always an attachment of an opaque type: a file uploaded to a shared storage must never
                 // render as a page on the dashboard's origin.
                 if (!storage.IsFolder(target))
-                    return Results.File(storage.OpenRead(target), "application/octet-stream", name, enableRangeProcessing: true);
+                {
+                    if (ctx.Request.Headers.Range.Count > 0)
+                        return Results.File(storage.OpenRead(target), "application/octet-stream", name, enableRangeProcessing: true);
+                    // A whole file goes the storage's fastest way (over SFTP many reads in flight, not one per round trip).
+                    await storage.DownloadAsync(target, length =>
+                    {
+                        ctx.Response.ContentType = "application/octet-stream";
+                        ctx.Response.ContentLength = length;
+                        ctx.Response.Headers.AcceptRanges = "bytes";
+                        var disposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment");
+                        disposition.SetHttpFileName(name);
+                        ctx.Response.Headers.ContentDisposition = disposition.ToString();
+                        return ctx.Response.Body;
+                    }, ct);
+                    return Results.Empty;
+                }
                 // Some of ZipArchive's writes stay synchronous even through its async API (found by the tests); allowed for this response only.
                 if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
                 ctx.Response.ContentType = "application/zip";

@@ -16,7 +16,14 @@ public interface IStorageFolder
     Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct);
     /// <summary>Whether <paramref name="path"/> (which must exist) is a folder.</summary>
     bool IsFolder(StoragePath path);
+    /// <summary>Opens a file for reading at any position (ranged downloads).</summary>
     Stream OpenRead(StoragePath path);
+    /// <summary>
+    /// Writes a whole file, the fastest way the storage has, to the stream <paramref name="start"/>
+    /// returns when given the file's length (SFTP keeps many reads in flight, where a stream reads one
+    /// block per round trip).
+    /// </summary>
+    Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct);
     /// <summary>Streams a folder as a zip archive (links skipped).</summary>
     Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct);
     /// <summary>Bytes stored, for the quota; null where no quota applies.</summary>

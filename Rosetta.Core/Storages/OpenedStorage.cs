@@ -59,6 +59,9 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
 
     public Stream OpenRead(StoragePath path) => folder.OpenRead(path);
 
+    /// <summary>Writes a whole file to the stream <paramref name="start"/> returns once it knows the length.</summary>
+    public Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct) => folder.DownloadAsync(path, start, ct);
+
     /// <summary>Streams a folder as a zip archive (links skipped), entry by entry.</summary>
     public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct) => folder.WriteZipAsync(path, output, ct);
 

@@ -20,4 +20,16 @@ public sealed class StorageOptions
     /// 0 means no quota.
     /// </summary>
     public long QuotaBytes { get; set; }
+
+    /// <summary>
+    /// The uid given to the folders and files the platform creates in local storages, so tasks whose
+    /// images run unprivileged can write them through their binds (the bundled images run as 1000);
+    /// -1 leaves them as created. See <see cref="TaskFileOwner"/>.
+    /// </summary>
+    public int OwnerUid { get; set; } = 1000;
+
+    /// <summary>The gid that goes with <see cref="OwnerUid"/>.</summary>
+    public int OwnerGid { get; set; } = 1000;
+
+    public TaskFileOwner TaskFileOwner => OwnerUid < 0 ? TaskFileOwner.Unchanged : new TaskFileOwner(OwnerUid, OwnerGid);
 }

@@ -107,15 +107,16 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == (storage.OwnerId ?? caller.UserId), ct)
             ?? throw new StorageEntryNotFoundException("The storage's owner no longer exists.");
         if (storage.Kind == StorageKind.Local)
-            return new OpenedStorage(storage, new ConfinedDirectory(StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null)), _options);
+            return new OpenedStorage(storage, new ConfinedDirectory(StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null), _options.TaskFileOwner), _options);
 
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
         var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username);
-        var sftp = await sshConnections.For(computing).SftpAsync(ct);
+        var connection = sshConnections.For(computing);
+        var sftp = await connection.SftpAsync(ct);
         try
         {
-            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder), _options);
+            return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder, connection), _options);
         }
         catch (Renci.SshNet.Common.SshException e)
         {
@@ -143,7 +144,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             var isLocal = storage.Kind == StorageKind.Local;
             if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
             var folder = StorageRules.Substitute(storage.BasePath, userName, computing.Username);
-            if (isLocal) folder = new ConfinedDirectory(folder).Root;
+            if (isLocal) folder = new ConfinedDirectory(folder, _options.TaskFileOwner).Root;
             binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
         }
         return binds;

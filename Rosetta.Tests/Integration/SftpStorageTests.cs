@@ -52,6 +52,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             await StorageApi.UploadAsync(client, id, "runs/data.bin", content);
             Assert.Equal(content, await File.ReadAllBytesAsync($"{folder}/runs/data.bin"));
             Assert.Equal(content, await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=runs/data.bin"));
+            await StorageApi.AssertDownloadAsync(client, id, "runs/data.bin", content);
             var entry = (await StorageApi.ListAsync(client, id, "runs")).Single()!;
             Assert.Equal(content.Length, (long)entry["size"]!);
 
@@ -73,6 +74,74 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
 
             var traversal = await client.GetAsync($"/api/v1/storages/{id}/files?path=..%2F..%2Fetc");
             Assert.Equal(HttpStatusCode.BadRequest, traversal.StatusCode);
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task CopiesFilesAndFoldersThroughSftpWithoutLinksOrLeftovers()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sc" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        var folder = $"{root}/{user}";
+        try
+        {
+            var content = new byte[700_000]; // more than one SFTP read and write
+            Random.Shared.NextBytes(content);
+            await StorageApi.UploadAsync(client, id, "runs/2026/data.bin", content);
+            await StorageApi.UploadAsync(client, id, "runs/notes.txt", "notes"u8.ToArray());
+            Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, id, "folders", new { path = "backup" })).StatusCode);
+            File.CreateSymbolicLink($"{folder}/runs/passwd", "/etc/passwd");
+
+            Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs/notes.txt", to = "notes-copy.txt" })).StatusCode);
+            Assert.Equal("notes", await File.ReadAllTextAsync($"{folder}/notes-copy.txt"));
+
+            Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs", to = "backup/runs" })).StatusCode);
+            Assert.Equal(content, await File.ReadAllBytesAsync($"{folder}/backup/runs/2026/data.bin"));
+            Assert.Equal(["2026", "notes.txt"], await StorageApi.NamesAsync(client, id, "backup/runs")); // the link is not copied
+            Assert.Equal(content, await File.ReadAllBytesAsync($"{folder}/runs/2026/data.bin")); // the original stays
+
+            var exists = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs", to = "backup/runs" });
+            Assert.Equal(HttpStatusCode.Conflict, exists.StatusCode);
+            var into = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs", to = "runs/again" });
+            Assert.Equal(HttpStatusCode.BadRequest, into.StatusCode);
+            Assert.Contains("inside the folder", (string?)(await TaskApi.ProblemAsync(into))["detail"]);
+            var missing = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "nothing", to = "x" });
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            var throughLink = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs/passwd", to = "stolen" });
+            Assert.Equal(HttpStatusCode.BadRequest, throughLink.StatusCode);
+            Assert.False(File.Exists($"{folder}/stolen"));
+
+            Assert.Empty(Directory.GetFileSystemEntries(folder, ".rosetta-upload-*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnUploadCutOffHalfwayLeavesNothingOnTheHost()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sa" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        var folder = $"{root}/{user}";
+        try
+        {
+            await StorageApi.UploadAsync(client, id, "result.bin", new byte[1000]);
+            await StorageApi.AbortUploadHalfwayAsync(App.BaseAddress, client.DefaultRequestHeaders.Authorization!.Parameter!, id, "result.bin", 3_000_000, 1_000_000,
+                () => StorageApi.UploadsInProgress(folder).Length == 1);
+
+            await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(folder).Length == 0, "the temporary file of the cut-off upload is removed");
+            Assert.Equal(["result.bin"], Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
+            Assert.Equal(1000, new FileInfo($"{folder}/result.bin").Length);
         }
         finally
         {

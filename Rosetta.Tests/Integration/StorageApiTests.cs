@@ -54,6 +54,7 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(content.Length, (long)entry["size"]!);
 
         Assert.Equal(content, await client.GetByteArrayAsync("/api/v1/storages/personal/download?path=runs/2026/data.txt"));
+        await StorageApi.AssertDownloadAsync(client, "personal", "runs/2026/data.txt", content);
 
         Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "runs", to = "runs-copy" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "runs-copy/2026/data.txt", to = "renamed.txt" })).StatusCode);
@@ -305,22 +306,12 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         await StorageApi.UploadAsync(client, "personal", "result.bin", new byte[1000]);
         var token = client.DefaultRequestHeaders.Authorization!.Parameter;
 
-        // A raw client that promises 150 kB, sends 60 kB and goes away.
-        using (var tcp = new System.Net.Sockets.TcpClient())
-        {
-            await tcp.ConnectAsync(App.BaseAddress.Host, App.BaseAddress.Port);
-            var stream = tcp.GetStream();
-            var head = $"PUT /api/v1/storages/personal/files?path=result.bin HTTP/1.1\r\nHost: {App.BaseAddress.Authority}\r\n" +
-                       $"Authorization: Bearer {token}\r\nContent-Length: 150000\r\n\r\n";
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-            await stream.WriteAsync(new byte[60_000]);
-            await stream.FlushAsync();
-            await Task.Delay(300);
-        }
-
         var folder = PersonalFolder(name);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (Directory.GetFiles(folder).Length > 1 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        // A client that promises 150 kB, sends 60 kB and goes away once the platform is writing them.
+        await StorageApi.AbortUploadHalfwayAsync(App.BaseAddress, token!, "personal", "result.bin", 150_000, 60_000,
+            () => StorageApi.UploadsInProgress(folder).Length == 1);
+
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(folder).Length == 0, "the temporary file of the cut-off upload is removed");
         Assert.Equal(["result.bin"], Directory.GetFiles(folder).Select(Path.GetFileName));
         Assert.Equal(1000, new FileInfo(Path.Combine(folder, "result.bin")).Length);
     }

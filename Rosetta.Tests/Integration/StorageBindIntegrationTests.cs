@@ -9,7 +9,8 @@ namespace Rosetta.Tests.Integration;
 
 /// <summary>
 /// A file uploaded through the API is what a task on <c>local</c> sees at the storage's bind path,
-/// and a read-only storage is read-only inside the task too.
+/// a read-only storage is read-only inside the task too, and a task whose image runs unprivileged
+/// (jupyter as uid 1000) can write what the platform made there.
 /// </summary>
 [Collection("platform")]
 public sealed class StorageBindIntegrationTests(PlatformFixture platform)
@@ -53,14 +54,43 @@ public sealed class StorageBindIntegrationTests(PlatformFixture platform)
         }
     }
 
-    private static async Task<(string Output, long ExitCode)> ExecAsync(string containerId, params string[] command)
+    [Fact]
+    public async Task AJupyterTaskRunningUnprivilegedWritesItsStorageAndTheFileManagerSeesIt()
+    {
+        using var client = await App.NewUserClientAsync();
+        await StorageApi.UploadAsync(client, "personal", "from-the-api/log.txt", "api\n"u8.ToArray());
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "writes storage", software = "jupyter", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            // As the image's own user (jovyan, uid 1000), not root: what a notebook would do.
+            Assert.Equal("1000", (await ExecAsync(container.ID, asImageUser: true, "id", "-u")).Output.Trim());
+            var wrote = await ExecAsync(container.ID, asImageUser: true, "sh", "-c",
+                "mkdir /storages/personal/results && echo 42 > /storages/personal/results/answer.txt && echo task >> /storages/personal/from-the-api/log.txt");
+            Assert.True(wrote.ExitCode == 0, "the task could not write its storage: " + wrote.Output);
+
+            Assert.Equal(["answer.txt"], await StorageApi.NamesAsync(client, "personal", "results"));
+            Assert.Equal("42\n", await client.GetStringAsync("/api/v1/storages/personal/download?path=results/answer.txt"));
+            Assert.Equal("api\ntask\n", await client.GetStringAsync("/api/v1/storages/personal/download?path=from-the-api/log.txt"));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/personal/files?path=results")).StatusCode);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
+    private static Task<(string Output, long ExitCode)> ExecAsync(string containerId, params string[] command) =>
+        ExecAsync(containerId, asImageUser: false, command);
+
+    private static async Task<(string Output, long ExitCode)> ExecAsync(string containerId, bool asImageUser, params string[] command)
     {
         using var docker = DockerEngine.Client();
         var exec = await docker.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters
         {
-            // As root: the image's own user (nobody) could not write the root-owned folders anyway, and
-            // the read-only check must hold for root too.
-            Cmd = command, AttachStdout = true, AttachStderr = true, User = "0",
+            // Root by default: hello runs as nobody, and the read-only check must hold for root too.
+            Cmd = command, AttachStdout = true, AttachStderr = true, User = asImageUser ? "" : "0",
         });
         using var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default);
         var (stdout, _) = await stream.ReadOutputToEndAsync(default);

@@ -94,6 +94,18 @@ public sealed class ConfinedDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void ADanglingLinkIsListedAsALinkAndNeverCopied()
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "data", "dangling"), Path.Combine(_outside, "gone"));
+        File.CreateSymbolicLink(Path.Combine(_root, "data", "dangling-folder"), Path.Combine(_outside, "gone") + "/");
+        var listed = _folder.List(P("data"), StorageSort.Name, false);
+        Assert.Equal("link", listed.Single(e => e.Name == "dangling").Kind);
+        Assert.Equal("link", listed.Single(e => e.Name == "dangling-folder").Kind);
+        _folder.Copy(P("data"), P("data-copy"), null, _ => new Exception());
+        Assert.Equal(["a.txt"], _folder.List(P("data-copy"), StorageSort.Name, false).Select(e => e.Name));
+    }
+
+    [Fact]
     public async Task AnUploadThatFailsHalfwayLeavesNothingAndKeepsTheOldFile()
     {
         await _folder.WriteAsync(P("data/big.bin"), Stream(100), long.MaxValue, _ => new Exception(), default);

@@ -33,6 +33,7 @@ public sealed class SshConnection : IDisposable
     private SshClient? _client;
     private SftpClient? _sftp;
     private readonly SemaphoreSlim _sftpGate = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Action<SftpClient>> _sftpLeftovers = new();
     private int _reconnecting;
 
     public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
@@ -220,19 +221,61 @@ public sealed class SshConnection : IDisposable
     /// </summary>
     public async Task<SftpClient> SftpAsync(CancellationToken ct)
     {
-        if (_sftp is { IsConnected: true } connected) return connected;
+        if (_sftp is { } current && IsUsable(current)) return current;
         await _sftpGate.WaitAsync(ct);
         try
         {
-            if (_sftp is { IsConnected: true } raced) return raced;
+            if (_sftp is { } raced && IsUsable(raced)) return raced;
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+            // Forgotten before reconnecting: a failed attempt must not leave a disposed client here
+            // (its IsConnected throws, which turned every later request into a 500; found by the tests).
             _sftp?.Dispose();
+            _sftp = null;
             _sftp = await ConnectClientAsync(info => new SftpClient(info) { KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds) }, ct);
+            RemoveLeftovers(_sftp);
             return _sftp;
         }
         finally
         {
             _sftpGate.Release();
+        }
+    }
+
+    /// <summary>Whether an SFTP client can be used: connected, and not disposed by a reconnection meanwhile.</summary>
+    public static bool IsUsable(SftpClient sftp)
+    {
+        try
+        {
+            return sftp.IsConnected;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Asks for <paramref name="cleanUp"/> to run on the next SFTP connection: a transfer cut off by a
+    /// lost connection leaves its temporary file on the host, which cannot be removed until the host
+    /// is back. Kept in memory only (listings hide such files anyway).
+    /// </summary>
+    public void AfterReconnect(Action<SftpClient> cleanUp) => _sftpLeftovers.Enqueue(cleanUp);
+
+    /// <summary>The error a caller sees when this connection broke under an operation (the API answers 503).</summary>
+    public BackendUnavailableException ConnectionLost(Exception e) => SshFailures.ConnectionLost(_computing, e);
+
+    private void RemoveLeftovers(SftpClient sftp)
+    {
+        while (_sftpLeftovers.TryDequeue(out var cleanUp))
+        {
+            try
+            {
+                cleanUp(sftp);
+            }
+            catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+            {
+                _logger.LogWarning("Could not remove a transfer's leftover on {Host}: {Reason}", _computing.Host, e.Message);
+            }
         }
     }
 

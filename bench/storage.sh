@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmark — storages (issue 7): a 1 GiB file uploaded (PUT) and downloaded through the platform API
+# against a plain `cp` (local storage) and `scp` to the demo sshd (sftp storage) of the same file
+# (target: the platform at >= 80 % of their throughput); listing a folder of 10,000 entries through the
+# API (target < 1 s); the app's RSS sampled every 100 ms during each transfer (target: flat, no growth
+# in proportion to the file).
+# Usage: bench/storage.sh [SIZE_MIB=1024] [LISTINGS=5]. Needs ./rosetta.sh infra (demo sshd), root, curl.
+# PARTS="local sftp listing" (default all) runs only some parts, for A/B runs of one of them.
+BENCH_SRC=${BENCH_SRC:-/tmp/bench-src-storage}
+BENCH_DATA=${BENCH_DATA:-/tmp/bench-data-storage}
+BENCH_PORT=${BENCH_PORT:-18183}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../scripts/infra.sh
+source "$REPO/scripts/infra.sh"
+# shellcheck source=../scripts/demo-sshd.sh
+source "$REPO/scripts/demo-sshd.sh"
+start_demo_sshd
+authorize_platform_key
+BENCH_APP_ENV="${BENCH_APP_ENV:-} Rosetta__Ssh__PlatformKeyPath=$ROSETTA_PLATFORM_KEY Rosetta__Demo__Ssh__Port=$ROSETTA_DEMO_SSH_PORT Rosetta__Demo__Ssh__Username=$ROSETTA_DEMO_USER"
+SIZE_MIB=${1:-1024}
+LISTINGS=${2:-5}
+PARTS=${PARTS:-local sftp listing}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+WORK=$BENCH_DATA/work
+REMOTE=/tmp/bench-sftp-$$ # the sftp storage's base on the demo host (this machine's file system)
+
+prepare
+start_app
+trap 'rc=$?; rm -rf "$REMOTE"; (exit $rc); cleanup' EXIT
+
+now() { date +%s.%N; }
+# seconds between two `now`s, and MiB/s for SIZE_MIB in that time
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+rate() { awk -v s="$1" -v m="$SIZE_MIB" 'BEGIN { printf "%.0f", m / s }'; }
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$APP_PID/status"; }
+
+# Samples the app's RSS every 100 ms into a file until stopped; prints "start max" in MiB.
+SAMPLER=""
+sample_start() { : >"$WORK/rss"; (while :; do rss_kib >>"$WORK/rss"; sleep 0.1; done) & SAMPLER=$!; }
+sample_stop() {
+    kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true
+    awk 'NR == 1 { first = $1 } { if ($1 > max) max = $1 } END { printf "%d %d", first / 1024, max / 1024 }' "$WORK/rss"
+}
+
+# run_transfer LABEL BASELINE_SECONDS COMMAND... : times the command with the RSS sampled, prints a row.
+run_transfer() {
+    local label=$1 baseline=$2; shift 2
+    sample_start
+    local t0 t1; t0=$(now); "$@"; t1=$(now)
+    local rss; rss=$(sample_stop)
+    local s; s=$(elapsed "$t0" "$t1")
+    printf '%-34s %7ss %6s MiB/s  %5s%% of baseline  RSS start/max %s MiB\n' "$label" "$s" "$(rate "$s")" \
+        "$(awk -v b="$baseline" -v s="$s" 'BEGIN { printf "%.0f", 100 * b / s }')" "${rss/ //}"
+}
+
+timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
+
+bench() {
+    mkdir -p "$WORK"
+    local token
+    token=$(curl -sf "$BENCH_URL/api/v1/tokens" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"admin\",\"password\":\"$BENCH_PASSWORD\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+    local auth=(-H "Authorization: Bearer $token")
+    local api=$BENCH_URL/api/v1/storages
+    curl -sf "${auth[@]}" -H 'Content-Type: application/json' "$api" -d "{\"id\":\"bench-sftp\",\"name\":\"bench sftp\",\"kind\":\"sftp\",\"computing\":\"demo-ssh\",\"basePath\":\"$REMOTE/\$USER\",\"bindPath\":\"/storages/bench-sftp\"}" >/dev/null
+    curl -sf "${auth[@]}" "$api/personal/files" >/dev/null   # makes the personal folder
+    curl -sf "${auth[@]}" "$api/bench-sftp/files" >/dev/null # makes the remote folder, connects SFTP
+    local personal=$BENCH_DATA/storage/users/admin remote=$REMOTE/admin
+    local ssh_opts=(-q -i "$ROSETTA_PLATFORM_KEY" -P "$ROSETTA_DEMO_SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null)
+    local remote_login=$ROSETTA_DEMO_USER@127.0.0.1
+
+    echo "== ${SIZE_MIB} MiB transfers (file from /dev/urandom, in the page cache; every target on the same disk)"
+    head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$WORK/source.bin"
+    chmod 0644 "$WORK/source.bin"
+    echo "app RSS before: $(( $(rss_kib) / 1024 )) MiB"
+
+    local cp_up cp_down scp_up scp_down
+    if part local; then
+    cp_up=$(timed cp "$WORK/source.bin" "$WORK/cp.bin")
+    printf '%-34s %7ss %6s MiB/s\n' "cp (baseline, local)" "$cp_up" "$(rate "$cp_up")"
+    # cp copies inside the kernel (copy_file_range); for context, a copy through user space:
+    local cat_up; cat_up=$(timed sh -c "cat '$WORK/source.bin' >'$WORK/cat.bin'")
+    printf '%-34s %7ss %6s MiB/s\n' "cat > file (context, local)" "$cat_up" "$(rate "$cat_up")"
+    rm -f "$WORK/cat.bin"
+    run_transfer "local upload (PUT, curl -T)" "$cp_up" \
+        curl -sf -o /dev/null "${auth[@]}" -H 'Expect:' -T "$WORK/source.bin" "$api/personal/files?path=big.bin"
+    cmp -s "$WORK/source.bin" "$personal/big.bin" || { log "local upload differs"; exit 1; }
+    cp_down=$(timed cp "$personal/big.bin" "$WORK/cp-down.bin")
+    rm -f "$WORK/cp.bin" "$WORK/cp-down.bin"
+    run_transfer "local download (GET, curl -o)" "$cp_down" \
+        curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/personal/download?path=big.bin"
+    cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "local download differs"; exit 1; }
+    rm -f "$WORK/down.bin" "$personal/big.bin"
+    fi
+
+    if part sftp; then
+    scp_up=$(timed scp "${ssh_opts[@]}" "$WORK/source.bin" "$remote_login:$remote/scp.bin")
+    printf '%-34s %7ss %6s MiB/s\n' "scp upload (baseline, demo sshd)" "$scp_up" "$(rate "$scp_up")"
+    rm -f "$remote/scp.bin"
+    run_transfer "sftp upload (PUT, curl -T)" "$scp_up" \
+        curl -sf -o /dev/null "${auth[@]}" -H 'Expect:' -T "$WORK/source.bin" "$api/bench-sftp/files?path=big.bin"
+    cmp -s "$WORK/source.bin" "$remote/big.bin" || { log "sftp upload differs"; exit 1; }
+    scp_down=$(timed scp "${ssh_opts[@]}" "$remote_login:$remote/big.bin" "$WORK/scp-down.bin")
+    printf '%-34s %7ss %6s MiB/s\n' "scp download (baseline, demo sshd)" "$scp_down" "$(rate "$scp_down")"
+    rm -f "$WORK/scp-down.bin"
+    run_transfer "sftp download (GET, curl -o)" "$scp_down" \
+        curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/bench-sftp/download?path=big.bin"
+    cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "sftp download differs"; exit 1; }
+    rm -f "$WORK/down.bin" "$remote/big.bin"
+    fi
+    rm -f "$WORK/source.bin"
+    echo "app RSS after: $(( $(rss_kib) / 1024 )) MiB"
+
+    part listing || return 0
+    echo
+    echo "== listing a folder of 10,000 files through the API ($LISTINGS runs after one warm-up; seconds)"
+    mkdir -p "$personal/many"
+    (cd "$personal/many" && seq -f 'file-%05g.txt' 1 10000 | xargs touch)
+    install -d -o "$ROSETTA_DEMO_USER" "$remote/many"
+    (cd "$remote/many" && seq -f 'file-%05g.txt' 1 10000 | xargs touch)
+    local storage i times
+    for storage in personal bench-sftp; do
+        curl -sf -o /dev/null "${auth[@]}" "$api/$storage/files?path=many"
+        times=()
+        for ((i = 0; i < LISTINGS; i++)); do
+            times+=("$(curl -sf -o "$WORK/listing.json" -w '%{time_total}' "${auth[@]}" "$api/$storage/files?path=many")")
+        done
+        local entries; entries=$(grep -o '"name":' "$WORK/listing.json" | wc -l)
+        printf '%-12s entries %5d  median %ss  all: %s\n' "$storage" "$entries" \
+            "$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "${times[*]}"
+    done
+}
+
+results_to storage bench
