@@ -20,3 +20,11 @@ window.rosetta = {
         await navigator.clipboard.writeText(text);
     }
 };
+
+// A file dropped beside a drop zone would make the browser open it in place of the dashboard (and end
+// the circuit); only file inputs (the file manager's drop zone) take drops.
+for (const type of ["dragover", "drop"]) {
+    window.addEventListener(type, e => {
+        if (!(e.target instanceof HTMLInputElement && e.target.type === "file")) e.preventDefault();
+    });
+}
