@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using Rosetta.App.Components.Pages;
+using Rosetta.Core.Domain;
 using Rosetta.Core.Persistence;
 
 namespace Rosetta.Tests.Components;
@@ -102,5 +103,41 @@ public sealed class StorageManagerTests
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], FilesPageTests.Names(page)));
         Assert.True(File.Exists(Path.Combine(archive, "2025.csv")));
         Directory.Delete(archive, recursive: true);
+    }
+
+    [Fact]
+    public async Task AUserAddsAnSftpStorageOnTheirOwnSshHostAndRemovesIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        FilesPageTests.PersonalFolder(ctx);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Computing.Add(new ComputingResource { Id = "c-mine", Name = "My host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "me", OwnerId = DashboardTestContext.UserId });
+            db.Computing.Add(new ComputingResource { Id = "c-theirs", Name = "Their host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "them", OwnerId = "user-2" });
+            await db.SaveChangesAsync();
+        }
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = OpenManager(ctx);
+        // Their own SSH host is chosen for them; nobody else's is offered.
+        Assert.DoesNotContain("Add an SSH resource of your own", page.Find("[data-test=storage-form]").TextContent);
+        Assert.DoesNotContain("Their host", page.Markup);
+
+        page.Find(TextField("s-name")).Change("Cluster data");
+        page.Find(TextField("s-base")).Change("/home/$SSH_USER/data");
+        page.Find(TextField("s-bind")).Change("/storages/cluster");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
+        var row = page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Cluster data"));
+        Assert.Contains("sftp · c-mine", row.TextContent);
+        Assert.Contains("yours", row.TextContent);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+            Assert.Equal(DashboardTestContext.UserId, (await db.Storages.SingleAsync(s => s.Name == "Cluster data")).OwnerId);
+
+        // Their own storage is theirs to remove (the platform's are not).
+        Assert.Single(page.FindAll("[data-test=delete-storage]"));
+        page.Find("[data-test=delete-storage]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Cluster data'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click();
+        page.WaitForAssertion(() => Assert.DoesNotContain(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Cluster data")));
     }
 }
