@@ -74,13 +74,6 @@ public sealed class FilesPageTests
         dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click();
         page.WaitForAssertion(() => Assert.Equal(["data", "results"], Names(page)));
         Assert.False(File.Exists(Path.Combine(folder, "renamed.txt")));
-
-        // Upload into the current folder.
-        page.FindAll("[data-test=entry-name]")[1].Click();
-        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=empty]")));
-        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("spectrum", "up.txt"));
-        page.WaitForAssertion(() => Assert.Equal(["up.txt"], Names(page)));
-        Assert.Equal("spectrum", File.ReadAllText(Path.Combine(folder, "results", "up.txt")));
     }
 
     [Fact]
@@ -214,25 +207,46 @@ public sealed class FilesPageTests
     }
 
     [Fact]
-    public async Task UploadsSeveralFilesWithALineOfProgressEach()
+    public async Task UploadsGoStraightToTheApiOneLineOfProgressPerFile()
     {
         await using var ctx = new DashboardTestContext();
         var folder = PersonalFolder(ctx);
+        ctx.JSInterop.SetupVoid("rosetta.uploadFiles", _ => true).SetVoidResult();
         var page = ctx.Render<Files>();
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
         // The listing is the drop zone (the file input inside it takes dropped files).
         Assert.Single(page.FindAll("[data-test=drop-zone] [data-test=entries]"));
+        page.Find("[data-test=entry-name]").Click();
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
 
         page.FindComponent<InputFile>().UploadFiles(
-            InputFileContent.CreateFromText("first", "one.txt"),
+            InputFileContent.CreateFromText("first", "one 1.txt"),
             InputFileContent.CreateFromBinary(new byte[300_000], "two.bin"),
             InputFileContent.CreateFromText("bad", "bad\\name.txt"));
-        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt", "one.txt", "two.bin"], Names(page)));
-        var items = page.FindAll("[data-test=upload-item]");
-        Assert.Equal(["done", "done", "failed"], items.Select(i => i.GetAttribute("data-state")));
-        Assert.Contains("two.bin (293 KiB): uploaded", items[1].TextContent);
-        Assert.Contains("'\\'", items[2].TextContent);
-        Assert.Equal(300_000, new FileInfo(Path.Combine(folder, "two.bin")).Length);
+        page.WaitForAssertion(() => Assert.Single(ctx.JSInterop.Invocations["rosetta.uploadFiles"]));
+        // The browser is told which input to read and where each file goes; a name Core refuses goes nowhere.
+        var arguments = ctx.JSInterop.Invocations["rosetta.uploadFiles"][0].Arguments;
+        Assert.NotEmpty(page.FindAll((string)arguments[0]!));
+        Assert.Equal(["/api/v1/storages/personal/files?path=data%2Fone%201.txt", "/api/v1/storages/personal/files?path=data%2Ftwo.bin", null],
+            (IEnumerable<string?>)arguments[1]!);
+        List<string?> States() => page.FindAll("[data-test=upload-item]").Select(i => i.GetAttribute("data-state")).ToList();
+        Assert.Equal(["queued", "queued", "failed"], States());
+        Assert.Contains("'\\'", page.FindAll("[data-test=upload-item]")[2].TextContent);
+        Assert.NotNull(page.Find("[data-test=upload-button]").GetAttribute("disabled"));
+
+        // The script's reports: progress, then the API's answers (a problem's message on its line).
+        await page.InvokeAsync(() => page.Instance.UploadFinished(0, 201, """{"path":"data/one 1.txt","size":5}"""));
+        await page.InvokeAsync(() => page.Instance.UploadProgress(1, 150_000));
+        Assert.Equal(["done", "uploading", "failed"], States());
+        Assert.Contains("two.bin (293 KiB): 50%", page.FindAll("[data-test=upload-item]")[1].TextContent);
+        Assert.Empty(page.FindAll("[data-test=uploads-clear]"));
+        File.WriteAllText(Path.Combine(folder, "data", "one 1.txt"), "first"); // what the API stored
+        await page.InvokeAsync(() => page.Instance.UploadFinished(1, 413, """{"title":"Too large.","status":413,"detail":"Not enough room in 'Personal'."}"""));
+        Assert.Equal(["done", "failed", "failed"], States());
+        Assert.Contains("Not enough room in 'Personal'.", page.FindAll("[data-test=upload-item]")[1].TextContent);
+        // All answered: the folder is listed again and the list can be dismissed.
+        page.WaitForAssertion(() => Assert.Equal(["a.txt", "one 1.txt"], Names(page)));
+        Assert.Null(page.Find("[data-test=upload-button]").GetAttribute("disabled"));
         page.Find("[data-test=uploads-clear]").Click();
         Assert.Empty(page.FindAll("[data-test=upload-item]"));
     }

@@ -8,7 +8,7 @@ namespace Rosetta.Tests.EndToEnd;
 
 /// <summary>
 /// The file manager in a real Chromium against the real app: files dropped onto the listing are
-/// uploaded over the circuit and come back byte for byte as a download; previews show a text file's
+/// sent by the browser to the storage API and come back byte for byte as a download; previews show a text file's
 /// text and load an image through the authorised preview endpoint.
 /// </summary>
 [Collection("platform")]
@@ -38,11 +38,11 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         page.Locator("[data-test=entries] tr", new() { Has = page.Locator("[data-test=entry-name]", new() { HasText = name }) });
 
     [Fact]
-    public async Task FilesDroppedOnTheListingAreUploadedAndDownloadBackByteForByte()
+    public async Task FilesDroppedOnTheListingAreUploadedThroughTheApiAndDownloadBackByteForByte()
     {
         var (context, page, _) = await OpenFilesAsync();
         await using var _ = context;
-        var spectrum = RandomNumberGenerator.GetBytes(3 << 20); // several circuit chunks, so progress is streamed
+        var spectrum = RandomNumberGenerator.GetBytes(3 << 20);
         var notes = "first light\n"u8.ToArray();
 
         // A drag entering the listing lays the file input over it; the drop lands on the input.
