@@ -87,6 +87,31 @@ public static class StorageEndpoints
             .WithSummary("Download a file (streamed, ranges supported) or a folder as a zip archive (streamed).")
             .Produces(200, contentType: "application/octet-stream").ProducesValidationProblem().ProducesProblem(404);
 
+        storages.MapGet("/{id}/preview", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
+            {
+                var storage = await OpenAsync(service, user, id, ct);
+                var target = StoragePath.Parse(path);
+                if (target.IsRoot || storage.IsFolder(target)) throw ValidationException.For("path", "is a folder; only images are previewed, folders are downloaded as a zip.");
+                var type = FilePreview.ImageType(target.Name)
+                    ?? throw ValidationException.For("path", "is not a PNG, JPEG, GIF or WebP image; download it instead.");
+                var content = storage.OpenRead(target);
+                if (content.CanSeek && content.Length > FilePreview.MaxImageBytes)
+                {
+                    await content.DisposeAsync();
+                    return Results.Problem(statusCode: 413, title: "Too large to preview.",
+                        detail: $"The image is larger than {FilePreview.MaxImageBytes >> 20} MiB; download it instead.");
+                }
+                // Inline, but as an image of a listed type only, unsniffable and sandboxed: whatever the
+                // bytes are, the browser never runs them as a page on the dashboard's origin.
+                ctx.Response.Headers.ContentDisposition = "inline";
+                ctx.Response.Headers.XContentTypeOptions = "nosniff";
+                ctx.Response.Headers.ContentSecurityPolicy = FilePreview.ContentSecurityPolicy;
+                ctx.Response.Headers.CacheControl = "private, no-cache";
+                return Results.File(content, type);
+            })
+            .WithSummary("An image (PNG, JPEG, GIF, WebP; at most 32 MiB) shown inline, for the file manager's preview; other files are downloaded.")
+            .Produces(200, contentType: "image/png").ProducesValidationProblem().ProducesProblem(404).ProducesProblem(413);
+
         storages.MapPut("/{id}/files", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
                 var storage = await OpenAsync(service, user, id, ct);

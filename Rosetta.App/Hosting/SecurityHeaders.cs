@@ -24,7 +24,8 @@ public static class SecurityHeaders
             else
             {
                 headers["X-Frame-Options"] = "DENY";
-                headers["Content-Security-Policy"] = "frame-ancestors 'none'";
+                // A response with its own policy (a file preview's sandbox) keeps it, with framing still refused.
+                headers["Content-Security-Policy"] = headers.ContentSecurityPolicy is { Count: > 0 } own ? $"{own}; frame-ancestors 'none'" : "frame-ancestors 'none'";
                 headers["X-Content-Type-Options"] = "nosniff";
             }
             headers["Referrer-Policy"] = "same-origin";

@@ -14,7 +14,8 @@ namespace Rosetta.Tests.Components;
 /// <summary>The Files page over the real storage service and a real folder: browse, create, rename, delete with confirmation, upload, read-only.</summary>
 public sealed class FilesPageTests
 {
-    private static string PersonalFolder(DashboardTestContext ctx)
+    /// <summary>Alice's personal folder with data/a.txt and notes.txt.</summary>
+    internal static string PersonalFolder(DashboardTestContext ctx)
     {
         var db = ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContext();
         db.Users.Add(new RosettaUser { Id = DashboardTestContext.UserId, UserName = "alice", NormalizedUserName = "ALICE" });
@@ -26,7 +27,7 @@ public sealed class FilesPageTests
         return folder;
     }
 
-    private static List<string> Names(IRenderedComponent<Files> page) =>
+    internal static List<string> Names(IRenderedComponent<Files> page) =>
         page.FindAll("[data-test=entry-name]").Select(e => e.TextContent.Trim()).ToList();
 
     [Fact]
@@ -73,13 +74,6 @@ public sealed class FilesPageTests
         dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click();
         page.WaitForAssertion(() => Assert.Equal(["data", "results"], Names(page)));
         Assert.False(File.Exists(Path.Combine(folder, "renamed.txt")));
-
-        // Upload into the current folder.
-        page.FindAll("[data-test=entry-name]")[1].Click();
-        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=empty]")));
-        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("spectrum", "up.txt"));
-        page.WaitForAssertion(() => Assert.Equal(["up.txt"], Names(page)));
-        Assert.Equal("spectrum", File.ReadAllText(Path.Combine(folder, "results", "up.txt")));
     }
 
     [Fact]
@@ -102,7 +96,158 @@ public sealed class FilesPageTests
         Assert.Empty(page.FindAll("[data-test=delete]"));
         Assert.Empty(page.FindAll("[data-test=rename]"));
         Assert.Empty(page.FindAll("[data-test=new-folder]"));
+        Assert.Empty(page.FindAll("[data-test=move]"));
+        Assert.Empty(page.FindAll("[data-test=copy]"));
+        Assert.Empty(page.FindAll("[data-test=upload-button]"));
+        Assert.Empty(page.FindAll("input[type=file]"));
         Assert.Single(page.FindAll("[data-test=download]"));
+        Assert.Single(page.FindAll("[data-test=preview]"));
         Directory.Delete(reference, recursive: true);
+    }
+
+    private static string TextField(string test) => $"input[data-test={test}], [data-test={test}] input";
+
+    [Fact]
+    public async Task MovesAndCopiesIntoAFolderChosenInTheDialog()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+
+        // Copy notes.txt into data: the dialog starts in the current folder and browses into data.
+        page.FindAll("[data-test=copy]")[1].Click();
+        dialogs.WaitForAssertion(() => Assert.Equal(["data"], dialogs.FindAll("[data-test=target-folder]").Select(f => f.TextContent.Trim())));
+        dialogs.Find("[data-test=target-folder]").Click();
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=no-subfolders]")));
+        Assert.Equal(["Personal", "data"], dialogs.FindAll("[data-test=target-crumb]").Select(c => c.TextContent.Trim()));
+        dialogs.Find("[data-test=move-copy-apply]").Click();
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=move-copy-dialog]")));
+        Assert.Equal("notes", File.ReadAllText(Path.Combine(folder, "data", "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(folder, "notes.txt")));
+
+        // Moving it there too collides: Core's message stays in the dialog, and another name goes through.
+        page.FindAll("[data-test=move]")[1].Click();
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=target-folder]")));
+        dialogs.Find("[data-test=target-folder]").Click();
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=no-subfolders]")));
+        dialogs.Find("[data-test=move-copy-apply]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("exists already", dialogs.Find("[data-test=move-copy-error]").TextContent));
+        Assert.True(File.Exists(Path.Combine(folder, "notes.txt")));
+        dialogs.Find(TextField("target-name")).Change("notes-2.txt");
+        dialogs.Find("[data-test=move-copy-apply]").Click();
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=move-copy-dialog]")));
+        page.WaitForAssertion(() => Assert.Equal(["data"], Names(page)));
+        Assert.Equal("notes", File.ReadAllText(Path.Combine(folder, "data", "notes-2.txt")));
+
+        // A folder is never offered as its own destination; Cancel changes nothing.
+        page.FindAll("[data-test=move]")[0].Click();
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=no-subfolders]")));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=move-copy-dialog]")));
+        Assert.True(Directory.Exists(Path.Combine(folder, "data")));
+    }
+
+    [Fact]
+    public async Task PreviewsTextAsTextImagesThroughThePreviewEndpointAndBinaryNotAtAll()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        File.WriteAllText(Path.Combine(folder, "page.html"), "<script>alert(1)</script>\nπ ≈ 3.14");
+        // 70 KiB of 'é' (two bytes each): the preview stops at 64 KiB without splitting a character.
+        File.WriteAllText(Path.Combine(folder, "long.txt"), new string('é', 35 * 1024));
+        File.WriteAllBytes(Path.Combine(folder, "data.bin"), [0x89, 0x00, 0x01, 0x02]);
+        File.WriteAllBytes(Path.Combine(folder, "plot.png"), [0x89, 0x50, 0x4E, 0x47]);
+        File.WriteAllText(Path.Combine(folder, "logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "data.bin", "logo.svg", "long.txt", "notes.txt", "page.html", "plot.png"], Names(page)));
+        // Folders have no preview; files each have one.
+        var previews = page.FindAll("[data-test=preview]");
+        Assert.Equal(6, previews.Count);
+
+        AngleSharp.Dom.IElement Open(int index, string marker)
+        {
+            page.FindAll("[data-test=preview]")[index].Click();
+            dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll(marker)));
+            return dialogs.Find(marker);
+        }
+        void Close()
+        {
+            dialogs.Find("[data-test=preview-close]").Click();
+            dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
+        }
+
+        // HTML is shown as its text, never as markup.
+        var html = Open(4, "[data-test=preview-text]");
+        Assert.Equal("<script>alert(1)</script>\nπ ≈ 3.14", html.TextContent);
+        Assert.Empty(dialogs.FindAll("[data-test=preview-dialog] script"));
+        Assert.Empty(dialogs.FindAll("[data-test=preview-truncated]"));
+        Close();
+
+        var text = Open(2, "[data-test=preview-text]");
+        Assert.Equal(new string('é', 32 * 1024), text.TextContent);
+        Assert.Contains("first 64 KiB of 70 KiB", dialogs.Find("[data-test=preview-truncated]").TextContent);
+        Close();
+
+        Open(0, "[data-test=preview-binary]");
+        Close();
+
+        // An SVG can hold script: it is previewed as its source text, not as an image.
+        var svg = Open(1, "[data-test=preview-text]");
+        Assert.Contains("<script>", svg.TextContent);
+        Assert.Empty(dialogs.FindAll("[data-test=preview-image]"));
+        Close();
+
+        var image = Open(5, "[data-test=preview-image]");
+        Assert.Equal("/api/v1/storages/personal/preview?path=plot.png", image.GetAttribute("src"));
+        Assert.Equal("/api/v1/storages/personal/download?path=plot.png", dialogs.Find("[data-test=preview-download]").GetAttribute("href"));
+        Close();
+    }
+
+    [Fact]
+    public async Task UploadsGoStraightToTheApiOneLineOfProgressPerFile()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        ctx.JSInterop.SetupVoid("rosetta.uploadFiles", _ => true).SetVoidResult();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        // The listing is the drop zone (the file input inside it takes dropped files).
+        Assert.Single(page.FindAll("[data-test=drop-zone] [data-test=entries]"));
+        page.Find("[data-test=entry-name]").Click();
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
+
+        page.FindComponent<InputFile>().UploadFiles(
+            InputFileContent.CreateFromText("first", "one 1.txt"),
+            InputFileContent.CreateFromBinary(new byte[300_000], "two.bin"),
+            InputFileContent.CreateFromText("bad", "bad\\name.txt"));
+        page.WaitForAssertion(() => Assert.Single(ctx.JSInterop.Invocations["rosetta.uploadFiles"]));
+        // The browser is told which input to read and where each file goes; a name Core refuses goes nowhere.
+        var arguments = ctx.JSInterop.Invocations["rosetta.uploadFiles"][0].Arguments;
+        Assert.NotEmpty(page.FindAll((string)arguments[0]!));
+        Assert.Equal(["/api/v1/storages/personal/files?path=data%2Fone%201.txt", "/api/v1/storages/personal/files?path=data%2Ftwo.bin", null],
+            (IEnumerable<string?>)arguments[1]!);
+        List<string?> States() => page.FindAll("[data-test=upload-item]").Select(i => i.GetAttribute("data-state")).ToList();
+        Assert.Equal(["queued", "queued", "failed"], States());
+        Assert.Contains("'\\'", page.FindAll("[data-test=upload-item]")[2].TextContent);
+        Assert.NotNull(page.Find("[data-test=upload-button]").GetAttribute("disabled"));
+
+        // The script's reports: progress, then the API's answers (a problem's message on its line).
+        await page.InvokeAsync(() => page.Instance.UploadFinished(0, 201, """{"path":"data/one 1.txt","size":5}"""));
+        await page.InvokeAsync(() => page.Instance.UploadProgress(1, 150_000));
+        Assert.Equal(["done", "uploading", "failed"], States());
+        Assert.Contains("two.bin (293 KiB): 50%", page.FindAll("[data-test=upload-item]")[1].TextContent);
+        Assert.Empty(page.FindAll("[data-test=uploads-clear]"));
+        File.WriteAllText(Path.Combine(folder, "data", "one 1.txt"), "first"); // what the API stored
+        await page.InvokeAsync(() => page.Instance.UploadFinished(1, 413, """{"title":"Too large.","status":413,"detail":"Not enough room in 'Personal'."}"""));
+        Assert.Equal(["done", "failed", "failed"], States());
+        Assert.Contains("Not enough room in 'Personal'.", page.FindAll("[data-test=upload-item]")[1].TextContent);
+        // All answered: the folder is listed again and the list can be dismissed.
+        page.WaitForAssertion(() => Assert.Equal(["a.txt", "one 1.txt"], Names(page)));
+        Assert.Null(page.Find("[data-test=upload-button]").GetAttribute("disabled"));
+        page.Find("[data-test=uploads-clear]").Click();
+        Assert.Empty(page.FindAll("[data-test=upload-item]"));
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Dashboard benchmarks: bench/dashboard/run.sh latency|render|logs|all
+# Dashboard benchmarks: bench/dashboard/run.sh latency|render|logs|upload|all
 #   latency  state change -> browser DOM (docker kill -> status chip `exited`; target p95 < 250 ms)
 #   render   tasks page with 1,000 tasks (seeded in SQLite) until all rows are in the DOM (target < 1 s)
 #   logs     a circuit following hello's HELLO_LINES output (target < 50 MB extra server memory)
+#   upload   a MIB-sized file (default 256) picked on the Files page: throughput, and app memory while it streams
 # Each builds the committed HEAD of this repository in a private clone (never in the working tree),
 # starts its own app instance with a fresh data directory, runs, prints its figures, writes them to
 # bench/results/dashboard-<name>.txt, and removes its app, containers and directories.
@@ -17,7 +18,7 @@
 #   DASH_APP_ENV   extra VAR=value settings for the app, space-separated (default: none)
 #   DASH_TAG       results go to bench/results/dashboard-NAME.TAG.txt (for A/B runs with DASH_APP_ENV)
 #   DASH_KEEP_SRC  1 = keep the clone afterwards (faster reruns)
-#   SAMPLES / RUNS / ROWS / LINES   sizes (defaults 25 / 7 / 1000 / 1000000)
+#   SAMPLES / RUNS / ROWS / LINES / MIB   sizes (defaults 25 / 7 / 1000 / 1000000 / 256)
 #   CPUS           logs only: the hello task's options.cpus, to pace its output (e.g. 0.15 for ~10,000 lines/s)
 set -euo pipefail
 
@@ -213,10 +214,17 @@ bench_logs() {
     stop_app
 }
 
+bench_upload() {
+    fresh_instance; start_app
+    wait_for_load
+    driver upload --pid "$APP_PID" --mib "${MIB:-256}"
+    stop_app
+}
+
 what=${1:-}
 case "$what" in
-    latency|render|logs|all) ;;
-    *) echo "usage: $0 latency|render|logs|all" >&2; exit 2 ;;
+    latency|render|logs|upload|all) ;;
+    *) echo "usage: $0 latency|render|logs|upload|all" >&2; exit 2 ;;
 esac
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -226,6 +234,7 @@ if [ "$what" = all ]; then
     results_to latency bench_latency
     results_to render bench_render
     results_to logs bench_logs
+    results_to upload bench_upload
 else
     results_to "$what" "bench_$what"
 fi

@@ -4,6 +4,8 @@
 //            until its row's status chip turns `exited` on the tasks page (MutationObserver).
 //   render   the tasks page with many tasks: navigation to `/` until every row is in the DOM.
 //   logs     memory of a circuit following a fast log (hello with HELLO_LINES) on /tasks/{id}.
+//   upload   a large file picked on the Files page, streamed over the circuit into the storage:
+//            throughput and the app's memory while it streams (it must not hold the file).
 //
 // Every command prints plain text: `key: value` figures and `#` notes. Times from the page are
 // `performance.timeOrigin + performance.now()` (wall clock, ms) and compare with this process's
@@ -23,8 +25,8 @@ using Microsoft.Playwright;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: DashboardBench latency|render|logs [--url U] [--password P] [--docker D] [--ids-file F] "
-                      + "[--samples N] [--warmup N] [--runs N] [--rows N] [--pid PID] [--lines N]");
+    Console.WriteLine("usage: DashboardBench latency|render|logs|upload [--url U] [--password P] [--docker D] [--ids-file F] "
+                      + "[--samples N] [--warmup N] [--runs N] [--rows N] [--pid PID] [--lines N] [--mib N]");
     return 2;
 }
 var bench = new Bench(Options.Parse(args.Skip(1)));
@@ -35,6 +37,7 @@ try
         "latency" => await bench.LatencyAsync(),
         "render" => await bench.RenderAsync(),
         "logs" => await bench.LogsAsync(),
+        "upload" => await bench.UploadAsync(),
         _ => throw new ArgumentException($"unknown command '{args[0]}'"),
     };
 }
@@ -692,6 +695,97 @@ sealed class Bench(Options options) : IAsyncDisposable
         await StopAndDeleteAsync(id);
         await context.CloseAsync();
         return 0;
+    }
+
+    // ---------------------------------------------------------------- 4. a large upload through the page
+
+    public async Task<int> UploadAsync()
+    {
+        var pid = _options.Int("pid", 0);
+        if (pid == 0) throw new ArgumentException("--pid of the app process is required");
+        var mib = _options.Int("mib", 256);
+        Console.WriteLine($"# upload: one {mib} MiB file of random bytes picked on /files (personal storage) and streamed over the circuit");
+        Console.WriteLine($"# load at start: {Load()}");
+        var source = Path.Combine(Path.GetTempPath(), $"dash-upload-{Environment.ProcessId}.bin");
+        var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        await using (var file = File.Create(source))
+        {
+            var chunk = new byte[1 << 20];
+            for (var i = 0; i < mib; i++)
+            {
+                System.Security.Cryptography.RandomNumberGenerator.Fill(chunk);
+                hash.AppendData(chunk);
+                await file.WriteAsync(chunk);
+            }
+        }
+        var expected = Convert.ToHexStringLower(hash.GetHashAndReset());
+        try
+        {
+            var context = await LoggedInContextAsync();
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("files");
+            await page.Locator("[data-test=circuit][data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+            await page.Locator("[data-test=entries]").WaitForAsync(new() { Timeout = 60_000 });
+            await Task.Delay(3000);
+            var baselineSamples = new List<long>();
+            for (var i = 0; i < 20; i++) { baselineSamples.Add(RssKb(pid)); await Task.Delay(100); }
+            var baseline = baselineSamples.OrderBy(v => v).ElementAt(baselineSamples.Count / 2);
+            Console.WriteLine($"baseline RSS (Files page open): {baseline / 1024.0:F1} MB");
+
+            var cpuStart = CpuSeconds(pid);
+            var start = NowMs();
+            await page.Locator("input[type=file]").SetInputFilesAsync(source);
+            var samples = new List<(double T, long Rss, string Progress)>();
+            string? state = null;
+            while (NowMs() - start < 600_000)
+            {
+                var item = await page.EvaluateAsync<string?[]>(
+                    "() => { const i = document.querySelector('[data-test=upload-item]'); return i ? [i.getAttribute('data-state'), i.textContent] : [null, null]; }");
+                samples.Add((NowMs() - start, RssKb(pid), item[1]?.Trim() ?? ""));
+                state = item[0];
+                if (state is "done" or "failed") break;
+                await Task.Delay(100);
+            }
+            var seconds = (NowMs() - start) / 1000;
+            var cpu = CpuSeconds(pid) - cpuStart;
+            Console.WriteLine("# t(ms since the file was picked)  RSS(MB)  progress   (every ~2 s)");
+            var nextPrint = 0.0;
+            foreach (var sample in samples)
+            {
+                if (sample.T < nextPrint && sample != samples[^1]) continue;
+                nextPrint = sample.T + 2000;
+                Console.WriteLine($"  {sample.T,8:F0}  {sample.Rss / 1024.0,7:F1}  {sample.Progress}");
+            }
+            if (state != "done") { Console.WriteLine($"# upload ended as '{state}' after {seconds:F1} s"); return 1; }
+
+            // The stored file, read back through the API, is the one picked.
+            var api = await ApiAsync();
+            var name = Path.GetFileName(source);
+            await using (var stored = await api.GetStreamAsync($"api/v1/storages/personal/download?path={name}"))
+                Console.WriteLine($"stored file's SHA-256 {(Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stored)) == expected ? "matches" : "DIFFERS FROM")} the picked file's");
+            var peak = samples.Max(s => s.Rss);
+            Console.WriteLine($"page upload: {mib} MiB in {seconds:F1} s = {mib / seconds:F1} MiB/s (picked -> line 'uploaded', 100 ms polling)");
+            Console.WriteLine($"app CPU during the upload: {cpu:F1} s");
+            Console.WriteLine($"RSS baseline {baseline / 1024.0:F1} MB; peak {peak / 1024.0:F1} MB (extra {(peak - baseline) / 1024.0:F1} MB for a {mib} MiB file)");
+
+            // The same bytes through the API (PUT, streamed from the file), for comparison.
+            var apiStart = NowMs();
+            await using (var body = File.OpenRead(source))
+            {
+                var put = await api.PutAsync($"api/v1/storages/personal/files?path=api-{name}", new StreamContent(body, 1 << 16));
+                put.EnsureSuccessStatusCode();
+            }
+            var apiSeconds = (NowMs() - apiStart) / 1000;
+            Console.WriteLine($"API upload (PUT, same file): {mib} MiB in {apiSeconds:F1} s = {mib / apiSeconds:F1} MiB/s");
+            foreach (var path in new[] { name, $"api-{name}" }) await api.DeleteAsync($"api/v1/storages/personal/files?path={path}");
+            Console.WriteLine($"# load at end: {Load()}");
+            await context.CloseAsync();
+            return 0;
+        }
+        finally
+        {
+            File.Delete(source);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,60 @@
+using System.Text;
+using Rosetta.Core.Storages;
+
+namespace Rosetta.App.Api;
+
+/// <summary>
+/// What the file manager previews and how. Images are served by the preview endpoint with a type
+/// from a short list (never SVG or HTML: they could run script on the dashboard's origin), in a
+/// sandbox; everything else is read as UTF-8 text on the server, its first bytes only, and shown
+/// as text, never as markup.
+/// </summary>
+public static class FilePreview
+{
+    /// <summary>The most of a text file read for its preview.</summary>
+    public const int MaxTextBytes = 64 * 1024;
+
+    /// <summary>The largest image shown inline; bigger ones are downloaded.</summary>
+    public const long MaxImageBytes = 32L << 20;
+
+    /// <summary>
+    /// The preview response's policy: no script, no plugins, no requests, its own opaque origin
+    /// (sandbox), whatever the bytes turn out to be.
+    /// </summary>
+    public const string ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'";
+
+    private static readonly Dictionary<string, string> ImageTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".png"] = "image/png",
+        [".jpg"] = "image/jpeg",
+        [".jpeg"] = "image/jpeg",
+        [".gif"] = "image/gif",
+        [".webp"] = "image/webp",
+    };
+
+    /// <summary>The image type a file is shown with, by its extension; null when it is not previewed as an image.</summary>
+    public static string? ImageType(string fileName) => ImageTypes.GetValueOrDefault(Path.GetExtension(fileName));
+
+    /// <summary>The beginning of a file as text, or <see cref="TextPreview.Binary"/> when it holds NUL bytes.</summary>
+    public static async Task<TextPreview> ReadTextAsync(OpenedStorage storage, StoragePath path, CancellationToken ct)
+    {
+        var buffer = new byte[MaxTextBytes + 1]; // one more byte says whether there is more
+        var length = 0;
+        await using (var content = storage.OpenRead(path))
+        {
+            int read;
+            while (length < buffer.Length && (read = await content.ReadAsync(buffer.AsMemory(length), ct)) > 0) length += read;
+        }
+        var truncated = length > MaxTextBytes;
+        var shown = buffer.AsSpan(0, Math.Min(length, MaxTextBytes));
+        if (shown.Contains((byte)0)) return new TextPreview("", Truncated: truncated, Binary: true);
+        // A cut in the middle of a multi-byte character drops that character instead of showing a '?'.
+        var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
+        var chars = new char[shown.Length];
+        var count = decoder.GetChars(shown, chars, flush: !truncated);
+        return new TextPreview(new string(chars, 0, count), truncated, Binary: false);
+    }
+}
+
+/// <summary>A text file's beginning: <see cref="Truncated"/> when there is more than <see cref="FilePreview.MaxTextBytes"/>.</summary>
+public sealed record TextPreview(string Text, bool Truncated, bool Binary);

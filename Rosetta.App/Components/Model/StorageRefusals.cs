@@ -1,0 +1,20 @@
+using Rosetta.Core.Backends;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.App.Components.Model;
+
+/// <summary>
+/// The storage errors a page shows as a message instead of failing: the same cases the API answers
+/// with a 4xx (or a 503 for an unreachable SFTP host), worded by Core.
+/// </summary>
+public static class StorageRefusals
+{
+    public static bool IsRefusal(Exception e) =>
+        e is ValidationException or ConflictException or StorageEntryNotFoundException or ReadOnlyStorageException
+            or StorageLimitException or BackendUnavailableException or IOException;
+
+    public static string Describe(Exception e) =>
+        e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value)) : e.Message;
+}

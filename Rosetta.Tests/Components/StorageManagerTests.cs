@@ -1,0 +1,143 @@
+using Bunit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using Rosetta.App.Components.Pages;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
+
+namespace Rosetta.Tests.Components;
+
+/// <summary>Adding and removing storages on the Files page, over the real storage service and its rules.</summary>
+public sealed class StorageManagerTests
+{
+    private static string TextField(string test) => $"input[data-test={test}], [data-test={test}] input";
+
+    private static IRenderedComponent<Files> OpenManager(DashboardTestContext ctx)
+    {
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=storage]")));
+        page.Find("[data-test=manage-storages]").Click();
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=storage-row]")));
+        page.Find("[data-test=add-storage]").Click();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=storage-form]")));
+        return page;
+    }
+
+    [Fact]
+    public async Task AUserGetsCoresMessagesOnTheFieldsAndCannotAddHostFoldersOrStoragesForEveryone()
+    {
+        await using var ctx = new DashboardTestContext();
+        FilesPageTests.PersonalFolder(ctx);
+        var page = OpenManager(ctx);
+        // Only sftp storages, on SSH resources of their own (they have none yet), never for everyone.
+        Assert.Empty(page.FindAll("[data-test=s-platform-wide]"));
+        Assert.Contains("Add an SSH resource of your own", page.Find("[data-test=storage-form]").TextContent);
+        // The platform-wide seeded storages are not theirs to remove.
+        Assert.Empty(page.FindAll("[data-test=delete-storage]"));
+
+        page.Find(TextField("s-name")).Change("Cluster data");
+        page.Find(TextField("s-base")).Change("data/$USER");
+        page.Find(TextField("s-bind")).Change("/etc/data");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() =>
+        {
+            var form = page.Find("[data-test=storage-form]").TextContent;
+            Assert.Contains("must be an absolute path", form);
+            Assert.Contains("would hide the container's own /etc", form);
+            Assert.Contains("is required for sftp storages", form);
+        });
+        await using var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        Assert.Equal(["personal", "shared"], await db.Storages.OrderBy(s => s.Id).Select(s => s.Id).ToListAsync());
+    }
+
+    [Fact]
+    public async Task AnAdminAddsAFolderForEveryoneSeesItToBrowseAndRemovesItAfterConfirming()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        FilesPageTests.PersonalFolder(ctx);
+        var archive = Path.Combine(Path.GetTempPath(), "rosetta-bunit-archive", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(archive);
+        File.WriteAllText(Path.Combine(archive, "2025.csv"), "ra,dec");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = OpenManager(ctx);
+
+        page.Find(TextField("s-name")).Change("Archive");
+        page.Find(TextField("s-base")).Change(archive);
+        page.Find(TextField("s-bind")).Change("/storages/archive");
+        page.Find(TextField("s-platform-wide")).Change(true);
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            var added = await db.Storages.SingleAsync(s => s.Name == "Archive");
+            Assert.Null(added.OwnerId);
+            Assert.Equal(archive, added.BasePath);
+        }
+
+        // It is a chip to browse right away.
+        var chip = page.FindAll("[data-test=storage]").Single(c => c.TextContent.Contains("Archive"));
+        chip.Click();
+        page.WaitForAssertion(() => Assert.Equal(["2025.csv"], FilesPageTests.Names(page)));
+
+        // The same bind path again is Core's conflict, shown above the form.
+        page.Find("[data-test=add-storage]").Click();
+        page.Find(TextField("s-name")).Change("Archive 2");
+        page.Find(TextField("s-base")).Change(archive);
+        page.Find(TextField("s-bind")).Change("/storages/archive");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Contains("/storages/archive", page.Find("[data-test=storage-form-error]").TextContent));
+        page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel").Click();
+
+        // Removing asks first; its files stay; the page falls back to another storage.
+        var row = page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive"));
+        row.QuerySelector("[data-test=delete-storage]")!.Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Archive'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        Assert.Contains(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Archive"));
+        page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive")).QuerySelector("[data-test=delete-storage]")!.Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Archive'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click();
+        page.WaitForAssertion(() => Assert.DoesNotContain(page.FindAll("[data-test=storage]"), c => c.TextContent.Contains("Archive")));
+        Assert.DoesNotContain(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Archive"));
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], FilesPageTests.Names(page)));
+        Assert.True(File.Exists(Path.Combine(archive, "2025.csv")));
+        Directory.Delete(archive, recursive: true);
+    }
+
+    [Fact]
+    public async Task AUserAddsAnSftpStorageOnTheirOwnSshHostAndRemovesIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        FilesPageTests.PersonalFolder(ctx);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Computing.Add(new ComputingResource { Id = "c-mine", Name = "My host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "me", OwnerId = DashboardTestContext.UserId });
+            db.Computing.Add(new ComputingResource { Id = "c-theirs", Name = "Their host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "them", OwnerId = "user-2" });
+            await db.SaveChangesAsync();
+        }
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = OpenManager(ctx);
+        // Their own SSH host is chosen for them; nobody else's is offered.
+        Assert.DoesNotContain("Add an SSH resource of your own", page.Find("[data-test=storage-form]").TextContent);
+        Assert.DoesNotContain("Their host", page.Markup);
+
+        page.Find(TextField("s-name")).Change("Cluster data");
+        page.Find(TextField("s-base")).Change("/home/$SSH_USER/data");
+        page.Find(TextField("s-bind")).Change("/storages/cluster");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
+        var row = page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Cluster data"));
+        Assert.Contains("sftp · c-mine", row.TextContent);
+        Assert.Contains("yours", row.TextContent);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+            Assert.Equal(DashboardTestContext.UserId, (await db.Storages.SingleAsync(s => s.Name == "Cluster data")).OwnerId);
+
+        // Their own storage is theirs to remove (the platform's are not).
+        Assert.Single(page.FindAll("[data-test=delete-storage]"));
+        page.Find("[data-test=delete-storage]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Cluster data'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click();
+        page.WaitForAssertion(() => Assert.DoesNotContain(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Cluster data")));
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.Playwright;
+using Rosetta.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Rosetta.Tests.EndToEnd;
+
+/// <summary>
+/// The file manager in a real Chromium against the real app: files dropped onto the listing are
+/// sent by the browser to the storage API and come back byte for byte as a download; previews show a text file's
+/// text and load an image through the authorised preview endpoint.
+/// </summary>
+[Collection("platform")]
+public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
+{
+    private readonly BrowserFixture _browser = new();
+    private RosettaAppFactory App => platform.App;
+
+    public Task InitializeAsync() => _browser.InitializeAsync();
+    public Task DisposeAsync() => _browser.DisposeAsync();
+
+    private async Task<(IBrowserContext Context, IPage Page, string User)> OpenFilesAsync()
+    {
+        var username = "files" + Guid.NewGuid().ToString("N")[..6];
+        using (var admin = App.Client(await App.AdminTokenAsync()))
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-files" })).EnsureSuccessStatusCode();
+        var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1366, Height = 900 }, AcceptDownloads = true });
+        var page = await context.NewPageAsync();
+        await DashboardBrowserTests.LogInAsync(page, username, "password-files");
+        await page.GotoAsync("/files");
+        await Expect(page.Locator("[data-test=entries]")).ToBeVisibleAsync();
+        await DashboardBrowserTests.WaitForCircuitAsync(page);
+        return (context, page, username);
+    }
+
+    private static ILocator Row(IPage page, string name) =>
+        page.Locator("[data-test=entries] tr", new() { Has = page.Locator("[data-test=entry-name]", new() { HasText = name }) });
+
+    [Fact]
+    public async Task FilesDroppedOnTheListingAreUploadedThroughTheApiAndDownloadBackByteForByte()
+    {
+        var (context, page, _) = await OpenFilesAsync();
+        await using var _ = context;
+        var spectrum = RandomNumberGenerator.GetBytes(3 << 20);
+        var notes = "first light\n"u8.ToArray();
+
+        // A drag entering the listing lays the file input over it; the drop lands on the input.
+        var input = page.Locator("[data-test=upload] input[type=file], input[type=file][data-test=upload]");
+        await Expect(input).ToBeHiddenAsync();
+        var files = await page.EvaluateHandleAsync("() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'x.txt')); return d; }");
+        await page.DispatchEventAsync("[data-test=drop-zone]", "dragenter", new { dataTransfer = files });
+        await Expect(input).ToBeVisibleAsync();
+        var box = await input.BoundingBoxAsync();
+        var listing = await page.Locator("[data-test=entries]").BoundingBoxAsync();
+        Assert.True(box!.Width >= listing!.Width - 1 && box.Height >= listing.Height - 1, $"the drop target ({box.Width}×{box.Height}) does not cover the listing ({listing.Width}×{listing.Height})");
+        // What the browser does with a drop on a file input: the drop event, then the files as the input's value.
+        await input.DispatchEventAsync("drop", new { dataTransfer = files });
+        await Expect(input).ToBeHiddenAsync();
+        await input.SetInputFilesAsync(new[]
+        {
+            new FilePayload { Name = "spectrum.bin", MimeType = "application/octet-stream", Buffer = spectrum },
+            new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = notes },
+        });
+
+        await Expect(page.Locator("[data-test=upload-item][data-state=done]")).ToHaveCountAsync(2);
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["notes.txt", "spectrum.bin"]);
+        await Expect(Row(page, "spectrum.bin")).ToContainTextAsync("3 MiB");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("files.png") });
+
+        var download = await page.RunAndWaitForDownloadAsync(() => Row(page, "spectrum.bin").Locator("[data-test=download]").ClickAsync());
+        Assert.Equal("spectrum.bin", download.SuggestedFilename);
+        Assert.Equal(spectrum, await File.ReadAllBytesAsync((await download.PathAsync())!));
+        download = await page.RunAndWaitForDownloadAsync(() => Row(page, "notes.txt").Locator("[data-test=download]").ClickAsync());
+        Assert.Equal(notes, await File.ReadAllBytesAsync((await download.PathAsync())!));
+    }
+
+    [Fact]
+    public async Task APreviewShowsATextFilesTextAndLoadsAnImageThroughTheAuthorisedEndpoint()
+    {
+        var (context, page, user) = await OpenFilesAsync();
+        await using var _ = context;
+        using (var api = App.Client(await App.TokenAsync(user, "password-files")))
+        {
+            await StorageApi.UploadAsync(api, "personal", "run.log", "<b>step 1</b> done\nstep 2 done\n"u8.ToArray());
+            await StorageApi.UploadAsync(api, "personal", "dot.png",
+                Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="));
+        }
+        // The files arrived behind the page's back: open the storage again to list them.
+        await page.Locator("[data-test=storage][data-storage=personal]").ClickAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["dot.png", "run.log"]);
+
+        await Row(page, "run.log").Locator("[data-test=preview]").ClickAsync();
+        await Expect(page.Locator("[data-test=preview-text]")).ToHaveTextAsync("<b>step 1</b> done\nstep 2 done\n");
+        await Expect(page.Locator("[data-test=preview-dialog] b")).ToHaveCountAsync(0);
+        await page.Locator("[data-test=preview-close]").ClickAsync();
+        await Expect(page.Locator("[data-test=preview-dialog]")).ToHaveCountAsync(0);
+
+        await Row(page, "dot.png").Locator("[data-test=preview]").ClickAsync();
+        // Decoded by the browser: the request went through with the session cookie and came back as a PNG.
+        await page.WaitForFunctionAsync("() => { const i = document.querySelector('img[data-test=preview-image]'); return i && i.complete && i.naturalWidth === 1; }");
+    }
+}
