@@ -33,6 +33,11 @@ public static class StorageEndpoints
             .WithSummary("Add a storage: admins local folders and platform-wide storages, users sftp storages on their own SSH resources.")
             .Produces<StorageDto>(201).ProducesValidationProblem().ProducesProblem(409);
 
+        storages.MapPut("/{id}", async (string id, StorageDraft body, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
+                await service.UpdateAsync(user.ToCaller(), id, body, ct) is { } updated ? Results.Ok(StorageDto.From(updated)) : NotFound(id))
+            .WithSummary("Change a storage's name, base path, bind path, read-only or browsable (omitted fields stay); tasks started afterwards see the change.")
+            .Produces<StorageDto>().ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
         storages.MapDelete("/{id}", async (string id, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
                 await service.DeleteAsync(user.ToCaller(), id, ct) switch
                 {

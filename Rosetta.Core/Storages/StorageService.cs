@@ -79,6 +79,45 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     }
 
     /// <summary>
+    /// Changes a storage's name, paths and flags (fields left out keep their value); what it is
+    /// (id, kind, computing resource, owner) stays: that is a new storage. Null when the caller cannot
+    /// see it; <see cref="StorageEditDeniedException"/> when they see it but may not change it (platform-wide).
+    /// Tasks started afterwards get the new bind; running ones keep theirs.
+    /// </summary>
+    public async Task<Storage?> UpdateAsync(Caller caller, string id, StorageDraft draft, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
+        if (storage.OwnerId is null && !caller.IsAdmin) throw new StorageEditDeniedException("Only admins change platform-wide storages.");
+
+        var errors = new ValidationErrors();
+        const string fixedPart = "cannot be changed; add a new storage instead.";
+        if (draft.Id is not null && draft.Id != storage.Id) errors.Add("id", fixedPart);
+        if (draft.Kind is not null && !string.Equals(draft.Kind, storage.Kind.ToString(), StringComparison.OrdinalIgnoreCase)) errors.Add("kind", fixedPart);
+        if (draft.Computing is not null && draft.Computing != storage.ComputingId) errors.Add("computing", fixedPart);
+        if (draft.PlatformWide is { } wide && wide != (storage.OwnerId is null)) errors.Add("platformWide", fixedPart);
+        var name = draft.Name?.Trim() ?? storage.Name;
+        var basePath = draft.BasePath ?? storage.BasePath;
+        var bindPath = draft.BindPath ?? storage.BindPath;
+        TextRules.DisplayName(errors, "name", name);
+        StorageRules.BasePath(errors, basePath, storage.Kind);
+        StorageRules.BindPath(errors, bindPath);
+        if (!errors.IsValid) throw new ValidationException(errors);
+        if (await db.Storages.AnyAsync(s => s.Id != storage.Id && s.ComputingId == storage.ComputingId && s.BindPath == bindPath
+                && (s.OwnerId == null || storage.OwnerId == null || s.OwnerId == storage.OwnerId), ct))
+            throw new ConflictException($"Another storage is bound at {bindPath} on '{storage.ComputingId}'; choose another bind path.");
+
+        storage.Name = name;
+        storage.BasePath = basePath.TrimEnd('/');
+        storage.BindPath = bindPath;
+        storage.ReadOnly = draft.ReadOnly ?? storage.ReadOnly;
+        storage.Browsable = draft.Browsable ?? storage.Browsable;
+        await db.SaveChangesAsync(ct);
+        return storage;
+    }
+
+    /// <summary>
     /// Removes a storage (its files stay where they are): the owner's own, or any for an admin.
     /// Null when the caller cannot see it; false when they see it but may not remove it (platform-wide).
     /// </summary>

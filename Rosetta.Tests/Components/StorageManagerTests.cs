@@ -33,8 +33,9 @@ public sealed class StorageManagerTests
         // Only sftp storages, on SSH resources of their own (they have none yet), never for everyone.
         Assert.Empty(page.FindAll("[data-test=s-platform-wide]"));
         Assert.Contains("Add an SSH resource of your own", page.Find("[data-test=storage-form]").TextContent);
-        // The platform-wide seeded storages are not theirs to remove.
+        // The platform-wide seeded storages are not theirs to change or remove.
         Assert.Empty(page.FindAll("[data-test=delete-storage]"));
+        Assert.Empty(page.FindAll("[data-test=edit-storage]"));
 
         page.Find(TextField("s-name")).Change("Cluster data");
         page.Find(TextField("s-base")).Change("data/$USER");
@@ -103,6 +104,36 @@ public sealed class StorageManagerTests
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], FilesPageTests.Names(page)));
         Assert.True(File.Exists(Path.Combine(archive, "2025.csv")));
         Directory.Delete(archive, recursive: true);
+    }
+
+    [Fact]
+    public async Task AnAdminEditsAStorageWhatItIsStaysAndBadValuesLandOnTheirFields()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        FilesPageTests.PersonalFolder(ctx);
+        var page = OpenManager(ctx);
+        page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel").Click();
+
+        page.FindAll("[data-test=storage-row]").Single(r => r.GetAttribute("data-storage") == "shared").QuerySelector("[data-test=edit-storage]")!.Click();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=storage-form]")));
+        Assert.Equal("Shared", page.Find(TextField("s-name")).GetAttribute("value"));
+        // Kind, resource and owner are what the storage is: shown, not editable.
+        Assert.All(["s-kind", "s-computing"], field => Assert.Equal("true", page.Find($"[data-test={field}]").GetAttribute("aria-disabled")));
+
+        page.Find(TextField("s-bind")).Change("/proc/shared");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Contains("would hide the container's own /proc", page.Find("[data-test=storage-form]").TextContent));
+
+        page.Find(TextField("s-name")).Change("Team data");
+        page.Find(TextField("s-bind")).Change("/storages/team");
+        page.Find(TextField("s-readonly")).Change(true);
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
+        await using var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        var shared = await db.Storages.SingleAsync(s => s.Id == "shared");
+        Assert.Equal(("Team data", "/storages/team", true), (shared.Name, shared.BindPath, shared.ReadOnly));
+        Assert.Null(shared.OwnerId);
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll("[data-test=storage]"), c => c.TextContent.Contains("Team data (read-only)")));
     }
 
     [Fact]

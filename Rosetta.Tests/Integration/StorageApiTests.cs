@@ -223,6 +223,42 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     }
 
     [Fact]
+    public async Task AStorageIsEditedByWhoMayAndWhatItIsStaysFixed()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        var folder = Path.Combine(App.DataDirectory, "editable-" + suffix);
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Editable", kind = "local", basePath = folder, bindPath = $"/storages/e-{suffix}" });
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        await StorageApi.UploadAsync(admin, id, "kept.txt", "kept"u8.ToArray());
+
+        // Omitted fields stay; the new flags apply to the very next request.
+        var edited = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { name = "Reference data", readOnly = true, bindPath = $"/storages/ref-{suffix}" });
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        var dto = (await edited.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("Reference data", (string?)dto["name"]);
+        Assert.Equal($"/storages/ref-{suffix}", (string?)dto["bindPath"]);
+        Assert.True((bool)dto["readOnly"]!);
+        Assert.Equal(HttpStatusCode.Forbidden, (await StorageApi.PutAsync(admin, id, "new.txt", "x"u8.ToArray())).StatusCode);
+        Assert.Equal("kept", await admin.GetStringAsync($"/api/v1/storages/{id}/download?path=kept.txt"));
+
+        // What the storage is cannot change, and bad values are named per field.
+        var refused = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { kind = "sftp", computing = "demo-ssh", bindPath = "/etc/x", name = "" });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var errors = (await TaskApi.ProblemAsync(refused))["errors"]!.AsObject();
+        Assert.Equal(["bindPath", "computing", "kind", "name"], errors.Select(e => e.Key).Order());
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { bindPath = "/storages/shared" })).StatusCode);
+
+        // Another user does not see it; a user may not change a platform-wide storage.
+        var (client, _) = await NewUserAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PutAsJsonAsync($"/api/v1/storages/{id}", new { name = "Mine" })).StatusCode);
+        var forbidden = await client.PutAsJsonAsync("/api/v1/storages/shared", new { readOnly = false });
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Contains("admins", (string?)(await TaskApi.ProblemAsync(forbidden))["detail"]);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task UsersCannotAddFoldersOfThePlatformHostOrStoragesForEveryone()
     {
         var (client, _) = await NewUserAsync();
