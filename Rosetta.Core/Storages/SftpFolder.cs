@@ -175,6 +175,10 @@ public sealed class SftpFolder : IStorageFolder
         {
             throw _connection.ConnectionLost(e);
         }
+        catch (SftpPermissionDeniedException e)
+        {
+            throw PermissionDenied(e);
+        }
         finally
         {
             if (!committed) TryDelete(temporary);
@@ -338,7 +342,15 @@ public sealed class SftpFolder : IStorageFolder
         {
             throw _connection.ConnectionLost(e);
         }
+        catch (SftpPermissionDeniedException e)
+        {
+            throw PermissionDenied(e);
+        }
     }
+
+    /// <summary>The login on the host may not do this there: the user's to fix on the host, not a platform failure (was a 500).</summary>
+    private StorageAccessDeniedException PermissionDenied(SftpPermissionDeniedException e) =>
+        new($"The host refused: {e.Message}. The login '{_connection.Login}' lacks the permission there; change the folder's permissions on the host.");
 
     private void OnHost(Action operation) => OnHost(() =>
     {

@@ -9,3 +9,6 @@ public sealed class StorageLimitException(string message) : Exception(message);
 
 /// <summary>The path names nothing in the storage; the API answers 404 with the message.</summary>
 public sealed class StorageEntryNotFoundException(string message) : Exception(message);
+
+/// <summary>The host refused a file operation (permissions there); the API answers 403 with the message.</summary>
+public sealed class StorageAccessDeniedException(string message) : Exception(message);

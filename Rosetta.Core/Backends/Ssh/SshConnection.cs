@@ -261,6 +261,9 @@ public sealed class SshConnection : IDisposable
     /// </summary>
     public void AfterReconnect(Action<SftpClient> cleanUp) => _sftpLeftovers.Enqueue(cleanUp);
 
+    /// <summary>Who this connection logs in as, and where, for messages (user@host:port).</summary>
+    public string Login => $"{_computing.Username}@{_computing.Host}:{_computing.Port}";
+
     /// <summary>The error a caller sees when this connection broke under an operation (the API answers 503).</summary>
     public BackendUnavailableException ConnectionLost(Exception e) => SshFailures.ConnectionLost(_computing, e);
 
