@@ -31,8 +31,8 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             },
             ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
             StorageEntryNotFoundException n => new ProblemDetails { Status = 404, Title = "Not found.", Detail = n.Message },
-            StorageEditDeniedException d => new ProblemDetails { Status = 403, Title = "Forbidden.", Detail = d.Message },
             ReadOnlyStorageException r => new ProblemDetails { Status = 403, Title = "The storage is read-only.", Detail = r.Message },
+            StorageAccessDeniedException d => new ProblemDetails { Status = 403, Title = "Permission denied.", Detail = d.Message },
             CrossOriginUploadException o => new ProblemDetails { Status = 403, Title = "Forbidden.", Detail = o.Message },
             StorageLimitException l => new ProblemDetails { Status = 413, Title = "Too large.", Detail = l.Message },
             BackendUnavailableException u => new ProblemDetails

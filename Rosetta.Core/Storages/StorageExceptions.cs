@@ -10,5 +10,8 @@ public sealed class StorageLimitException(string message) : Exception(message);
 /// <summary>The path names nothing in the storage; the API answers 404 with the message.</summary>
 public sealed class StorageEntryNotFoundException(string message) : Exception(message);
 
-/// <summary>The caller sees the storage but may not change it.</summary>
-public sealed class StorageEditDeniedException(string message) : Exception(message);
+/// <summary>
+/// The caller may not do this: the host refused a file operation (permissions there), or the storage
+/// is not theirs to change. The API answers 403 with the message.
+/// </summary>
+public sealed class StorageAccessDeniedException(string message) : Exception(message);

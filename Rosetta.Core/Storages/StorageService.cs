@@ -81,7 +81,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     /// <summary>
     /// Changes a storage's name, paths and flags (fields left out keep their value); what it is
     /// (id, kind, computing resource, owner) stays: that is a new storage. Null when the caller cannot
-    /// see it; <see cref="StorageEditDeniedException"/> when they see it but may not change it (platform-wide).
+    /// see it; <see cref="StorageAccessDeniedException"/> when they see it but may not change it (platform-wide).
     /// Tasks started afterwards get the new bind; running ones keep theirs.
     /// </summary>
     public async Task<Storage?> UpdateAsync(Caller caller, string id, StorageDraft draft, CancellationToken ct)
@@ -89,7 +89,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
-        if (storage.OwnerId is null && !caller.IsAdmin) throw new StorageEditDeniedException("Only admins change platform-wide storages.");
+        if (storage.OwnerId is null && !caller.IsAdmin) throw new StorageAccessDeniedException("Only admins change platform-wide storages.");
 
         var errors = new ValidationErrors();
         const string fixedPart = "cannot be changed; add a new storage instead.";

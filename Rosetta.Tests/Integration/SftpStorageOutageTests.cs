@@ -6,7 +6,7 @@ using Rosetta.Tests.Infrastructure;
 namespace Rosetta.Tests.Integration;
 
 /// <summary>
-/// An sftp storage whose host goes away in the middle of a transfer (its sshd killed with every
+/// An sftp storage whose host goes away in the middle of a transfer or a copy (its sshd killed with every
 /// session, as a host that crashes or drops off the network): the API names the lost connection,
 /// leaves nothing under the final name, removes its temporary file once the host is back, and the
 /// next request reconnects by itself.
@@ -98,6 +98,32 @@ public sealed class SftpStorageOutageTests(SshPlatformFixture platform) : IAsync
 
         await _sshd.StartAsync();
         Assert.Equal(content, await _client.GetByteArrayAsync($"/api/v1/storages/{_storage}/download?path=big.bin"));
+    }
+
+    [Fact]
+    public async Task AHostLostDuringACopyLeavesNoHalfCopy()
+    {
+        // A folder of many files: each costs round trips, so the copy is surely cut in the middle.
+        Assert.Empty(await StorageApi.ListAsync(_client, _storage));
+        Directory.CreateDirectory($"{Folder}/tree");
+        var content = new byte[64 * 1024];
+        Random.Shared.NextBytes(content);
+        for (var i = 0; i < 300; i++) await File.WriteAllBytesAsync($"{Folder}/tree/{i:000}.bin", content);
+
+        var copy = StorageApi.PostJsonAsync(_client, _storage, "copy", new { from = "tree", to = "copy" });
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(Folder).Any(d => Directory.Exists(d) && Directory.GetFiles(d).Length > 0), "the copy started writing");
+        _sshd.Kill();
+        var response = await copy;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("SSH connection to 127.0.0.1", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
+
+        await _sshd.StartAsync();
+        Assert.Equal(["tree"], await StorageApi.NamesAsync(_client, _storage));
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(Folder).Length == 0, "the half copy is removed after reconnecting");
+        Assert.False(Directory.Exists($"{Folder}/copy"));
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(_client, _storage, "copy", new { from = "tree", to = "copy" })).StatusCode);
+        Assert.Equal(300, Directory.GetFiles($"{Folder}/copy").Length);
+        Assert.Equal(content, await File.ReadAllBytesAsync($"{Folder}/copy/299.bin"));
     }
 
     /// <summary>A request body that sends <c>first</c> bytes, waits for a signal, then sends the rest.</summary>

@@ -151,6 +151,41 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
     }
 
     [Fact]
+    public async Task WhatTheLoginMayNotDoOnTheHostIsA403SayingSo()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sp" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        var folder = $"{root}/{user}";
+        try
+        {
+            Assert.Empty(await StorageApi.ListAsync(client, id));
+            // A folder of root's in the login's folder, closed to the login (the test runs as root).
+            Directory.CreateDirectory($"{folder}/locked");
+            await File.WriteAllTextAsync($"{folder}/locked/root.txt", "root's");
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode($"{folder}/locked", (UnixFileMode)0b101_101_101);
+
+            var refusals = new[]
+            {
+                await StorageApi.PutAsync(client, id, "locked/new.txt", "x"u8.ToArray()),
+                await StorageApi.PostJsonAsync(client, id, "folders", new { path = "locked/sub" }),
+                await client.DeleteAsync($"/api/v1/storages/{id}/files?path=locked"),
+            };
+            foreach (var refused in refusals)
+            {
+                Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+                Assert.Contains($"The login '{DemoSshHost.User}@", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            }
+            Assert.Equal(["root.txt"], Directory.GetFileSystemEntries($"{folder}/locked").Select(Path.GetFileName));
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task LinksPlantedOnTheHostAreListedButNeverFollowed()
     {
         var (id, root) = await AddStorageAsync(readOnly: false);

@@ -13,7 +13,7 @@ public static class StorageRefusals
 {
     public static bool IsRefusal(Exception e) =>
         e is ValidationException or ConflictException or StorageEntryNotFoundException or ReadOnlyStorageException
-            or StorageLimitException or StorageEditDeniedException or BackendUnavailableException or IOException;
+            or StorageLimitException or StorageAccessDeniedException or BackendUnavailableException or IOException;
 
     public static string Describe(Exception e) =>
         e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value)) : e.Message;
