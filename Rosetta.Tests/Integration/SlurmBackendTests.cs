@@ -362,10 +362,13 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     public async Task AHundredQueuedJobsAreFollowedWithOneSqueuePerIntervalAndAJobCancelledAmongThemIsSeen()
     {
         const int Queued = 100;
-        var interval = TimeSpan.FromSeconds(double.Parse(App.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
-        var options = App.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
-        var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
-        using var client = await App.NewUserClientAsync();
+        // A platform of its own: what is counted is this scenario's listings, nothing left by earlier tests.
+        using var keys = new TempDirectory();
+        await using var app = new RosettaAppFactory(settings: await SlurmPlatformFixture.SettingsAsync(keys.Info));
+        var interval = TimeSpan.FromSeconds(double.Parse(app.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
+        var options = app.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
+        var backend = app.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+        using var client = await app.NewUserClientAsync();
         var cpus = await SlurmCluster.NodeCpusAsync();
         var blocker = (string)(await TaskApi.StartAsync(client, new { name = "fills the node", software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
         var waiting = new List<string>();
@@ -407,6 +410,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await Task.WhenAll(waiting.Select(id => client.PostAsync($"/api/v1/tasks/{id}/stop", null)));
             foreach (var id in waiting) await StopAndDeleteIfPresentAsync(client, id);
             await StopAndDeleteIfPresentAsync(client, blocker);
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
     }
 
