@@ -402,9 +402,12 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
 
             // And they are followed: one cancelled behind the platform's back is seen within an interval or so.
             var cancelled = waiting[Queued / 2];
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(cancelled)));
             await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(cancelled));
             var exited = await TaskApi.WaitForStatusAsync(client, cancelled, "exited", seconds: 20);
             Assert.Contains("CANCELLED", (string?)exited["error"]);
+            // Its script never ran to delete its env file (the interface secret): the platform did, as it saw the end.
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(cancelled)));
         }
         finally
         {
