@@ -362,10 +362,13 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     public async Task AHundredQueuedJobsAreFollowedWithOneSqueuePerIntervalAndAJobCancelledAmongThemIsSeen()
     {
         const int Queued = 100;
-        var interval = TimeSpan.FromSeconds(double.Parse(App.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
-        var options = App.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
-        var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
-        using var client = await App.NewUserClientAsync();
+        // A platform of its own: what is counted is this scenario's listings, nothing left by earlier tests.
+        using var keys = new TempDirectory();
+        await using var app = new RosettaAppFactory(settings: await SlurmPlatformFixture.SettingsAsync(keys.Info));
+        var interval = TimeSpan.FromSeconds(double.Parse(app.Services.GetRequiredService<IConfiguration>()["Rosetta:Slurm:PollIntervalSeconds"]!, System.Globalization.CultureInfo.InvariantCulture));
+        var options = app.Services.GetRequiredService<IOptions<SlurmOptions>>().Value;
+        var backend = app.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+        using var client = await app.NewUserClientAsync();
         var cpus = await SlurmCluster.NodeCpusAsync();
         var blocker = (string)(await TaskApi.StartAsync(client, new { name = "fills the node", software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
         var waiting = new List<string>();
@@ -374,18 +377,20 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
             for (var i = 0; i < Queued; i++)
                 waiting.Add((string)(await TaskApi.StartAsync(client, new { name = $"queued {i}", software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!);
-            var lastSubmitted = DateTime.UtcNow;
 
             // Every one of them queued behind the full node, with the scheduler's reason.
             var deadline = DateTime.UtcNow.AddSeconds(180);
             List<JsonObject> tasks;
             while ((tasks = await TasksAsync(client, waiting)).Any(t => (string?)t["status"] != "queued") && DateTime.UtcNow < deadline) await Task.Delay(500);
             Assert.All(tasks, t => Assert.Equal("queued", (string?)t["status"]));
+            // A task shows queued once its job is submitted, which may be well after its POST (sbatch
+            // calls share the connection): the last launch's first seconds of looking often start now at the latest.
+            var allQueued = DateTime.UtcNow;
             Assert.Equal(Queued, (await SlurmCluster.RunAsync("squeue", "-h", "-t", "PENDING", "-u", DemoSshHost.User, "-o", "%j")).Output
                 .Split('\n').Count(name => waiting.Contains(name.Replace("rosetta-", ""))));
 
             // Once no launch is in its first seconds (when a launch looks often), the cluster is listed once per interval.
-            var settled = lastSubmitted + TimeSpan.FromSeconds(options.StartFastPollSeconds) + interval;
+            var settled = allQueued + TimeSpan.FromSeconds(options.StartFastPollSeconds) + interval;
             if (settled > DateTime.UtcNow) await Task.Delay(settled - DateTime.UtcNow);
             var before = backend.ListingsOf(DemoSlurm);
             var window = Stopwatch.StartNew();
@@ -397,9 +402,12 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
 
             // And they are followed: one cancelled behind the platform's back is seen within an interval or so.
             var cancelled = waiting[Queued / 2];
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(cancelled)));
             await SlurmCluster.CancelAsync(await SlurmCluster.JobOfTaskAsync(cancelled));
             var exited = await TaskApi.WaitForStatusAsync(client, cancelled, "exited", seconds: 20);
             Assert.Contains("CANCELLED", (string?)exited["error"]);
+            // Its script never ran to delete its env file (the interface secret): the platform did, as it saw the end.
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(cancelled)));
         }
         finally
         {
@@ -407,6 +415,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             await Task.WhenAll(waiting.Select(id => client.PostAsync($"/api/v1/tasks/{id}/stop", null)));
             foreach (var id in waiting) await StopAndDeleteIfPresentAsync(client, id);
             await StopAndDeleteIfPresentAsync(client, blocker);
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
     }
 

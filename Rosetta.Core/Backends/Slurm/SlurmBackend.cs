@@ -298,10 +298,15 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
         logger.LogDebug("squeue on {Computing}: {Jobs} jobs of this platform", computing.Id, jobs.Count);
 
-        var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).Select(j => j.JobId).ToList();
+        var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).ToList();
         if (newlyEnded.Count > 0)
         {
-            var show = await connection.RunAsync(SlurmQueue.ShowJobsCommand(newlyEnded), null, timeout.Token);
+            // In the same command: the env files (interface secrets) of jobs that ended without running
+            // their script, e.g. cancelled while queued, which nothing else would delete before the task is.
+            var envFiles = newlyEnded.Where(j => j.TaskId.All(char.IsAsciiLetterOrDigit))
+                .Select(j => $"\"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(j.TaskId))}");
+            var show = await connection.RunAsync(
+                $"{SlurmQueue.ShowJobsCommand(newlyEnded.Select(j => j.JobId))}; rm -f {string.Join(' ', envFiles)}", null, timeout.Token);
             foreach (var (id, end) in SlurmQueue.ParseShowJobs(show.Output))
             {
                 if (jobs.FirstOrDefault(j => j.JobId == id) is { } job) _ended[(computing.Id, id)] = (job.TaskId, end);
