@@ -46,8 +46,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-(cd "$SRC" && env ${WS_APP_ENV:-} ASPNETCORE_URLS="$B" ConnectionStrings__Rosetta="Data Source=$DATA/r.db" Rosetta__DataDirectory="$DATA" \
-    Rosetta__Admin__Password=$PASS exec dotnet Rosetta.App/bin/Release/net10.0/Rosetta.App.dll >"$DATA/app.log" 2>&1) &
+(cd "$SRC" && exec env ${WS_APP_ENV:-} ASPNETCORE_URLS="$B" ConnectionStrings__Rosetta="Data Source=$DATA/r.db" Rosetta__DataDirectory="$DATA" \
+    Rosetta__Admin__Password=$PASS dotnet Rosetta.App/bin/Release/net10.0/Rosetta.App.dll >"$DATA/app.log" 2>&1) &
 APP_PID=$!
 export WS_APP_PID=$APP_PID   # the vnc mode reports the app's CPU use per run
 for _ in $(seq 1 120); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/healthz")" = 200 ] && break; sleep 0.5; done
