@@ -49,6 +49,47 @@ public static class SlurmCluster
         if (!await ControllerAnswersAsync()) throw new InvalidOperationException("slurmctld does not answer after its restart.");
     }
 
+    /// <summary>
+    /// Lowers the cluster's MinJobAge to 2 s (ended jobs are then purged within slurmctld's minute-long
+    /// purge cycle) until disposed, when slurm.conf is put back as it was.
+    /// </summary>
+    public static async Task<IAsyncDisposable> ForgetEndedJobsSoonAsync()
+    {
+        const string conf = "/etc/slurm/slurm.conf";
+        var original = await File.ReadAllTextAsync(conf);
+        if (!System.Text.RegularExpressions.Regex.IsMatch(original, @"(?m)^MinJobAge=\d+$"))
+            throw new InvalidOperationException($"{conf} sets no MinJobAge: is it the one scripts/slurm.sh wrote?");
+        await File.WriteAllTextAsync(conf, System.Text.RegularExpressions.Regex.Replace(original, @"(?m)^MinJobAge=\d+$", "MinJobAge=2"));
+        await ReconfigureAsync();
+        return new Restore(async () =>
+        {
+            await File.WriteAllTextAsync(conf, original);
+            await ReconfigureAsync();
+        });
+    }
+
+    /// <summary>Waits until slurmctld no longer knows the job at all.</summary>
+    public static async Task WaitUntilForgottenAsync(string jobId, int seconds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while ((await RunAsync("squeue", "-h", "-t", "all", "-j", jobId, "-o", "%i")).Output.Trim() == jobId)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Slurm still knows job {jobId} after {seconds} s.");
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task ReconfigureAsync()
+    {
+        var (code, _, error) = await RunAsync("scontrol", "reconfigure");
+        if (code != 0) throw new InvalidOperationException($"scontrol reconfigure failed: {error}");
+    }
+
+    private sealed class Restore(Func<Task> undo) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await undo();
+    }
+
     private static async Task<bool> ControllerAnswersAsync() => (await RunAsync("scontrol", "ping")).Output.Contains("is UP");
 
     /// <summary>Where the platform leaves a task's environment for its job on the demo login host.</summary>

@@ -106,6 +106,39 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
+    public async Task AnEndedJobKeepsItsEndAfterSlurmForgetsIt()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+            var jobId = await SlurmCluster.JobOfTaskAsync(id);
+            await SlurmCluster.CancelAsync(jobId);
+            var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 30);
+
+            // Slurm drops ended jobs MinJobAge seconds after their end (an hour on the demo cluster).
+            await using (await SlurmCluster.ForgetEndedJobsSoonAsync())
+            {
+                await SlurmCluster.WaitUntilForgottenAsync(jobId, seconds: 150);
+            }
+            // Listings from now on no longer carry the job; the task keeps the end it had.
+            var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+            var listed = backend.ListingsOf(DemoSlurm);
+            using var twoListings = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (backend.ListingsOf(DemoSlurm) < listed + 2) await Task.Delay(100, twoListings.Token);
+            var after = await TaskApi.GetAsync(client, id);
+            Assert.Equal("exited", (string?)after["status"]);
+            Assert.Equal((string?)exited["error"], (string?)after["error"]);
+            Assert.Contains("CANCELLED", (string?)after["error"]);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
     public async Task AUsersOwnClusterWithRootlessPodmanOnTheNodeRunsHelloAsAJob()
     {
         using var user = await App.NewUserClientAsync();
