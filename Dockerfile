@@ -9,7 +9,7 @@
 # Mounting the Docker socket gives the platform control of the host's engine (root-equivalent):
 # run it only where the platform is trusted with that. The platform reaches local tasks at their
 # containers' own addresses (Rosetta:Docker:TaskAddress=Container), which a platform container on the
-# same bridge network reaches as well; with TaskAddress=Published (tasks' ports on the host's
+# same bridge network can reach too (reasoned, not tested here); with TaskAddress=Published (tasks' ports on the host's
 # 127.0.0.1) it must share the host network instead (add --network host and drop -p).
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
