@@ -66,8 +66,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
 
         var ownerId = draft.PlatformWide == true ? null : caller.UserId;
         if (await db.Storages.AnyAsync(s => s.Id == id, ct)) throw new ConflictException($"Storage id '{id}' is taken; choose another id.");
-        if (await db.Storages.AnyAsync(s => s.ComputingId == computing!.Id && s.BindPath == draft.BindPath && (s.OwnerId == null || s.OwnerId == ownerId), ct))
-            throw new ConflictException($"Another storage is bound at {draft.BindPath} on '{computing!.Id}'; choose another bind path.");
+        await EnsureBindPathFreeAsync(db, computing!.Id, draft.BindPath!, ownerId, exceptId: null, ct);
         var storage = new Storage
         {
             Id = id!, Name = draft.Name!.Trim(), Kind = kind, ComputingId = computing!.Id, BasePath = draft.BasePath!.TrimEnd('/'),
@@ -104,9 +103,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         StorageRules.BasePath(errors, basePath, storage.Kind);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
-        if (await db.Storages.AnyAsync(s => s.Id != storage.Id && s.ComputingId == storage.ComputingId && s.BindPath == bindPath
-                && (s.OwnerId == null || storage.OwnerId == null || s.OwnerId == storage.OwnerId), ct))
-            throw new ConflictException($"Another storage is bound at {bindPath} on '{storage.ComputingId}'; choose another bind path.");
+        await EnsureBindPathFreeAsync(db, storage.ComputingId, bindPath, storage.OwnerId, exceptId: storage.Id, ct);
 
         storage.Name = name;
         storage.BasePath = basePath.TrimEnd('/');
@@ -115,6 +112,18 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         storage.Browsable = draft.Browsable ?? storage.Browsable;
         await db.SaveChangesAsync(ct);
         return storage;
+    }
+
+    /// <summary>
+    /// Two storages of one computing resource may not share a bind path where both reach the same
+    /// tasks: the same owner's, or either one platform-wide (bound into everybody's tasks).
+    /// </summary>
+    private static async Task EnsureBindPathFreeAsync(RosettaDbContext db, string computingId, string bindPath, string? ownerId,
+        string? exceptId, CancellationToken ct)
+    {
+        if (await db.Storages.AnyAsync(s => s.Id != exceptId && s.ComputingId == computingId && s.BindPath == bindPath
+                && (s.OwnerId == null || ownerId == null || s.OwnerId == ownerId), ct))
+            throw new ConflictException($"Another storage is bound at {bindPath} on '{computingId}'; choose another bind path.");
     }
 
     /// <summary>
