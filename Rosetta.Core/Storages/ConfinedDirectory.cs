@@ -20,6 +20,17 @@ public sealed class ConfinedDirectory : IStorageFolder
 {
     /// <summary>Uploads in progress are written under this prefix in the target folder and hidden from listings.</summary>
     public const string UploadPrefix = ".rosetta-upload-";
+
+    /// <summary>
+    /// A hidden upload or copy untouched this long was cut off by a platform that stopped (a crash, a
+    /// restart) before it could remove it; a transfer in progress writes to it all the time. Listing
+    /// its folder removes it, so a leftover does not stay for good.
+    /// </summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(24);
+
+    /// <summary>Whether an entry is one of our hidden transfers, untouched for <see cref="AbandonedAfter"/>.</summary>
+    public static bool IsAbandonedTransfer(string name, DateTime lastWriteUtc) =>
+        name.StartsWith(UploadPrefix, StringComparison.Ordinal) && DateTime.UtcNow - lastWriteUtc > AbandonedAfter;
     private const int BufferSize = 128 * 1024;
 
     /// <summary>
@@ -69,7 +80,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         return Path.Join(parent, path.Name);
     }
 
-    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending)
+    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending, bool removeAbandonedTransfers)
     {
         var folder = Follow(path);
         if (!Directory.Exists(folder)) throw ValidationException.For("path", $"'{path}' is a file, not a folder; download it instead.");
@@ -77,13 +88,30 @@ public sealed class ConfinedDirectory : IStorageFolder
         foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", new EnumerationOptions
                  { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false }))
         {
-            if (info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
+            if (info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal))
+            {
+                if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, info.LastWriteTimeUtc)) RemoveAbandoned(info);
+                continue;
+            }
             var kind = IsLink(info) ? "link" : info is DirectoryInfo ? "folder" : "file";
             long? size = kind == "file" ? ((FileInfo)info).Length : null;
             var entryPath = path.IsRoot ? info.Name : $"{path}/{info.Name}";
             entries.Add(new StorageEntry(info.Name, entryPath, kind, size, info.LastWriteTimeUtc));
         }
         return StorageEntry.Order(entries, sort, descending);
+    }
+
+    /// <summary>Best effort: what cannot be removed now is tried again at the next listing. Links inside are removed, never followed.</summary>
+    private static void RemoveAbandoned(FileSystemInfo leftover)
+    {
+        try
+        {
+            if (leftover is DirectoryInfo folder) folder.Delete(recursive: true);
+            else leftover.Delete();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Creates the folder and any missing parents; 409 when it exists already (unless <paramref name="existingIsFine"/>).</summary>

@@ -7,7 +7,11 @@ namespace Rosetta.Core.Storages;
 /// </summary>
 public interface IStorageFolder
 {
-    IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending);
+    /// <summary>
+    /// The folder's entries, hidden transfers left out. <paramref name="removeAbandonedTransfers"/>
+    /// also removes those a stopped platform left behind (<see cref="ConfinedDirectory.AbandonedAfter"/>).
+    /// </summary>
+    IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending, bool removeAbandonedTransfers);
     void CreateFolder(StoragePath path, bool existingIsFine = false);
     void Move(StoragePath from, StoragePath to);
     void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge);

@@ -10,8 +10,9 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
 {
     public Storage Storage { get; } = storage;
 
+    /// <summary>The folder's entries; on a writable storage, listing also clears transfers a stopped platform left there.</summary>
     public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort = StorageSort.Name, bool descending = false) =>
-        folder.List(path, sort, descending);
+        folder.List(path, sort, descending, removeAbandonedTransfers: !Storage.ReadOnly);
 
     public void CreateFolder(StoragePath path)
     {

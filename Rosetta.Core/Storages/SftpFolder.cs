@@ -44,12 +44,14 @@ public sealed class SftpFolder : IStorageFolder
 
     public string Root { get; }
 
-    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending) => OnHost(() =>
+    public IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending, bool removeAbandonedTransfers) => OnHost(() =>
     {
         var folder = Checked(path);
         if (!IsDirectory(folder)) throw ValidationException.For("path", $"'{path}' is a file, not a folder; download it instead.");
-        var entries = _sftp.ListDirectory(folder)
-            .Where(f => f.Name is not "." and not ".." && !f.Name.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal))
+        var listing = _sftp.ListDirectory(folder).Where(f => f.Name is not "." and not "..").ToList();
+        if (removeAbandonedTransfers) RemoveAbandoned(listing);
+        var entries = listing
+            .Where(f => !f.Name.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal))
             .Select(f =>
             {
                 var kind = f.IsSymbolicLink ? "link" : f.IsDirectory ? "folder" : "file";
@@ -57,6 +59,21 @@ public sealed class SftpFolder : IStorageFolder
             }).ToList();
         return StorageEntry.Order(entries, sort, descending);
     });
+
+    /// <summary>Best effort, like on the platform host: a refusal is tried again at the next listing; links are never followed.</summary>
+    private void RemoveAbandoned(IEnumerable<ISftpFile> listing)
+    {
+        foreach (var leftover in listing.Where(f => !f.IsSymbolicLink && ConfinedDirectory.IsAbandonedTransfer(f.Name, f.LastWriteTimeUtc)))
+        {
+            try
+            {
+                DeleteTree(leftover.FullName, leftover.Attributes);
+            }
+            catch (Exception e) when (e is SftpPermissionDeniedException or SftpPathNotFoundException)
+            {
+            }
+        }
+    }
 
     public void CreateFolder(StoragePath path, bool existingIsFine = false) => OnHost(() =>
     {

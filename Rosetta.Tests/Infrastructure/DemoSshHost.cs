@@ -83,9 +83,12 @@ public static class DemoSshHost
     public static Task<string> FingerprintAsync() => FingerprintAsync(HostKeyPublic);
 
     /// <summary>Runs the demo user's rootless podman (which `./rosetta.sh infra` sets up) and returns its output.</summary>
-    public static async Task<string> PodmanAsync(params string[] arguments)
+    public static Task<string> PodmanAsync(params string[] arguments) => RunAsUserAsync(["podman", .. arguments]);
+
+    /// <summary>Runs a program as the demo login on this machine (what a task or the user would do on the host) and returns its output.</summary>
+    public static async Task<string> RunAsUserAsync(params string[] command)
     {
-        var start = new ProcessStartInfo("runuser", ["-u", User, "--", "podman", .. arguments])
+        var start = new ProcessStartInfo("runuser", ["-u", User, "--", .. command])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = $"/home/{User}",
         };
@@ -93,7 +96,7 @@ public static class DemoSshHost
         var output = await process.StandardOutput.ReadToEndAsync();
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"podman {string.Join(' ', arguments)} failed ({error.Trim()}): run ./rosetta.sh infra.");
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed as {User} ({error.Trim()}): run ./rosetta.sh infra.");
         return output;
     }
 

@@ -254,4 +254,41 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task ListingAWritableFolderRemovesTransfersAStoppedPlatformLeftThere()
+    {
+        var (writable, writableRoot) = await AddStorageAsync(readOnly: false);
+        var (readOnly, readOnlyRoot) = await AddStorageAsync(readOnly: true);
+        var user = "sl" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        try
+        {
+            Assert.Empty(await StorageApi.ListAsync(client, writable)); // makes the per-user folders
+            Assert.Empty(await StorageApi.ListAsync(client, readOnly));
+            // What a platform stopped mid-transfer leaves, made by the login as the platform would have.
+            var stale = $"{writableRoot}/{user}/.rosetta-upload-a.part";
+            var staleFolder = $"{writableRoot}/{user}/.rosetta-upload-b.part";
+            var fresh = $"{writableRoot}/{user}/.rosetta-upload-c.part";
+            var staleReadOnly = $"{readOnlyRoot}/{user}/.rosetta-upload-d.part";
+            await DemoSshHost.RunAsUserAsync("mkdir", "-p", staleFolder + "/inner");
+            await DemoSshHost.RunAsUserAsync("touch", stale, fresh, staleReadOnly, staleFolder + "/inner/half.bin");
+            await DemoSshHost.RunAsUserAsync("touch", "-d", "2 days ago", stale, staleFolder, staleReadOnly);
+
+            Assert.Empty(await StorageApi.ListAsync(client, writable));
+            Assert.False(File.Exists(stale));
+            Assert.False(Directory.Exists(staleFolder));
+            Assert.True(File.Exists(fresh), "a transfer written to recently may still be going on");
+
+            Assert.Empty(await StorageApi.ListAsync(client, readOnly));
+            Assert.True(File.Exists(staleReadOnly), "the platform writes nothing on a read-only storage");
+        }
+        finally
+        {
+            await RemoveAsync(writable);
+            await RemoveAsync(readOnly);
+            foreach (var root in new[] { writableRoot, readOnlyRoot })
+                if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
 }

@@ -46,7 +46,7 @@ public sealed class ConfinedDirectoryTests : IDisposable
     {
         var error = Assert.Throws<ValidationException>(() => _folder.Follow(P(path)));
         Assert.Contains("outside the storage", error.Message);
-        Assert.Throws<ValidationException>(() => _folder.List(P(path), StorageSort.Name, false));
+        Assert.Throws<ValidationException>(() => _folder.List(P(path), StorageSort.Name, false, removeAbandonedTransfers: false));
         Assert.Throws<ValidationException>(() => _folder.Copy(P(path), P("copy"), null, _ => new Exception()));
     }
 
@@ -86,8 +86,8 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void LinksInsideTheRootAreFollowedAndListingsShowLinksAsLinks()
     {
         Assert.Equal(Path.Combine(_folder.Root, "data"), _folder.Follow(P("inside-link")));
-        Assert.Equal(["a.txt"], _folder.List(P("inside-link"), StorageSort.Name, false).Select(e => e.Name));
-        var root = _folder.List(StoragePath.Root, StorageSort.Name, false);
+        Assert.Equal(["a.txt"], _folder.List(P("inside-link"), StorageSort.Name, false, removeAbandonedTransfers: false).Select(e => e.Name));
+        var root = _folder.List(StoragePath.Root, StorageSort.Name, false, removeAbandonedTransfers: false);
         Assert.Equal("data", root[0].Name); // folders first
         Assert.All(root.Where(e => e.Name != "data"), e => Assert.Equal("link", e.Kind));
         Assert.All(root, e => Assert.Null(e.Size)); // a link's target is never measured
@@ -98,11 +98,11 @@ public sealed class ConfinedDirectoryTests : IDisposable
     {
         File.CreateSymbolicLink(Path.Combine(_root, "data", "dangling"), Path.Combine(_outside, "gone"));
         File.CreateSymbolicLink(Path.Combine(_root, "data", "dangling-folder"), Path.Combine(_outside, "gone") + "/");
-        var listed = _folder.List(P("data"), StorageSort.Name, false);
+        var listed = _folder.List(P("data"), StorageSort.Name, false, removeAbandonedTransfers: false);
         Assert.Equal("link", listed.Single(e => e.Name == "dangling").Kind);
         Assert.Equal("link", listed.Single(e => e.Name == "dangling-folder").Kind);
         _folder.Copy(P("data"), P("data-copy"), null, _ => new Exception());
-        Assert.Equal(["a.txt"], _folder.List(P("data-copy"), StorageSort.Name, false).Select(e => e.Name));
+        Assert.Equal(["a.txt"], _folder.List(P("data-copy"), StorageSort.Name, false, removeAbandonedTransfers: false).Select(e => e.Name));
     }
 
     [Fact]
@@ -130,8 +130,40 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Throws<StorageEntryNotFoundException>(() => _folder.Delete(P("x/y/z/f.txt")));
         Assert.Throws<ValidationException>(() => _folder.Delete(StoragePath.Root));
         Assert.Equal(5 + 7 + 7, _folder.Usage()); // a.txt, x-copy's f.txt, renamed.txt; links not counted
-        var bySize = _folder.List(StoragePath.Root, StorageSort.Size, descending: true).Where(e => e.Kind == "file").ToList();
+        var bySize = _folder.List(StoragePath.Root, StorageSort.Size, descending: true, removeAbandonedTransfers: false).Where(e => e.Kind == "file").ToList();
         Assert.Equal("renamed.txt", bySize[0].Name);
+    }
+
+    [Fact]
+    public void ListingRemovesTransfersAStoppedPlatformLeftAndNothingElse()
+    {
+        var stale = DateTime.UtcNow - ConfinedDirectory.AbandonedAfter - TimeSpan.FromMinutes(1);
+        var staleUpload = Path.Combine(_root, "data", ".rosetta-upload-1.part");
+        File.WriteAllText(staleUpload, "half");
+        File.SetLastWriteTimeUtc(staleUpload, stale);
+        // A folder copy cut off, holding a link to the outside: the link goes, never what it points to.
+        var staleCopy = Path.Combine(_root, "data", ".rosetta-upload-2.part");
+        Directory.CreateDirectory(Path.Combine(staleCopy, "inner"));
+        File.CreateSymbolicLink(Path.Combine(staleCopy, "inner", "out"), _outside);
+        Directory.SetLastWriteTimeUtc(staleCopy, stale);
+        var inProgress = Path.Combine(_root, "data", ".rosetta-upload-3.part");
+        File.WriteAllText(inProgress, "still coming");
+        var staleLink = Path.Combine(_root, "data", ".rosetta-upload-4.part"); // not ours: a link
+        File.CreateSymbolicLink(staleLink, _outside);
+        var oldFile = Path.Combine(_root, "data", "old.txt"); // the user's own, however old
+        File.WriteAllText(oldFile, "old");
+        File.SetLastWriteTimeUtc(oldFile, stale);
+
+        Assert.Equal(["a.txt", "old.txt"], _folder.List(P("data"), StorageSort.Name, false, removeAbandonedTransfers: false).Select(e => e.Name));
+        Assert.True(File.Exists(staleUpload) && Directory.Exists(staleCopy), "only a listing allowed to clean removes anything");
+
+        Assert.Equal(["a.txt", "old.txt"], _folder.List(P("data"), StorageSort.Name, false, removeAbandonedTransfers: true).Select(e => e.Name));
+        Assert.False(File.Exists(staleUpload));
+        Assert.False(Directory.Exists(staleCopy));
+        Assert.True(File.Exists(inProgress), "a transfer written to recently may still be going on");
+        Assert.True(File.Exists(oldFile));
+        Assert.Equal("secret", File.ReadAllText(Path.Combine(_outside, "secret.txt")));
+        Assert.True(Path.Exists(staleLink));
     }
 
     private static MemoryStream Stream(int bytes) => new(new byte[bytes]);
