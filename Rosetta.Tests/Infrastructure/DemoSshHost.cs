@@ -69,12 +69,15 @@ public static class DemoSshHost
         return path;
     }
 
-    public static async Task<SshClient> ConnectAsync()
+    /// <param name="configure">Changes the connection's settings before it connects (e.g. the ciphers offered).</param>
+    public static async Task<SshClient> ConnectAsync(Action<ConnectionInfo>? configure = null)
     {
         var pinned = await FingerprintAsync(HostKeyPublic);
         var (_, privateKey) = await TestKeyAsync();
         var key = new PrivateKeyFile(new MemoryStream(Encoding.ASCII.GetBytes(privateKey)));
-        var ssh = new SshClient(new ConnectionInfo(Host, Port, User, new PrivateKeyAuthenticationMethod(User, key)));
+        var info = new ConnectionInfo(Host, Port, User, new PrivateKeyAuthenticationMethod(User, key));
+        configure?.Invoke(info);
+        var ssh = new SshClient(info);
         ssh.HostKeyReceived += (_, e) => e.CanTrust = e.FingerPrintSHA256 == pinned;
         await ssh.ConnectAsync(CancellationToken.None);
         return ssh;

@@ -297,6 +297,7 @@ public sealed class SshConnection : IDisposable
         {
             Timeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
         };
+        SshCiphers.PreferFastest(info);
         var client = create(info);
         string? offered = null;
         client.HostKeyReceived += (_, e) =>
