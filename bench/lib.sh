@@ -111,9 +111,10 @@ machine_note() {
     echo "# load before start (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-# Runs the benchmark and keeps its output: results_to NAME COMMAND...
+# Runs the benchmark and keeps its output: results_to NAME COMMAND... (into results/NAME.txt, or
+# results/NAME.$BENCH_TAG.txt when BENCH_TAG is set, so a new run keeps the earlier ones)
 results_to() {
-    local name=$1; shift
+    local name=$1${BENCH_TAG:+.$BENCH_TAG}; shift
     mkdir -p "$BENCH_DIR/results"
     { machine_note; echo; local rc=0; "$@" || rc=$?; echo; echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"; return $rc; } 2>&1 | tee "$BENCH_DIR/results/$name.txt"
 }

@@ -25,8 +25,13 @@ WORK=$BENCH_DATA/work
 REMOTE=/tmp/bench-sftp-$$ # the sftp storage's base on the demo host (this machine's file system)
 
 prepare
+log "building bench/ceilings (Release) in $BENCH_SRC"
+(cd "$BENCH_SRC" && dotnet build bench/ceilings -c Release -nologo -v q >"$BENCH_SRC/build-ceilings.log" 2>&1) \
+    || { tail -30 "$BENCH_SRC/build-ceilings.log"; exit 1; }
+CEILINGS="dotnet $BENCH_SRC/bench/ceilings/bin/Release/net10.0/Ceilings.dll"
+SINK_PID=""
 start_app
-trap 'rc=$?; rm -rf "$REMOTE"; (exit $rc); cleanup' EXIT
+trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; rm -rf "$REMOTE"; (exit $rc); cleanup' EXIT
 
 now() { date +%s.%N; }
 # seconds between two `now`s, and MiB/s for SIZE_MIB in that time
@@ -54,6 +59,21 @@ run_transfer() {
 }
 
 timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
+
+# Context for the local rows: the same curl against Kestrel with nothing else to do (PUT drops the
+# bytes, GET sends the file), i.e. what any upload or download over HTTP can reach on this machine.
+http_ceiling() {
+    local port=$((BENCH_PORT + 1))
+    $CEILINGS http-sink "$port" "$WORK/source.bin" & SINK_PID=$!
+    local i; for ((i = 0; i < 100; i++)); do curl -s -o /dev/null "http://127.0.0.1:$port/" -r 0-0 && break; sleep 0.1; done
+    local up down
+    up=$(timed curl -sf -o /dev/null -H 'Expect:' -T "$WORK/source.bin" "http://127.0.0.1:$port/")
+    down=$(timed curl -sf -o "$WORK/sink-down.bin" "http://127.0.0.1:$port/")
+    printf '%-34s %7ss %6s MiB/s  (context: Kestrel alone drops the bytes)\n' "HTTP alone upload (curl -T)" "$up" "$(rate "$up")"
+    printf '%-34s %7ss %6s MiB/s  (context: Kestrel alone sends the file)\n' "HTTP alone download (curl -o)" "$down" "$(rate "$down")"
+    rm -f "$WORK/sink-down.bin"
+    kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""
+}
 
 bench() {
     mkdir -p "$WORK"
@@ -91,6 +111,7 @@ bench() {
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/personal/download?path=big.bin"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "local download differs"; exit 1; }
     rm -f "$WORK/down.bin" "$personal/big.bin"
+    http_ceiling
     fi
 
     if part sftp; then
@@ -107,6 +128,8 @@ bench() {
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/bench-sftp/download?path=big.bin"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "sftp download differs"; exit 1; }
     rm -f "$WORK/down.bin" "$remote/big.bin"
+    echo "SSH.NET alone (context: its own UploadFile/DownloadFile, the platform's cipher order, no platform):"
+    $CEILINGS sftp 127.0.0.1 "$ROSETTA_DEMO_SSH_PORT" "$ROSETTA_DEMO_USER" "$ROSETTA_PLATFORM_KEY" "$WORK/source.bin" "$remote/ceiling.bin" | sed 's/^/  /'
     fi
     rm -f "$WORK/source.bin"
     echo "app RSS after: $(( $(rss_kib) / 1024 )) MiB"
