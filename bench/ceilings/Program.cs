@@ -1,9 +1,10 @@
 // Ceilings for bench/storage.sh (see Ceilings.csproj):
 //   http-sink PORT FILE          Kestrel on 127.0.0.1:PORT: PUT /  reads the body and drops it;
 //                                GET / sends FILE (SendFileAsync, as the platform's downloads do). Runs until killed.
-//   sftp HOST PORT USER KEY LOCAL REMOTE
-//                                SSH.NET with the platform's cipher order: UploadFile LOCAL → REMOTE, then
-//                                DownloadFile REMOTE → /dev/null; prints MiB/s for each and the cipher agreed.
+//   sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER]
+//                                SSH.NET with the platform's cipher order (or only CIPHER, for A/B runs):
+//                                UploadFile LOCAL → REMOTE, then DownloadFile REMOTE → /dev/null; prints
+//                                MiB/s for each and the cipher agreed.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
@@ -17,13 +18,14 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 return args switch
 {
     ["http-sink", var port, var file] => await HttpSinkAsync(int.Parse(port), file),
-    ["sftp", var host, var port, var user, var key, var local, var remote] => Sftp(host, int.Parse(port), user, key, local, remote),
+    ["sftp", var host, var port, var user, var key, var local, var remote] => Sftp(host, int.Parse(port), user, key, local, remote, null),
+    ["sftp", var host, var port, var user, var key, var local, var remote, var cipher] => Sftp(host, int.Parse(port), user, key, local, remote, cipher),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Ceilings http-sink PORT FILE | sftp HOST PORT USER KEY LOCAL REMOTE");
+    Console.Error.WriteLine("usage: Ceilings http-sink PORT FILE | sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER]");
     return 2;
 }
 
@@ -53,10 +55,12 @@ static async Task<int> HttpSinkAsync(int port, string file)
     return 0;
 }
 
-static int Sftp(string host, int port, string user, string keyFile, string local, string remote)
+static int Sftp(string host, int port, string user, string keyFile, string local, string remote, string? onlyCipher)
 {
     var info = new Renci.SshNet.ConnectionInfo(host, port, user, new PrivateKeyAuthenticationMethod(user, new PrivateKeyFile(keyFile)));
     SshCiphers.PreferFastest(info);
+    if (onlyCipher is not null)
+        foreach (var other in info.Encryptions.Keys.Where(name => name != onlyCipher).ToList()) info.Encryptions.Remove(other);
     using var sftp = new SftpClient(info);
     sftp.Connect();
     var mib = new FileInfo(local).Length / 1048576.0;
