@@ -85,16 +85,23 @@ public static class DemoSshHost
     /// <summary>Runs the demo user's rootless podman (which `./rosetta.sh infra` sets up) and returns its output.</summary>
     public static async Task<string> PodmanAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("runuser", ["-u", User, "--", "podman", .. arguments])
+        var (exitCode, output, error) = await AsUserAsync(["podman", .. arguments]);
+        if (exitCode != 0) throw new InvalidOperationException($"podman {string.Join(' ', arguments)} failed ({error.Trim()}): run ./rosetta.sh infra.");
+        return output;
+    }
+
+    /// <summary>Runs a command as the demo user (the SSH login, whose rights the file manager has over SFTP).</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> AsUserAsync(params string[] command)
+    {
+        var start = new ProcessStartInfo("runuser", ["-u", User, "--", .. command])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = $"/home/{User}",
         };
         using var process = Process.Start(start) ?? throw new InvalidOperationException("runuser did not start");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"podman {string.Join(' ', arguments)} failed ({error.Trim()}): run ./rosetta.sh infra.");
-        return output;
+        return (process.ExitCode, await output, await error);
     }
 
     /// <summary>The SHA-256 fingerprint of a public host key file, in the form SSH.NET reports (base64, no prefix).</summary>
