@@ -305,6 +305,16 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             Assert.False(refs.RW);
             Assert.True(Directory.Exists(refs.Source), "the job made the read-only storage's folder before binding it");
             Assert.Equal("uploaded over sftp", await DockerEngine.ReadInContainerAsync(container.ID, "/storages/data/input.txt"));
+
+            // The images' user (uid 1000, not the job's login) writes the read-write storage (ACLs the job
+            // granted), and the file manager keeps full rights over what it wrote; the read-only one refuses.
+            var wrote = await DockerEngine.ExecAsync(container.ID, "1000:1000", "sh", "-c",
+                "echo ' and changed in the job' >> /storages/data/input.txt && mkdir /storages/data/out && echo 42 > /storages/data/out/answer.txt");
+            Assert.True(wrote.ExitCode == 0, $"the image's user could not write its storage in the job: {wrote.Error}");
+            Assert.Equal("uploaded over sftp and changed in the job\n", await client.GetStringAsync("/api/v1/storages/slurm-data/download?path=input.txt"));
+            Assert.Equal("42\n", await client.GetStringAsync("/api/v1/storages/slurm-data/download?path=out/answer.txt"));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/slurm-data/files?path=out")).StatusCode);
+            Assert.NotEqual(0, (await DockerEngine.ExecAsync(container.ID, "1000:1000", "touch", "/storages/refs/by-job.txt")).ExitCode);
         }
         finally
         {
