@@ -91,6 +91,52 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
     }
 
     /// <summary>
+    /// keep-id would make its user the default of an image that names no USER; an image meant to
+    /// start as root (like the bundled ssh image, which creates its user at start) must still start
+    /// as root, and its uid-1000 processes still write the storage. The image: hello rebuilt without
+    /// a USER, refusing to serve unless it runs as root.
+    /// </summary>
+    [Fact]
+    public async Task WithRootlessPodmanAnImageThatStartsAsRootStillDoes()
+    {
+        var root = "/tmp/rosetta-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        var repository = "localhost/rosetta-test/hello-as-root-" + Guid.NewGuid().ToString("N")[..8];
+        var context = Directory.CreateTempSubdirectory("rosetta-root-image").FullName;
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(context, (UnixFileMode)0b111_101_101); // podman builds as the login
+        await File.WriteAllTextAsync(Path.Combine(context, "Containerfile"), """
+            FROM scratch
+            COPY --from=localhost/rosetta/hello:latest / /
+            ENV PATH=/bin PORT=8080
+            ENTRYPOINT ["/bin/sh", "-c", "test $(id -u) = 0 || { echo hello-as-root: started as uid $(id -u), not root >&2; exit 3; }; exec /bin/sh /entrypoint.sh"]
+            """);
+        await DemoSshHost.PodmanAsync("build", "-q", "-t", $"{repository}:v1", context);
+        Directory.Delete(context, recursive: true);
+
+        using var client = await App.NewUserClientAsync();
+        var software = await client.PostAsJsonAsync("/api/v1/software", new { name = "hello as root", image = repository, tag = "v1", interfacePort = 8080 });
+        Assert.True(software.StatusCode == HttpStatusCode.Created, await software.Content.ReadAsStringAsync());
+        var softwareId = (string)(await software.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var computing = await AddOwnHostAsync(client, "podman");
+        var (rw, _) = await AddStoragesAsync(client, computing, root);
+
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "root image", software = softwareId, computing }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running");
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/"));
+            Assert.Equal("0", (await DemoSshHost.PodmanAsync("exec", $"rosetta-{id}", "id", "-u")).Trim());
+            await DemoSshHost.PodmanAsync("exec", "--user", ImageUser, $"rosetta-{id}", "sh", "-c", "echo task > /storages/rw/by-task.txt");
+            Assert.Equal("task\n", await client.GetStringAsync($"/api/v1/storages/{rw}/download?path=by-task.txt"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+            await DemoSshHost.PodmanAsync("rmi", $"{repository}:v1");
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// A host without setfacl (an sshd whose sessions find docker, mkdir and id but not setfacl)
     /// still runs the task, and its status says what to install.
     /// </summary>

@@ -25,7 +25,7 @@ public sealed class ContainerCliTests
     [Fact]
     public void RunPublishesOnTheHostsLoopbackWithLabelsAndLimitsAndReadsTheEnvironmentFromStandardInput()
     {
-        var run = new ContainerCli(ContainerEngineKind.Docker).Run(Spec, TaskUser);
+        var run = new ContainerCli(ContainerEngineKind.Docker).Run(Spec, TaskUser, "");
         Assert.Equal("docker run -d --name rosetta-0123456789abcdef --env-file /dev/stdin -p 127.0.0.1::8888 " +
             "--label rosetta.task=0123456789abcdef --label rosetta.instance=inst --cpus 1.5 --memory 536870912 " +
             "registry.example.org:5000/team/app:1.0", run);
@@ -38,7 +38,7 @@ public sealed class ContainerCliTests
     public void PodmanGetsTheSameCommandsUnderItsOwnName()
     {
         var cli = new ContainerCli(ContainerEngineKind.Podman);
-        Assert.StartsWith("podman run -d ", cli.Run(Spec, TaskUser));
+        Assert.StartsWith("podman run -d ", cli.Run(Spec, TaskUser, ""));
         Assert.Equal("podman logs --timestamps --tail 10 --follow abc", cli.Logs("abc", 10, follow: true));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ContainerCli(ContainerEngineKind.Apptainer));
     }
@@ -75,11 +75,14 @@ public sealed class ContainerCliTests
         Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Podman, spec, TaskUser));
         Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Apptainer, spec, TaskUser));
 
-        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /data/rw:/storages/rw -v /data/ro:/storages/ro:ro ", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskUser));
-        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Docker).Run(spec, TaskUser));
-        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskFileOwner.Unchanged));
+        // keep-id would run an image without USER as the keep-id user: its own user (root) goes along.
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /data/rw:/storages/rw -v /data/ro:/storages/ro:ro --user 0:0 ", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskUser, ""));
+        Assert.Contains(" --user jovyan:users registry", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskUser, "jovyan:users"));
+        Assert.DoesNotContain("--user", new ContainerCli(ContainerEngineKind.Docker).Run(spec, TaskUser, "1000"));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Docker).Run(spec, TaskUser, ""));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskFileOwner.Unchanged, ""));
         var readOnly = WithBinds(new BindMount("/data/ro", "/storages/ro", true));
-        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(readOnly, TaskUser));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(readOnly, TaskUser, ""));
         Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Docker, readOnly, TaskUser));
     }
 

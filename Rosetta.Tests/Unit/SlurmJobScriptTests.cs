@@ -105,7 +105,9 @@ public sealed class SlurmJobScriptTests
     {
         var binds = new[] { new BindMount("/home/u/data", "/storages/data", false) };
         var podman = SlurmJobScript.Generate(Spec() with { Binds = binds }, "t1", "i1", ContainerEngineKind.Podman, Owner);
-        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /home/u/data:/storages/data ", podman);
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /home/u/data:/storages/data --user \"${image_user:-0:0}\" rosetta/jupyter:latest", podman);
+        // The image's own user is read on the node (pulled first if missing), so keep-id never runs a root image as uid 1000.
+        Assert.Contains("image_user=$(podman image inspect --format '{{.Config.User}}' rosetta/jupyter:latest 2>/dev/null) || { podman pull -q rosetta/jupyter:latest >/dev/null && ", podman);
         Assert.DoesNotContain("setfacl", podman);
         var apptainer = SlurmJobScript.Generate(Spec() with { Binds = binds }, "t1", "i1", ContainerEngineKind.Apptainer, Owner);
         Assert.DoesNotContain("setfacl", apptainer);

@@ -29,8 +29,8 @@ public sealed class StorageBindTests
     [Fact]
     public void TheCliGetsQuotedVolumeOptionsAndTheFoldersAreMadeFirst()
     {
-        var run = new ContainerCli(ContainerEngineKind.Podman).Run(Spec, new TaskFileOwner(1000, 1000));
-        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /srv/rosetta/users/alice:/storages/personal -v '/data/reference set:/storages/reference:ro' rosetta/hello", run);
+        var run = new ContainerCli(ContainerEngineKind.Podman).Run(Spec, new TaskFileOwner(1000, 1000), "65534:65534");
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /srv/rosetta/users/alice:/storages/personal -v '/data/reference set:/storages/reference:ro' --user 65534:65534 rosetta/hello", run);
         Assert.Equal("mkdir -p -- /srv/rosetta/users/alice '/data/reference set'", ContainerCli.CreateFolders(Spec.Binds.Select(b => b.HostPath)));
     }
 }

@@ -27,7 +27,8 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     /// (<c>--env-file /dev/stdin</c>, see <see cref="EnvFile"/>), so no value — the interface secret
     /// least of all — appears in a process list on the remote host. Prints the container id.
     /// </summary>
-    public string Run(ContainerSpec spec, TaskFileOwner storageUser)
+    /// <param name="imageUser">The image's own <c>USER</c> (<see cref="ContainerCliOutput.ParseImageUser"/>), kept under <see cref="NeedsKeepId"/>.</param>
+    public string Run(ContainerSpec spec, TaskFileOwner storageUser, string imageUser)
     {
         var arguments = new List<string> { Program, "run", "-d", "--name", spec.Name, "--env-file", "/dev/stdin",
             "-p", $"127.0.0.1::{spec.InterfacePort.ToString(CultureInfo.InvariantCulture)}" };
@@ -35,6 +36,7 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         if (spec.Cpus is { } cpus) arguments.AddRange(["--cpus", cpus.ToString(CultureInfo.InvariantCulture)]);
         if (spec.MemoryBytes is { } memory) arguments.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
         arguments.AddRange(StorageArguments(Engine, spec, storageUser));
+        if (NeedsKeepId(Engine, spec, storageUser)) arguments.AddRange(["--user", UserUnderKeepId(imageUser)]);
         arguments.Add(spec.Image);
         return ShellCommand.Join(arguments);
     }
@@ -63,10 +65,19 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     /// <see cref="TaskFileOwner.Uid"/>) sees the login's storage folders as someone else's. With
     /// <c>keep-id:uid=…,gid=…</c> (podman 4.3 or later) the login becomes that user inside: what it
     /// owns is the task's, and what the task writes is the login's (the file manager's). Only tasks
-    /// with a read-write storage get it; the image's own USER is kept either way.
+    /// with a read-write storage get it.
     /// </summary>
+    /// <remarks>
+    /// keep-id also makes the keep-id user the default for an image that names no <c>USER</c>, which
+    /// would run an image meant to start as root (the bundled ssh image: it creates its user, uid
+    /// 1000, at start) as uid 1000 and break it. So the image's own user goes along as <c>--user</c>
+    /// (<see cref="UserUnderKeepId"/>; the Slurm script reads it on the node).
+    /// </remarks>
     public static bool NeedsKeepId(ContainerEngineKind engine, ContainerSpec spec, TaskFileOwner storageUser) =>
         engine == ContainerEngineKind.Podman && storageUser.Uid >= 0 && spec.Binds.Any(b => !b.ReadOnly);
+
+    /// <summary>The <c>--user</c> under keep-id: the image's own, root when it names none.</summary>
+    public static string UserUnderKeepId(string imageUser) => string.IsNullOrEmpty(imageUser) ? "0:0" : imageUser;
 
     /// <summary>
     /// The environment in the engine's env-file format: one <c>NAME=value</c> per line, taken

@@ -106,12 +106,21 @@ public static class SlurmJobScript
         text.Append("remove_container() { ").Append(Quote(program)).Append(" rm -f \"$container\" >/dev/null 2>&1; rm -f \"$env_file\"; }\n");
         text.Append("trap 'remove_container; exit 143' TERM INT HUP\n");
         text.Append("trap remove_container EXIT\n");
+        var keepId = ContainerCli.NeedsKeepId(engine, spec, storageUser);
+        if (keepId)
+        {
+            // The image's own user goes along with keep-id (see ContainerCli.NeedsKeepId): read on the node, pulled first if need be.
+            var inspectUser = $"{Quote(program)} image inspect --format '{{{{.Config.User}}}}' {Quote(spec.Image)}";
+            text.Append("image_user=$(").Append(inspectUser).Append(" 2>/dev/null) || { ")
+                .Append(ShellCommand.Join(program, "pull", "-q", spec.Image)).Append(" >/dev/null && image_user=$(").Append(inspectUser).Append("); } || exit 125\n");
+        }
         text.Append("for attempt in 1 2 3 4 5; do\n");
         text.Append("    pick_port\n");
         text.Append("    report_endpoint &\n");
         // The env file and published address are shell variables (fixed names); everything else is quoted.
         text.Append("    ").Append(ShellCommand.Join(run)).Append(" --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\" ")
             .Append(options.Count > 0 ? ShellCommand.Join(options) + " " : "")
+            .Append(keepId ? "--user \"${image_user:-0:0}\" " : "")
             .Append(Quote(spec.Image)).Append(" </dev/null &\n");
         text.Append("    run_pid=$!\n");
         text.Append("    wait \"$run_pid\"\n");

@@ -68,6 +68,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct);
         }
         var digest = ContainerCliOutput.ParseImageDigest(image.Output, spec.Image);
+        var imageUser = ContainerCliOutput.ParseImageUser(image.Output);
 
         if (spec.Binds.Count > 0)
         {
@@ -80,7 +81,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             warning = await GrantTaskAccessAsync(computing, writable, progress, ct);
 
         progress.Report($"Starting the container on {computing.Host}");
-        var run = await EngineAsync(computing, cli.Run(spec, _storageUser), envFile, ct, mayFail: true);
+        var run = await EngineAsync(computing, cli.Run(spec, _storageUser, imageUser), envFile, ct, mayFail: true);
         if (!run.Succeeded)
             throw new LaunchFailedException($"The {cli.Program} engine on {computing.Host} refused the container: {run.Error.Trim()}");
         var containerId = run.Output.Trim().Split('\n')[^1].Trim();
