@@ -20,8 +20,9 @@ ROSETTA_DOCKER=/usr/bin/docker
 ROSETTA_CACHE_DIR="${ROSETTA_CACHE_DIR:-/var/cache/rosetta}"
 ROSETTA_DOCKERD_LOG="${ROSETTA_DOCKERD_LOG:-/var/log/rosetta-dockerd.log}"
 
-# Packages `infra` needs: engine, image build tools, the demo SSH host, HTTP checks.
-ROSETTA_PACKAGES=(docker.io mmdebstrap busybox-static openssh-server curl ca-certificates)
+# Packages `infra` needs: engine, image build tools, the demo SSH host, HTTP checks, and setfacl
+# (acl), with which the SSH and Slurm backends let tasks on this machine write their storages.
+ROSETTA_PACKAGES=(docker.io mmdebstrap busybox-static openssh-server curl ca-certificates acl)
 # Only the test suite needs these.
 ROSETTA_TEST_PACKAGES=(chromium docker-registry)
 

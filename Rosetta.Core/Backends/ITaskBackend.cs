@@ -54,7 +54,9 @@ public interface ITaskBackend
 public sealed record LaunchRequest(string TaskId, string OwnerId, ComputingResource Computing, ContainerSpec Spec);
 
 /// <summary>What a started container looks like from the platform host.</summary>
-public sealed record LaunchResult(string BackendId, string? ImageDigest, TaskEndpoint Endpoint);
+/// <param name="Warning">Something the task's owner should know although the task starts (e.g. its storages stay read-only to it):
+/// shown as the task's <c>statusDetail</c> while it starts and runs.</param>
+public sealed record LaunchResult(string BackendId, string? ImageDigest, TaskEndpoint Endpoint, string? Warning = null);
 
 /// <summary>Where the platform host reaches a task's interface.</summary>
 public sealed record TaskEndpoint(string Host, int Port);

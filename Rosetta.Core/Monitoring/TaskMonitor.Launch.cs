@@ -95,19 +95,23 @@ public sealed partial class TaskMonitor
             if (t.Status is TaskState.Starting or TaskState.Queued)
             {
                 t.Status = TaskState.Starting;
-                t.StatusDetail = "Waiting for the interface to answer";
+                t.StatusDetail = result.Warning is { } warning ? $"Waiting for the interface to answer. {warning}" : "Waiting for the interface to answer";
             }
             return true;
         }, CancellationToken.None);
         if (started?.Status == TaskState.Starting)
         {
             // Time spent in a batch queue does not count against the start timeout.
-            await WaitForInterfaceAsync(started, computing, software, ct, since: progress.WasQueued ? DateTime.UtcNow : null);
+            await WaitForInterfaceAsync(started, computing, software, ct, since: progress.WasQueued ? DateTime.UtcNow : null, runningDetail: result.Warning);
         }
     }
 
-    /// <summary>Probes the interface until it answers, the task leaves <c>starting</c>, or the start timeout.</summary>
-    private async Task WaitForInterfaceAsync(TaskRecord task, ComputingResource computing, Software software, CancellationToken ct, DateTime? since = null)
+    /// <summary>
+    /// Probes the interface until it answers, the task leaves <c>starting</c>, or the start timeout.
+    /// <paramref name="runningDetail"/>: the launch's warning, kept as the running task's detail.
+    /// </summary>
+    private async Task WaitForInterfaceAsync(TaskRecord task, ComputingResource computing, Software software, CancellationToken ct,
+        DateTime? since = null, string? runningDetail = null)
     {
         var endpoint = new TaskEndpoint(task.InterfaceHost!, task.InterfacePort!.Value);
         var path = software.BasePathEnv is null ? "/" : ContainerSpecFactory.ProxyPath(task.Id);
@@ -124,7 +128,7 @@ public sealed partial class TaskMonitor
                 {
                     if (t.Status != TaskState.Starting) return false;
                     t.Status = TaskState.Running;
-                    t.StatusDetail = null;
+                    t.StatusDetail = runningDetail;
                     t.StartedAt = DateTime.UtcNow;
                     return true;
                 }, CancellationToken.None);

@@ -88,19 +88,26 @@ public static class DemoSshHost
     /// <summary>Runs the demo user's rootless podman (which `./rosetta.sh infra` sets up) and returns its output.</summary>
     public static Task<string> PodmanAsync(params string[] arguments) => RunAsUserAsync(["podman", .. arguments]);
 
-    /// <summary>Runs a program as the demo login on this machine (what a task or the user would do on the host) and returns its output.</summary>
+    /// <summary>Runs a program as the demo login (what a task or the user would do on the host) and returns its output; a failure throws.</summary>
     public static async Task<string> RunAsUserAsync(params string[] command)
+    {
+        var (exitCode, output, error) = await AsUserAsync(command);
+        if (exitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed as {User} ({error.Trim()}): run ./rosetta.sh infra.");
+        return output;
+    }
+
+    /// <summary>Runs a command as the demo user (the SSH login, whose rights the file manager has over SFTP).</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> AsUserAsync(params string[] command)
     {
         var start = new ProcessStartInfo("runuser", ["-u", User, "--", .. command])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = $"/home/{User}",
         };
         using var process = Process.Start(start) ?? throw new InvalidOperationException("runuser did not start");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed as {User} ({error.Trim()}): run ./rosetta.sh infra.");
-        return output;
+        return (process.ExitCode, await output, await error);
     }
 
     /// <summary>The SHA-256 fingerprint of a public host key file, in the form SSH.NET reports (base64, no prefix).</summary>

@@ -77,4 +77,20 @@ public static class DockerEngine
         using var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default);
         return (await stream.ReadOutputToEndAsync(default)).stdout;
     }
+
+    /// <summary>
+    /// Runs a command inside a container as <paramref name="user"/> (e.g. <c>1000:1000</c>, the bundled
+    /// images' user; empty: the image's own user) and returns its exit code and output: what a process of the task can do.
+    /// </summary>
+    public static async Task<(long ExitCode, string Output, string Error)> ExecAsync(string containerId, string user, params string[] command)
+    {
+        using var docker = Client();
+        var exec = await docker.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters { Cmd = command, User = user, AttachStdout = true, AttachStderr = true });
+        using (var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default))
+        {
+            var (output, error) = await stream.ReadOutputToEndAsync(default);
+            var inspected = await docker.Exec.InspectContainerExecAsync(exec.ID);
+            return (inspected.ExitCode ?? -1, output, error);
+        }
+    }
 }

@@ -173,6 +173,44 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         Assert.DoesNotContain(id, await DemoSshHost.PodmanAsync("ps", "-a", "--format", "{{.Names}}"));
     }
 
+    [Fact]
+    public async Task InAPodmanJobTheLoginIsTheImagesUserSoTheJobWritesItsReadWriteStorage()
+    {
+        var root = "/tmp/rosetta-slurm-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        using var user = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+        var added = await user.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = "my podman cluster", kind = "slurm", host = DemoSshHost.Host, port = DemoSshHost.Port, username = DemoSshHost.User, engine = "podman",
+        });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var storage = "pd-" + Guid.NewGuid().ToString("N")[..6];
+        var created = await user.PostAsJsonAsync("/api/v1/storages", new
+        {
+            id = storage, name = "job data", kind = "sftp", computing, basePath = $"{root}/$SSH_USER", bindPath = "/storages/data",
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        await StorageApi.UploadAsync(user, storage, "input.txt", "uploaded\n"u8.ToArray());
+
+        var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(user, id, "running", seconds: 60);
+            Assert.Contains("Hello from Rosetta", await user.GetStringAsync($"/t/{id}/"));
+            await DemoSshHost.PodmanAsync("exec", "--user", "1000:1000", $"rosetta-{id}", "sh", "-c",
+                "echo changed >> /storages/data/input.txt && mkdir /storages/data/out && echo 42 > /storages/data/out/answer.txt");
+            Assert.Equal("uploaded\nchanged\n", await user.GetStringAsync($"/api/v1/storages/{storage}/download?path=input.txt"));
+            Assert.Equal("42\n", await user.GetStringAsync($"/api/v1/storages/{storage}/download?path=out/answer.txt"));
+            Assert.Equal(HttpStatusCode.NoContent, (await user.DeleteAsync($"/api/v1/storages/{storage}/files?path=out")).StatusCode);
+        }
+        finally
+        {
+            await StopAndDeleteIfPresentAsync(user, id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("short", "00:05:00", null, "time limit")]
     [InlineData(null, null, 1, "gres")]
@@ -305,6 +343,16 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             Assert.False(refs.RW);
             Assert.True(Directory.Exists(refs.Source), "the job made the read-only storage's folder before binding it");
             Assert.Equal("uploaded over sftp", await DockerEngine.ReadInContainerAsync(container.ID, "/storages/data/input.txt"));
+
+            // The images' user (uid 1000, not the job's login) writes the read-write storage (ACLs the job
+            // granted), and the file manager keeps full rights over what it wrote; the read-only one refuses.
+            var wrote = await DockerEngine.ExecAsync(container.ID, "1000:1000", "sh", "-c",
+                "echo ' and changed in the job' >> /storages/data/input.txt && mkdir /storages/data/out && echo 42 > /storages/data/out/answer.txt");
+            Assert.True(wrote.ExitCode == 0, $"the image's user could not write its storage in the job: {wrote.Error}");
+            Assert.Equal("uploaded over sftp and changed in the job\n", await client.GetStringAsync("/api/v1/storages/slurm-data/download?path=input.txt"));
+            Assert.Equal("42\n", await client.GetStringAsync("/api/v1/storages/slurm-data/download?path=out/answer.txt"));
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/slurm-data/files?path=out")).StatusCode);
+            Assert.NotEqual(0, (await DockerEngine.ExecAsync(container.ID, "1000:1000", "touch", "/storages/refs/by-job.txt")).ExitCode);
         }
         finally
         {

@@ -86,15 +86,8 @@ public sealed class StorageBindIntegrationTests(PlatformFixture platform)
 
     private static async Task<(string Output, long ExitCode)> ExecAsync(string containerId, bool asImageUser, params string[] command)
     {
-        using var docker = DockerEngine.Client();
-        var exec = await docker.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters
-        {
-            // Root by default: hello runs as nobody, and the read-only check must hold for root too.
-            Cmd = command, AttachStdout = true, AttachStderr = true, User = asImageUser ? "" : "0",
-        });
-        using var stream = await docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), default);
-        var (stdout, _) = await stream.ReadOutputToEndAsync(default);
-        var inspected = await docker.Exec.InspectContainerExecAsync(exec.ID);
-        return (stdout, inspected.ExitCode ?? -1);
+        // Root by default: hello runs as nobody, and the read-only check must hold for root too.
+        var (exitCode, output, _) = await DockerEngine.ExecAsync(containerId, asImageUser ? "" : "0", command);
+        return (output, exitCode);
     }
 }

@@ -48,6 +48,14 @@ public sealed class ContainerCliOutputTests
     }
 
     [Fact]
+    public void TheImagesUserIsItsConfigUserEmptyWhenItNamesNone()
+    {
+        Assert.Equal("65534:65534", ContainerCliOutput.ParseImageUser("""[{"Id":"x","Config":{"User":"65534:65534","Env":[]}}]"""));
+        Assert.Equal("", ContainerCliOutput.ParseImageUser("""[{"Id":"x","Config":{"User":""}}]"""));
+        Assert.Equal("", ContainerCliOutput.ParseImageUser("""[{"Id":"x","Config":null}]"""));
+    }
+
+    [Fact]
     public void DockerAndPodmanInfoGiveTheSizeOfTheHost()
     {
         var (docker, dockerText) = ContainerCliOutput.ParseInfo("""{"NCPU":8,"MemTotal":17179869184,"ServerVersion":"24.0.7","ContainersRunning":3}""", "docker");

@@ -1,6 +1,8 @@
 using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Remote;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Tests.Unit;
 
@@ -18,10 +20,12 @@ public sealed class ContainerCliTests
         MemoryBytes = 512L << 20,
     };
 
+    private static readonly TaskFileOwner TaskUser = new(1000, 1000);
+
     [Fact]
     public void RunPublishesOnTheHostsLoopbackWithLabelsAndLimitsAndReadsTheEnvironmentFromStandardInput()
     {
-        var run = new ContainerCli(ContainerEngineKind.Docker).Run(Spec);
+        var run = new ContainerCli(ContainerEngineKind.Docker).Run(Spec, TaskUser, "");
         Assert.Equal("docker run -d --name rosetta-0123456789abcdef --env-file /dev/stdin -p 127.0.0.1::8888 " +
             "--label rosetta.task=0123456789abcdef --label rosetta.instance=inst --cpus 1.5 --memory 536870912 " +
             "registry.example.org:5000/team/app:1.0", run);
@@ -34,7 +38,7 @@ public sealed class ContainerCliTests
     public void PodmanGetsTheSameCommandsUnderItsOwnName()
     {
         var cli = new ContainerCli(ContainerEngineKind.Podman);
-        Assert.StartsWith("podman run -d ", cli.Run(Spec));
+        Assert.StartsWith("podman run -d ", cli.Run(Spec, TaskUser, ""));
         Assert.Equal("podman logs --timestamps --tail 10 --follow abc", cli.Logs("abc", 10, follow: true));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ContainerCli(ContainerEngineKind.Apptainer));
     }
@@ -57,5 +61,91 @@ public sealed class ContainerCliTests
         Assert.NotEmpty(ContainerCli.EnvFile(new Dictionary<string, string>()));
         var error = Assert.Throws<ArgumentException>(() => ContainerCli.EnvFile(new Dictionary<string, string> { ["TWO"] = "a\nb" }));
         Assert.Contains("TWO", error.Message);
+    }
+
+    private static ContainerSpec WithBinds(params BindMount[] binds) => Spec with { Binds = binds };
+
+    [Fact]
+    public void OnlyDockersReadWriteFoldersAreGrantedAndPodmanGetsKeepIdInstead()
+    {
+        var spec = WithBinds(new BindMount("/data/rw", "/storages/rw", false), new BindMount("/data/ro", "/storages/ro", true));
+        Assert.Equal(["/data/rw"], ContainerCli.FoldersToGrant(ContainerEngineKind.Docker, spec, TaskUser));
+        Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Docker, spec, TaskFileOwner.Unchanged));
+        // Rootless podman: the host's uid 1000 is an unrelated account there; Apptainer runs as the login.
+        Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Podman, spec, TaskUser));
+        Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Apptainer, spec, TaskUser));
+
+        // keep-id would run an image without USER as the keep-id user: its own user (root) goes along.
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /data/rw:/storages/rw -v /data/ro:/storages/ro:ro --user 0:0 ", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskUser, ""));
+        Assert.Contains(" --user jovyan:users registry", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskUser, "jovyan:users"));
+        Assert.DoesNotContain("--user", new ContainerCli(ContainerEngineKind.Docker).Run(spec, TaskUser, "1000"));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Docker).Run(spec, TaskUser, ""));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(spec, TaskFileOwner.Unchanged, ""));
+        var readOnly = WithBinds(new BindMount("/data/ro", "/storages/ro", true));
+        Assert.DoesNotContain("--userns", new ContainerCli(ContainerEngineKind.Podman).Run(readOnly, TaskUser, ""));
+        Assert.Empty(ContainerCli.FoldersToGrant(ContainerEngineKind.Docker, readOnly, TaskUser));
+    }
+
+    [Fact]
+    public void TheGrantQuotesEveryFolderAndTakesTheLoginsUidFromTheHost()
+    {
+        var grant = ContainerCli.GrantTaskAccess(["/data/it's $(touch pwned)", "-rf"], new TaskFileOwner(1234, 99));
+        Assert.Equal(
+            "(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; status=0; " +
+            "for folder in '/data/it'\"'\"'s $(touch pwned)' -rf; do " +
+            "if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx 'default:user:1234:rwx'; then setfacl -m \"u:1234:rwX,d:u:1234:rwX,d:u:$login:rwX\" -- \"$folder\"; " +
+            "else setfacl -R -m \"u:1234:rwX,d:u:1234:rwX,d:u:$login:rwX\" -- \"$folder\"; fi || status=1; done; exit $status)", grant);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ContainerCli.GrantTaskAccess(["/data"], TaskFileOwner.Unchanged));
+    }
+
+    /// <summary>The grant run by a real POSIX shell with the real setfacl (`./rosetta.sh infra` installs acl) on hostile folder names.</summary>
+    [Fact]
+    public async Task TheGrantGivesTheTaskAndTheLoginInheritedAccessWithoutRunningAnythingFromTheNames()
+    {
+        var root = Directory.CreateTempSubdirectory("rosetta-acl-").FullName;
+        try
+        {
+            string[] folders = [Path.Combine(root, "it's $(touch pwned)"), Path.Combine(root, "-rf"), Path.Combine(root, "a b")];
+            foreach (var folder in folders) Directory.CreateDirectory(Path.Combine(folder, "earlier"));
+            await File.WriteAllTextAsync(Path.Combine(folders[2], "earlier", "upload.txt"), "uploaded before the first grant");
+
+            var (status, _, error) = await ShAsync(ContainerCli.GrantTaskAccess(folders, TaskUser), root);
+            Assert.True(status == 0, error);
+            var login = (await ShAsync("id -u", root)).Output.Trim();
+            foreach (var folder in folders)
+            {
+                var acl = (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", folder), root)).Output;
+                Assert.Contains("\nuser:1000:rwx\n", acl);
+                Assert.Contains("default:user:1000:rwx", acl);
+                Assert.Contains($"default:user:{login}:rwx", acl);
+            }
+            // The first grant reaches what the folder held already; what is created later inherits.
+            Assert.Contains("user:1000:rw-", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", Path.Combine(folders[2], "earlier", "upload.txt")), root)).Output);
+            Assert.False(File.Exists(Path.Combine(root, "pwned")));
+            Assert.False(File.Exists("pwned"));
+
+            // Granted again: only the folder itself, still fine.
+            Assert.Equal(0, (await ShAsync(ContainerCli.GrantTaskAccess(folders, TaskUser), root)).Status);
+            // A host without setfacl: the distinct status the backends turn into "install the acl package".
+            Assert.Equal(ContainerCli.AclToolMissingStatus, (await ShAsync(ContainerCli.GrantTaskAccess(folders, TaskUser), root, path: "/nonexistent")).Status);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<(int Status, string Output, string Error)> ShAsync(string command, string directory, string? path = null)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", command])
+        {
+            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        if (path is not null) start.Environment["PATH"] = path;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
     }
 }

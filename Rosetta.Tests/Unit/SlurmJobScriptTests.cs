@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Slurm;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Tests.Unit;
 
@@ -20,10 +21,12 @@ public sealed class SlurmJobScriptTests
         PortEnv = portEnv,
     };
 
+    private static readonly TaskFileOwner Owner = new(1000, 1000);
+
     [Fact]
     public void TheApptainerScriptRunsTheImageFromItsRegistryWithThePortVariableAndNoSecret()
     {
-        var script = SlurmJobScript.Generate(Spec(portEnv: "JUPYTER_PORT"), "t1", "i1", ContainerEngineKind.Apptainer);
+        var script = SlurmJobScript.Generate(Spec(portEnv: "JUPYTER_PORT"), "t1", "i1", ContainerEngineKind.Apptainer, Owner);
 
         Assert.StartsWith("#!/bin/bash\n", script);
         Assert.Contains("engine=$(command -v apptainer || command -v singularity)", script);
@@ -41,7 +44,7 @@ public sealed class SlurmJobScriptTests
     [Fact]
     public void WithoutAPortVariableApptainerUsesTheSoftwaresFixedPortAndASifPathIsRunAsItIs()
     {
-        var script = SlurmJobScript.Generate(Spec() with { Image = "/shared/images/app.sif" }, "t1", "i1", ContainerEngineKind.Apptainer);
+        var script = SlurmJobScript.Generate(Spec() with { Image = "/shared/images/app.sif" }, "t1", "i1", ContainerEngineKind.Apptainer, Owner);
         Assert.Contains("port=$interface_port", script);
         Assert.Contains("--env-file \"$env_file\" /shared/images/app.sif", script);
     }
@@ -51,7 +54,7 @@ public sealed class SlurmJobScriptTests
     [InlineData(ContainerEngineKind.Podman, "podman")]
     public void TheEngineScriptPublishesOnTheNodeAddressAndRemovesTheContainerOnEveryEnd(ContainerEngineKind engine, string program)
     {
-        var script = SlurmJobScript.Generate(Spec(), "t1", "i1", engine);
+        var script = SlurmJobScript.Generate(Spec(), "t1", "i1", engine, Owner);
         // The node port is picked by the script and reported while the container starts; a taken one is tried again.
         Assert.Contains($"{program} run --name rosetta-t1 --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\"", script);
         Assert.Contains("report_endpoint &", script);
@@ -72,10 +75,43 @@ public sealed class SlurmJobScriptTests
         var script = SlurmJobScript.Generate(Spec() with
         {
             Binds = [new BindMount("/home/u/data", "/storages/data", false), new BindMount("/home/u/my refs", "/storages/refs", true)],
-        }, "t1", "i1", engine);
+        }, "t1", "i1", engine, Owner);
         Assert.Contains(expected, script);
         var mkdir = script.IndexOf("mkdir -p -- /home/u/data '/home/u/my refs' || { echo 'The storage folders could not be created on the node.' >&2; exit 1; }", StringComparison.Ordinal);
         Assert.True(mkdir > 0 && mkdir < script.IndexOf(expected, StringComparison.Ordinal), script);
+    }
+
+    [Fact]
+    public void WithDockerTheReadWriteFoldersAreOpenedToTheImagesUserBeforeTheContainerStartsAndAFailureOnlyWarns()
+    {
+        var script = SlurmJobScript.Generate(Spec() with
+        {
+            Binds = [new BindMount("/home/u/data", "/storages/data", false), new BindMount("/home/u/my refs", "/storages/refs", true)],
+        }, "t1", "i1", ContainerEngineKind.Docker, Owner);
+        var grant = script.IndexOf("(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; status=0; for folder in /home/u/data; do ", StringComparison.Ordinal);
+        Assert.True(grant > script.IndexOf("mkdir -p -- ", StringComparison.Ordinal) && grant < script.IndexOf("docker run", StringComparison.Ordinal), script);
+        Assert.DoesNotContain("my refs'; do", script); // read-only storages stay read-only
+        // No exit on failure: the task runs, and its log says what to install.
+        Assert.Contains("3) echo \"rosetta: setfacl is not installed on $(hostname), so this task cannot write into its storages: install the acl package on $(hostname) so tasks can write into storages.\" >&2 ;;", script);
+        Assert.DoesNotContain("--userns", script);
+
+        // Nothing to grant without an image user (OwnerUid -1) or without a read-write storage.
+        Assert.DoesNotContain("setfacl", SlurmJobScript.Generate(Spec() with { Binds = [new BindMount("/home/u/data", "/storages/data", false)] }, "t1", "i1", ContainerEngineKind.Docker, TaskFileOwner.Unchanged));
+        Assert.DoesNotContain("setfacl", SlurmJobScript.Generate(Spec() with { Binds = [new BindMount("/home/u/refs", "/storages/refs", true)] }, "t1", "i1", ContainerEngineKind.Docker, Owner));
+    }
+
+    [Fact]
+    public void RootlessPodmanMapsTheLoginToTheImagesUserAndApptainerNeedsNothing()
+    {
+        var binds = new[] { new BindMount("/home/u/data", "/storages/data", false) };
+        var podman = SlurmJobScript.Generate(Spec() with { Binds = binds }, "t1", "i1", ContainerEngineKind.Podman, Owner);
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /home/u/data:/storages/data --user \"${image_user:-0:0}\" rosetta/jupyter:latest", podman);
+        // The image's own user is read on the node (pulled first if missing), so keep-id never runs a root image as uid 1000.
+        Assert.Contains("image_user=$(podman image inspect --format '{{.Config.User}}' rosetta/jupyter:latest 2>/dev/null) || { podman pull -q rosetta/jupyter:latest >/dev/null && ", podman);
+        Assert.DoesNotContain("setfacl", podman);
+        var apptainer = SlurmJobScript.Generate(Spec() with { Binds = binds }, "t1", "i1", ContainerEngineKind.Apptainer, Owner);
+        Assert.DoesNotContain("setfacl", apptainer);
+        Assert.DoesNotContain("--userns", apptainer);
     }
 
     [Theory]
@@ -87,7 +123,11 @@ public sealed class SlurmJobScriptTests
         var file = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(file, SlurmJobScript.Generate(Spec(portEnv: "PORT") with { Image = "x/y:'z" }, "t1", "i'1", engine));
+            await File.WriteAllTextAsync(file, SlurmJobScript.Generate(Spec(portEnv: "PORT") with
+            {
+                Image = "x/y:'z",
+                Binds = [new BindMount("/home/u/it's $(x)", "/storages/a", false), new BindMount("/home/u/b", "/storages/b", true)],
+            }, "t1", "i'1", engine, Owner));
             using var bash = Process.Start(new ProcessStartInfo("bash", ["-n", file]) { RedirectStandardError = true })!;
             var error = await bash.StandardError.ReadToEndAsync();
             await bash.WaitForExitAsync();

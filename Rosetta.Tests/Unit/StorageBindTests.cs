@@ -2,6 +2,7 @@ using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Backends.Docker;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Tests.Unit;
 
@@ -28,8 +29,8 @@ public sealed class StorageBindTests
     [Fact]
     public void TheCliGetsQuotedVolumeOptionsAndTheFoldersAreMadeFirst()
     {
-        var run = new ContainerCli(ContainerEngineKind.Podman).Run(Spec);
-        Assert.Contains("-v /srv/rosetta/users/alice:/storages/personal -v '/data/reference set:/storages/reference:ro' rosetta/hello", run);
+        var run = new ContainerCli(ContainerEngineKind.Podman).Run(Spec, new TaskFileOwner(1000, 1000), "65534:65534");
+        Assert.Contains("--userns keep-id:uid=1000,gid=1000 -v /srv/rosetta/users/alice:/storages/personal -v '/data/reference set:/storages/reference:ro' --user 65534:65534 rosetta/hello", run);
         Assert.Equal("mkdir -p -- /srv/rosetta/users/alice '/data/reference set'", ContainerCli.CreateFolders(Spec.Binds.Select(b => b.HostPath)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Remote;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Core.Backends.Cli;
 
@@ -11,6 +12,8 @@ namespace Rosetta.Core.Backends.Cli;
 /// </summary>
 public sealed class ContainerCli(ContainerEngineKind engine)
 {
+    public ContainerEngineKind Engine { get; } = engine;
+
     public string Program { get; } = engine switch
     {
         ContainerEngineKind.Docker => "docker",
@@ -24,18 +27,57 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     /// (<c>--env-file /dev/stdin</c>, see <see cref="EnvFile"/>), so no value — the interface secret
     /// least of all — appears in a process list on the remote host. Prints the container id.
     /// </summary>
-    public string Run(ContainerSpec spec)
+    /// <param name="imageUser">The image's own <c>USER</c> (<see cref="ContainerCliOutput.ParseImageUser"/>), kept under <see cref="NeedsKeepId"/>.</param>
+    public string Run(ContainerSpec spec, TaskFileOwner storageUser, string imageUser)
     {
         var arguments = new List<string> { Program, "run", "-d", "--name", spec.Name, "--env-file", "/dev/stdin",
             "-p", $"127.0.0.1::{spec.InterfacePort.ToString(CultureInfo.InvariantCulture)}" };
         foreach (var (name, value) in spec.Labels) arguments.AddRange(["--label", $"{name}={value}"]);
         if (spec.Cpus is { } cpus) arguments.AddRange(["--cpus", cpus.ToString(CultureInfo.InvariantCulture)]);
         if (spec.MemoryBytes is { } memory) arguments.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
-        // Storage paths never hold ':' or ',' (StorageRules), so the short -v syntax cannot be misread.
-        foreach (var bind in spec.Binds) arguments.AddRange(["-v", $"{bind.HostPath}:{bind.ContainerPath}{(bind.ReadOnly ? ":ro" : "")}"]);
+        arguments.AddRange(StorageArguments(Engine, spec, storageUser));
+        if (NeedsKeepId(Engine, spec, storageUser)) arguments.AddRange(["--user", UserUnderKeepId(imageUser)]);
         arguments.Add(spec.Image);
         return ShellCommand.Join(arguments);
     }
+
+    /// <summary>
+    /// The binds and, for rootless podman with a read-write storage, the user namespace that lets the
+    /// image's user write them (see <see cref="NeedsKeepId"/>). Shared with the Slurm job script.
+    /// </summary>
+    public static IEnumerable<string> StorageArguments(ContainerEngineKind engine, ContainerSpec spec, TaskFileOwner storageUser)
+    {
+        if (NeedsKeepId(engine, spec, storageUser))
+        {
+            yield return "--userns";
+            yield return $"keep-id:uid={storageUser.Uid.ToString(CultureInfo.InvariantCulture)},gid={storageUser.Gid.ToString(CultureInfo.InvariantCulture)}";
+        }
+        // Storage paths never hold ':' or ',' (StorageRules), so the short -v syntax cannot be misread.
+        foreach (var bind in spec.Binds)
+        {
+            yield return "-v";
+            yield return $"{bind.HostPath}:{bind.ContainerPath}{(bind.ReadOnly ? ":ro" : "")}";
+        }
+    }
+
+    /// <summary>
+    /// Rootless podman maps the SSH login to root inside the container, so the image's user (uid
+    /// <see cref="TaskFileOwner.Uid"/>) sees the login's storage folders as someone else's. With
+    /// <c>keep-id:uid=…,gid=…</c> (podman 4.3 or later) the login becomes that user inside: what it
+    /// owns is the task's, and what the task writes is the login's (the file manager's). Only tasks
+    /// with a read-write storage get it.
+    /// </summary>
+    /// <remarks>
+    /// keep-id also makes the keep-id user the default for an image that names no <c>USER</c>, which
+    /// would run an image meant to start as root (the bundled ssh image: it creates its user, uid
+    /// 1000, at start) as uid 1000 and break it. So the image's own user goes along as <c>--user</c>
+    /// (<see cref="UserUnderKeepId"/>; the Slurm script reads it on the node).
+    /// </remarks>
+    public static bool NeedsKeepId(ContainerEngineKind engine, ContainerSpec spec, TaskFileOwner storageUser) =>
+        engine == ContainerEngineKind.Podman && storageUser.Uid >= 0 && spec.Binds.Any(b => !b.ReadOnly);
+
+    /// <summary>The <c>--user</c> under keep-id: the image's own, root when it names none.</summary>
+    public static string UserUnderKeepId(string imageUser) => string.IsNullOrEmpty(imageUser) ? "0:0" : imageUser;
 
     /// <summary>
     /// The environment in the engine's env-file format: one <c>NAME=value</c> per line, taken
@@ -57,6 +99,46 @@ public sealed class ContainerCli(ContainerEngineKind engine)
 
     /// <summary>Creates the host folders of a task's binds, so the engine never makes them (as root, or not at all).</summary>
     public static string CreateFolders(IEnumerable<string> folders) => ShellCommand.Join(["mkdir", "-p", "--", .. folders]);
+
+    /// <summary>The exit status of <see cref="GrantTaskAccess"/> when the host has no setfacl (Debian's package: acl).</summary>
+    public const int AclToolMissingStatus = 3;
+
+    /// <summary>
+    /// Rootful docker on an SSH host or Slurm node: the storage folders are the SSH login's, the
+    /// image runs as <paramref name="taskUser"/> (the same uid on the host), so the task could only
+    /// read them. POSIX ACLs grant that uid rwX on each folder (access entries) and make everything
+    /// created inside inherit rwX for both the task's uid and the login's (default entries): files
+    /// the task writes stay writable and deletable by the login (the file manager over SFTP), and
+    /// files the file manager uploads are writable by the task. Under a default ACL the umask does
+    /// not apply; the creating call's mode still caps the entries (the ACL mask), so a file a
+    /// program makes 0600 stays its owner's alone. The first grant on a folder is recursive, so what
+    /// it already holds (earlier uploads) is included; later launches re-apply to the folder only,
+    /// since its contents inherit. Runs in a subshell: exit 0 when granted,
+    /// <see cref="AclToolMissingStatus"/> without setfacl, 1 when a folder refused (the file
+    /// system lacks ACLs, or the folder is not the login's; the reason is on standard error).
+    /// </summary>
+    /// <remarks>
+    /// Only for docker: rootless podman uses <see cref="NeedsKeepId"/> instead (there the host's uid
+    /// 1000 is an unrelated account that must get nothing), and Apptainer runs as the login already.
+    /// The login's uid comes from <c>id -u</c> on the host itself; the folders are quoted.
+    /// </remarks>
+    public static string GrantTaskAccess(IEnumerable<string> folders, TaskFileOwner taskUser)
+    {
+        if (taskUser.Uid < 0) throw new ArgumentOutOfRangeException(nameof(taskUser), "Files are left as created (Rosetta:Storage:OwnerUid = -1): there is nobody to grant access to.");
+        var uid = taskUser.Uid.ToString(CultureInfo.InvariantCulture);
+        var entries = $"\"u:{uid}:rwX,d:u:{uid}:rwX,d:u:$login:rwX\"";
+        var list = string.Join(' ', folders.Select(ShellCommand.Quote));
+        return $"(command -v setfacl >/dev/null 2>&1 || exit {AclToolMissingStatus.ToString(CultureInfo.InvariantCulture)}; login=$(id -u) || exit 1; status=0; " +
+               $"for folder in {list}; do " +
+               $"if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx 'default:user:{uid}:rwx'; then setfacl -m {entries} -- \"$folder\"; " +
+               $"else setfacl -R -m {entries} -- \"$folder\"; fi || status=1; done; exit $status)";
+    }
+
+    /// <summary>The read-write binds' folders that <see cref="GrantTaskAccess"/> must open to the task, if the engine needs it at all.</summary>
+    public static IReadOnlyList<string> FoldersToGrant(ContainerEngineKind engine, ContainerSpec spec, TaskFileOwner taskUser) =>
+        engine == ContainerEngineKind.Docker && taskUser.Uid >= 0
+            ? spec.Binds.Where(b => !b.ReadOnly).Select(b => b.HostPath).Distinct(StringComparer.Ordinal).ToList()
+            : [];
 
     /// <summary>The image's metadata as a JSON array (exit status 1 when the image is not on the host).</summary>
     public string InspectImage(string image) => ShellCommand.Join(Program, "image", "inspect", image);

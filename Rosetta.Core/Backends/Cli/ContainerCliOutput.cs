@@ -50,6 +50,14 @@ public static class ContainerCliOutput
         return id.Length == 64 && !id.Contains(':') ? "sha256:" + id : id;
     }
 
+    /// <summary>The user the image runs as (its <c>USER</c>, <c>Config.User</c> for both engines); empty when it names none (root).</summary>
+    public static string ParseImageUser(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var first = document.RootElement.EnumerateArray().First();
+        return first.TryGetProperty("Config", out var config) && config.ValueKind == JsonValueKind.Object ? String(config, "User") ?? "" : "";
+    }
+
     /// <summary>CPUs, memory and a one-line description from <c>info --format '{{json .}}'</c>.</summary>
     public static (ComputingCapacity Capacity, string Description) ParseInfo(string json, string program)
     {

@@ -7,6 +7,7 @@ using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Remote;
+using Rosetta.Core.Storages;
 using Rosetta.Core.Validation;
 
 namespace Rosetta.Core.Backends.Slurm;
@@ -21,9 +22,12 @@ namespace Rosetta.Core.Backends.Slurm;
 /// in the same cycle). Only a job just submitted, starting on its node or completing is looked at
 /// more often; jobs waiting in the queue cost nothing beyond the interval's one listing.
 /// </summary>
-public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<SlurmOptions> options, ILogger<SlurmBackend> logger) : ITaskBackend
+public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<SlurmOptions> options,
+    IOptions<StorageOptions> storageOptions, ILogger<SlurmBackend> logger) : ITaskBackend
 {
     private readonly SlurmOptions _options = options.Value;
+    /// <summary>Who must be able to write read-write storages in the job (Rosetta:Storage:OwnerUid/OwnerGid).</summary>
+    private readonly TaskFileOwner _storageUser = storageOptions.Value.TaskFileOwner;
     private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
     private readonly ConcurrentDictionary<string, ClusterView> _views = new();
     private readonly Dictionary<string, Task<ClusterView>> _listings = new();
@@ -74,7 +78,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         {
             throw new LaunchFailedException(e.Message, e);
         }
-        var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine);
+        var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine, _storageUser);
 
         progress.Report($"Submitting the job to {computing.Host}");
         var submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, ct);

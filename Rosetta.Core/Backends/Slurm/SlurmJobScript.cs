@@ -3,6 +3,7 @@ using System.Text;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Remote;
+using Rosetta.Core.Storages;
 
 namespace Rosetta.Core.Backends.Slurm;
 
@@ -14,7 +15,8 @@ namespace Rosetta.Core.Backends.Slurm;
 /// the job ends. Every value from the task goes through <see cref="ShellCommand.Quote"/>; the rest is
 /// fixed text. The environment (with the interface secret) is not in the script: it is a 0600 file
 /// next to it, deleted as the job starts (docker, podman: the job passes it on through a pipe) or
-/// ends (Apptainer). A resource's storages are bound in (folders made first, read-only honoured).
+/// ends (Apptainer). A resource's storages are bound in (folders made first, read-only honoured,
+/// read-write ones opened to the image's user: see <see cref="ContainerCli.GrantTaskAccess"/>).
 /// </summary>
 public static class SlurmJobScript
 {
@@ -30,7 +32,9 @@ public static class SlurmJobScript
     /// <summary>The job's comment before it reports: which platform instance and task it belongs to.</summary>
     public static string Comment(string instanceId, string taskId) => $"rosetta.instance={instanceId} rosetta.task={taskId}";
 
-    public static string Generate(ContainerSpec spec, string taskId, string instanceId, ContainerEngineKind engine)
+    /// <param name="storageUser">The uid and gid the images run as, who must be able to write read-write storages
+    /// (Rosetta:Storage:OwnerUid/OwnerGid): docker gets POSIX ACLs for it, podman a user namespace, Apptainer nothing (it runs as the job's user).</param>
+    public static string Generate(ContainerSpec spec, string taskId, string instanceId, ContainerEngineKind engine, TaskFileOwner storageUser)
     {
         var script = new StringBuilder();
         script.Append("#!/bin/bash\n");
@@ -47,9 +51,19 @@ public static class SlurmJobScript
             script.Append(ContainerCli.CreateFolders(spec.Binds.Select(b => b.HostPath)))
                 .Append(" || { echo 'The storage folders could not be created on the node.' >&2; exit 1; }\n");
         }
+        if (ContainerCli.FoldersToGrant(engine, spec, storageUser) is { Count: > 0 } writable)
+        {
+            // A node that cannot grant still runs the task (its storages read-only to it); the job's output, the task's log, says why.
+            script.Append(ContainerCli.GrantTaskAccess(writable, storageUser)).Append("; case $? in\n")
+                .Append("    0) ;;\n")
+                .Append("    ").Append(ContainerCli.AclToolMissingStatus.ToString(CultureInfo.InvariantCulture))
+                .Append(") echo \"rosetta: setfacl is not installed on $(hostname), so this task cannot write into its storages: install the acl package on $(hostname) so tasks can write into storages.\" >&2 ;;\n")
+                .Append("    *) echo \"rosetta: setfacl failed on $(hostname): this task may not be able to write into its storages.\" >&2 ;;\n")
+                .Append("esac\n");
+        }
         script.Append(engine switch
         {
-            ContainerEngineKind.Docker or ContainerEngineKind.Podman => EngineContainer(spec, engine),
+            ContainerEngineKind.Docker or ContainerEngineKind.Podman => EngineContainer(spec, engine, storageUser),
             ContainerEngineKind.Apptainer => ApptainerProcess(spec),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown container engine."),
         });
@@ -75,7 +89,7 @@ public static class SlurmJobScript
     /// Should another program take that port in the moment between the check and the engine's bind,
     /// the container is tried again on another one (and reported again).
     /// </summary>
-    private static string EngineContainer(ContainerSpec spec, ContainerEngineKind engine)
+    private static string EngineContainer(ContainerSpec spec, ContainerEngineKind engine, TaskFileOwner storageUser)
     {
         var program = engine == ContainerEngineKind.Podman ? "podman" : "docker";
         var run = new List<string> { program, "run", "--name", spec.Name };
@@ -83,8 +97,7 @@ public static class SlurmJobScript
         foreach (var (name, value) in spec.Labels) options.AddRange(["--label", $"{name}={value}"]);
         if (spec.Cpus is { } cpus) options.AddRange(["--cpus", cpus.ToString(CultureInfo.InvariantCulture)]);
         if (spec.MemoryBytes is { } memory) options.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
-        // Storage paths never hold ':' or ',' (StorageRules), so the short -v syntax cannot be misread.
-        foreach (var bind in spec.Binds) options.AddRange(["-v", $"{bind.HostPath}:{bind.ContainerPath}{(bind.ReadOnly ? ":ro" : "")}"]);
+        options.AddRange(ContainerCli.StorageArguments(engine, spec, storageUser));
         var text = new StringBuilder();
         text.Append("container=").Append(Quote(spec.Name)).Append('\n');
         // The environment moves from its file into this shell at once, so the file (the interface
@@ -93,12 +106,21 @@ public static class SlurmJobScript
         text.Append("remove_container() { ").Append(Quote(program)).Append(" rm -f \"$container\" >/dev/null 2>&1; rm -f \"$env_file\"; }\n");
         text.Append("trap 'remove_container; exit 143' TERM INT HUP\n");
         text.Append("trap remove_container EXIT\n");
+        var keepId = ContainerCli.NeedsKeepId(engine, spec, storageUser);
+        if (keepId)
+        {
+            // The image's own user goes along with keep-id (see ContainerCli.NeedsKeepId): read on the node, pulled first if need be.
+            var inspectUser = $"{Quote(program)} image inspect --format '{{{{.Config.User}}}}' {Quote(spec.Image)}";
+            text.Append("image_user=$(").Append(inspectUser).Append(" 2>/dev/null) || { ")
+                .Append(ShellCommand.Join(program, "pull", "-q", spec.Image)).Append(" >/dev/null && image_user=$(").Append(inspectUser).Append("); } || exit 125\n");
+        }
         text.Append("for attempt in 1 2 3 4 5; do\n");
         text.Append("    pick_port\n");
         text.Append("    report_endpoint &\n");
         // The env file and published address are shell variables (fixed names); everything else is quoted.
         text.Append("    ").Append(ShellCommand.Join(run)).Append(" --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\" ")
             .Append(options.Count > 0 ? ShellCommand.Join(options) + " " : "")
+            .Append(keepId ? "--user \"${image_user:-0:0}\" " : "")
             .Append(Quote(spec.Image)).Append(" </dev/null &\n");
         text.Append("    run_pid=$!\n");
         text.Append("    wait \"$run_pid\"\n");

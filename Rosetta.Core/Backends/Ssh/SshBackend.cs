@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Storages;
 using Rosetta.Core.Validation;
 
 namespace Rosetta.Core.Backends.Ssh;
@@ -14,8 +16,10 @@ namespace Rosetta.Core.Backends.Ssh;
 /// The engine is polled (one command per host per interval) instead of followed, since a CLI
 /// over SSH has no event stream worth trusting across reconnects.
 /// </summary>
-public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity, ILogger<SshBackend> logger) : ITaskBackend
+public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<StorageOptions> storageOptions, ILogger<SshBackend> logger) : ITaskBackend
 {
+    /// <summary>The uid and gid the bundled images run as, who must be able to write read-write storages (Rosetta:Storage:OwnerUid/OwnerGid).</summary>
+    private readonly TaskFileOwner _storageUser = storageOptions.Value.TaskFileOwner;
     private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
     /// <summary>What the last listing saw per resource: the baseline the watcher compares against.</summary>
     private readonly ConcurrentDictionary<string, IReadOnlyList<ObservedContainer>> _lastSeen = new();
@@ -64,6 +68,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct);
         }
         var digest = ContainerCliOutput.ParseImageDigest(image.Output, spec.Image);
+        var imageUser = ContainerCliOutput.ParseImageUser(image.Output);
 
         if (spec.Binds.Count > 0)
         {
@@ -71,9 +76,12 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             if (!folders.Succeeded)
                 throw new LaunchFailedException($"The storage folders could not be created on {computing.Host}: {folders.FirstErrorLine}");
         }
+        string? warning = null;
+        if (ContainerCli.FoldersToGrant(computing.Engine, spec, _storageUser) is { Count: > 0 } writable)
+            warning = await GrantTaskAccessAsync(computing, writable, progress, ct);
 
         progress.Report($"Starting the container on {computing.Host}");
-        var run = await EngineAsync(computing, cli.Run(spec), envFile, ct, mayFail: true);
+        var run = await EngineAsync(computing, cli.Run(spec, _storageUser, imageUser), envFile, ct, mayFail: true);
         if (!run.Succeeded)
             throw new LaunchFailedException($"The {cli.Program} engine on {computing.Host} refused the container: {run.Error.Trim()}");
         var containerId = run.Output.Trim().Split('\n')[^1].Trim();
@@ -84,7 +92,25 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             throw new LaunchFailedException($"The container exited with code {container?.ExitCode?.ToString() ?? "?"} before its interface answered.",
                 exitCode: container?.ExitCode);
         var local = await pool.For(computing).OpenTunnelAsync(containerId, remote, ct);
-        return new LaunchResult(containerId, digest, local);
+        return new LaunchResult(containerId, digest, local, warning);
+    }
+
+    /// <summary>
+    /// Lets the task's user write its read-write storages (docker; see <see cref="ContainerCli.GrantTaskAccess"/>).
+    /// A host that cannot still runs the task, the storages read-only to it in practice: the warning
+    /// returned says why and what to install, for the task's status and the platform's log.
+    /// </summary>
+    private async Task<string?> GrantTaskAccessAsync(ComputingResource computing, IReadOnlyList<string> folders, IProgress<string> progress, CancellationToken ct)
+    {
+        // Not through EngineAsync: a failure here is about ACLs, never a sign that the engine is unusable.
+        var grant = await pool.For(computing).RunAsync(ContainerCli.GrantTaskAccess(folders, _storageUser), null, ct);
+        if (grant.Succeeded) return null;
+        var warning = grant.ExitStatus == ContainerCli.AclToolMissingStatus
+            ? $"setfacl is not installed on {computing.Host}, so this task cannot write into its storages: install the acl package on {computing.Host} so tasks can write into storages."
+            : $"This task may not be able to write into its storages: setfacl failed on {computing.Host} ({grant.FirstErrorLine}).";
+        logger.LogWarning("Task storages on {Computing}: {Warning}", computing.Id, warning);
+        progress.Report(warning);
+        return warning;
     }
 
     public async Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
