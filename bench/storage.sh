@@ -65,13 +65,15 @@ timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
 http_ceiling() {
     local port=$((BENCH_PORT + 1))
     $CEILINGS http-sink "$port" "$WORK/source.bin" & SINK_PID=$!
-    local i; for ((i = 0; i < 100; i++)); do curl -s -o /dev/null "http://127.0.0.1:$port/" -r 0-0 && break; sleep 0.1; done
+    local i; for ((i = 0; i < 100; i++)); do curl -sf -o /dev/null "http://127.0.0.1:$port/file" -r 0-0 && break; sleep 0.1; done
     local up down
-    up=$(timed curl -sf -o /dev/null -H 'Expect:' -T "$WORK/source.bin" "http://127.0.0.1:$port/")
-    down=$(timed curl -sf -o "$WORK/sink-down.bin" "http://127.0.0.1:$port/")
+    up=$(timed curl -sf -o "$WORK/sink-count" -H 'Expect:' -T "$WORK/source.bin" "http://127.0.0.1:$port/upload")
+    [ "$(cat "$WORK/sink-count")" = "$((SIZE_MIB * 1024 * 1024))" ] || { log "the HTTP sink did not receive the whole file"; exit 1; }
+    down=$(timed curl -sf -o "$WORK/sink-down.bin" "http://127.0.0.1:$port/file")
+    cmp -s "$WORK/source.bin" "$WORK/sink-down.bin" || { log "the HTTP sink's download differs"; exit 1; }
     printf '%-34s %7ss %6s MiB/s  (context: Kestrel alone drops the bytes)\n' "HTTP alone upload (curl -T)" "$up" "$(rate "$up")"
     printf '%-34s %7ss %6s MiB/s  (context: Kestrel alone sends the file)\n' "HTTP alone download (curl -o)" "$down" "$(rate "$down")"
-    rm -f "$WORK/sink-down.bin"
+    rm -f "$WORK/sink-down.bin" "$WORK/sink-count"
     kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""
 }
 

@@ -1,6 +1,6 @@
 // Ceilings for bench/storage.sh (see Ceilings.csproj):
-//   http-sink PORT FILE          Kestrel on 127.0.0.1:PORT: PUT /  reads the body and drops it;
-//                                GET / sends FILE (SendFileAsync, as the platform's downloads do). Runs until killed.
+//   http-sink PORT FILE          Kestrel on 127.0.0.1:PORT: PUT /upload reads the body, drops it and answers
+//                                the byte count; GET /file sends FILE (as the platform's downloads do). Runs until killed.
 //   sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER]
 //                                SSH.NET with the platform's cipher order (or only CIPHER, for A/B runs):
 //                                UploadFile LOCAL → REMOTE, then DownloadFile REMOTE → /dev/null; prints
@@ -39,7 +39,7 @@ static async Task<int> HttpSinkAsync(int port, string file)
         k.ListenLocalhost(port);
     });
     var app = builder.Build();
-    app.MapPut("/", async (HttpRequest request) =>
+    app.MapPut("/upload", async (HttpRequest request) =>
     {
         long received = 0;
         while (true)
@@ -50,7 +50,7 @@ static async Task<int> HttpSinkAsync(int port, string file)
             if (read.IsCompleted) return Results.Text(received.ToString());
         }
     });
-    app.MapGet("/", () => Results.File(file, "application/octet-stream"));
+    app.MapGet("/file", () => Results.File(file, "application/octet-stream"));
     await app.RunAsync();
     return 0;
 }
