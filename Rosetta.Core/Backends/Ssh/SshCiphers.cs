@@ -5,9 +5,10 @@ namespace Rosetta.Core.Backends.Ssh;
 /// <summary>
 /// The order in which the platform offers ciphers to SSH hosts. SSH.NET offers AES-CTR first, which
 /// needs a separate HMAC-SHA2 over every packet; AES-GCM authenticates as it decrypts, in one pass
-/// with the CPU's AES instructions on both ends. On this machine a 512 MiB SFTP download ran about
-/// 1.5 times faster with it (bench/storage.sh, bench/sftp-ceiling). Every other cipher stays offered,
-/// after these, for hosts that lack them.
+/// with the CPU's AES instructions on both ends. On this machine SSH.NET's SFTP transfers of 1 GiB ran
+/// 14-16 % faster with it on a quiet machine and up to 1.5 times on a busy one
+/// (bench/results/sftp-cipher-ab.s4-quiet.txt). Every other cipher stays offered, after these, for
+/// hosts that lack them.
 /// </summary>
 public static class SshCiphers
 {
