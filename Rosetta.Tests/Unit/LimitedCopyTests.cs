@@ -51,12 +51,33 @@ public sealed class LimitedCopyTests
     public async Task AStreamPulledByAnotherReaderRefusesPastTheLimitToo()
     {
         var limited = new LimitedReadStream(new TrickleStream(new byte[50_000], 300), 10_000, n => new StorageLimitException($"{n}"));
-        var error = await Assert.ThrowsAsync<StorageLimitException>(() => limited.CopyToAsync(Stream.Null));
-        Assert.Equal("10200", error.Message); // the read that crossed the limit, 34 pieces of 300
+        var error = await Assert.ThrowsAsync<StorageLimitException>(() => limited.CopyToAsync(Stream.Null, 4096));
+        Assert.Equal("12288", error.Message); // the read that crossed the limit: the third whole buffer
         Assert.Throws<NotSupportedException>(() => limited.Length);
 
         var within = new LimitedReadStream(new MemoryStream(new byte[10_000]), 10_000, _ => new Exception());
         await within.CopyToAsync(Stream.Null);
         Assert.Equal(10_000, within.BytesRead);
+    }
+
+    [Fact]
+    public async Task EveryReadFillsTheReadersBufferSoSftpWritesAreWholeOnes()
+    {
+        var content = Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray();
+        var limited = new LimitedReadStream(new TrickleStream(content, 300), 20_000, _ => new Exception());
+        var buffer = new byte[4096];
+        var sizes = new List<int>();
+        var received = new MemoryStream();
+        int read;
+        while ((read = await limited.ReadAsync(buffer)) > 0)
+        {
+            sizes.Add(read);
+            received.Write(buffer, 0, read);
+        }
+        Assert.Equal([4096, 4096, 1808], sizes);
+        Assert.Equal(content, received.ToArray());
+
+        var synchronous = new LimitedReadStream(new TrickleStream(content, 300), 20_000, _ => new Exception());
+        Assert.Equal(4096, synchronous.Read(buffer, 0, 4096));
     }
 }
