@@ -38,6 +38,8 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v s="$1" -v m="$SIZE_MIB" 'BEGIN { printf "%.0f", m / s }'; }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$APP_PID/status"; }
+# CPU seconds the app has used so far (user + system), from /proc/PID/stat
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$APP_PID/stat"; }
 
 # Samples the app's RSS every 100 ms into a file until stopped; prints "start max" in MiB.
 SAMPLER=""
@@ -51,11 +53,13 @@ sample_stop() {
 run_transfer() {
     local label=$1 baseline=$2; shift 2
     sample_start
+    local c0 c1; c0=$(cpu_s)
     local t0 t1; t0=$(now); "$@"; t1=$(now)
+    c1=$(cpu_s)
     local rss; rss=$(sample_stop)
     local s; s=$(elapsed "$t0" "$t1")
-    printf '%-34s %7ss %6s MiB/s  %5s%% of baseline  RSS start/max %s MiB\n' "$label" "$s" "$(rate "$s")" \
-        "$(awk -v b="$baseline" -v s="$s" 'BEGIN { printf "%.0f", 100 * b / s }')" "${rss/ //}"
+    printf '%-34s %7ss %6s MiB/s  %5s%% of baseline  RSS start/max %s MiB  app CPU %ss\n' "$label" "$s" "$(rate "$s")" \
+        "$(awk -v b="$baseline" -v s="$s" 'BEGIN { printf "%.0f", 100 * b / s }')" "${rss/ //}" "$(elapsed "$c0" "$c1")"
 }
 
 timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
