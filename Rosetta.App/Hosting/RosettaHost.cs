@@ -20,6 +20,7 @@ public static class RosettaHost
         builder.WebHost.UseStaticWebAssets();
         // Loopback by default: exposing the platform is a decision (--urls / ASPNETCORE_URLS).
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
+        builder.WebHost.UseSockets(ConfigureSockets);
 
         builder.Services.AddRosettaCore(builder.Configuration);
         builder.Services.AddRosettaAuthentication();
@@ -51,6 +52,15 @@ public static class RosettaHost
         app.MapRazorComponents<Components.App>().AddInteractiveServerRenderMode();
         return app;
     }
+
+    /// <summary>
+    /// Kestrel normally waits for data with a zero-byte read before it takes a buffer (4 KiB) for each
+    /// receive, so a large upload costs two system calls per 4 KiB. Holding the buffer per open
+    /// connection instead (4 KiB each, a few MiB for thousands of connections) made a 1 GiB upload
+    /// about 30 % faster for 25 % less CPU on this machine (bench/storage.sh, bench/ceilings).
+    /// </summary>
+    public static void ConfigureSockets(Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions sockets) =>
+        sockets.WaitForDataBeforeAllocatingBuffer = false;
 
     private static void MapHealthChecks(this WebApplication app) =>
         app.MapGet("/healthz", (Rosetta.Core.Monitoring.TaskMonitor monitor) =>

@@ -33,6 +33,7 @@ static async Task<int> HttpSinkAsync(int port, string file)
 {
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
+    builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false); // as the platform (RosettaHost)
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.Limits.MaxRequestBodySize = null;
