@@ -2,7 +2,7 @@
 //   http-sink PORT FILE          Kestrel on 127.0.0.1:PORT: PUT /upload reads the body, drops it and answers
 //                                the byte count; GET /file sends FILE (as the platform's downloads do). Runs until killed.
 //   sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER]
-//                                SSH.NET with the platform's cipher order (or only CIPHER, for A/B runs):
+//                                SSH.NET with the platform's cipher order (or only CIPHER, for A/B runs) and read size:
 //                                UploadFile LOCAL → REMOTE, then DownloadFile REMOTE → /dev/null; prints
 //                                MiB/s for each and the cipher agreed.
 using System.Diagnostics;
@@ -62,7 +62,7 @@ static int Sftp(string host, int port, string user, string keyFile, string local
     SshCiphers.PreferFastest(info);
     if (onlyCipher is not null)
         foreach (var other in info.Encryptions.Keys.Where(name => name != onlyCipher).ToList()) info.Encryptions.Remove(other);
-    using var sftp = new SftpClient(info);
+    using var sftp = new SftpClient(info) { BufferSize = SshConnection.SftpBufferSize }; // as the platform's
     sftp.Connect();
     var mib = new FileInfo(local).Length / 1048576.0;
     var watch = Stopwatch.StartNew();

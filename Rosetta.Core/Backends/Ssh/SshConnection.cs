@@ -33,7 +33,8 @@ public sealed class SshConnection : IDisposable
     private SshClient? _client;
     private SftpClient? _sftp;
     private readonly SemaphoreSlim _sftpGate = new(1, 1);
-    private const uint SftpBufferSize = 64 * 1024;
+    /// <summary>The size of each SFTP read and write the platform asks for (see where the client is made).</summary>
+    public const uint SftpBufferSize = 64 * 1024;
     private readonly System.Collections.Concurrent.ConcurrentQueue<Action<SftpClient>> _sftpLeftovers = new();
     private int _reconnecting;
 
