@@ -58,4 +58,36 @@ public sealed class SshStorageBindTests(SshPlatformFixture platform)
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task AStorageFolderTheLoginMayNotCreateFailsTheTaskNamingTheFolderNotTheEngine()
+    {
+        // /root is closed to the login: mkdir is refused with "Permission denied", which from the
+        // engine would mean "may not use docker"; here it is about the folder.
+        var denied = "/root/rosetta-denied-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var storage = "denied-" + Guid.NewGuid().ToString("N")[..6];
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+        {
+            id = storage, name = storage, kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = denied + "/$USER",
+            bindPath = "/storages/denied", platformWide = true,
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "denied bind", software = "hello", computing = SshPlatformFixture.DemoComputing }))["id"]!;
+        try
+        {
+            var failed = await TaskApi.WaitForStatusAsync(client, id, "failed");
+            var error = (string?)failed["error"];
+            Assert.Contains("The storage folders could not be created on 127.0.0.1", error);
+            Assert.Contains("Permission denied", error);
+            Assert.DoesNotContain("may not use", error);
+            Assert.False(Directory.Exists(denied));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{storage}")).StatusCode);
+        }
+    }
 }

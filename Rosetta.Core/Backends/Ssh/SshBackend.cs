@@ -72,7 +72,8 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
 
         if (spec.Binds.Count > 0)
         {
-            var folders = await EngineAsync(computing, ContainerCli.CreateFolders(spec.Binds.Select(b => b.HostPath)), null, ct, mayFail: true);
+            // Not an engine command: a refusal here is about the folders, never "may not use docker".
+            var folders = await pool.For(computing).RunAsync(ContainerCli.CreateFolders(spec.Binds.Select(b => b.HostPath)), null, ct);
             if (!folders.Succeeded)
                 throw new LaunchFailedException($"The storage folders could not be created on {computing.Host}: {folders.FirstErrorLine}");
         }
