@@ -86,6 +86,20 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_KeepsShowingWhatTheBackendSaidWhileTheTaskRuns()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("nb", TaskState.Running);
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Contains("nb", page.Find("[data-test=task-title]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=status-detail]"));
+
+        const string warning = "setfacl is not installed on 127.0.0.1: install the acl package on 127.0.0.1 so tasks can write into storages.";
+        await ctx.Monitor.UpdateAsync(task.Id, t => { t.StatusDetail = warning; return true; });
+        page.WaitForAssertion(() => Assert.Equal(warning, page.Find("[data-test=status-detail]").TextContent.Trim()));
+    }
+
+    [Fact]
     public async Task LogViewer_KeepsAtMostItsCapOfNewestLinesInView()
     {
         await using var ctx = new DashboardTestContext();
