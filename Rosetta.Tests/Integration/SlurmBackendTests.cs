@@ -478,7 +478,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
             if (settled > DateTime.UtcNow) await Task.Delay(settled - DateTime.UtcNow);
             var before = backend.ListingsOf(DemoSlurm);
             var window = Stopwatch.StartNew();
-            await Task.Delay(interval * 10);
+            await Task.Delay(interval * 10); // a counting window, not a wait: listings are counted over ten intervals
             var listings = backend.ListingsOf(DemoSlurm) - before;
             var intervals = window.Elapsed / interval;
             Assert.True(listings <= Math.Ceiling(intervals) + 1, $"{listings} listings in {intervals:F1} intervals with {Queued} jobs queued");

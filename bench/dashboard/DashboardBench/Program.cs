@@ -574,6 +574,28 @@ sealed class Bench(Options options) : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>
+    /// The app's RSS once the page has settled: medians of 1 s of samples (every 100 ms), taken until
+    /// two in a row differ by less than 1 MiB (at most 15 s), so the baseline is not caught mid-load.
+    /// </summary>
+    private static async Task<long> SettledRssKbAsync(int pid)
+    {
+        async Task<long> MedianAsync()
+        {
+            var samples = new List<long>();
+            for (var i = 0; i < 10; i++) { samples.Add(RssKb(pid)); await Task.Delay(100); }
+            return samples.Order().ElementAt(samples.Count / 2);
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var previous = await MedianAsync();
+        while (true)
+        {
+            var current = await MedianAsync();
+            if (Math.Abs(current - previous) < 1024 || DateTime.UtcNow > deadline) return current;
+            previous = current;
+        }
+    }
+
     private static double CpuSeconds(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
@@ -604,10 +626,7 @@ sealed class Bench(Options options) : IAsyncDisposable
         await page.GotoAsync("");
         await page.Locator("[data-test=new-task]").WaitForAsync();
         await (await ApiAsync()).GetAsync("api/v1/tasks"); // token and API path warm
-        await Task.Delay(3000);
-        var baselineSamples = new List<long>();
-        for (var i = 0; i < 20; i++) { baselineSamples.Add(RssKb(pid)); await Task.Delay(100); }
-        var baseline = baselineSamples.OrderBy(v => v).ElementAt(baselineSamples.Count / 2);
+        var baseline = await SettledRssKbAsync(pid);
         Console.WriteLine($"baseline RSS (tasks page open, before the task): {baseline / 1024.0:F1} MB");
 
         var samples = new List<(double T, long Rss, long Shown, long Total)>();
@@ -726,10 +745,7 @@ sealed class Bench(Options options) : IAsyncDisposable
             await page.GotoAsync("files");
             await page.Locator("[data-test=circuit][data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached, Timeout = 60_000 });
             await page.Locator("[data-test=entries]").WaitForAsync(new() { Timeout = 60_000 });
-            await Task.Delay(3000);
-            var baselineSamples = new List<long>();
-            for (var i = 0; i < 20; i++) { baselineSamples.Add(RssKb(pid)); await Task.Delay(100); }
-            var baseline = baselineSamples.OrderBy(v => v).ElementAt(baselineSamples.Count / 2);
+            var baseline = await SettledRssKbAsync(pid);
             Console.WriteLine($"baseline RSS (Files page open): {baseline / 1024.0:F1} MB");
 
             var cpuStart = CpuSeconds(pid);
