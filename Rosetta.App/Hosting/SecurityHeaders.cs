@@ -25,7 +25,7 @@ public static class SecurityHeaders
             {
                 headers["X-Frame-Options"] = "DENY";
                 // A response with its own policy (a file preview's sandbox) keeps it, with framing still refused.
-                headers["Content-Security-Policy"] = headers.ContentSecurityPolicy is { Count: > 0 } own ? $"{own}; frame-ancestors 'none'" : "frame-ancestors 'none'";
+                headers["Content-Security-Policy"] = RefuseFraming(headers.ContentSecurityPolicy.ToString());
                 headers["X-Content-Type-Options"] = "nosniff";
             }
             headers["Referrer-Policy"] = "same-origin";
@@ -33,4 +33,14 @@ public static class SecurityHeaders
         });
         await next();
     });
+
+    /// <summary>
+    /// The policy with its frame-ancestors directive replaced by 'none'. Replaced, not appended: a
+    /// browser obeys the first frame-ancestors and ignores later ones, and Blazor puts
+    /// "frame-ancestors 'self'" on every page it renders.
+    /// </summary>
+    public static string RefuseFraming(string policy) =>
+        string.Join("; ", policy.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(d => !d.Split(' ', 2)[0].Equals("frame-ancestors", StringComparison.OrdinalIgnoreCase))
+            .Append("frame-ancestors 'none'"));
 }
