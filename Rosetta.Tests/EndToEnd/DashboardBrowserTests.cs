@@ -120,13 +120,21 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await TaskApi.WaitForStatusAsync(api, id, "running", seconds: 90);
             await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
             var page = await context.NewPageAsync();
+            var browserLog = new List<string>();
+            page.Console += (_, m) => { lock (browserLog) browserLog.Add($"console {m.Type}: {m.Text}"); };
+            page.Response += (_, r) => { if (r.Status >= 400) lock (browserLog) browserLog.Add($"HTTP {r.Status} {r.Url}"); };
+            page.WebSocket += (_, ws) =>
+            {
+                lock (browserLog) browserLog.Add($"websocket open {ws.Url}");
+                ws.Close += (_, _) => { lock (browserLog) browserLog.Add($"websocket closed {ws.Url}"); };
+            };
             await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
 
             // Embedded in the dashboard, with its chrome around it.
             await page.GotoAsync($"/tasks/{id}/desktop");
             var desktop = page.FrameLocator("[data-test=desktop-frame]");
             // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
-            await Expect(desktop.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+            await ExpectConnectedAsync(desktop.Locator("html"), browserLog);
             await Expect(desktop.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
             await Expect(page.Locator("[data-test=fullscreen]")).ToBeVisibleAsync();
             await Expect(desktop.Locator("#noVNC_container canvas")).ToBeVisibleAsync();
@@ -134,11 +142,30 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
             // In its own tab as well.
             await page.GotoAsync($"/t/{id}/");
-            await Expect(page.Locator("html.noVNC_connected")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+            await ExpectConnectedAsync(page.Locator("html"), browserLog);
         }
         finally
         {
             await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    /// <summary>
+    /// Waits for noVNC to mark its document connected; if it does not, the failure says what noVNC
+    /// showed and what the browser saw on the way (console, failed requests, WebSockets).
+    /// </summary>
+    private static async Task ExpectConnectedAsync(ILocator html, List<string> browserLog)
+    {
+        try
+        {
+            await Expect(html).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bnoVNC_connected\b"), new() { Timeout = 30_000 });
+        }
+        catch (PlaywrightException e)
+        {
+            var status = await html.Locator("#noVNC_status").TextContentAsync(new() { Timeout = 2_000 }).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : "(no status)");
+            string seen;
+            lock (browserLog) seen = string.Join("\n", browserLog);
+            throw new Xunit.Sdk.XunitException($"noVNC did not connect. Its status line: '{status}'. The browser saw:\n{seen}\n{e.Message}");
         }
     }
 

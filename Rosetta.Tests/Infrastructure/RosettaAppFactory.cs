@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Docker.DotNet;
@@ -23,10 +24,36 @@ public sealed class RosettaAppFactory : WebApplicationFactory<Program>
 
     private readonly Action<IServiceCollection>? _services;
 
+    /// <summary>
+    /// The data folders this test run made. They go when the run ends, not when a factory is disposed:
+    /// a restart test hands its first factory's folder to the second.
+    /// </summary>
+    private static readonly ConcurrentBag<string> CreatedDataDirectories = [];
+
+    static RosettaAppFactory() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var directory in CreatedDataDirectories)
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file a task container wrote under another uid; a non-root developer removes it by hand.
+            }
+        }
+    };
+
     public RosettaAppFactory(string? dataDirectory = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         _services = services;
-        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "rosetta-tests", Guid.NewGuid().ToString("N"));
+        if (dataDirectory is null)
+        {
+            dataDirectory = Path.Combine(Path.GetTempPath(), "rosetta-tests", Guid.NewGuid().ToString("N"));
+            CreatedDataDirectories.Add(dataDirectory);
+        }
+        DataDirectory = dataDirectory;
         Directory.CreateDirectory(DataDirectory);
         _settings = new Dictionary<string, string?>
         {

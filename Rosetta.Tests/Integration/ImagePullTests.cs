@@ -22,6 +22,7 @@ public sealed class ImagePullTests(PlatformFixture platform)
     public async Task AMissingImageIsPulledWithVisibleProgressAndItsDigestIsRecorded()
     {
         var (repository, digest) = await PushHelloAsync();
+        await using var _ = RemovingPulledImages(repository);
         using var client = await App.NewUserClientAsync();
         var software = await AddSoftwareAsync(client, repository, digest: null);
 
@@ -44,6 +45,7 @@ public sealed class ImagePullTests(PlatformFixture platform)
     public async Task APinnedDigestIsWhatRuns()
     {
         var (repository, digest) = await PushHelloAsync();
+        await using var _ = RemovingPulledImages(repository);
         using var client = await App.NewUserClientAsync();
         var software = await AddSoftwareAsync(client, repository, digest);
         var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
@@ -99,6 +101,32 @@ public sealed class ImagePullTests(PlatformFixture platform)
         foreach (var repoDigest in (await docker.Images.InspectImageAsync("rosetta/hello:latest")).RepoDigests.Where(d => d.StartsWith(repository)))
             await docker.Images.DeleteImageAsync(repoDigest, new ImageDeleteParameters());
         return (repository, digest);
+    }
+
+    /// <summary>On dispose, removes what the platform pulled of the test's repository, so runs do not pile up images.</summary>
+    private static AsyncCleanup RemovingPulledImages(string repository) => new(async () =>
+    {
+        using var docker = DockerEngine.Client();
+        foreach (var image in await docker.Images.ListImagesAsync(new ImagesListParameters { All = true }))
+        {
+            var names = (image.RepoTags ?? []).Concat(image.RepoDigests ?? []).Where(n => n.StartsWith(repository + ":", StringComparison.Ordinal) || n.StartsWith(repository + "@", StringComparison.Ordinal));
+            foreach (var name in names.ToList())
+            {
+                try
+                {
+                    await docker.Images.DeleteImageAsync(name, new ImageDeleteParameters());
+                }
+                catch (Docker.DotNet.DockerImageNotFoundException)
+                {
+                    // Gone with the name removed just before.
+                }
+            }
+        }
+    });
+
+    private sealed class AsyncCleanup(Func<Task> cleanup) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await cleanup();
     }
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
