@@ -74,15 +74,20 @@ authorize_platform_key() {
 
 # Rootless Podman for the demo user, so the SSH backend runs with both engines here: the packages,
 # the tun device slirp4netns needs (0600 on this machine kind; 0666 is Debian's usual mode), and the
-# bundled hello image copied from Docker's store into the demo user's (only when it changed).
+# bundled hello and desktop images copied from Docker's store into the demo user's (only when they
+# changed; the replaced copies are pruned).
 prepare_demo_podman() {
     apt_install podman uidmap slirp4netns
-    local user="$ROSETTA_DEMO_USER" want have
+    local user="$ROSETTA_DEMO_USER" image want have copied=0
     [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
-    want=$(docker image inspect rosetta/hello:latest --format '{{index .Config.Labels "rosetta.source-hash"}}')
-    have=$(runuser -u "$user" -- sh -c 'cd && podman image inspect localhost/rosetta/hello:latest --format "{{index .Labels \"rosetta.source-hash\"}}"' 2>/dev/null || true)
-    [ -n "$want" ] && [ "$want" = "$have" ] && return 0
-    log "copying rosetta/hello into $user's podman store ..."
-    docker save rosetta/hello:latest | runuser -u "$user" -- sh -c 'cd && podman load -q' >/dev/null \
-        || die "podman could not load rosetta/hello for $user"
+    for image in rosetta/hello rosetta/desktop; do
+        want=$(docker image inspect "$image:latest" --format '{{index .Config.Labels "rosetta.source-hash"}}')
+        have=$(runuser -u "$user" -- sh -c "cd && podman image inspect localhost/$image:latest --format '{{index .Labels \"rosetta.source-hash\"}}'" 2>/dev/null || true)
+        [ -n "$want" ] && [ "$want" = "$have" ] && continue
+        log "copying $image into $user's podman store ..."
+        docker save "$image:latest" | runuser -u "$user" -- sh -c 'cd && podman load -q' >/dev/null \
+            || die "podman could not load $image for $user"
+        copied=1
+    done
+    [ "$copied" -eq 0 ] || runuser -u "$user" -- sh -c 'cd && podman image prune -f' >/dev/null
 }

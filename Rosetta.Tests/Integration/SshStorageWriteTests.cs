@@ -91,6 +91,36 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
     }
 
     /// <summary>
+    /// The desktop under keep-id: its user (uid 1000) keeps the image's home, so Xvnc starts, the VNC
+    /// handshake completes through the proxy, and a program of the session writes the storage.
+    /// </summary>
+    [Fact]
+    public async Task WithRootlessPodmanTheDesktopStartsAndItsSessionWritesTheStorage()
+    {
+        var root = "/tmp/rosetta-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = await App.NewUserClientAsync();
+        var computing = await AddOwnHostAsync(client, "podman");
+        var (rw, _) = await AddStoragesAsync(client, computing, root);
+
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "podman desktop", software = "desktop", computing }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            var (width, height) = await VncThroughProxy.HandshakeAsync(App, client.DefaultRequestHeaders.Authorization!.Parameter!, id);
+            Assert.True(width > 0 && height > 0, $"desktop size {width}x{height}");
+            // As the session's programs run: the exec's default user is the container's.
+            await DemoSshHost.PodmanAsync("exec", $"rosetta-{id}", "sh", "-c",
+                "test \"$(id -u)\" = 1000 && test -w \"$HOME\" && echo desktop > /storages/rw/from-desktop.txt");
+            Assert.Equal("desktop\n", await client.GetStringAsync($"/api/v1/storages/{rw}/download?path=from-desktop.txt"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// keep-id would make its user the default of an image that names no USER; an image meant to
     /// start as root (like the bundled ssh image, which creates its user at start) must still start
     /// as root, and its uid-1000 processes still write the storage. The image: hello rebuilt without
