@@ -31,6 +31,16 @@ log() { echo "[bench] $*" >&2; }
 # working tree's bench/ over it, and build the app (Release) and the driver there — never in the
 # working tree itself.
 prepare() {
+    clone_head
+    log "building Rosetta.App (Release) and bench/Rosetta.Bench in $BENCH_SRC"
+    (cd "$BENCH_SRC" && dotnet build Rosetta.App -c Release -nologo -v q >"$BENCH_SRC/build-app.log" 2>&1) \
+        || { tail -30 "$BENCH_SRC/build-app.log"; exit 1; }
+    (cd "$BENCH_SRC" && dotnet build bench/Rosetta.Bench -c Release -nologo -v q >"$BENCH_SRC/build-bench.log" 2>&1) \
+        || { tail -30 "$BENCH_SRC/build-bench.log"; exit 1; }
+}
+
+# The committed HEAD in BENCH_SRC (reused while unchanged) with this working tree's bench/ over it.
+clone_head() {
     [ "$BENCH_SRC" != "$REPO" ] || { log "BENCH_SRC must not be the repository itself"; exit 2; }
     local head; head=$(git -C "$REPO" rev-parse HEAD)
     if [ ! -d "$BENCH_SRC/.git" ] || [ "$(git -C "$BENCH_SRC" rev-parse HEAD)" != "$head" ]; then
@@ -40,11 +50,14 @@ prepare() {
         git -C "$BENCH_SRC" checkout -q --detach "$head"
     fi
     tar -C "$REPO" --exclude=bin --exclude=obj --exclude=results -cf - bench | tar -C "$BENCH_SRC" -xf -
-    log "building Rosetta.App (Release) and bench/Rosetta.Bench in $BENCH_SRC"
-    (cd "$BENCH_SRC" && dotnet build Rosetta.App -c Release -nologo -v q >"$BENCH_SRC/build-app.log" 2>&1) \
-        || { tail -30 "$BENCH_SRC/build-app.log"; exit 1; }
-    (cd "$BENCH_SRC" && dotnet build bench/Rosetta.Bench -c Release -nologo -v q >"$BENCH_SRC/build-bench.log" 2>&1) \
-        || { tail -30 "$BENCH_SRC/build-bench.log"; exit 1; }
+}
+
+# bench/ceilings (Release) in BENCH_SRC; sets CEILINGS to the command that runs it.
+build_ceilings() {
+    log "building bench/ceilings (Release) in $BENCH_SRC"
+    (cd "$BENCH_SRC" && dotnet build bench/ceilings -c Release -nologo -v q >"$BENCH_SRC/build-ceilings.log" 2>&1) \
+        || { tail -30 "$BENCH_SRC/build-ceilings.log"; exit 1; }
+    CEILINGS="dotnet $BENCH_SRC/bench/ceilings/bin/Release/net10.0/Ceilings.dll"
 }
 
 start_app() {

@@ -25,10 +25,7 @@ WORK=$BENCH_DATA/work
 REMOTE=/tmp/bench-sftp-$$ # the sftp storage's base on the demo host (this machine's file system)
 
 prepare
-log "building bench/ceilings (Release) in $BENCH_SRC"
-(cd "$BENCH_SRC" && dotnet build bench/ceilings -c Release -nologo -v q >"$BENCH_SRC/build-ceilings.log" 2>&1) \
-    || { tail -30 "$BENCH_SRC/build-ceilings.log"; exit 1; }
-CEILINGS="dotnet $BENCH_SRC/bench/ceilings/bin/Release/net10.0/Ceilings.dll"
+build_ceilings
 SINK_PID=""
 start_app
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; rm -rf "$REMOTE"; (exit $rc); cleanup' EXIT

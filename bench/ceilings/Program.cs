@@ -5,6 +5,8 @@
 //                                SSH.NET with the platform's cipher order (or only CIPHER, for A/B runs) and read size:
 //                                UploadFile LOCAL → REMOTE, then DownloadFile REMOTE → /dev/null; prints
 //                                MiB/s for each and the cipher agreed.
+//   grant-command FOLDER         prints the shell command the platform runs on an SSH host before a docker task,
+//                                giving uid 1000 write access to FOLDER (ContainerCli.GrantTaskAccess), for bench/acl-grant.sh.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
@@ -20,13 +22,20 @@ return args switch
     ["http-sink", var port, var file] => await HttpSinkAsync(int.Parse(port), file),
     ["sftp", var host, var port, var user, var key, var local, var remote] => Sftp(host, int.Parse(port), user, key, local, remote, null),
     ["sftp", var host, var port, var user, var key, var local, var remote, var cipher] => Sftp(host, int.Parse(port), user, key, local, remote, cipher),
+    ["grant-command", var folder] => PrintGrantCommand(folder),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Ceilings http-sink PORT FILE | sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER]");
+    Console.Error.WriteLine("usage: Ceilings http-sink PORT FILE | sftp HOST PORT USER KEY LOCAL REMOTE [CIPHER] | grant-command FOLDER");
     return 2;
+}
+
+static int PrintGrantCommand(string folder)
+{
+    Console.WriteLine(Rosetta.Core.Backends.Cli.ContainerCli.GrantTaskAccess([folder], new Rosetta.Core.Storages.TaskFileOwner(1000, 1000)));
+    return 0;
 }
 
 static async Task<int> HttpSinkAsync(int port, string file)
