@@ -54,6 +54,7 @@ cmd_infra() {
     build_images
     start_demo_sshd
     prepare_demo_podman
+    start_demo_rootless_docker
     # The single-node Slurm cluster on loopback; its jobs run as the demo SSH user.
     start_slurm
     log "infra ready in $(_since "$t")"

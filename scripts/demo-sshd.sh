@@ -91,3 +91,38 @@ prepare_demo_podman() {
     done
     [ "$copied" -eq 0 ] || runuser -u "$user" -- sh -c 'cd && podman image prune -f' >/dev/null
 }
+
+# Rootless docker for the demo user: its own daemon (rootlesskit, slirp4netns) on
+# /run/user/UID/docker.sock, so the SSH backend's tests cover a host whose docker maps container
+# uids to the login's subordinate ones. Sessions reach it with DOCKER_HOST; the demo sshd's own
+# sessions keep the system engine. rosetta/hello is copied into it (only when it changed).
+ROSETTA_DEMO_ROOTLESS_LOG="${ROSETTA_DEMO_ROOTLESS_LOG:-/var/lib/rosetta/demo-rootless-docker.log}"
+demo_rootless_docker_host() { echo "unix:///run/user/$(id -u "$ROSETTA_DEMO_USER")/docker.sock"; }
+
+start_demo_rootless_docker() {
+    apt_install rootlesskit slirp4netns uidmap
+    local user="$ROSETTA_DEMO_USER" runtime host want have i
+    runtime="/run/user/$(id -u "$user")"
+    host=$(demo_rootless_docker_host)
+    install -d -o "$user" -g "$user" -m 700 "$runtime"
+    as_rootless() { runuser -u "$user" -- env DOCKER_HOST="$host" XDG_RUNTIME_DIR="$runtime" sh -c "cd && $1"; }
+    if ! as_rootless 'docker version' >/dev/null 2>&1; then
+        log "starting rootless dockerd for $user (log: $ROSETTA_DEMO_ROOTLESS_LOG) ..."
+        install -d "$(dirname "$ROSETTA_DEMO_ROOTLESS_LOG")"
+        as_rootless 'PATH=/usr/share/docker.io/contrib:/usr/sbin:/sbin:$PATH exec setsid dockerd-rootless.sh' \
+            >"$ROSETTA_DEMO_ROOTLESS_LOG" 2>&1 </dev/null &
+        for ((i = 0; i < 300; i++)); do
+            as_rootless 'docker version' >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        as_rootless 'docker version' >/dev/null 2>&1 \
+            || { tail -20 "$ROSETTA_DEMO_ROOTLESS_LOG" >&2; die "rootless dockerd for $user did not start within 30 s"; }
+    fi
+    want=$(docker image inspect rosetta/hello:latest --format '{{index .Config.Labels "rosetta.source-hash"}}')
+    have=$(as_rootless "docker image inspect rosetta/hello:latest --format '{{index .Config.Labels \"rosetta.source-hash\"}}'" 2>/dev/null || true)
+    if [ -z "$want" ] || [ "$want" != "$have" ]; then
+        log "copying rosetta/hello into $user's rootless docker ..."
+        docker save rosetta/hello:latest | as_rootless 'docker load -q' >/dev/null \
+            || die "rootless docker could not load rosetta/hello for $user"
+    fi
+}

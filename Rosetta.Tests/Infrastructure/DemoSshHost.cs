@@ -88,6 +88,11 @@ public static class DemoSshHost
     /// <summary>Runs the demo user's rootless podman (which `./rosetta.sh infra` sets up) and returns its output.</summary>
     public static Task<string> PodmanAsync(params string[] arguments) => RunAsUserAsync(["podman", .. arguments]);
 
+    /// <summary>The demo login's own rootless docker daemon (started by ./rosetta.sh infra), which sessions reach with DOCKER_HOST.</summary>
+    public const string RootlessDockerHost = "unix:///run/user/1001/docker.sock";
+
+    public static Task<string> RootlessDockerAsync(params string[] arguments) => RunAsUserAsync(["env", $"DOCKER_HOST={RootlessDockerHost}", "docker", .. arguments]);
+
     /// <summary>Runs a program as the demo login (what a task or the user would do on the host) and returns its output; a failure throws.</summary>
     public static async Task<string> RunAsUserAsync(params string[] command)
     {

@@ -46,6 +46,7 @@ public sealed class PrivateSshd : IAsyncDisposable
             UsePAM no
             AllowUsers {DemoSshHost.User}
             AllowTcpForwarding yes
+            Subsystem sftp /usr/lib/openssh/sftp-server
             {extraConfig}
             """);
         await sshd.StartAsync();

@@ -91,6 +91,62 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
     }
 
     /// <summary>
+    /// Rootless docker maps the image's uid 1000 to one of the login's subordinate uids: the grant goes
+    /// to that uid, so the task writes its storage, and host uid 1000 (an unrelated account) gets nothing.
+    /// The host: an sshd whose sessions reach the login's own rootless daemon through DOCKER_HOST.
+    /// </summary>
+    [Fact]
+    public async Task WithRootlessDockerTheGrantGoesToTheUidTheTaskRunsAsOnTheHost()
+    {
+        var root = "/tmp/rosetta-sftp-" + Guid.NewGuid().ToString("N")[..8];
+        var mapped = await SubordinateUidAsync(1000);
+        using var client = await App.NewUserClientAsync();
+        await using var host = await PrivateSshd.StartAsync(await client.GetStringAsync("/api/v1/account/public-key"), $"SetEnv DOCKER_HOST={DemoSshHost.RootlessDockerHost}");
+        var computing = await AddHostAsync(client, host.Port, "docker");
+        var (rw, ro) = await AddStoragesAsync(client, computing, root);
+        await StorageApi.UploadAsync(client, rw, "before/notes.txt", "manager\n"u8.ToArray());
+
+        var id = (string)(await TaskApi.StartAsync(client, new { name = "rootless docker writes", software = "hello", computing }))["id"]!;
+        try
+        {
+            var running = await TaskApi.WaitForStatusAsync(client, id, "running");
+            Assert.Null((string?)running["statusDetail"]);
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{id}/"));
+            await StorageApi.UploadAsync(client, rw, "during.txt", "manager\n"u8.ToArray());
+
+            var container = $"rosetta-{id}";
+            await DemoSshHost.RootlessDockerAsync("exec", "--user", ImageUser, container, "sh", "-c",
+                "umask 022 && echo task > /storages/rw/by-task.txt && mkdir -p /storages/rw/results/2026 && echo 42 > /storages/rw/results/2026/answer.txt " +
+                "&& echo task >> /storages/rw/before/notes.txt && echo task >> /storages/rw/during.txt");
+            var folder = $"{root}/rw/{DemoSshHost.User}";
+            Assert.Equal(mapped, await OwnerUidAsync($"{folder}/by-task.txt")); // the task really ran as the subordinate uid
+            var acl = (await DemoSshHost.AsUserAsync("getfacl", "-cn", folder)).Output;
+            Assert.Contains($"default:user:{mapped}:rwx", acl);
+            Assert.DoesNotContain("user:1000:", acl);
+            await AssertFileManagerOwnsWhatTheTaskWroteAsync(client, rw, folder);
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                DemoSshHost.RootlessDockerAsync("exec", "--user", ImageUser, container, "touch", "/storages/ro/by-task.txt"));
+            Assert.Contains("Read-only file system", refused.Message);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The host uid that container uid <paramref name="uid"/> (≥ 1) is under the demo login's rootless engines: its first subordinate uid + uid − 1.</summary>
+    private static async Task<int> SubordinateUidAsync(int uid)
+    {
+        var line = (await File.ReadAllLinesAsync("/etc/subuid")).First(l => l.StartsWith(DemoSshHost.User + ":", StringComparison.Ordinal));
+        return int.Parse(line.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) + uid - 1;
+    }
+
+    private static async Task<int> OwnerUidAsync(string path) =>
+        int.Parse((await DemoSshHost.RunAsUserAsync("stat", "-c", "%u", path)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// The desktop under keep-id: its user (uid 1000) keeps the image's home, so Xvnc starts, the VNC
     /// handshake completes through the proxy, and a program of the session writes the storage.
     /// </summary>

@@ -91,10 +91,16 @@ public sealed class ContainerCliTests
     {
         var grant = ContainerCli.GrantTaskAccess(["/data/it's $(touch pwned)", "-rf"], new TaskFileOwner(1234, 99));
         Assert.Equal(
-            "(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; status=0; " +
+            "(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; " +
+            "uid=1234; if docker info --format '{{json .SecurityOptions}}' 2>/dev/null | grep -q 'name=rootless'; then " +
+            "first=$(awk -F: -v name=\"$(id -un)\" -v id=\"$login\" '$1 == name || $1 == id { print $2; exit }' /etc/subuid); " +
+            "[ -n \"$first\" ] || { echo \"docker is rootless but /etc/subuid has no range for $(id -un)\" >&2; exit 1; }; " +
+            "uid=$((first + 1234 - 1)); fi; status=0; " +
             "for folder in '/data/it'\"'\"'s $(touch pwned)' -rf; do " +
-            "if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx 'default:user:1234:rwx'; then setfacl -m \"u:1234:rwX,d:u:1234:rwX,d:u:$login:rwX\" -- \"$folder\"; " +
-            "else setfacl -R -m \"u:1234:rwX,d:u:1234:rwX,d:u:$login:rwX\" -- \"$folder\"; fi || status=1; done; exit $status)", grant);
+            "if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; " +
+            "else setfacl -R -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; fi || status=1; done; exit $status)", grant);
+        // Under rootless docker, container root is the login itself.
+        Assert.Contains("then uid=$login; fi;", ContainerCli.GrantTaskAccess(["/data"], new TaskFileOwner(0, 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => ContainerCli.GrantTaskAccess(["/data"], TaskFileOwner.Unchanged));
     }
 
@@ -128,6 +134,18 @@ public sealed class ContainerCliTests
             Assert.Equal(0, (await ShAsync(ContainerCli.GrantTaskAccess(folders, TaskUser), root)).Status);
             // A host without setfacl: the distinct status the backends turn into "install the acl package".
             Assert.Equal(ContainerCli.AclToolMissingStatus, (await ShAsync(ContainerCli.GrantTaskAccess(folders, TaskUser), root, path: "/nonexistent")).Status);
+
+            // Rootless docker for a login without subordinate uids (this test's user has none): refused,
+            // saying why, rather than a grant to the host account that happens to be uid 1000.
+            var bin = Directory.CreateDirectory(Path.Combine(root, "rootless-bin")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(bin, "docker"), "#!/bin/sh\necho '[\"name=seccomp,profile=default\",\"name=rootless\"]'\n");
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(Path.Combine(bin, "docker"), (UnixFileMode)0b111_101_101);
+            var fresh = Path.Combine(root, "fresh");
+            Directory.CreateDirectory(fresh);
+            var rootless = await ShAsync(ContainerCli.GrantTaskAccess([fresh], TaskUser), root, path: $"{bin}:/usr/bin:/bin");
+            Assert.Equal(1, rootless.Status);
+            Assert.Contains("docker is rootless but /etc/subuid has no range for", rootless.Error);
+            Assert.DoesNotContain("user:1000:", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", fresh), root)).Output);
         }
         finally
         {

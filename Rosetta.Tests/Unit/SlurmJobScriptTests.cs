@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Backends.Slurm;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Storages;
@@ -88,7 +89,7 @@ public sealed class SlurmJobScriptTests
         {
             Binds = [new BindMount("/home/u/data", "/storages/data", false), new BindMount("/home/u/my refs", "/storages/refs", true)],
         }, "t1", "i1", ContainerEngineKind.Docker, Owner);
-        var grant = script.IndexOf("(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; status=0; for folder in /home/u/data; do ", StringComparison.Ordinal);
+        var grant = script.IndexOf(ContainerCli.GrantTaskAccess(["/home/u/data"], Owner), StringComparison.Ordinal);
         Assert.True(grant > script.IndexOf("mkdir -p -- ", StringComparison.Ordinal) && grant < script.IndexOf("docker run", StringComparison.Ordinal), script);
         Assert.DoesNotContain("my refs'; do", script); // read-only storages stay read-only
         // No exit on failure: the task runs, and its log says what to install.

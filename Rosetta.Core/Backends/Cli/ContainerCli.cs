@@ -104,9 +104,10 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     public const int AclToolMissingStatus = 3;
 
     /// <summary>
-    /// Rootful docker on an SSH host or Slurm node: the storage folders are the SSH login's, the
-    /// image runs as <paramref name="taskUser"/> (the same uid on the host), so the task could only
-    /// read them. POSIX ACLs grant that uid rwX on each folder (access entries) and make everything
+    /// Docker on an SSH host or Slurm node: the storage folders are the SSH login's, the image runs
+    /// as <paramref name="taskUser"/> (the same uid on the host under rootful docker, a subordinate
+    /// uid of the login under rootless docker: see <see cref="HostUidOfTaskUser"/>), so the task could
+    /// only read them. POSIX ACLs grant that uid rwX on each folder (access entries) and make everything
     /// created inside inherit rwX for both the task's uid and the login's (default entries): files
     /// the task writes stay writable and deletable by the login (the file manager over SFTP), and
     /// files the file manager uploads are writable by the task. Under a default ACL the umask does
@@ -125,13 +126,29 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     public static string GrantTaskAccess(IEnumerable<string> folders, TaskFileOwner taskUser)
     {
         if (taskUser.Uid < 0) throw new ArgumentOutOfRangeException(nameof(taskUser), "Files are left as created (Rosetta:Storage:OwnerUid = -1): there is nobody to grant access to.");
-        var uid = taskUser.Uid.ToString(CultureInfo.InvariantCulture);
-        var entries = $"\"u:{uid}:rwX,d:u:{uid}:rwX,d:u:$login:rwX\"";
+        const string entries = "\"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\"";
         var list = string.Join(' ', folders.Select(ShellCommand.Quote));
-        return $"(command -v setfacl >/dev/null 2>&1 || exit {AclToolMissingStatus.ToString(CultureInfo.InvariantCulture)}; login=$(id -u) || exit 1; status=0; " +
+        return $"(command -v setfacl >/dev/null 2>&1 || exit {AclToolMissingStatus.ToString(CultureInfo.InvariantCulture)}; login=$(id -u) || exit 1; " +
+               HostUidOfTaskUser(taskUser.Uid) + "status=0; " +
                $"for folder in {list}; do " +
-               $"if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx 'default:user:{uid}:rwx'; then setfacl -m {entries} -- \"$folder\"; " +
+               $"if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m {entries} -- \"$folder\"; " +
                $"else setfacl -R -m {entries} -- \"$folder\"; fi || status=1; done; exit $status)";
+    }
+
+    /// <summary>
+    /// Sets <c>uid</c> to the host uid the task's user writes files as. Rootful docker: the same
+    /// number. Rootless docker (its <c>docker info</c> says <c>name=rootless</c>): container uid 0 is
+    /// the login and uid N ≥ 1 is the login's first subordinate uid + N − 1 (/etc/subuid), so the
+    /// grant goes to that uid, and never to the unrelated host account that has the same number.
+    /// </summary>
+    private static string HostUidOfTaskUser(int taskUid)
+    {
+        var n = taskUid.ToString(CultureInfo.InvariantCulture);
+        var mapped = taskUid == 0 ? "uid=$login" :
+            "first=$(awk -F: -v name=\"$(id -un)\" -v id=\"$login\" '$1 == name || $1 == id { print $2; exit }' /etc/subuid); " +
+            "[ -n \"$first\" ] || { echo \"docker is rootless but /etc/subuid has no range for $(id -un)\" >&2; exit 1; }; " +
+            $"uid=$((first + {n} - 1))";
+        return $"uid={n}; if docker info --format '{{{{json .SecurityOptions}}}}' 2>/dev/null | grep -q 'name=rootless'; then {mapped}; fi; ";
     }
 
     /// <summary>The read-write binds' folders that <see cref="GrantTaskAccess"/> must open to the task, if the engine needs it at all.</summary>
