@@ -89,7 +89,8 @@ public static class DemoSshHost
     public static Task<string> PodmanAsync(params string[] arguments) => RunAsUserAsync(["podman", .. arguments]);
 
     /// <summary>The demo login's own rootless docker daemon (started by ./rosetta.sh infra), which sessions reach with DOCKER_HOST.</summary>
-    public const string RootlessDockerHost = "unix:///run/user/1001/docker.sock";
+    public static string RootlessDockerHost =>
+        $"unix:///run/user/{File.ReadLines("/etc/passwd").Select(l => l.Split(':')).Single(f => f[0] == User)[2]}/docker.sock";
 
     public static Task<string> RootlessDockerAsync(params string[] arguments) => RunAsUserAsync(["env", $"DOCKER_HOST={RootlessDockerHost}", "docker", .. arguments]);
 
