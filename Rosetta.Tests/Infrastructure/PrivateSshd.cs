@@ -46,7 +46,7 @@ public sealed class PrivateSshd : IAsyncDisposable
             UsePAM no
             AllowUsers {DemoSshHost.User}
             AllowTcpForwarding yes
-            Subsystem sftp /usr/lib/openssh/sftp-server
+            Subsystem sftp internal-sftp
             {extraConfig}
             """);
         await sshd.StartAsync();
@@ -70,11 +70,16 @@ public sealed class PrivateSshd : IAsyncDisposable
                 var banner = new byte[4];
                 if (await client.GetStream().ReadAsync(banner) == 4) return;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
+            catch (SocketException)
             {
             }
-            if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"sshd did not start: {await File.ReadAllTextAsync(Path.Combine(_directory.FullName, "sshd.log"))}");
+            // A daemon that exited (a bad configuration) says why in its log at once.
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+            {
+                var said = _process.HasExited ? await _process.StandardError.ReadToEndAsync() : "";
+                var log = Path.Combine(_directory.FullName, "sshd.log");
+                throw new InvalidOperationException($"sshd did not start: {said}{(File.Exists(log) ? await File.ReadAllTextAsync(log) : "")}");
+            }
             await Task.Delay(100);
         }
     }

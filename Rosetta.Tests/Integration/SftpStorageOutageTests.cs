@@ -26,7 +26,7 @@ public sealed class SftpStorageOutageTests(SshPlatformFixture platform) : IAsync
     public async Task InitializeAsync()
     {
         _client = await App.NewUserClientAsync(_user);
-        _sshd = await PrivateSshd.StartAsync(await _client.GetStringAsync("/api/v1/account/public-key"), "Subsystem sftp internal-sftp");
+        _sshd = await PrivateSshd.StartAsync(await _client.GetStringAsync("/api/v1/account/public-key"));
         var computing = await _client.PostAsJsonAsync("/api/v1/computing", new { name = "fragile host", kind = "ssh", host = "127.0.0.1", port = _sshd.Port, username = DemoSshHost.User });
         Assert.True(computing.StatusCode == HttpStatusCode.Created, await computing.Content.ReadAsStringAsync());
         _storage = "so-" + Guid.NewGuid().ToString("N")[..6];

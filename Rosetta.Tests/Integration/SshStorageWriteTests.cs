@@ -17,6 +17,10 @@ namespace Rosetta.Tests.Integration;
 public sealed class SshStorageWriteTests(SshPlatformFixture platform)
 {
     private const string ImageUser = "1000:1000";
+    /// <summary>What the task does in its read-write storage: new files and folders, and appends to what the file manager uploaded.</summary>
+    private const string TaskWrites =
+        "umask 022 && echo task > /storages/rw/by-task.txt && mkdir -p /storages/rw/results/2026 && echo 42 > /storages/rw/results/2026/answer.txt " +
+        "&& echo task >> /storages/rw/before/notes.txt && echo task >> /storages/rw/during.txt";
     private RosettaAppFactory App => platform.App;
 
     [Fact]
@@ -38,8 +42,7 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
             await StorageApi.UploadAsync(client, rw, "during.txt", "manager\n"u8.ToArray());
 
             var wrote = await DockerEngine.ExecAsync(container, ImageUser, "sh", "-c",
-                "umask 022 && echo task > /storages/rw/by-task.txt && mkdir -p /storages/rw/results/2026 && echo 42 > /storages/rw/results/2026/answer.txt " +
-                "&& echo task >> /storages/rw/before/notes.txt && echo task >> /storages/rw/during.txt");
+                TaskWrites);
             Assert.True(wrote.ExitCode == 0, $"the image's user could not write its storage over ssh: {wrote.Error}");
             await AssertFileManagerOwnsWhatTheTaskWroteAsync(client, rw, $"{root}/rw/{DemoSshHost.User}");
 
@@ -75,13 +78,10 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
 
             var container = $"rosetta-{id}";
             await DemoSshHost.PodmanAsync("exec", "--user", ImageUser, container, "sh", "-c",
-                "umask 022 && echo task > /storages/rw/by-task.txt && mkdir -p /storages/rw/results/2026 && echo 42 > /storages/rw/results/2026/answer.txt " +
-                "&& echo task >> /storages/rw/before/notes.txt && echo task >> /storages/rw/during.txt");
+                TaskWrites);
             await AssertFileManagerOwnsWhatTheTaskWroteAsync(client, rw, $"{root}/rw/{DemoSshHost.User}");
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                DemoSshHost.PodmanAsync("exec", "--user", ImageUser, container, "touch", "/storages/ro/by-task.txt"));
-            Assert.Contains("Read-only file system", refused.Message);
+            await AssertReadOnlyStorageRefusesAsync(DemoSshHost.PodmanAsync, container);
         }
         finally
         {
@@ -116,8 +116,7 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
 
             var container = $"rosetta-{id}";
             await DemoSshHost.RootlessDockerAsync("exec", "--user", ImageUser, container, "sh", "-c",
-                "umask 022 && echo task > /storages/rw/by-task.txt && mkdir -p /storages/rw/results/2026 && echo 42 > /storages/rw/results/2026/answer.txt " +
-                "&& echo task >> /storages/rw/before/notes.txt && echo task >> /storages/rw/during.txt");
+                TaskWrites);
             var folder = $"{root}/rw/{DemoSshHost.User}";
             Assert.Equal(mapped, await OwnerUidAsync($"{folder}/by-task.txt")); // the task really ran as the subordinate uid
             var acl = (await DemoSshHost.AsUserAsync("getfacl", "-cn", folder)).Output;
@@ -125,9 +124,7 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
             Assert.DoesNotContain("user:1000:", acl);
             await AssertFileManagerOwnsWhatTheTaskWroteAsync(client, rw, folder);
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-                DemoSshHost.RootlessDockerAsync("exec", "--user", ImageUser, container, "touch", "/storages/ro/by-task.txt"));
-            Assert.Contains("Read-only file system", refused.Message);
+            await AssertReadOnlyStorageRefusesAsync(DemoSshHost.RootlessDockerAsync, container);
         }
         finally
         {
@@ -252,6 +249,13 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             Directory.Delete(bin, recursive: true);
         }
+    }
+
+    /// <summary>The read-only storage refuses the image's user, through the host's engine CLI (<paramref name="engine"/>: its arguments, a failure throws).</summary>
+    private static async Task AssertReadOnlyStorageRefusesAsync(Func<string[], Task<string>> engine, string container)
+    {
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => engine(["exec", "--user", ImageUser, container, "touch", "/storages/ro/by-task.txt"]));
+        Assert.Contains("Read-only file system", refused.Message);
     }
 
     /// <summary>What the task wrote, the file manager lists, downloads, overwrites and deletes; the login itself may change it in place.</summary>
