@@ -15,7 +15,8 @@ namespace Rosetta.Tests.Infrastructure;
 /// <summary>
 /// The real platform on a loopback Kestrel port, with its own SQLite file and data folder, against
 /// the real Docker engine. Two factories over the same <see cref="DataDirectory"/> model a platform
-/// restart. Disposing the last one removes the containers this instance started.
+/// restart. Whoever disposes the last one removes the instance's containers (<see cref="RemoveContainersAsync"/>);
+/// the data folders it made go when the test run ends.
 /// </summary>
 public sealed class RosettaAppFactory : WebApplicationFactory<Program>
 {
