@@ -72,24 +72,35 @@ authorize_platform_key() {
     grep -qxF "$(cat "$key.pub")" "$keys" 2>/dev/null || cat "$key.pub" >>"$keys"
 }
 
+# Copies IMAGE (tag latest) from the system docker into another engine's store unless that store
+# holds the same build already (the rosetta.source-hash label). $2 runs a shell command as the
+# store's owner; $3 is that store's engine (podman names local images localhost/…). Returns 1 when
+# nothing was copied, so callers can prune only after a copy.
+copy_image_if_changed() {
+    local image="$1" run_as="$2" engine="$3" ref="$1:latest" want have
+    [ "$engine" = podman ] && ref="localhost/$ref"
+    want=$(docker image inspect "$image:latest" --format '{{index .Config.Labels "rosetta.source-hash"}}')
+    have=$("$run_as" "$engine image inspect $ref --format '{{index .Config.Labels \"rosetta.source-hash\"}}'" 2>/dev/null || true)
+    [ -n "$want" ] && [ "$want" = "$have" ] && return 1
+    log "copying $image into $ROSETTA_DEMO_USER's $engine store ..."
+    docker save "$image:latest" | "$run_as" "$engine load -q" >/dev/null \
+        || die "$engine could not load $image for $ROSETTA_DEMO_USER"
+}
+
+as_demo_user() { runuser -u "$ROSETTA_DEMO_USER" -- sh -c "cd && $1"; }
+
 # Rootless Podman for the demo user, so the SSH backend runs with both engines here: the packages,
 # the tun device slirp4netns needs (0600 on this machine kind; 0666 is Debian's usual mode), and the
 # bundled hello and desktop images copied from Docker's store into the demo user's (only when they
 # changed; the replaced copies are pruned).
 prepare_demo_podman() {
     apt_install podman uidmap slirp4netns
-    local user="$ROSETTA_DEMO_USER" image want have copied=0
+    local image copied=0
     [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
     for image in rosetta/hello rosetta/desktop; do
-        want=$(docker image inspect "$image:latest" --format '{{index .Config.Labels "rosetta.source-hash"}}')
-        have=$(runuser -u "$user" -- sh -c "cd && podman image inspect localhost/$image:latest --format '{{index .Labels \"rosetta.source-hash\"}}'" 2>/dev/null || true)
-        [ -n "$want" ] && [ "$want" = "$have" ] && continue
-        log "copying $image into $user's podman store ..."
-        docker save "$image:latest" | runuser -u "$user" -- sh -c 'cd && podman load -q' >/dev/null \
-            || die "podman could not load $image for $user"
-        copied=1
+        copy_image_if_changed "$image" as_demo_user podman && copied=1
     done
-    [ "$copied" -eq 0 ] || runuser -u "$user" -- sh -c 'cd && podman image prune -f' >/dev/null
+    [ "$copied" -eq 0 ] || as_demo_user 'podman image prune -f' >/dev/null
 }
 
 # Rootless docker for the demo user: its own daemon (rootlesskit, slirp4netns) on
@@ -97,13 +108,12 @@ prepare_demo_podman() {
 # uids to the login's subordinate ones. Sessions reach it with DOCKER_HOST; the demo sshd's own
 # sessions keep the system engine. rosetta/hello is copied into it (only when it changed).
 ROSETTA_DEMO_ROOTLESS_LOG="${ROSETTA_DEMO_ROOTLESS_LOG:-/var/lib/rosetta/demo-rootless-docker.log}"
-demo_rootless_docker_host() { echo "unix:///run/user/$(id -u "$ROSETTA_DEMO_USER")/docker.sock"; }
 
 start_demo_rootless_docker() {
     apt_install rootlesskit slirp4netns uidmap
-    local user="$ROSETTA_DEMO_USER" runtime host want have i
+    local user="$ROSETTA_DEMO_USER" runtime host i
     runtime="/run/user/$(id -u "$user")"
-    host=$(demo_rootless_docker_host)
+    host="unix://$runtime/docker.sock"
     install -d -o "$user" -g "$user" -m 700 "$runtime"
     as_rootless() { runuser -u "$user" -- env DOCKER_HOST="$host" XDG_RUNTIME_DIR="$runtime" sh -c "cd && $1"; }
     if ! as_rootless 'docker version' >/dev/null 2>&1; then
@@ -118,11 +128,5 @@ start_demo_rootless_docker() {
         as_rootless 'docker version' >/dev/null 2>&1 \
             || { tail -20 "$ROSETTA_DEMO_ROOTLESS_LOG" >&2; die "rootless dockerd for $user did not start within 30 s"; }
     fi
-    want=$(docker image inspect rosetta/hello:latest --format '{{index .Config.Labels "rosetta.source-hash"}}')
-    have=$(as_rootless "docker image inspect rosetta/hello:latest --format '{{index .Config.Labels \"rosetta.source-hash\"}}'" 2>/dev/null || true)
-    if [ -z "$want" ] || [ "$want" != "$have" ]; then
-        log "copying rosetta/hello into $user's rootless docker ..."
-        docker save rosetta/hello:latest | as_rootless 'docker load -q' >/dev/null \
-            || die "rootless docker could not load rosetta/hello for $user"
-    fi
+    copy_image_if_changed rosetta/hello as_rootless docker || true
 }
