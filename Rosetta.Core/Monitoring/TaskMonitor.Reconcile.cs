@@ -145,11 +145,19 @@ public sealed partial class TaskMonitor
     public async Task ReconcileAsync(ComputingResource computing, CancellationToken ct)
     {
         var backend = BackendFor(computing.Kind);
+        // The tasks as they were before the engine was asked: a listing can take seconds, and a task
+        // launched or changed meanwhile is not in it although nothing is wrong with it. The events
+        // replayed from before this call cover those tasks.
+        var before = Feed.Items.Values
+            .Where(t => t.ComputingId == computing.Id && !_launches.ContainsKey(t.Id))
+            .ToList();
         var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
+        StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
+        before.RemoveAll(t => t.Status.IsFinal());
 
-        foreach (var task in Feed.Items.Values)
+        foreach (var task in before)
         {
-            if (task.ComputingId != computing.Id || task.Status.IsFinal()) continue;
+            if (!ReferenceEquals(Get(task.Id), task)) continue; // changed (or deleted) during the listing
             if (_launches.ContainsKey(task.Id)) continue; // its launch is in progress in this process
 
             if (!observed.TryGetValue(task.Id, out var container))
@@ -183,6 +191,32 @@ public sealed partial class TaskMonitor
                     await backend.RemoveAsync(computing, container.BackendId, ct);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Stops the containers (or jobs) still running for tasks that have ended: left by a launch whose
+    /// connection dropped after the engine had started them, they would hold the host's resources with
+    /// nobody to see them. In the background, so a slow stop does not hold up the reconciliation.
+    /// </summary>
+    private void StopLeftovers(ComputingResource computing, IEnumerable<TaskRecord> ended, IReadOnlyDictionary<string, ObservedContainer> observed)
+    {
+        foreach (var task in ended)
+        {
+            if (!observed.TryGetValue(task.Id, out var container) || container.State is not (ContainerRunState.Running or ContainerRunState.Queued)) continue;
+            logger.LogWarning("Task {TaskId} is {Status} but its container {BackendId} still runs on {Computing}; stopping it",
+                task.Id, task.Status, container.BackendId, computing.Id);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await BackendFor(computing.Kind).StopAsync(computing, container.BackendId, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    logger.LogWarning(e, "The leftover container {BackendId} of task {TaskId} could not be stopped", container.BackendId, task.Id);
+                }
+            }, CancellationToken.None);
         }
     }
 

@@ -114,19 +114,29 @@ public sealed class DashboardTestContext : BunitContext
         public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult(new ComputingCapacity(2, 4L << 30));
         public Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct) =>
             throw new LaunchFailedException("The fake backend does not launch containers.");
-        public Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct) => Task.CompletedTask;
+        /// <summary>The containers asked to stop, in order.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> Stopped { get; } = new();
+        public Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
+        {
+            Stopped.Enqueue(backendId);
+            return Task.CompletedTask;
+        }
         public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Task.CompletedTask;
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {
             foreach (var line in Logs.ToList()) yield return line;
             await Task.CompletedTask;
         }
+        /// <summary>What <see cref="ListAsync"/> answers; by default nothing, ever.</summary>
+        public Func<CancellationToken, Task<IReadOnlyList<ObservedContainer>>>? Listing { get; set; }
+
         /// <summary>
-        /// Never answers: tests put tasks into the monitor directly, and a reconciliation against an
-        /// engine with no containers would (rightly) fail them.
+        /// Never answers unless a test sets <see cref="Listing"/>: tests put tasks into the monitor
+        /// directly, and a reconciliation against an engine with no containers would (rightly) fail them.
         /// </summary>
         public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct)
         {
+            if (Listing is { } listing) return await listing(ct);
             await Task.Delay(Timeout.Infinite, ct);
             return [];
         }
