@@ -106,6 +106,51 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
+    public async Task AJobWaitingInTheQueueWhileTheControllerIsDownStaysQueuedAndRunsWhenItIsBack()
+    {
+        using var client = await App.NewUserClientAsync();
+        var cpus = await SlurmCluster.NodeCpusAsync();
+        var blocker = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus } }))["id"]!;
+        string? waiting = null;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, blocker, "running", seconds: 60);
+            waiting = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { cpus = 1 } }))["id"]!;
+            await TaskApi.WaitForStatusAsync(client, waiting, "queued", seconds: 20);
+            var jobId = await SlurmCluster.JobOfTaskAsync(waiting);
+            await SlurmCluster.StopControllerAsync();
+            try
+            {
+                // The launch's listings fail: the task says so and keeps waiting for its job.
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                var task = await TaskApi.GetAsync(client, waiting);
+                while (!((string?)task["statusDetail"] ?? "").Contains("Slurm did not answer") && DateTime.UtcNow < deadline)
+                {
+                    Assert.Equal("queued", (string?)task["status"]);
+                    await Task.Delay(200);
+                    task = await TaskApi.GetAsync(client, waiting);
+                }
+                Assert.Equal("queued", (string?)task["status"]);
+                Assert.Contains("Slurm did not answer", (string?)task["statusDetail"]);
+            }
+            finally
+            {
+                await SlurmCluster.StartControllerAsync();
+            }
+            Assert.Equal("PENDING", await SlurmCluster.JobStateAsync(jobId));
+            await TaskApi.StopAndDeleteAsync(client, blocker);
+            await TaskApi.WaitForStatusAsync(client, waiting, "running", seconds: 60);
+            Assert.Equal(jobId, await SlurmCluster.JobOfTaskAsync(waiting));
+            Assert.Contains("Hello from Rosetta", await client.GetStringAsync($"/t/{waiting}/"));
+        }
+        finally
+        {
+            if (waiting is not null) await StopAndDeleteIfPresentAsync(client, waiting);
+            await StopAndDeleteIfPresentAsync(client, blocker);
+        }
+    }
+
+    [Fact]
     public async Task AnEndedJobKeepsItsEndAfterSlurmForgetsIt()
     {
         using var client = await App.NewUserClientAsync();

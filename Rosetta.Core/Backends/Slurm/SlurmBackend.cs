@@ -81,13 +81,18 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine, _storageUser);
 
         progress.Report($"Submitting the job to {computing.Host}");
-        var submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, ct);
+        // Not cancelled half-way: a submission cut off may still reach sbatch, and a job whose id was
+        // never recorded is one that nothing cancels. Finished, the stop that follows cancels it by id.
+        RemoteResult submit;
+        using (var noReturn = new CancellationTokenSource(Ssh.SshBackend.PointOfNoReturnTimeout))
+            submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, noReturn.Token);
         if (!submit.Succeeded)
             throw new LaunchFailedException($"Slurm refused the job: {SchedulerMessage(submit)}");
         var jobId = submit.Output.Trim().Split('\n')[^1].Split(';')[0].Trim();
         if (!SlurmQueue.IsJobId(jobId)) throw new LaunchFailedException($"sbatch answered something that is not a job id: {submit.Output.Trim()}");
         var batch = progress as IBatchLaunchProgress;
-        if (batch is not null) await batch.SubmittedAsync(jobId, ct);
+        if (batch is not null) await batch.SubmittedAsync(jobId, CancellationToken.None);
+        ct.ThrowIfCancellationRequested();
         logger.LogInformation("Task {TaskId} submitted as Slurm job {JobId} on {Computing}", request.TaskId, jobId, computing.Id);
 
         return await WaitForEndpointAsync(computing, jobId, batch, ct);
@@ -105,10 +110,11 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var fast = TimeSpan.FromMilliseconds(_options.StartPollMilliseconds);
         string? lastDetail = null;
         var missing = 0;
-        var view = await ViewAsync(computing, TimeSpan.Zero, ct);
+        SlurmJob? job = null;
+        var view = await ListingAsync(() => ViewAsync(computing, TimeSpan.Zero, ct));
         while (true)
         {
-            var job = view.Jobs.FirstOrDefault(j => j.JobId == jobId);
+            job = view.Jobs.FirstOrDefault(j => j.JobId == jobId);
             var observed = view.Observed.FirstOrDefault(o => o.BackendId == jobId);
             if (observed is { State: ContainerRunState.Running, Endpoint: { } local })
                 return new LaunchResult(jobId, null, local);
@@ -134,11 +140,40 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             if (justSubmitted || job?.State is "RUNNING" or "CONFIGURING")
             {
                 await Task.Delay(fast, ct);
-                view = await ViewAsync(computing, fast, ct);
+                view = await ListingAsync(() => ViewAsync(computing, fast, ct));
             }
             else
             {
-                view = await NextViewAsync(computing, ct);
+                view = await ListingAsync(() => NextViewAsync(computing, ct));
+            }
+        }
+
+        // The job is submitted and its id recorded: a listing that fails (slurmctld restarting, the
+        // login host's connection lost) says nothing about the job, which runs on regardless. Failing
+        // the task here would leave the job holding its allocation with nobody watching it, so the
+        // wait goes on (until the job is seen or the person stops the task) and the task says why.
+        async Task<ClusterView> ListingAsync(Func<Task<ClusterView>> listing)
+        {
+            var pause = fast;
+            while (true)
+            {
+                try
+                {
+                    return await listing();
+                }
+                catch (Exception e) when ((e is BackendUnavailableException or OperationCanceledException or TimeoutException) && !ct.IsCancellationRequested)
+                {
+                    var waiting = $"Slurm did not answer ({e.Message}); asking again.";
+                    logger.LogWarning("Listing job {JobId} on {Computing} failed; the launch keeps waiting: {Reason}", jobId, computing.Id, e.Message);
+                    if (waiting != lastDetail)
+                    {
+                        if (job?.State is "RUNNING" or "CONFIGURING") batch?.Starting(waiting);
+                        else batch?.Queued(waiting);
+                        lastDetail = waiting;
+                    }
+                    await Task.Delay(pause, ct);
+                    pause = TimeSpan.FromSeconds(Math.Min(pause.TotalSeconds * 2, _options.PollIntervalSeconds));
+                }
             }
         }
     }
@@ -285,7 +320,13 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             {
                 listing = QueryAsync(computing);
                 _listings[computing.Id] = listing;
-                _ = listing.ContinueWith(_ => { lock (_listings) _listings.Remove(computing.Id); }, TaskScheduler.Default);
+                _ = listing.ContinueWith(done =>
+                {
+                    lock (_listings) _listings.Remove(computing.Id);
+                    // Launches waiting for the next listing learn at once that it failed, not after their timeout.
+                    if (done.Exception?.InnerException is { } failure && _nextView.TryRemove(computing.Id, out var waiting))
+                        waiting.TrySetException(failure);
+                }, TaskScheduler.Default);
             }
         }
         return listing.WaitAsync(ct);

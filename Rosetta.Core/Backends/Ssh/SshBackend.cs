@@ -18,6 +18,12 @@ namespace Rosetta.Core.Backends.Ssh;
 /// </summary>
 public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<StorageOptions> storageOptions, ILogger<SshBackend> logger) : ITaskBackend
 {
+    /// <summary>
+    /// How long a remote step that must not be cut off half-way (starting a container, submitting a
+    /// job) may take before the platform gives up on it regardless of a stop.
+    /// </summary>
+    internal static readonly TimeSpan PointOfNoReturnTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary>The uid and gid the bundled images run as, who must be able to write read-write storages (Rosetta:Storage:OwnerUid/OwnerGid).</summary>
     private readonly TaskFileOwner _storageUser = storageOptions.Value.TaskFileOwner;
     private readonly ConcurrentDictionary<string, ComputingCapacity> _capacity = new();
@@ -82,9 +88,14 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             warning = await GrantTaskAccessAsync(computing, writable, progress, ct);
 
         progress.Report($"Starting the container on {computing.Host}");
-        var run = await EngineAsync(computing, cli.Run(spec, _storageUser, imageUser), envFile, ct, mayFail: true);
+        // Not cancelled half-way: an engine that was already asked creates the container anyway, after
+        // a stop looked for it and found nothing. Finished, the container is there for the stop to find.
+        RemoteResult run;
+        using (var noReturn = new CancellationTokenSource(PointOfNoReturnTimeout))
+            run = await EngineAsync(computing, cli.Run(spec, _storageUser, imageUser), envFile, noReturn.Token, mayFail: true);
         if (!run.Succeeded)
             throw new LaunchFailedException($"The {cli.Program} engine on {computing.Host} refused the container: {run.Error.Trim()}");
+        ct.ThrowIfCancellationRequested();
         var containerId = run.Output.Trim().Split('\n')[^1].Trim();
 
         var inspect = await EngineAsync(computing, cli.Inspect(containerId), null, ct);
