@@ -1,6 +1,7 @@
 using Rosetta.Core.Backends;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
+using Rosetta.Core.Sharing;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Rosetta.App.Proxy;
@@ -31,9 +32,13 @@ public static class TaskForwarding
     public static string ForwardedPrefix(TaskRecord task, bool onTaskHost) =>
         onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
 
-    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost)
+    /// <param name="shareSecret">The share link that let the request in (null for the owner): the connection ends when the link does.</param>
+    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, string? shareSecret)
     {
         var services = ctx.RequestServices;
+        // Checked once per request, so a WebSocket (or a long download) opened with a link would outlive
+        // its revocation or expiry: it is cut then instead.
+        using var linkEnded = shareSecret is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

@@ -66,7 +66,7 @@ public static class TaskHostProxy
             return;
         }
         dashboardOrigin = grant.DashboardOrigin;
-        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true);
+        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true, grant.UserId is null ? grant.ShareSecret : null);
     }
 
     /// <summary>One-time code → session cookie, then a redirect that takes the code out of the address bar.</summary>

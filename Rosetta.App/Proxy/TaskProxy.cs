@@ -96,7 +96,7 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false);
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, shareSecret);
     }
 
     /// <summary>

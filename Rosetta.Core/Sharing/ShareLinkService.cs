@@ -27,13 +27,19 @@ public sealed class ShareLink
 /// <summary>
 /// Share links: created by a task's owner, scoped to that task, expiring, revocable. Valid links
 /// are kept in memory so the proxy checks one on every request and WebSocket upgrade without a
-/// database round trip; a revocation takes effect on the next request.
+/// database round trip; a revocation takes effect on the next request, and connections already open
+/// with the link (a kernel's or a desktop's WebSocket) end with it (<see cref="EndOf"/>).
 /// </summary>
-public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TimeProvider time)
+public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFactory, TaskMonitor monitor, TimeProvider time) : IDisposable
 {
     public const string Prefix = "rss_";
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(30);
+    /// <summary>How often links with open connections are checked for expiry.</summary>
+    public static readonly TimeSpan ExpirySweepInterval = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, ShareLink> _valid = new();
+    /// <summary>Per link hash, cancelled when the link ends; only for links that have open connections.</summary>
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _ends = new();
+    private ITimer? _expirySweep;
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private bool _loaded;
 
@@ -73,14 +79,53 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
     public async Task<bool> RevokeAsync(Caller caller, string taskId, string linkId, CancellationToken ct)
     {
         if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return false;
+        await EnsureLoadedAsync(ct); // a first load running now must not bring the revoked link back
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var link = await db.Set<ShareLink>().FirstOrDefaultAsync(s => s.Id == linkId && s.TaskId == taskId, ct);
         if (link is null) return false;
         link.RevokedAt ??= time.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         _valid.TryRemove(link.Hash, out _);
+        End(link.Hash);
         return true;
     }
+
+    /// <summary>
+    /// A token cancelled when the link of <paramref name="secret"/> stops opening its task (revoked,
+    /// expired, its task deleted); already cancelled for a link that does not. The proxy ends the
+    /// connections it opened with the link through it.
+    /// </summary>
+    public CancellationToken EndOf(string secret)
+    {
+        var hash = Hash(secret);
+        if (!_valid.ContainsKey(hash)) return new CancellationToken(canceled: true);
+        var end = _ends.GetOrAdd(hash, _ => new CancellationTokenSource());
+        if (!_valid.ContainsKey(hash)) End(hash); // revoked between the two looks
+        if (_expirySweep is null)
+        {
+            var sweep = time.CreateTimer(_ => EndExpired(), null, ExpirySweepInterval, ExpirySweepInterval);
+            if (Interlocked.CompareExchange(ref _expirySweep, sweep, null) is not null) sweep.Dispose();
+        }
+        return end.Token;
+    }
+
+    private void EndExpired()
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        foreach (var hash in _ends.Keys)
+        {
+            if (_valid.TryGetValue(hash, out var link) && link.ExpiresAt > now) continue;
+            _valid.TryRemove(hash, out _);
+            End(hash);
+        }
+    }
+
+    private void End(string hash)
+    {
+        if (_ends.TryRemove(hash, out var end)) end.Cancel();
+    }
+
+    public void Dispose() => _expirySweep?.Dispose();
 
     /// <summary>The task a link's secret opens, or null when the secret is unknown, revoked or expired.</summary>
     public async Task<string?> TaskForSecretAsync(string? secret, CancellationToken ct)
@@ -99,7 +144,13 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
     /// <summary>Drops the links of a deleted task.</summary>
     public async Task ForgetAsync(string taskId, CancellationToken ct)
     {
-        foreach (var (hash, link) in _valid) if (link.TaskId == taskId) _valid.TryRemove(hash, out _);
+        await EnsureLoadedAsync(ct);
+        foreach (var (hash, link) in _valid)
+        {
+            if (link.TaskId != taskId) continue;
+            _valid.TryRemove(hash, out _);
+            End(hash);
+        }
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await db.Set<ShareLink>().Where(s => s.TaskId == taskId).ExecuteDeleteAsync(ct);
     }
