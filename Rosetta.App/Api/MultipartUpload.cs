@@ -44,11 +44,7 @@ public static class MultipartUpload
         if (ApiTokenAuthenticationHandler.HasBearer(ctx.Request)) return;
         var origin = ctx.Request.Headers.Origin.ToString();
         if (origin.Length == 0) throw new CrossOriginUploadException();
-        var own = $"{ctx.Request.Scheme}://{ctx.Request.Host}";
-        // Behind a TLS-terminating proxy the request's own scheme is not the browser's: the public URL is.
-        var publicUrl = ctx.RequestServices.GetRequiredService<IConfiguration>()["Rosetta:PublicUrl"];
-        var publicOrigin = Uri.TryCreate(publicUrl, UriKind.Absolute, out var url) ? url.GetLeftPart(UriPartial.Authority) : null;
-        if (!string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) && !string.Equals(origin, publicOrigin, StringComparison.OrdinalIgnoreCase))
+        if (!Hosting.SameOriginRequests.IsDashboard(ctx, origin))
             throw new CrossOriginUploadException();
     }
 }

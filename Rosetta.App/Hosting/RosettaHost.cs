@@ -37,6 +37,7 @@ public static class RosettaHost
         // Requests for a task's own host name (Rosetta:Proxy:TaskHost) never reach the dashboard below.
         app.UseTaskHosts();
         app.UseSecurityHeaders();
+        app.UseSameOriginRequests();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -102,9 +102,7 @@ public static class TaskHostProxy
     /// <summary>A state-changing request or WebSocket upgrade whose Origin is not this task host.</summary>
     private static bool IsCrossOriginWrite(HttpRequest request)
     {
-        var safe = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method);
-        var upgrade = request.Headers.Upgrade.Count > 0;
-        if (safe && !upgrade) return false;
+        if (!Hosting.SameOriginRequests.ChangesOrUpgrades(request)) return false;
         var origin = request.Headers.Origin.ToString();
         return origin.Length > 0 && !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase);
     }

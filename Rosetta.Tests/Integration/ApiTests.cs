@@ -204,6 +204,48 @@ public sealed class ApiTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task WithTheDashboardsCookieOnlyTheDashboardsOwnPagesChangeThingsOrOpenWebSockets()
+    {
+        // A task's page on a sibling host name is the same site: the SameSite=Lax cookie goes along.
+        var name = "co" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(name)).Dispose();
+        using var browser = new BrowserLikeClient(App.BaseAddress);
+        await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+        var own = App.BaseAddress.GetLeftPart(UriPartial.Authority);
+        var foreign = $"http://t1.tasks.localhost:{App.BaseAddress.Port}";
+
+        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? origin)
+        {
+            var request = new HttpRequestMessage(method, new Uri(App.BaseAddress, path));
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            return await browser.SendAsync(request);
+        }
+        async Task<string> KeyAsync() => await (await SendAsync(HttpMethod.Get, "/api/v1/account/public-key", foreign)).Content.ReadAsStringAsync();
+
+        var key = await KeyAsync(); // reads are not refused
+        Assert.Contains("ssh-", key);
+        var refused = await SendAsync(HttpMethod.Post, "/api/v1/account/public-key/rotate", foreign);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("Bearer", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+        Assert.Equal(key, await KeyAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Post, "/api/v1/tasks/0123456789abcdef/stop", foreign)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Post, "/api/v1/tasks/0123456789abcdef/stop", own)).StatusCode);
+        Assert.True((await SendAsync(HttpMethod.Post, "/api/v1/account/public-key/rotate", own)).IsSuccessStatusCode);
+        Assert.NotEqual(key, await KeyAsync());
+
+        // The live task hub, the same way.
+        async Task ConnectHubAsync(string origin)
+        {
+            using var socket = new System.Net.WebSockets.ClientWebSocket();
+            socket.Options.SetRequestHeader("Origin", origin);
+            await socket.ConnectAsync(new Uri($"ws://{App.BaseAddress.Authority}/hubs/tasks"), new HttpMessageInvoker(browser.Handler, disposeHandler: false), CancellationToken.None);
+            await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => ConnectHubAsync(foreign));
+        await ConnectHubAsync(own);
+    }
+
+    [Fact]
     public async Task HealthzAnswersWhenReady()
     {
         using var client = App.Client();
