@@ -30,6 +30,11 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
                 Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b),
             },
             ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
+            // E.g. a copy whose deepest file would end up past the system's PATH_MAX.
+            PathTooLongException => new ProblemDetails
+            {
+                Status = 400, Title = "The request is invalid.", Detail = $"A path would be longer than the system allows ({Rosetta.Core.Storages.StoragePath.MaxPathLength} bytes); use shorter names or fewer folders.",
+            },
             StorageEntryNotFoundException n => new ProblemDetails { Status = 404, Title = "Not found.", Detail = n.Message },
             ReadOnlyStorageException r => new ProblemDetails { Status = 403, Title = "The storage is read-only.", Detail = r.Message },
             StorageAccessDeniedException d => new ProblemDetails { Status = 403, Title = "Permission denied.", Detail = d.Message },

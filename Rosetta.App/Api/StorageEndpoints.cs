@@ -50,8 +50,8 @@ public static class StorageEndpoints
 
         storages.MapGet("/{id}/files", async (string id, string? path, string? sort, string? order, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var folder = StoragePath.Parse(path);
+                var storage = await OpenAsync(service, user, id, ct);
                 var entries = storage.List(folder, ParseSort(sort), ParseDescending(order));
                 return Results.Ok(new FolderDto(storage.Storage.Id, folder.ToString(), storage.Storage.ReadOnly, entries));
             })
@@ -60,8 +60,8 @@ public static class StorageEndpoints
 
         storages.MapGet("/{id}/download", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var target = StoragePath.Parse(path);
+                var storage = await OpenAsync(service, user, id, ct);
                 var name = target.IsRoot ? storage.Storage.Id : target.Name;
                 // Always an attachment of an opaque type: a file uploaded to a shared storage must never
                 // render as a page on the dashboard's origin.
@@ -94,8 +94,8 @@ public static class StorageEndpoints
 
         storages.MapGet("/{id}/preview", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var target = StoragePath.Parse(path);
+                var storage = await OpenAsync(service, user, id, ct);
                 if (target.IsRoot || storage.IsFolder(target)) throw ValidationException.For("path", "is a folder; only images are previewed, folders are downloaded as a zip.");
                 var type = FilePreview.ImageType(target.Name)
                     ?? throw ValidationException.For("path", "is not a PNG, JPEG, GIF or WebP image; download it instead.");
@@ -119,8 +119,8 @@ public static class StorageEndpoints
 
         storages.MapPut("/{id}/files", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var target = StoragePath.Parse(path);
+                var storage = await OpenAsync(service, user, id, ct);
                 AllowLargeBody(ctx);
                 var size = await storage.UploadAsync(target, ctx.Request.Body, ctx.Request.ContentLength, ct);
                 return Results.Created($"/api/v1/storages/{id}/download?path={Uri.EscapeDataString(target.ToString())}", new UploadedDto(target.ToString(), size));
@@ -131,8 +131,8 @@ public static class StorageEndpoints
 
         storages.MapPost("/{id}/files", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var folder = StoragePath.Parse(path);
+                var storage = await OpenAsync(service, user, id, ct);
                 AllowLargeBody(ctx);
                 var stored = await MultipartUpload.StoreAsync(ctx, storage, folder, ct);
                 return Results.Created($"/api/v1/storages/{id}/files?path={Uri.EscapeDataString(folder.ToString())}", stored);
@@ -143,8 +143,8 @@ public static class StorageEndpoints
 
         storages.MapPost("/{id}/folders", async (string id, FolderBody body, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var folder = StoragePath.Parse(body.Path ?? throw ValidationException.For("path", "is required: the folder to create."));
+                var storage = await OpenAsync(service, user, id, ct);
                 storage.CreateFolder(folder);
                 return Results.Created($"/api/v1/storages/{id}/files?path={Uri.EscapeDataString(folder.ToString())}", new { path = folder.ToString() });
             })
@@ -153,8 +153,8 @@ public static class StorageEndpoints
 
         storages.MapPost("/{id}/move", async (string id, FromToBody body, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var (from, to) = FromTo(body);
+                var storage = await OpenAsync(service, user, id, ct);
                 storage.Move(from, to);
                 return Results.Ok(new { from = from.ToString(), to = to.ToString() });
             })
@@ -163,8 +163,8 @@ public static class StorageEndpoints
 
         storages.MapPost("/{id}/copy", async (string id, FromToBody body, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
-                var storage = await OpenAsync(service, user, id, ct);
                 var (from, to) = FromTo(body);
+                var storage = await OpenAsync(service, user, id, ct);
                 storage.Copy(from, to);
                 return Results.Created($"/api/v1/storages/{id}/files?path={Uri.EscapeDataString(to.Parent.ToString())}", new { from = from.ToString(), to = to.ToString() });
             })
@@ -173,8 +173,9 @@ public static class StorageEndpoints
 
         storages.MapDelete("/{id}/files", async (string id, string? path, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
+                var target = StoragePath.Parse(path);
                 var storage = await OpenAsync(service, user, id, ct);
-                storage.Delete(StoragePath.Parse(path));
+                storage.Delete(target);
                 return Results.NoContent();
             })
             .WithSummary("Delete a file or a folder with everything in it (a symbolic link is removed, never its target).")

@@ -58,6 +58,7 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// <summary>The existing object <paramref name="path"/> names, every link resolved; inside the root or a 400.</summary>
     public string Follow(StoragePath path, string field = "path")
     {
+        path.EnsureFitsUnder(Root, field);
         var joined = Join(path);
         var canonical = PosixPath.Canonical(joined);
         if (canonical is null)
@@ -75,6 +76,7 @@ public sealed class ConfinedDirectory : IStorageFolder
     public string Entry(StoragePath path, string field = "path")
     {
         if (path.IsRoot) return Root;
+        path.EnsureFitsUnder(Root, field); // before anything is looked up or made on the way
         var parent = Follow(path.Parent, field);
         if (!Directory.Exists(parent)) throw ValidationException.For(field, $"'{path.Parent}' is a file, not a folder.");
         return Path.Join(parent, path.Name);
@@ -122,6 +124,7 @@ public sealed class ConfinedDirectory : IStorageFolder
             if (existingIsFine) return;
             throw new ConflictException("The storage's root exists already.");
         }
+        path.EnsureFitsUnder(Root); // not half a tree of folders before the refusal
         for (var depth = 1; depth <= path.Segments.Count; depth++)
         {
             var prefix = StoragePath.Parse(string.Join('/', path.Segments.Take(depth)));

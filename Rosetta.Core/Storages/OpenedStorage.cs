@@ -50,6 +50,7 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
         if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
         var limit = Math.Min(options.MaxUploadBytes, remaining ?? long.MaxValue);
+        path.EnsureFitsUnder(folder.Root);
         folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
             written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);

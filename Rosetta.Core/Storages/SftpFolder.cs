@@ -245,6 +245,7 @@ public sealed class SftpFolder : IStorageFolder
     /// <summary>The remote path of an existing entry reached without passing any link.</summary>
     private string Checked(StoragePath path, bool mustExist = true, string field = "path")
     {
+        path.EnsureFitsUnder(Root, field);
         var current = Root;
         foreach (var segment in path.Segments)
         {

@@ -61,6 +61,18 @@ public sealed class StoragePath : IEquatable<StoragePath>
         return new StoragePath(segments);
     }
 
+    /// <summary>
+    /// Refuses a path that would pass the system's PATH_MAX below <paramref name="root"/>: the limit
+    /// counts the whole path in bytes, the storage's own folder included.
+    /// </summary>
+    public void EnsureFitsUnder(string root, string field = "path")
+    {
+        if (Encoding.UTF8.GetByteCount(root) + 1 + Encoding.UTF8.GetByteCount(ToString()) < MaxPathLength) return;
+        var text = ToString();
+        var shown = text.Length > 80 ? $"{text[..40]}…{text[^30..]}" : text;
+        throw Invalid(field, $"'{shown}' is too long: with the storage's own folder it passes the system's limit of {MaxPathLength} bytes. Use shorter names or fewer folders.");
+    }
+
     /// <summary>A single file or folder name (an uploaded file's name, a new folder): the segment rules, and no '/'.</summary>
     public static void CheckName(string? name, string field = "name")
     {
@@ -73,6 +85,9 @@ public sealed class StoragePath : IEquatable<StoragePath>
     {
         if (segment is "." or "..")
             throw Invalid(field, "cannot contain '.' or '..' segments: paths stay inside the storage.");
+        // Uploads in progress are written under such names, hidden from listings and from the quota.
+        if (segment.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal))
+            throw Invalid(field, $"cannot use a name starting with '{ConfinedDirectory.UploadPrefix}': the platform keeps such names for uploads in progress.");
         foreach (var c in segment)
         {
             if (c == '\0') throw Invalid(field, "contains a NUL character.");

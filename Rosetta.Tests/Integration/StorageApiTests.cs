@@ -143,10 +143,10 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         }
         var moved = await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = Uri.UnescapeDataString(rawPath) });
         Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
-        // Nothing anywhere in the data directory but the user's own (empty) folder, made on first use.
+        // Nothing anywhere in the data directory: the path is refused before the storage is even opened
+        // (which would make the user's own folder on first use).
         var added = Entries().Except(before).Where(e => !e.EndsWith("-wal") && !e.EndsWith("-shm")).ToList();
-        Assert.All(added, e => Assert.True(PersonalFolder(name).StartsWith(e), $"{e} appeared"));
-        Assert.Empty(Directory.GetFileSystemEntries(PersonalFolder(name)));
+        Assert.Empty(added);
     }
 
     private HashSet<string> Entries() => Directory.GetFileSystemEntries(App.DataDirectory, "*", SearchOption.AllDirectories).ToHashSet();
@@ -333,6 +333,36 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.SendAsync(request)).StatusCode);
 
         Assert.Equal(["first.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task NamesKeptForUploadsInProgressAndPathsPastTheSystemsLimitAreClear400s()
+    {
+        var (client, name) = await NewUserAsync();
+        // Such names are hidden from listings and from the quota: a way around the quota if allowed.
+        var reserved = await StorageApi.PutAsync(client, "personal", ".rosetta-upload-1", new byte[100]);
+        Assert.Equal(HttpStatusCode.BadRequest, reserved.StatusCode);
+        Assert.Contains("uploads in progress", (string?)(await TaskApi.ProblemAsync(reserved))["detail"]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = "a/.rosetta-upload-x" })).StatusCode);
+
+        // Sixteen names of 255 bytes: each is fine, together they pass PATH_MAX.
+        var deep = string.Join('/', Enumerable.Range(0, 16).Select(i => new string((char)('a' + i), 255)));
+        var tooLong = await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = deep });
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("too long", (string?)(await TaskApi.ProblemAsync(tooLong))["detail"]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PutAsync(client, "personal", deep, "x"u8.ToArray())).StatusCode);
+
+        Assert.Empty(Directory.GetFileSystemEntries(PersonalFolder(name))); // nothing made on the way
+
+        // A copy whose deepest file would pass the limit, although the target itself is short enough.
+        var levels = string.Join('/', Enumerable.Range(0, 12).Select(i => new string((char)('a' + i), 255)));
+        await StorageApi.UploadAsync(client, "personal", $"s/{levels}/f", "x"u8.ToArray());
+        var far = string.Join('/', Enumerable.Range(0, 4).Select(i => new string((char)('m' + i), 255)));
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = far })).StatusCode);
+        var copy = await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "s", to = $"{far}/copy" });
+        Assert.Equal(HttpStatusCode.BadRequest, copy.StatusCode);
+        Assert.Contains("longer than the system allows", (string?)(await TaskApi.ProblemAsync(copy))["detail"]);
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine([PersonalFolder(name), .. far.Split('/')])));
     }
 
     [Fact]
