@@ -166,7 +166,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         if (bytes > allowedBytes) throw tooLarge(bytes);
         if (!Directory.Exists(source))
         {
-            CopyFileAtomically(source, target);
+            CopyFileAtomically(source, target, from, to);
             return;
         }
         var partial = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
@@ -187,7 +187,11 @@ public sealed class ConfinedDirectory : IStorageFolder
         if (path.IsRoot) throw ValidationException.For("path", "The storage's root cannot be deleted; delete what is inside it.");
         var entry = Entry(path);
         // A link is removed itself, never what it points to; a folder's recursive delete unlinks the links inside it.
-        if (IsLink(entry) || File.Exists(entry)) File.Delete(entry);
+        if (IsLink(entry) || File.Exists(entry))
+        {
+            using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(entry)!, Root, path.Parent.ToString());
+            folder.Delete(path.Name);
+        }
         else if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
         else throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
     }
@@ -202,26 +206,27 @@ public sealed class ConfinedDirectory : IStorageFolder
         if (path.IsRoot) throw ValidationException.For("path", "names the storage's root; give a file name.");
         var target = Entry(path);
         if (Directory.Exists(target) && !IsLink(target)) throw new ConflictException($"'{path}' is a folder.");
-        var temporary = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(target)!, Root, path.Parent.ToString());
+        var temporary = $"{UploadPrefix}{Guid.NewGuid():N}.part";
         var committed = false;
         var buffer = ArrayPool<byte>.Shared.Rent(UploadBufferSize);
         try
         {
             long written;
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.None))
+            await using (var file = folder.CreateNew(temporary, 0))
             {
                 written = await LimitedCopy.CopyAsync(content, file, buffer, limit, tooLarge, ct);
+                _owner.Apply(file.SafeFileHandle);
             }
-            _owner.Apply(temporary);
             // rename(2) replaces the target (or a link at its name) in one step.
-            File.Move(temporary, target, overwrite: true);
+            folder.Rename(temporary, path.Name, replace: true);
             committed = true;
             return written;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            if (!committed) File.Delete(temporary);
+            if (!committed) folder.Delete(temporary);
         }
     }
 
@@ -232,7 +237,7 @@ public sealed class ConfinedDirectory : IStorageFolder
     {
         var file = Follow(path);
         if (Directory.Exists(file)) throw ValidationException.For("path", $"'{path}' is a folder.");
-        return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return AnchoredFiles.OpenRead(file, Root, path.ToString(), BufferSize);
     }
 
     public async Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct)
@@ -246,7 +251,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         var folder = Follow(path);
         await ZipStreaming.WriteAsync(output, Walk(folder).Select(e => new ZipStreaming.Item(e.RelativePath, e.IsFolder,
             e.IsFolder ? DateTime.UtcNow : File.GetLastWriteTimeUtc(e.FullPath),
-            () => new FileStream(e.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan))), ct);
+            () => AnchoredFiles.OpenRead(e.FullPath, Root, e.RelativePath, 0))), ct);
     }
 
     /// <summary>Bytes in files under the root, links not followed (the quota's measure).</summary>
@@ -264,8 +269,9 @@ public sealed class ConfinedDirectory : IStorageFolder
                 yield return (info.FullName, relative, true);
                 foreach (var inner in Walk(info.FullName, relative)) yield return inner;
             }
-            else
+            else if (AnchoredFiles.IsRegularFile(info.FullName))
             {
+                // Devices, FIFOs and sockets a task made are neither counted, copied nor archived.
                 yield return (info.FullName, relative, false);
             }
         }
@@ -287,18 +293,25 @@ public sealed class ConfinedDirectory : IStorageFolder
         }
     }
 
-    private void CopyFileAtomically(string source, string target)
+    private void CopyFileAtomically(string source, string target, StoragePath from, StoragePath to)
     {
-        var temporary = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(target)!, Root, to.Parent.ToString());
+        var temporary = $"{UploadPrefix}{Guid.NewGuid():N}.part";
+        var committed = false;
         try
         {
-            File.Copy(source, temporary);
-            _owner.Apply(temporary);
-            File.Move(temporary, target);
+            using (var input = AnchoredFiles.OpenRead(source, Root, from.ToString(), 0))
+            using (var output = folder.CreateNew(temporary, 0))
+            {
+                input.CopyTo(output, UploadBufferSize);
+                _owner.Apply(output.SafeFileHandle);
+            }
+            folder.Rename(temporary, to.Name, replace: false);
+            committed = true;
         }
         finally
         {
-            File.Delete(temporary);
+            if (!committed) folder.Delete(temporary);
         }
     }
 

@@ -33,6 +33,16 @@ public sealed class TaskFileOwner(int uid, int gid)
         _ = lchown(path, Uid, Gid); // EPERM when unprivileged: the files stay the platform's, see the remarks
     }
 
+    /// <summary>Gives an open file to the tasks' user (what the handle is, wherever its path now leads).</summary>
+    public void Apply(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (Uid < 0 || OperatingSystem.IsWindows()) return;
+        _ = fchown((int)file.DangerousGetHandle(), Uid, Gid);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fchown(int fd, int owner, int group);
+
     [DllImport("libc", SetLastError = true)]
     private static extern int lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int owner, int group);
 }

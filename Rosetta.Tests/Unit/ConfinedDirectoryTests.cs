@@ -166,6 +166,55 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.True(Path.Exists(staleLink));
     }
 
+    /// <summary>
+    /// A task swaps a checked folder for a link to the outside between the platform's check and its use
+    /// (simulated: the swap happens before the path the check returned is opened).
+    /// </summary>
+    [Fact]
+    public void AFolderSwappedForALinkAfterTheCheckIsNotFollowedForReadingOrWriting()
+    {
+        File.WriteAllText(Path.Combine(_outside, "a.txt"), "outside");
+        var checkedFile = Path.Combine(_root, "data", "a.txt"); // what the check returned
+        var checkedFolder = Path.Combine(_root, "data");
+        Directory.Move(checkedFolder, Path.Combine(_root, "data-moved"));
+        File.CreateSymbolicLink(checkedFolder, _outside);
+
+        var read = Assert.Throws<ValidationException>(() => AnchoredFiles.OpenRead(checkedFile, _folder.Root, "data/a.txt", 0));
+        Assert.Contains("outside the storage", read.Message);
+        var write = Assert.Throws<ValidationException>(() => AnchoredFiles.OpenFolder(checkedFolder, _folder.Root, "data"));
+        Assert.Contains("outside the storage", write.Message);
+        Assert.Equal(["a.txt", "secret.txt"], Directory.GetFiles(_outside).Select(Path.GetFileName).Order());
+    }
+
+    /// <summary>Devices, FIFOs and sockets a task made: never opened (a FIFO would block, a device read the host's disk).</summary>
+    [Fact]
+    public async Task FilesThatAreNotRegularAreRefusedAndLeftOutOfArchivesCopiesAndTheQuota()
+    {
+        var fifo = Path.Combine(_root, "data", "pipe");
+        var device = Path.Combine(_root, "data", "zero");
+        foreach (var (program, args) in new[] { ("mkfifo", new[] { fifo }), ("mknod", new[] { device, "c", "1", "5" }) })
+        {
+            using var process = System.Diagnostics.Process.Start(program, args);
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+        foreach (var name in new[] { "data/pipe", "data/zero" })
+        {
+            var refused = Assert.Throws<ValidationException>(() => _folder.OpenRead(P(name)).Dispose());
+            Assert.Contains("not a regular file", refused.Message);
+        }
+        Assert.Equal(5, _folder.Usage()); // data/a.txt only
+
+        using var zip = new MemoryStream();
+        await _folder.WriteZipAsync(P("data"), zip, CancellationToken.None);
+        zip.Position = 0;
+        using var archive = new System.IO.Compression.ZipArchive(zip);
+        Assert.Equal(["a.txt"], archive.Entries.Select(e => e.FullName));
+
+        _folder.Copy(P("data"), P("copy"), null, _ => new InvalidOperationException());
+        Assert.Equal(["a.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "copy")).Select(Path.GetFileName));
+    }
+
     private static MemoryStream Stream(int bytes) => new(new byte[bytes]);
 
     /// <summary>A client that goes away halfway through its upload.</summary>

@@ -1,0 +1,155 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
+
+namespace Rosetta.Core.Storages;
+
+/// <summary>
+/// File operations that hold on to what was checked. A path checked with realpath is looked up again
+/// by every later call, and a task writing the same storage through its bind can swap a folder on the
+/// way for a link in between (the platform usually runs as root, so the link could lead anywhere).
+/// Here the object is opened first and the open descriptor is checked: where it really is
+/// (<c>/proc/self/fd</c>) and what it is (a regular file, not a device or a FIFO). Writes go into a
+/// folder held open the same way, by name relative to it (<c>openat</c>, <c>renameat</c>), so a swap
+/// after the check changes nothing.
+/// </summary>
+internal static class AnchoredFiles
+{
+    private const int ReadOnly = 0x0, WriteOnly = 0x1, Create = 0x40, Exclusive = 0x80, NonBlocking = 0x800, CloseOnExec = 0x80000;
+    private const int EmptyPath = 0x1000, StatxType = 0x1;
+    private const int TypeMask = 0xF000, RegularFile = 0x8000, Directory = 0x4000;
+    private const int NoSuchEntry = 2, PermissionDenied = 13, NotPermitted = 1, AlreadyExists = 17;
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (a file inside <paramref name="root"/>, canonical) for reading. Never
+    /// blocks on a FIFO; refuses anything that turns out not to be a regular file inside the root.
+    /// </summary>
+    public static FileStream OpenRead(string path, string root, string shownPath, int bufferSize)
+    {
+        var handle = Open(path, ReadOnly | NonBlocking | CloseOnExec, shownPath);
+        try
+        {
+            Confine(handle, root, shownPath);
+            if (TypeOf(handle) != RegularFile)
+                throw ValidationException.For("path", $"'{shownPath}' is not a regular file (a device, a FIFO or a socket), which cannot be downloaded.");
+            return new FileStream(handle, FileAccess.Read, bufferSize, isAsync: false);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a regular file, links not followed (for listings and archives).</summary>
+    public static bool IsRegularFile(string path)
+    {
+        var buffer = new byte[StatxSize];
+        return statx(-100 /* AT_FDCWD */, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) == 0 && (ModeOf(buffer) & TypeMask) == RegularFile;
+    }
+
+    /// <summary>A folder inside <paramref name="root"/>, held open: what is made in it stays in it.</summary>
+    public static AnchoredFolder OpenFolder(string path, string root, string shownPath)
+    {
+        var handle = Open(path, ReadOnly | CloseOnExec, shownPath);
+        try
+        {
+            Confine(handle, root, shownPath);
+            if (TypeOf(handle) != Directory) throw ValidationException.For("path", $"'{shownPath}' is not a folder.");
+            return new AnchoredFolder(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    public sealed class AnchoredFolder(SafeFileHandle handle) : IDisposable
+    {
+        private int Fd => (int)handle.DangerousGetHandle();
+
+        /// <summary>A new file (never an existing one, nor through a link at its name).</summary>
+        public FileStream CreateNew(string name, int bufferSize)
+        {
+            var fd = openat(Fd, name, WriteOnly | Create | Exclusive | CloseOnExec, 0x1B6 /* 0666, less the umask */);
+            if (fd < 0) throw Failure(Marshal.GetLastPInvokeError(), name);
+            return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, bufferSize, isAsync: false);
+        }
+
+        /// <summary>
+        /// Renames within this folder. <paramref name="replace"/>: over whatever is at <paramref name="to"/>
+        /// (a link at that name itself, never its target); otherwise a <see cref="ConflictException"/> when something is.
+        /// </summary>
+        public void Rename(string from, string to, bool replace)
+        {
+            if (renameat2(Fd, from, Fd, to, replace ? 0u : 1u /* RENAME_NOREPLACE */) == 0) return;
+            var error = Marshal.GetLastPInvokeError();
+            throw error == AlreadyExists ? new ConflictException($"'{to}' exists already; delete it first or choose another name.") : Failure(error, to);
+        }
+
+        /// <summary>Removes a file (or a link) of this folder; gone already is fine.</summary>
+        public void Delete(string name)
+        {
+            if (unlinkat(Fd, name, 0) != 0 && Marshal.GetLastPInvokeError() is var error && error != NoSuchEntry) throw Failure(error, name);
+        }
+
+        public void Dispose() => handle.Dispose();
+    }
+
+    private static SafeFileHandle Open(string path, int flags, string shownPath)
+    {
+        var fd = open(path, flags, 0);
+        if (fd < 0) throw Failure(Marshal.GetLastPInvokeError(), shownPath);
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>Where the open object really is: inside the root, or the request is refused as leaving it.</summary>
+    private static void Confine(SafeFileHandle handle, string root, string shownPath)
+    {
+        var buffer = new byte[4096];
+        var length = readlink($"/proc/self/fd/{(int)handle.DangerousGetHandle()}", buffer, buffer.Length);
+        if (length <= 0 || length >= buffer.Length) throw new IOException($"The platform could not tell where '{shownPath}' is.");
+        var actual = System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+        if (!PosixPath.IsWithin(actual, root))
+            throw ValidationException.For("path", $"'{shownPath}' leads outside the storage (a symbolic link changed while it was opened).");
+    }
+
+    private static int TypeOf(SafeFileHandle handle)
+    {
+        var buffer = new byte[StatxSize];
+        if (statx((int)handle.DangerousGetHandle(), "", EmptyPath, StatxType, buffer) != 0)
+            throw new IOException($"statx failed (errno {Marshal.GetLastPInvokeError()}).");
+        return ModeOf(buffer) & TypeMask;
+    }
+
+    // struct statx is the same on every Linux architecture: stx_mode is the 16-bit field at offset 28.
+    private const int StatxSize = 256;
+    private static int ModeOf(byte[] statxBuffer) => BitConverter.ToUInt16(statxBuffer, 28);
+
+    private static Exception Failure(int errno, string shownPath) => errno switch
+    {
+        NoSuchEntry => new StorageEntryNotFoundException($"Nothing is at '{shownPath}' in this storage."),
+        PermissionDenied or NotPermitted => new StorageAccessDeniedException($"The platform may not open '{shownPath}' on its host."),
+        _ => new IOException($"'{shownPath}' could not be opened (errno {errno})."),
+    };
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int openat(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int renameat2(int fromDirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string from, int toDirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string to, uint flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int unlinkat(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint readlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer, nint size);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+}
