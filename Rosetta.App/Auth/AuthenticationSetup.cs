@@ -40,7 +40,7 @@ public static class AuthenticationSetup
             // Programs get a status code, people get the login page.
             o.Events.OnRedirectToLogin = ctx => Challenge(ctx, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = ctx => Challenge(ctx, StatusCodes.Status403Forbidden);
-            o.Events.OnValidatePrincipal = RejectDisabledUsers;
+            o.Events.OnValidatePrincipal = RejectEndedSessions;
         });
         services.AddAntiforgery(o => o.Cookie.Name = PlatformCookies.Antiforgery);
         services.AddAuthorization();
@@ -84,13 +84,19 @@ public static class AuthenticationSetup
         return request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static async Task RejectDisabledUsers(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
+    /// <summary>
+    /// A session ends with its account (deleted or disabled) and with the password it was opened with:
+    /// changing the password renews the account's security stamp, and a cookie carrying the old one is
+    /// refused, so a stolen cookie stops working once its owner changes the password.
+    /// </summary>
+    private static async Task RejectEndedSessions(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
     {
         var userId = ctx.Principal?.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
         if (userId is null) return;
         var users = ctx.HttpContext.RequestServices.GetRequiredService<UserManager<RosettaUser>>();
         var user = await users.FindByIdAsync(userId);
-        if (user is null || user.IsDisabled)
+        var stamp = ctx.Principal!.FindFirst(users.Options.ClaimsIdentity.SecurityStampClaimType)?.Value;
+        if (user is null || user.IsDisabled || stamp != user.SecurityStamp)
         {
             ctx.RejectPrincipal();
             await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);

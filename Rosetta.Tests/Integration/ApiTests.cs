@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -243,6 +244,31 @@ public sealed class ApiTests(PlatformFixture platform)
         }
         await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => ConnectHubAsync(foreign));
         await ConnectHubAsync(own);
+    }
+
+    [Fact]
+    public async Task ChangingThePasswordEndsEverySessionOpenedWithTheOldOne()
+    {
+        var name = "pw" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(name)).Dispose();
+        using var laptop = new BrowserLikeClient(App.BaseAddress);
+        using var stolen = new BrowserLikeClient(App.BaseAddress);
+        foreach (var session in new[] { laptop, stolen }) await session.LogInAsync(App.BaseAddress, name, "password-" + name);
+        var key = new Uri(App.BaseAddress, "/api/v1/account/public-key");
+        Assert.Equal(HttpStatusCode.OK, (await stolen.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+
+        using (var scope = App.Services.CreateScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Rosetta.Core.Domain.RosettaUser>>();
+            var user = (await users.FindByNameAsync(name))!;
+            await App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ChangePasswordAsync(user.Id, "password-" + name, "another-" + name);
+        }
+
+        foreach (var session in new[] { laptop, stolen })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await session.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+        using var again = new BrowserLikeClient(App.BaseAddress);
+        await again.LogInAsync(App.BaseAddress, name, "another-" + name);
+        Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
     }
 
     [Fact]
