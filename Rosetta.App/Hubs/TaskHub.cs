@@ -22,7 +22,13 @@ public interface ITaskHubClient
 [Authorize]
 public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper) : Hub<ITaskHubClient>
 {
-    /// <summary>The caller's tasks now; changes follow as TaskChanged/TaskDeleted.</summary>
-    public IReadOnlyList<TaskDto> GetTasks() =>
-        tasks.List(Context.User!.ToCaller()).Select(t => mapper.Map(t)).ToList();
+    /// <summary>
+    /// The caller's own tasks now (an admin's too: changes follow only for one's own tasks, as
+    /// TaskChanged/TaskDeleted, so other users' tasks would go stale here).
+    /// </summary>
+    public IReadOnlyList<TaskDto> GetTasks()
+    {
+        var caller = Context.User!.ToCaller();
+        return tasks.List(caller).Where(t => t.OwnerId == caller.UserId).Select(t => mapper.Map(t)).ToList();
+    }
 }

@@ -12,6 +12,8 @@ namespace Rosetta.App.Hubs;
 public sealed class TaskHubPublisher(TaskMonitor monitor, IHubContext<TaskHub, ITaskHubClient> hub, TaskDtoMapper mapper,
     ILogger<TaskHubPublisher> logger) : BackgroundService
 {
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscription = monitor.Subscribe(null, stoppingToken);
@@ -24,8 +26,14 @@ public sealed class TaskHubPublisher(TaskMonitor monitor, IHubContext<TaskHub, I
                     var owner = hub.Clients.User(change.Item.OwnerId);
                     try
                     {
-                        if (change.Kind == ChangeKind.Delete) await owner.TaskDeleted(change.Key);
-                        else await owner.TaskChanged(mapper.Map(change.Item));
+                        var send = change.Kind == ChangeKind.Delete ? owner.TaskDeleted(change.Key) : owner.TaskChanged(mapper.Map(change.Item));
+                        // A client that stops reading (a frozen tab, a dead link, on purpose) must not hold up
+                        // everyone else's updates: its own wait on; SignalR drops it at its client timeout.
+                        await send.WaitAsync(SendTimeout, stoppingToken);
+                    }
+                    catch (TimeoutException)
+                    {
+                        logger.LogWarning("A hub client of user {UserId} is not reading; task {TaskId}'s change goes on without waiting", change.Item.OwnerId, change.Key);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {

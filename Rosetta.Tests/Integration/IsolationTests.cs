@@ -115,6 +115,12 @@ public sealed class IsolationTests(PlatformFixture platform)
             var snapshot = await aliceHub.InvokeAsync<JsonArray>("GetTasks");
             Assert.Contains(snapshot, t => (string?)t!["id"] == id);
             Assert.Empty(await bobHub.InvokeAsync<JsonArray>("GetTasks"));
+            // An admin's hub too holds only the admin's own tasks: changes follow for those only.
+            using var admin = App.Client();
+            admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await App.AdminTokenAsync());
+            await using var adminHub = Hub(admin);
+            await adminHub.StartAsync();
+            Assert.DoesNotContain(await adminHub.InvokeAsync<JsonArray>("GetTasks"), t => (string?)t!["id"] == id);
             lock (aliceStatuses) Assert.Contains("starting", aliceStatuses);
         }
         finally
