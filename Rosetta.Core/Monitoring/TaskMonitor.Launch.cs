@@ -64,9 +64,11 @@ public sealed partial class TaskMonitor
             var spec = ContainerSpecFactory.Create(task, software, identity.InstanceId, secret, binds);
             result = await backend.LaunchAsync(new LaunchRequest(task.Id, task.OwnerId, computing, spec), progress, ct);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
-            return; // Stopped by a person or the platform is shutting down; the stop path takes over.
+            // Stopped by a person or the platform is shutting down; the stop path takes over. Whatever
+            // the cancelled step threw (an engine cut off mid-pull may say "unavailable") is not a failure.
+            return;
         }
         catch (LaunchFailedException e)
         {
@@ -179,7 +181,14 @@ public sealed partial class TaskMonitor
 
         if (_launches.TryGetValue(taskId, out var launch))
         {
-            await launch.Cancellation.CancelAsync();
+            try
+            {
+                await launch.Cancellation.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The launch finished between the look and the cancel.
+            }
             await launch.Completion.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             task = Get(taskId) ?? task;
         }
@@ -195,6 +204,13 @@ public sealed partial class TaskMonitor
             {
                 // The task stays 'stopping'; reconciliation finishes the stop when the engine is back.
                 await UpdateAsync(taskId, t => { t.StatusDetail = e.Message; return true; });
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Stops run in the background: what went wrong goes on the task, and stopping again retries.
+                logger.LogError(e, "Stopping task {TaskId} failed", taskId);
+                await UpdateAsync(taskId, t => { t.StatusDetail = $"The stop failed: {e.Message} Stop the task again to retry."; return true; });
                 return;
             }
         }

@@ -58,9 +58,10 @@ public sealed partial class TaskMonitor
         }
     }
 
+    private const string OutOfMemory = "The container ran out of memory and was killed.";
     private const string RemovedOutside = "The container was removed outside the platform; its output is gone.";
 
-    private async Task HandleEventAsync(ComputingResource computing, ContainerEvent containerEvent)
+    internal async Task HandleEventAsync(ComputingResource computing, ContainerEvent containerEvent)
     {
         logger.LogDebug("Engine event {Kind} for task {TaskId}", containerEvent.Kind, containerEvent.TaskId);
         var task = Get(containerEvent.TaskId);
@@ -83,7 +84,7 @@ public sealed partial class TaskMonitor
                     null, endpoint, null, null), CancellationToken.None);
                 break;
             case ContainerEventKind.OutOfMemory:
-                await UpdateAsync(task.Id, t => { t.Error = "The container ran out of memory."; return true; });
+                await UpdateAsync(task.Id, t => { t.Error = OutOfMemory; return true; });
                 break;
             case ContainerEventKind.Destroyed:
                 // The platform removes containers only when it deletes the task, so this came from outside.
@@ -124,12 +125,14 @@ public sealed partial class TaskMonitor
                     t.Status = TaskState.Exited;
                     t.ExitCode = exitCode;
                     t.StatusDetail = null;
+                    // The engine's "oom" event comes before its "die", whose exit code (137) says less.
+                    oomKilled |= t.Error == OutOfMemory;
                     // A scheduler's account of the end (job state, reason) says more than the exit code alone.
-                    t.Error = detail ?? (oomKilled ? "The container ran out of memory and was killed."
+                    t.Error = detail ?? (oomKilled ? OutOfMemory
                         : exitCode is 0 ? null : $"The container exited with code {exitCode}.");
                     return true;
                 });
-                if (exited?.Status != TaskState.Exited || (exitCode is 0 && detail is null) || oomKilled) break;
+                if (exited?.Status != TaskState.Exited || (exitCode is 0 && detail is null) || exited.Error == OutOfMemory) break;
                 var ending = detail ?? $"The container exited with code {exitCode}.";
                 if (await LastLinesAsync(computing, task) is { } logs)
                     await UpdateAsync(task.Id, t => { t.Error = $"{ending}\nLast output:\n{logs}"; return true; });
@@ -268,14 +271,17 @@ public sealed partial class TaskMonitor
             }
             logger.LogInformation("Resuming the start of task {TaskId}", updated.Id);
             var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            var registered = new TaskCompletionSource();
             var resumed = Task.Run(async () =>
             {
+                await registered.Task; // its entry must exist before the finally below removes it
                 // A batch job's wait in the queue does not count against the start timeout.
                 var since = computing.Kind == ComputingKind.Slurm ? DateTime.UtcNow : (DateTime?)null;
                 try { await WaitForInterfaceAsync(updated, computing, software, cancellation.Token, since); }
                 finally { _launches.TryRemove(updated.Id, out _); cancellation.Dispose(); }
             }, CancellationToken.None);
-            _launches.TryAdd(updated.Id, new Launch(cancellation, resumed));
+            _launches[updated.Id] = new Launch(cancellation, resumed);
+            registered.SetResult();
         }
     }
 

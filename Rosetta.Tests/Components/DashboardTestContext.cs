@@ -112,12 +112,17 @@ public sealed class DashboardTestContext : BunitContext
         public ComputingKind Kind => ComputingKind.Local;
         public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult("fake engine");
         public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult(new ComputingCapacity(2, 4L << 30));
+        /// <summary>What <see cref="LaunchAsync"/> does; by default it refuses.</summary>
+        public Func<LaunchRequest, CancellationToken, Task<LaunchResult>>? Launching { get; set; }
         public Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct) =>
-            throw new LaunchFailedException("The fake backend does not launch containers.");
+            Launching?.Invoke(request, ct) ?? throw new LaunchFailedException("The fake backend does not launch containers.");
+        /// <summary>Thrown by <see cref="StopAsync"/> when set.</summary>
+        public Exception? StopFailure { get; set; }
         /// <summary>The containers asked to stop, in order.</summary>
         public System.Collections.Concurrent.ConcurrentQueue<string> Stopped { get; } = new();
         public Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct)
         {
+            if (StopFailure is { } failure) throw failure;
             Stopped.Enqueue(backendId);
             return Task.CompletedTask;
         }
@@ -127,6 +132,11 @@ public sealed class DashboardTestContext : BunitContext
             foreach (var line in Logs.ToList()) yield return line;
             await Task.CompletedTask;
         }
+        private readonly TaskCompletionSource _listed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Done once the monitor's watcher has asked for the listing it starts with (and, by default, waits on for ever).</summary>
+        public Task WatcherListed => _listed.Task;
+
         /// <summary>What <see cref="ListAsync"/> answers; by default nothing, ever.</summary>
         public Func<CancellationToken, Task<IReadOnlyList<ObservedContainer>>>? Listing { get; set; }
 
@@ -136,6 +146,7 @@ public sealed class DashboardTestContext : BunitContext
         /// </summary>
         public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct)
         {
+            _listed.TrySetResult();
             if (Listing is { } listing) return await listing(ct);
             await Task.Delay(Timeout.Infinite, ct);
             return [];

@@ -13,13 +13,20 @@ public sealed class TaskMonitorReconcileTests : IDisposable
 
     private DashboardTestContext.FakeBackend Backend => (DashboardTestContext.FakeBackend)_ctx.Services.GetRequiredService<ITaskBackend>();
 
+    /// <summary>The monitor's own watcher is parked on its first listing, so only the test's reconciliation answers.</summary>
+    private async Task<DashboardTestContext.FakeBackend> QuietBackendAsync()
+    {
+        await Backend.WatcherListed.WaitAsync(TimeSpan.FromSeconds(30));
+        return Backend;
+    }
+
     [Fact]
     public async Task ATaskThatStartsWhileTheEngineIsBeingListedIsNotFailedForMissingFromTheList()
     {
         var vanished = await _ctx.AddTaskAsync("vanished", TaskState.Running);
         var listed = new TaskCompletionSource<IReadOnlyList<ObservedContainer>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Backend.Listing = _ => { asked.TrySetResult(); return listed.Task; };
+        (await QuietBackendAsync()).Listing = _ => { asked.TrySetResult(); return listed.Task; };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         var reconciling = _ctx.Monitor.ReconcileAsync(_local, timeout.Token);
@@ -42,7 +49,7 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         // E.g. a launch whose connection dropped after the engine had started the container.
         var failed = await _ctx.AddTaskAsync("failed", TaskState.Failed);
         var stopped = await _ctx.AddTaskAsync("stopped", TaskState.Stopped);
-        Backend.Listing = _ => Task.FromResult<IReadOnlyList<ObservedContainer>>(
+        (await QuietBackendAsync()).Listing = _ => Task.FromResult<IReadOnlyList<ObservedContainer>>(
         [
             new(failed.Id, failed.BackendId!, ContainerRunState.Running, null, new TaskEndpoint("127.0.0.1", 1), null, null),
             new(stopped.Id, stopped.BackendId!, ContainerRunState.Exited, 0, null, null, null),
@@ -54,6 +61,61 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         while (Backend.Stopped.IsEmpty) await Task.Delay(20, timeout.Token); // stopped in the background
         Assert.Equal([failed.BackendId!], Backend.Stopped);
         Assert.Equal(TaskState.Failed, _ctx.Monitor.Get(failed.Id)!.Status);
+    }
+
+    [Fact]
+    public async Task TheEnginesOutOfMemoryEventIsTheReasonTheTaskGivesNotTheExitCodeOfTheDieThatFollows()
+    {
+        var task = await _ctx.AddTaskAsync("hungry", TaskState.Running);
+        await _ctx.Monitor.HandleEventAsync(_local, new ContainerEvent(task.Id, task.BackendId!, ContainerEventKind.OutOfMemory, null));
+        await _ctx.Monitor.HandleEventAsync(_local, new ContainerEvent(task.Id, task.BackendId!, ContainerEventKind.Died, 137));
+
+        var ended = _ctx.Monitor.Get(task.Id)!;
+        Assert.Equal(TaskState.Exited, ended.Status);
+        Assert.Equal(137, ended.ExitCode);
+        Assert.Contains("ran out of memory", ended.Error);
+    }
+
+    [Fact]
+    public async Task AStopDuringTheLaunchEndsStoppedWhateverTheCancelledStepThrew()
+    {
+        // An engine cut off mid-pull may answer "unavailable" rather than "cancelled".
+        Backend.Launching = async (_, ct) =>
+        {
+            try { await Task.Delay(Timeout.Infinite, ct); }
+            catch (OperationCanceledException) { throw new BackendUnavailableException("The engine's connection was closed."); }
+            throw new InvalidOperationException("unreachable");
+        };
+        var task = await _ctx.AddTaskAsync("pulling", TaskState.Created);
+        _ctx.Monitor.BeginLaunch(task, _local, new Software { Id = "hello", Name = "hello", Image = "rosetta/hello:latest" }, null);
+        await WaitForAsync(task.Id, TaskState.Starting);
+
+        await _ctx.Monitor.StopAsync(task.Id, CancellationToken.None);
+
+        var stopped = _ctx.Monitor.Get(task.Id)!;
+        Assert.Equal(TaskState.Stopped, stopped.Status);
+        Assert.Null(stopped.Error);
+    }
+
+    [Fact]
+    public async Task AStopTheEngineRefusesLeavesTheTaskStoppingWithTheReasonAndStoppingAgainRetries()
+    {
+        var task = await _ctx.AddTaskAsync("stubborn", TaskState.Running);
+        Backend.StopFailure = new InvalidOperationException("permission denied.");
+        await _ctx.Monitor.StopAsync(task.Id, CancellationToken.None);
+        var stopping = _ctx.Monitor.Get(task.Id)!;
+        Assert.Equal(TaskState.Stopping, stopping.Status);
+        Assert.Contains("permission denied", stopping.StatusDetail);
+
+        Backend.StopFailure = null;
+        await _ctx.Monitor.StopAsync(task.Id, CancellationToken.None);
+        Assert.Equal(TaskState.Stopped, _ctx.Monitor.Get(task.Id)!.Status);
+    }
+
+    private async Task WaitForAsync(string taskId, TaskState state)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (_ctx.Monitor.Get(taskId)!.Status != state) await Task.Delay(10, timeout.Token);
     }
 
     public void Dispose() => _ctx.Dispose();
