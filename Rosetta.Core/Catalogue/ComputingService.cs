@@ -57,7 +57,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var computing = new ComputingResource
         {
             Id = id!, Name = draft.Name!.Trim(), Kind = kind, Host = draft.Host, Port = port, Username = draft.Username,
-            Engine = engine, HostKeyFingerprint = draft.HostKeyFingerprint?.Replace("SHA256:", ""),
+            Engine = engine, HostKeyFingerprint = draft.HostKeyFingerprint?.Replace("SHA256:", "").TrimEnd('='), // compared with SSH.NET's, unpadded
             Defaults = draft.Defaults ?? new TaskOptions(), OwnerId = caller.UserId,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);

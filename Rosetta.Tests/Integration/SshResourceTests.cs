@@ -79,6 +79,10 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         Assert.Contains("refused the platform's key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
         var forged = "SHA256:" + new string('A', 43);
         Assert.Contains("host key of 127.0.0.1:2222 has changed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, fingerprint: forged)));
+        // The right fingerprint pasted with base64's padding is still the right one.
+        var padded = await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, fingerprint: $"SHA256:{await DemoSshHost.FingerprintAsync()}=");
+        var accepted = await TestAsync(user, padded);
+        Assert.True((bool)accepted["ok"]!, (string?)accepted["message"]);
 
         // A host without the engine: an sshd of its own whose sessions have an empty PATH.
         await using var bare = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"), "SetEnv PATH=/nowhere");

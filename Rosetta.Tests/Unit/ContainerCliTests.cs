@@ -63,6 +63,36 @@ public sealed class ContainerCliTests
         Assert.Contains("TWO", error.Message);
     }
 
+    /// <summary>Apptainer reads its env file as shell assignments: sourced by a real shell, every value comes back as given.</summary>
+    [Fact]
+    public async Task TheShellQuotedEnvFileGivesBackEveryValueExactlyWhenAShellReadsIt()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["SPACES"] = "hello world", ["QUOTES"] = "it's \"quoted\"", ["DOLLAR"] = "$HOME $(touch /tmp/pwned-env) `id`",
+            ["HASH"] = "a # not a comment", ["BACKSLASH"] = "c:\\dir\\", ["EMPTY"] = "", ["SEMI"] = "x; exit 3",
+        };
+        var file = Path.Combine(Path.GetTempPath(), $"rosetta-env-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(file, ContainerCli.EnvFile(env, shellQuoted: true));
+        try
+        {
+            foreach (var (name, value) in env)
+            {
+                var shell = new System.Diagnostics.ProcessStartInfo("sh", ["-c", $". \"$0\" && printf '%s' \"${name}\"", file]) { RedirectStandardOutput = true };
+                using var process = System.Diagnostics.Process.Start(shell)!;
+                var output = await process.StandardOutput.ReadToEndAsync();
+                await process.WaitForExitAsync();
+                Assert.Equal(0, process.ExitCode);
+                Assert.Equal(value, output);
+            }
+            Assert.False(File.Exists("/tmp/pwned-env"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private static ContainerSpec WithBinds(params BindMount[] binds) => Spec with { Binds = binds };
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class SlurmJobScriptTests
 
         Assert.StartsWith("#!/bin/bash\n", script);
         Assert.Contains("engine=$(command -v apptainer || command -v singularity)", script);
-        Assert.Contains("\"$engine\" run --cleanenv --env-file \"$env_file\" --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
+        Assert.Contains("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
         Assert.Contains("env_file=t1.env", script);
         Assert.Contains("scontrol update JobId=\"$SLURM_JOB_ID\" Comment=\"$comment endpoint=$node_ip:$port\"", script);
         Assert.Contains("comment='rosetta.instance=i1 rosetta.task=t1'", script);

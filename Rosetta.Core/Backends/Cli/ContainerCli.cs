@@ -81,10 +81,12 @@ public sealed class ContainerCli(ContainerEngineKind engine)
 
     /// <summary>
     /// The environment in the engine's env-file format: one <c>NAME=value</c> per line, taken
-    /// literally. A value cannot hold a line break here; <see cref="Validation.TaskRequestValidator"/>
+    /// literally by docker and podman. Apptainer evaluates its env file as shell assignments
+    /// (<paramref name="shellQuoted"/>): there a value is quoted, or a space would end it and a <c>$</c>
+    /// expand on the node. A value cannot hold a line break here; <see cref="Validation.TaskRequestValidator"/>
     /// refuses those for remote resources before a launch.
     /// </summary>
-    public static string EnvFile(IReadOnlyDictionary<string, string> env)
+    public static string EnvFile(IReadOnlyDictionary<string, string> env, bool shellQuoted = false)
     {
         // Never empty (a comment line is ignored by both engines): the file travels as standard input, which must end.
         var file = new System.Text.StringBuilder("# environment of a Rosetta task\n");
@@ -92,7 +94,7 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         {
             if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
                 throw new ArgumentException($"The value of {name} contains a line break, which an env file cannot carry.", nameof(env));
-            file.Append(name).Append('=').Append(value).Append('\n');
+            file.Append(name).Append('=').Append(shellQuoted ? ShellCommand.Quote(value) : value).Append('\n');
         }
         return file.ToString();
     }

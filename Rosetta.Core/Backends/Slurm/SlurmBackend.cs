@@ -72,7 +72,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         string envFile;
         try
         {
-            envFile = ContainerCli.EnvFile(spec.Env);
+            envFile = ContainerCli.EnvFile(spec.Env, shellQuoted: computing.Engine == ContainerEngineKind.Apptainer);
         }
         catch (ArgumentException e)
         {

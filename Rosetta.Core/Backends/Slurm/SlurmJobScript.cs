@@ -138,6 +138,8 @@ public static class SlurmJobScript
     /// Apptainer/Singularity: no daemon and no network namespace; the process is the job's own child
     /// (scancel ends it) and listens on the node itself, so the port is picked free on the node and
     /// handed over through the software's port variable (without one, its fixed port is used).
+    /// <c>--contain</c>: the login's home (other tasks' env files, its authorized_keys) and the job's
+    /// folder are not mounted; the task gets an empty home and sees only its storages' binds.
     /// </summary>
     private static string ApptainerProcess(ContainerSpec spec)
     {
@@ -152,14 +154,14 @@ public static class SlurmJobScript
         {
             text.Append("pick_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --cleanenv --env-file \"$env_file\" --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
+            text.Append("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
                 .Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         else
         {
             text.Append("port=$interface_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --cleanenv --env-file \"$env_file\" ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
+            text.Append("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         text.Append("run_pid=$!\n");
         // `wait` returns early on a signal, so the trap runs at once.
