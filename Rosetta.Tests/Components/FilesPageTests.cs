@@ -105,6 +105,40 @@ public sealed class FilesPageTests
         Directory.Delete(reference, recursive: true);
     }
 
+    [Fact]
+    public async Task AStorageMadeReadOnlyWhileThePageIsOpenRefusesTheNextChange()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var shared = Path.Combine(Path.GetTempPath(), "rosetta-bunit-ro", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(shared);
+        File.WriteAllText(Path.Combine(shared, "results.csv"), "1,2");
+        var factory = ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>();
+        await using (var db = await factory.CreateDbContextAsync())
+        {
+            db.Storages.Add(new Storage { Id = "team", Name = "Team", ComputingId = "local", BasePath = shared, BindPath = "/storages/team" });
+            await db.SaveChangesAsync();
+        }
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=storage]")));
+        page.FindAll("[data-test=storage]").Single(s => s.GetAttribute("data-storage") == "team").Click();
+        page.WaitForAssertion(() => Assert.Equal(["results.csv"], Names(page)));
+
+        // An admin makes it read-only meanwhile.
+        await using (var db = await factory.CreateDbContextAsync())
+        {
+            (await db.Storages.SingleAsync(x => x.Id == "team")).ReadOnly = true;
+            await db.SaveChangesAsync();
+        }
+        page.Find("[data-test=delete]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Delete 'results.csv'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click();
+        page.WaitForAssertion(() => Assert.Contains("read-only", page.Find("[data-test=files-error]").TextContent));
+        Assert.True(File.Exists(Path.Combine(shared, "results.csv")));
+        Directory.Delete(shared, recursive: true);
+    }
+
     private static string TextField(string test) => $"input[data-test={test}], [data-test={test}] input";
 
     [Fact]
