@@ -46,14 +46,30 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     public async Task<long> UploadAsync(StoragePath path, Stream content, long? declaredLength, CancellationToken ct)
     {
         EnsureWritable();
-        var remaining = Remaining();
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
-        if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
-        var limit = Math.Min(options.MaxUploadBytes, remaining ?? long.MaxValue);
         path.EnsureFitsUnder(folder.Root);
+        using var reservation = Reserve(declaredLength);
+        var limit = Math.Min(options.MaxUploadBytes, reservation?.Bytes ?? long.MaxValue);
         folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
-            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written), ct);
+            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes), ct);
+    }
+
+    /// <summary>
+    /// Uploads in flight are written under hidden temporary names the quota's measure leaves out, so
+    /// each one holds what it may still write (its declared length, or all that is left) until it
+    /// ends: uploads running side by side cannot together pass the quota. Null without a quota.
+    /// </summary>
+    private QuotaReservation.Claim? Reserve(long? declaredLength)
+    {
+        if (options.QuotaBytes <= 0) return null;
+        var root = QuotaReservation.Of(folder.Root);
+        lock (root)
+        {
+            if (Remaining() is not { } remaining) return null;
+            if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
+            return root.Take(declaredLength ?? remaining);
+        }
     }
 
     /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
@@ -72,13 +88,14 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         if (Storage.ReadOnly) throw new ReadOnlyStorageException(Storage.Name);
     }
 
-    private long? Remaining() => options.QuotaBytes > 0 && folder.Usage() is { } used ? Math.Max(0, options.QuotaBytes - used) : null;
+    private long? Remaining() => options.QuotaBytes > 0 && folder.Usage() is { } used
+        ? Math.Max(0, options.QuotaBytes - used - QuotaReservation.Of(folder.Root).Held) : null;
 
     private StorageLimitException TooLarge(long bytes) =>
         new($"The upload ({Describe(bytes)} or more) is larger than the maximum of {Describe(options.MaxUploadBytes)} per upload.");
 
-    private StorageLimitException QuotaExceeded(long bytes) =>
-        new($"Not enough room in '{Storage.Name}': {Describe(bytes)} do not fit in the {Describe(Remaining() ?? 0)} left of its {Describe(options.QuotaBytes)} quota. Delete files to make room.");
+    private StorageLimitException QuotaExceeded(long bytes, long? left = null) =>
+        new($"Not enough room in '{Storage.Name}': {Describe(bytes)} do not fit in the {Describe(left ?? Remaining() ?? 0)} left of its {Describe(options.QuotaBytes)} quota. Delete files to make room.");
 
     internal static string Describe(long bytes) => bytes switch
     {
@@ -87,4 +104,33 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         >= 1L << 10 => $"{bytes / 1024.0:0.#} KiB",
         _ => $"{bytes} bytes",
     };
+}
+
+/// <summary>Bytes held by uploads in flight into one storage folder (see <see cref="OpenedStorage"/>); lock the instance to check and hold at once.</summary>
+internal sealed class QuotaReservation
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, QuotaReservation> Roots = new(StringComparer.Ordinal);
+    private long _held;
+
+    public static QuotaReservation Of(string root) => Roots.GetOrAdd(root, _ => new QuotaReservation());
+
+    public long Held => Interlocked.Read(ref _held);
+
+    public Claim Take(long bytes)
+    {
+        Interlocked.Add(ref _held, bytes);
+        return new Claim(this, bytes);
+    }
+
+    /// <summary>Bytes one upload holds until disposed.</summary>
+    public sealed class Claim(QuotaReservation root, long bytes) : IDisposable
+    {
+        private int _released;
+        public long Bytes { get; } = bytes;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) Interlocked.Add(ref root._held, -Bytes);
+        }
+    }
 }

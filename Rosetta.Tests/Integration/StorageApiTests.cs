@@ -366,6 +366,47 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     }
 
     [Fact]
+    public async Task UploadsSideBySideCannotTogetherPassTheQuota()
+    {
+        var (client, name) = await NewUserAsync();
+        // The first upload sends half its bytes and waits: it is in flight, under a hidden name.
+        var release = new TaskCompletionSource();
+        var halfway = new TaskCompletionSource();
+        var first = client.PutAsync("/api/v1/storages/personal/files?path=first.bin", new PausedContent(160_000, halfway, release.Task));
+        await halfway.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(PersonalFolder(name)).Length == 1, "the first upload to be written");
+
+        var second = await StorageApi.PutAsync(client, "personal", "second.bin", new byte[160_000]);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, second.StatusCode);
+        Assert.Contains("quota", (string?)(await TaskApi.ProblemAsync(second))["detail"]);
+
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.Created, (await first).StatusCode);
+        Assert.Equal(["first.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName));
+        // Once it is stored, what is left is what the quota says.
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PutAsync(client, "personal", "small.bin", new byte[1_000])).StatusCode);
+    }
+
+    /// <summary>A body of known length that stops halfway until released.</summary>
+    private sealed class PausedContent(int length, TaskCompletionSource halfway, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(new byte[length / 2]);
+            await stream.FlushAsync();
+            halfway.TrySetResult();
+            await release;
+            await stream.WriteAsync(new byte[length - length / 2]);
+        }
+
+        protected override bool TryComputeLength(out long computed)
+        {
+            computed = length;
+            return true;
+        }
+    }
+
+    [Fact]
     public async Task AnUploadCutOffHalfwayLeavesNoFileAndKeepsTheOldOne()
     {
         var (client, name) = await NewUserAsync();
