@@ -220,24 +220,48 @@ public sealed class SftpFolder : IStorageFolder
             if (attributes.IsDirectory) throw ValidationException.For("path", $"'{path}' is a folder.");
             return (remote, attributes.Size);
         });
-        var output = start(length);
+        // Opened before the response starts: a file the login may not read is a clear 403, not a cut-off 200.
+        SftpFileStream input;
         try
         {
-            // Large reads: SSH.NET's SftpFileStream then keeps several requests in flight. Through the
-            // 64 KiB copy of Results.File it read a third of scp's speed; with 1 MiB reads it matched
-            // DownloadFileAsync or beat it in a probe against the demo sshd (80-93 MiB/s, loaded machine).
-            await using var input = await _sftp.OpenAsync(file, FileMode.Open, FileAccess.Read, ct);
-            await input.CopyToAsync(output, DownloadBufferSize, ct);
+            input = await _sftp.OpenAsync(file, FileMode.Open, FileAccess.Read, ct);
         }
         catch (Exception e) when (IsLostConnection(e))
         {
-            throw _connection.ConnectionLost(e); // the response has begun: it ends short of its Content-Length
+            throw _connection.ConnectionLost(e);
+        }
+        catch (SftpPermissionDeniedException e)
+        {
+            throw PermissionDenied(e);
+        }
+        await using (input)
+        {
+            var output = start(length);
+            try
+            {
+                // Large reads: SSH.NET's SftpFileStream then keeps several requests in flight. Through the
+                // 64 KiB copy of Results.File it read a third of scp's speed; with 1 MiB reads it matched
+                // DownloadFileAsync or beat it in a probe against the demo sshd (80-93 MiB/s, loaded machine).
+                await input.CopyToAsync(output, DownloadBufferSize, ct);
+            }
+            catch (Exception e) when (IsLostConnection(e))
+            {
+                throw _connection.ConnectionLost(e); // the response has begun: it ends short of its Content-Length
+            }
         }
     }
 
-    public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct) =>
-        ZipStreaming.WriteAsync(output, Walk(Checked(path), "").Select(f => new ZipStreaming.Item(f.Relative, f.File.IsDirectory, f.File.LastWriteTimeUtc,
-            () => _sftp.OpenRead(Checked(StoragePath.Parse(path.IsRoot ? f.Relative : $"{path}/{f.Relative}"))))), ct);
+    /// <summary>
+    /// The folder as a zip. Entries are opened by the remote paths the walk found (it passes no link),
+    /// not parsed again as client paths: a name a task gave a backslash or a control character is
+    /// archived like any other.
+    /// </summary>
+    public Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)
+    {
+        var folder = OnHost(() => Checked(path));
+        return ZipStreaming.WriteAsync(output, Walk(folder, "").Select(f => new ZipStreaming.Item(f.Relative, f.File.IsDirectory, f.File.LastWriteTimeUtc,
+            () => _sftp.OpenRead(f.File.FullName))), ct);
+    }
 
     /// <summary>No quota on remote folders: the host's own quotas apply.</summary>
     public long? Usage() => null;

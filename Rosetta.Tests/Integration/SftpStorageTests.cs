@@ -177,6 +177,21 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
                 Assert.Contains($"The login '{DemoSshHost.User}@", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
             }
             Assert.Equal(["root.txt"], Directory.GetFileSystemEntries($"{folder}/locked").Select(Path.GetFileName));
+
+            // A file the login may not read: a 403 before the download starts, not a 200 cut short.
+            await File.WriteAllTextAsync($"{folder}/private.txt", "root's only");
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode($"{folder}/private.txt", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var unreadable = await client.GetAsync($"/api/v1/storages/{id}/download?path=private.txt");
+            Assert.Equal(HttpStatusCode.Forbidden, unreadable.StatusCode);
+            Assert.Contains($"The login '{DemoSshHost.User}@", (string?)(await TaskApi.ProblemAsync(unreadable))["detail"]);
+            File.Delete($"{folder}/private.txt");
+
+            // A name a task gave a backslash and a control character is archived like any other.
+            await File.WriteAllTextAsync($"{folder}/odd\\name\u0001.txt", "odd");
+            var zip = await client.GetAsync($"/api/v1/storages/{id}/download?path=");
+            Assert.Equal(HttpStatusCode.OK, zip.StatusCode);
+            using var archive = new System.IO.Compression.ZipArchive(await zip.Content.ReadAsStreamAsync());
+            Assert.Contains(archive.Entries, e => e.FullName == "odd\\name\u0001.txt");
         }
         finally
         {
