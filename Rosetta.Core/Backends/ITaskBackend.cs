@@ -112,8 +112,11 @@ public sealed record LogLine(DateTime? Timestamp, LogStream Stream, string Text)
 public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The backend refused the launch for a reason the user can act on (image missing, bad option).</summary>
-public sealed class LaunchFailedException(string message, Exception? inner = null, int? exitCode = null) : Exception(message, inner)
+public sealed class LaunchFailedException(string message, Exception? inner = null, int? exitCode = null, string? backendId = null) : Exception(message, inner)
 {
     /// <summary>The container's exit code when it ended during the launch.</summary>
     public int? ExitCode { get; } = exitCode;
+
+    /// <summary>The container, when one was made before the launch failed: its whole output stays readable.</summary>
+    public string? BackendId { get; } = backendId;
 }

@@ -72,6 +72,7 @@ public sealed partial class TaskMonitor
         }
         catch (LaunchFailedException e)
         {
+            if (e.BackendId is { } made) await UpdateAsync(taskId, t => { t.BackendId ??= made; return true; }, CancellationToken.None);
             await FailAsync(taskId, e.Message, withLogsFrom: computing, exitCode: e.ExitCode);
             return;
         }

@@ -102,6 +102,8 @@ public sealed class TaskLifecycleTests(PlatformFixture platform)
         var failed = await TaskApi.WaitForStatusAsync(client, id, "failed");
         Assert.Equal(3, (int?)failed["exitCode"]);
         Assert.Contains("hello: exiting with code 3", (string?)failed["error"]);
+        // Its whole output stays readable, whether it died before or after the launch looked at it.
+        Assert.Contains("hello: exiting with code 3", await client.GetStringAsync($"/api/v1/tasks/{id}/logs"));
         await TaskApi.StopAndDeleteAsync(client, id);
     }
 

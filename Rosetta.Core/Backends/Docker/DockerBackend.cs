@@ -69,13 +69,13 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         }
         catch (DockerApiException e)
         {
-            throw new LaunchFailedException($"The engine could not start the container: {EngineMessage(e)}", e);
+            throw new LaunchFailedException($"The engine could not start the container: {EngineMessage(e)}", e, backendId: created.ID);
         }
 
         var inspect = await Call(() => _docker.Containers.InspectContainerAsync(created.ID, ct));
         var endpoint = InterfaceEndpoint(inspect, spec.InterfacePort)
             ?? throw new LaunchFailedException($"The container exited with code {inspect.State?.ExitCode} before its interface answered.",
-                exitCode: inspect.State is { Running: false } state ? (int)state.ExitCode : null);
+                exitCode: inspect.State is { Running: false } state ? (int)state.ExitCode : null, backendId: created.ID);
         return new LaunchResult(created.ID, ImageDigest(image), endpoint);
     }
 

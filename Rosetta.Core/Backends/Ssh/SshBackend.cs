@@ -102,7 +102,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         var container = ContainerCliOutput.ParseInspect(inspect.Output).FirstOrDefault();
         if (container is not { State: ContainerRunState.Running, Endpoint: { } remote })
             throw new LaunchFailedException($"The container exited with code {container?.ExitCode?.ToString() ?? "?"} before its interface answered.",
-                exitCode: container?.ExitCode);
+                exitCode: container?.ExitCode, backendId: containerId);
         var local = await pool.For(computing).OpenTunnelAsync(containerId, remote, ct);
         return new LaunchResult(containerId, digest, local, warning);
     }
