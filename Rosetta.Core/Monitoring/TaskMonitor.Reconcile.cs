@@ -86,6 +86,8 @@ public sealed partial class TaskMonitor
             case ContainerEventKind.OutOfMemory:
                 await UpdateAsync(task.Id, t => { t.Error = OutOfMemory; return true; });
                 break;
+            case ContainerEventKind.Destroyed when _removing.ContainsKey(task.Id):
+                break; // the platform's own removal, as it deletes the task
             case ContainerEventKind.Destroyed:
                 // The platform removes containers only when it deletes the task, so this came from outside.
                 if (!task.Status.IsFinal())

@@ -152,19 +152,40 @@ public sealed partial class TaskMonitor(
         }
     }
 
+    /// <summary>Tasks being deleted: the engine's "destroy" of their container is the platform's own doing.</summary>
+    private readonly ConcurrentDictionary<string, byte> _removing = new();
+
     /// <summary>Removes a finished task's container and row.</summary>
     public async Task RemoveAsync(TaskRecord task, CancellationToken ct)
     {
-        var computing = await FindComputingAsync(task.ComputingId, ct);
-        if (computing is not null)
+        _removing[task.Id] = 0;
+        try
         {
-            await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), ct);
+            var computing = await FindComputingAsync(task.ComputingId, ct);
+            if (computing is not null)
+            {
+                await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), ct);
+            }
+            // Under the task's lock: an update saved just before the row goes must not publish it again after.
+            var gate = _locks.GetOrAdd(task.Id, _ => new SemaphoreSlim(1, 1));
+            await gate.WaitAsync(ct);
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(ct);
+                await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
+                Feed.Delete(task.Id);
+            }
+            finally
+            {
+                gate.Release();
+            }
+            _locks.TryRemove(task.Id, out _);
+            _secrets.TryRemove(task.Id, out _);
         }
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
-        Feed.Delete(task.Id);
-        _locks.TryRemove(task.Id, out _);
-        _secrets.TryRemove(task.Id, out _);
+        finally
+        {
+            _removing.TryRemove(task.Id, out _);
+        }
     }
 
     private readonly ConcurrentDictionary<string, string> _secrets = new();

@@ -126,7 +126,9 @@ public sealed class DashboardTestContext : BunitContext
             Stopped.Enqueue(backendId);
             return Task.CompletedTask;
         }
-        public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Task.CompletedTask;
+        /// <summary>Runs while <see cref="RemoveAsync"/> removes a container (e.g. the engine's events about it).</summary>
+        public Func<string, Task>? Removing { get; set; }
+        public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Removing?.Invoke(backendId) ?? Task.CompletedTask;
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {
             foreach (var line in Logs.ToList()) yield return line;

@@ -112,6 +112,27 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         Assert.Equal(TaskState.Stopped, _ctx.Monitor.Get(task.Id)!.Status);
     }
 
+    [Fact]
+    public async Task TheEnginesDestroyOfAContainerTheDeleteRemovesIsNotReportedAsARemovalFromOutside()
+    {
+        var task = await _ctx.AddTaskAsync("done", TaskState.Stopped);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var subscription = _ctx.Monitor.Subscribe(null, watching.Token);
+        // The engine reports the removal while the delete is still going on.
+        Backend.Removing = id => _ctx.Monitor.HandleEventAsync(_local, new ContainerEvent(task.Id, id, ContainerEventKind.Destroyed, null));
+
+        await _ctx.Monitor.RemoveAsync(_ctx.Monitor.Get(task.Id)!, CancellationToken.None);
+
+        Assert.Null(_ctx.Monitor.Get(task.Id));
+        var seen = new List<Rosetta.Core.Streaming.Change<TaskRecord>>();
+        await foreach (var batch in subscription.Changes.WithCancellation(watching.Token))
+        {
+            seen.AddRange(batch);
+            if (batch.Any(c => c.Kind == Rosetta.Core.Streaming.ChangeKind.Delete)) break;
+        }
+        Assert.DoesNotContain(seen, c => c.Kind != Rosetta.Core.Streaming.ChangeKind.Delete && c.Item.Error?.Contains("outside the platform") == true);
+    }
+
     private async Task WaitForAsync(string taskId, TaskState state)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
