@@ -10,6 +10,25 @@ namespace Rosetta.Tests.Unit;
 public sealed class ProxyAndConverterTests
 {
     [Fact]
+    public void AContainerFoundAgainIsReachedOnThePortThePlatformPublishedNotTheImagesFirstExposedOne()
+    {
+        var inspect = new Docker.DotNet.Models.ContainerInspectResponse
+        {
+            Config = new Docker.DotNet.Models.ContainerConfig
+            {
+                ExposedPorts = new Dictionary<string, Docker.DotNet.Models.EmptyStruct> { ["80/tcp"] = default, ["443/tcp"] = default, ["8080/tcp"] = default },
+            },
+            HostConfig = new Docker.DotNet.Models.HostConfig
+            {
+                PortBindings = new Dictionary<string, IList<Docker.DotNet.Models.PortBinding>> { ["8080/tcp"] = [new() { HostIP = "127.0.0.1" }] },
+            },
+        };
+        Assert.Equal(8080, DockerBackend.InterfacePortOf(inspect));
+        inspect.HostConfig.PortBindings = new Dictionary<string, IList<Docker.DotNet.Models.PortBinding>>();
+        Assert.Equal(80, DockerBackend.InterfacePortOf(inspect)); // nothing published: the image's first
+    }
+
+    [Fact]
     public void PlatformCookiesAreRemovedAndTheInterfacesOwnAreKept()
     {
         var kept = TaskProxyTransformer.WithoutPlatformCookies(new StringValues(

@@ -291,6 +291,18 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         return binding is null ? null : new TaskEndpoint("127.0.0.1", int.Parse(binding.HostPort, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// The interface port of a container found again (after a restart): the one port the platform
+    /// published. The image's own EXPOSE lines join the exposed ports, in any order, so those only
+    /// serve for a container with nothing published.
+    /// </summary>
+    internal static int? InterfacePortOf(ContainerInspectResponse inspect)
+    {
+        static int? First(IEnumerable<string>? keys) => keys?
+            .Select(k => int.TryParse(k.Split('/')[0], out var p) ? p : (int?)null).FirstOrDefault(p => p is not null);
+        return First(inspect.HostConfig?.PortBindings?.Keys) ?? First(inspect.Config?.ExposedPorts?.Keys);
+    }
+
     private ObservedContainer Observe(string taskId, ContainerInspectResponse inspect)
     {
         var state = inspect.State;
@@ -300,9 +312,7 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
             { Status: "created" } => ContainerRunState.Created,
             _ => ContainerRunState.Exited,
         };
-        int? interfacePort = inspect.Config?.ExposedPorts?.Keys
-            .Select(k => int.TryParse(k.Split('/')[0], out var p) ? p : (int?)null).FirstOrDefault(p => p is not null);
-        var endpoint = interfacePort is { } port ? InterfaceEndpoint(inspect, port) : null;
+        var endpoint = InterfacePortOf(inspect) is { } port ? InterfaceEndpoint(inspect, port) : null;
         string? error = state?.OOMKilled == true ? "The container ran out of memory and was killed." :
             string.IsNullOrEmpty(state?.Error) ? null : state.Error;
         return new ObservedContainer(taskId, inspect.ID, runState,
