@@ -23,12 +23,19 @@ public sealed class TaskHostTickets(TimeProvider time)
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
     private const string Prefix = "rht_";
     private readonly ConcurrentDictionary<string, (TaskHostGrant Grant, string ReturnPath, DateTimeOffset Expires)> _open = new();
+    private long _lastSweepTicks;
 
     /// <summary>A new code for <paramref name="grant"/>; <paramref name="returnPath"/> (path and query on the task host) is where redeeming it leads.</summary>
     public string Issue(TaskHostGrant grant, string returnPath)
     {
         var now = time.GetUtcNow();
-        foreach (var (hash, ticket) in _open) if (ticket.Expires <= now) _open.TryRemove(hash, out _);
+        // Expired codes go at most once a second: sweeping on every issue made a burst of hand-offs
+        // (anyone with a share link can cause them) cost the square of its size.
+        var last = Interlocked.Read(ref _lastSweepTicks);
+        if (now.UtcTicks - last >= TimeSpan.TicksPerSecond && Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) == last)
+        {
+            foreach (var (hash, ticket) in _open) if (ticket.Expires <= now) _open.TryRemove(hash, out _);
+        }
         var code = Prefix + TaskSecrets.Base64Url(RandomNumberGenerator.GetBytes(32));
         _open[Hash(code)] = (grant, returnPath.StartsWith('/') ? returnPath : "/", now + Lifetime);
         return code;
