@@ -4,16 +4,22 @@ using System.Net.Sockets;
 namespace Rosetta.Tests.Infrastructure;
 
 /// <summary>
-/// A loopback TCP relay between a browser and the app, to model a network outage. <see cref="Cut"/>
+/// A loopback TCP relay between a client and a server, to model a network outage. <see cref="Cut"/>
 /// resets every open connection and resets each new one at once until <see cref="Restore"/>:
 /// cutting only the open ones is not an outage (Blazor retries at once and reconnects within
-/// milliseconds), and browser "offline" emulation leaves an open WebSocket alone.
+/// milliseconds), and browser "offline" emulation leaves an open WebSocket alone. <see cref="Freeze"/>
+/// makes the open connections go silent without closing them, as when a firewall or NAT on the way
+/// forgets them: neither end hears anything, and new connections pass.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _open = [];
+    /// <summary>Per open connection, what stops its copying (guarded by _open's lock).</summary>
+    private readonly List<CancellationTokenSource> _copying = [];
+    /// <summary>Frozen connections' sockets, kept open until the relay is disposed.</summary>
+    private readonly List<Socket> _frozen = [];
     private readonly Task _acceptLoop;
     private bool _down; // guarded by _open's lock
 
@@ -46,6 +52,18 @@ public sealed class TcpRelay : IAsyncDisposable
     public void Restore()
     {
         lock (_open) _down = false;
+    }
+
+    /// <summary>The open connections stop carrying bytes, both ways, and stay open; new ones are relayed as usual.</summary>
+    public void Freeze()
+    {
+        lock (_open)
+        {
+            _frozen.AddRange(_open);
+            _open.Clear();
+            foreach (var copying in _copying) copying.Cancel();
+            _copying.Clear();
+        }
     }
 
     private async Task AcceptLoopAsync()
@@ -81,21 +99,33 @@ public sealed class TcpRelay : IAsyncDisposable
             _open.Add(client);
             _open.Add(upstream);
         }
+        using var copying = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        lock (_open) _copying.Add(copying);
         try
         {
-            await upstream.ConnectAsync(Target.Host, Target.Port, _stop.Token);
+            await upstream.ConnectAsync(Target.Host, Target.Port, copying.Token);
             await using var a = new NetworkStream(client, ownsSocket: false);
             await using var b = new NetworkStream(upstream, ownsSocket: false);
-            await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+            await Task.WhenAny(a.CopyToAsync(b, copying.Token), b.CopyToAsync(a, copying.Token));
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
         finally
         {
-            lock (_open) { _open.Remove(client); _open.Remove(upstream); }
-            client.Dispose();
-            upstream.Dispose();
+            bool frozen;
+            lock (_open)
+            {
+                _copying.Remove(copying);
+                frozen = _frozen.Contains(client);
+                _open.Remove(client);
+                _open.Remove(upstream);
+            }
+            if (!frozen)
+            {
+                client.Dispose();
+                upstream.Dispose();
+            }
         }
     }
 
@@ -118,6 +148,11 @@ public sealed class TcpRelay : IAsyncDisposable
         _listener.Dispose();
         await _acceptLoop;
         Cut();
+        lock (_open)
+        {
+            foreach (var socket in _frozen) socket.Dispose();
+            _frozen.Clear();
+        }
         _stop.Dispose();
     }
 }

@@ -47,6 +47,39 @@ public sealed class SshResilienceTests
     }
 
     [Fact]
+    public async Task AConnectionThatSilentlyStopsCarryingAnythingIsGivenUpAndTheInterfaceComesBack()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?>
+        {
+            ["Rosetta:Ssh:PollIntervalSeconds"] = "1", ["Rosetta:Ssh:KeepAliveSeconds"] = "1", ["Rosetta:Ssh:DeadAfterSeconds"] = "3",
+        });
+        var instance = app.InstanceId;
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            // The platform reaches the host through a relay that can go silent, as a firewall that forgets a connection.
+            await using var path = new TcpRelay(new Uri($"http://127.0.0.1:{DemoSshHost.Port}"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host behind a firewall", kind = "ssh", host = "127.0.0.1", port = path.Address.Port, username = DemoSshHost.User });
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+            Assert.Equal(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
+
+            path.Freeze();
+            // TCP alone would take some 15 minutes to notice; the platform's probe gives up within seconds.
+            await TaskApi.WaitForInterfaceAsync(user, id, seconds: 30);
+            Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
+            await TaskApi.StopAndDeleteAsync(user, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
+    [Fact]
     public async Task ARestartedPlatformReadoptsRemoteTasksAndRebuildsTheirTunnels()
     {
         var keys = Directory.CreateTempSubdirectory("rosetta-ssh-keys");

@@ -37,6 +37,10 @@ public sealed class SshConnection : IDisposable
     public const uint SftpBufferSize = 64 * 1024;
     private readonly System.Collections.Concurrent.ConcurrentQueue<Action<SftpClient>> _sftpLeftovers = new();
     private int _reconnecting;
+    /// <summary>A client that stopped answering: never handed out again, disposed so what waits on it fails.</summary>
+    private volatile SshClient? _givenUp;
+    /// <summary>When the connection last answered (ticks of <see cref="Environment.TickCount64"/>).</summary>
+    private long _lastAnswer;
 
     public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
         Func<string, CancellationToken, Task> pinHostKey, SshOptions options, ILogger logger)
@@ -53,7 +57,10 @@ public sealed class SshConnection : IDisposable
     /// <summary>How many times this connection was (re)established: one per host and identity when all is well.</summary>
     public int Connects { get; private set; }
 
-    public bool IsConnected => _client?.IsConnected == true;
+    public bool IsConnected => Live(_client) is not null;
+
+    /// <summary>The client when it can be used: connected, and not given up by <see cref="WatchLivenessAsync"/> (whose client may be disposed).</summary>
+    private SshClient? Live(SshClient? client) => client is not null && !ReferenceEquals(client, _givenUp) && client.IsConnected ? client : null;
 
     /// <summary>The SHA-256 fingerprint (OpenSSH base64) of the host key the server offered last.</summary>
     public string? HostKeyFingerprint { get; private set; }
@@ -77,6 +84,7 @@ public sealed class SshConnection : IDisposable
                     await stdin.WriteAsync(Encoding.UTF8.GetBytes(input), ct);
                 }
                 await execution;
+                Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
                 return new RemoteResult(ssh.ExitStatus ?? -1, ssh.Result, ssh.Error);
             }
             catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
@@ -176,11 +184,11 @@ public sealed class SshConnection : IDisposable
     /// <summary>The connected client, connecting (and pinning or checking the host key) when needed.</summary>
     private async Task<SshClient> ConnectedAsync(CancellationToken ct)
     {
-        if (_client is { IsConnected: true } connected) return connected;
+        if (Live(_client) is { } connected) return connected;
         await _connectGate.WaitAsync(ct);
         try
         {
-            if (_client is { IsConnected: true } raced) return raced;
+            if (Live(_client) is { } raced) return raced;
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             var client = await ConnectNewAsync(ct);
             var previous = _client;
@@ -200,7 +208,9 @@ public sealed class SshConnection : IDisposable
                     }
                 }
             }
-            previous?.Dispose();
+            if (!ReferenceEquals(previous, _givenUp)) previous?.Dispose(); // one given up is disposed already
+            Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
+            _ = Task.Run(() => WatchLivenessAsync(client), CancellationToken.None);
             return client;
         }
         finally
@@ -332,6 +342,51 @@ public sealed class SshConnection : IDisposable
             _logger.LogInformation("Pinned the host key SHA256:{Fingerprint} of {Host}:{Port}", offered, _computing.Host, _computing.Port);
         }
         return client;
+    }
+
+    /// <summary>
+    /// Asks a connection that has been quiet for <see cref="SshOptions.KeepAliveSeconds"/> to run
+    /// <c>true</c>; with no answer within <see cref="SshOptions.DeadAfterSeconds"/> it is given up:
+    /// disposed, so commands and streams waiting on it fail (and their callers retry on a new one), and
+    /// with tunnels open a new connection is made at once.
+    /// </summary>
+    private async Task WatchLivenessAsync(SshClient client)
+    {
+        var quiet = TimeSpan.FromSeconds(Math.Max(1, _options.KeepAliveSeconds));
+        try
+        {
+            while (ReferenceEquals(_client, client) && Live(client) is not null)
+            {
+                var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastAnswer));
+                await Task.Delay(idle >= quiet ? quiet : quiet - idle, _disposed.Token);
+                if (Environment.TickCount64 - Interlocked.Read(ref _lastAnswer) < quiet.TotalMilliseconds) continue;
+                // On the thread pool: SSH.NET opens the command's channel synchronously, blocking until its own timeout.
+                var answered = Task.Run(async () =>
+                {
+                    using var probe = client.CreateCommand("true");
+                    await probe.ExecuteAsync(_disposed.Token);
+                }, CancellationToken.None);
+                await Task.WhenAny(answered, Task.Delay(TimeSpan.FromSeconds(Math.Max(1, _options.DeadAfterSeconds)), _disposed.Token));
+                if (answered.IsCompletedSuccessfully)
+                {
+                    Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
+                    continue;
+                }
+                _disposed.Token.ThrowIfCancellationRequested();
+                // No answer in time, or a failure (a channel that would not open): either way this client cannot be used.
+                _ = answered.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: its failure is this one
+                _logger.LogWarning("SSH connection to {Host}:{Port} did not answer within {Seconds} s; making a new one",
+                    _computing.Host, _computing.Port, _options.DeadAfterSeconds);
+                _givenUp = client;
+                _ = Task.Run(client.Dispose, CancellationToken.None);
+                OnConnectionError(new SshConnectionException("The connection stopped answering."));
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // This connection object was disposed.
+        }
     }
 
     /// <summary>The connection broke: with tunnels open, reconnect now rather than at the next command, so interfaces come back by themselves.</summary>

@@ -12,12 +12,19 @@ public sealed class SshOptions
     /// <summary>How long a connection attempt may take.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 10;
 
-    /// <summary>Keep-alive interval; a dead connection is noticed within about this time.</summary>
+    /// <summary>
+    /// Keep-alive interval. SSH.NET's keep-alive expects no answer, so a connection that silently
+    /// stopped carrying anything (a firewall or NAT dropped its state) would hang until TCP gives up,
+    /// some 15 minutes: a connection idle this long is also asked to run <c>true</c>.
+    /// </summary>
     public int KeepAliveSeconds { get; set; } = 10;
+
+    /// <summary>How long that probe may go unanswered before the connection is given up and made anew.</summary>
+    public int DeadAfterSeconds { get; set; } = 30;
 
     /// <summary>
     /// Short commands (run, inspect, stop) running at once on one connection. Together with
-    /// <see cref="MaxStreams"/> it stays under OpenSSH's default MaxSessions of 10.
+    /// <see cref="MaxStreams"/> and the one liveness probe it stays within OpenSSH's default MaxSessions of 10.
     /// </summary>
     public int MaxCommands { get; set; } = 4;
 
