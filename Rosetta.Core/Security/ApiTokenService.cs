@@ -23,7 +23,10 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
     /// </summary>
     public static readonly TimeSpan ValidationCacheTime = TimeSpan.FromSeconds(30);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string UserId, string TokenId, DateTime Until)> _validated = new();
+    /// <summary>Validated tokens by hash.</summary>
+    private readonly ShortLivedCache<string, ValidToken> _validated = new(ValidationCacheTime);
+
+    private sealed record ValidToken(string UserId, string TokenId);
 
     public sealed record Issued(ApiToken Token, string Secret);
 
@@ -53,18 +56,20 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
     {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         var hash = Hash(secret);
-        if (_validated.TryGetValue(hash, out var cached) && cached.Until > DateTime.UtcNow) return cached.UserId;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Hash == hash && t.RevokedAt == null, ct);
-        if (token is null) return null;
-        // Record use at most once a minute: a busy client must not turn every call into a write.
-        if (token.LastUsedAt is null || DateTime.UtcNow - token.LastUsedAt > TimeSpan.FromMinutes(1))
+        var valid = await _validated.GetOrCreateAsync(hash, async () =>
         {
-            token.LastUsedAt = DateTime.UtcNow;
-            await db.SaveChangesAsync(ct);
-        }
-        _validated[hash] = (token.UserId, token.Id, DateTime.UtcNow + ValidationCacheTime);
-        return token.UserId;
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Hash == hash && t.RevokedAt == null, ct);
+            if (token is null) return null;
+            // Record use at most once a minute: a busy client must not turn every call into a write.
+            if (token.LastUsedAt is null || DateTime.UtcNow - token.LastUsedAt > TimeSpan.FromMinutes(1))
+            {
+                token.LastUsedAt = DateTime.UtcNow;
+                await db.SaveChangesAsync(ct);
+            }
+            return new ValidToken(token.UserId, token.Id);
+        });
+        return valid?.UserId;
     }
 
     public async Task<IReadOnlyList<ApiToken>> ListAsync(string userId, CancellationToken ct)
@@ -80,7 +85,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var updated = await db.ApiTokens.Where(t => t.Id == tokenId && t.UserId == userId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, DateTime.UtcNow), ct);
-        foreach (var (hash, entry) in _validated) if (entry.TokenId == tokenId) _validated.TryRemove(hash, out _);
+        _validated.InvalidateWhere(valid => valid.TokenId == tokenId);
         return updated > 0;
     }
 
