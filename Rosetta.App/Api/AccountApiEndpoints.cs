@@ -17,11 +17,14 @@ public static class AccountApiEndpoints
     {
         var tokens = api.MapGroup("/tokens").WithTags("Tokens");
 
-        tokens.MapPost("/", async (TokenRequest body, UserManager<RosettaUser> users, ApiTokenService service, CancellationToken ct) =>
+        tokens.MapPost("/", async (TokenRequest body, UserManager<RosettaUser> users, ApiTokenService service, DecoyPasswordCheck decoy, CancellationToken ct) =>
             {
                 var user = body.Username is null ? null : await users.FindByNameAsync(body.Username);
                 if (user is null || user.IsDisabled || body.Password is null || await users.IsLockedOutAsync(user))
+                {
+                    decoy.Spend(body.Password);
                     return WrongCredentials();
+                }
                 if (!await users.CheckPasswordAsync(user, body.Password))
                 {
                     await users.AccessFailedAsync(user);

@@ -48,6 +48,7 @@ public static class AuthenticationSetup
         services.AddHostedService<AdminSeeder>();
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<PrincipalCache>();
+        services.AddScoped<DecoyPasswordCheck>();
         return services;
     }
 

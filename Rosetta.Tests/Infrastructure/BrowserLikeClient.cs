@@ -52,17 +52,23 @@ public sealed partial class BrowserLikeClient : IDisposable
     /// <summary>Logs in through the real login form (antiforgery token included); the session cookie lands in <see cref="Cookies"/>.</summary>
     public async Task LogInAsync(Uri dashboard, string username, string password)
     {
+        var posted = await PostLoginAsync(dashboard, username, password);
+        Assert.True(posted.StatusCode == HttpStatusCode.Redirect, $"Logging in as {username} answered {(int)posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>Fills in and posts the login form; a refusal answers the form again, with its error.</summary>
+    public async Task<HttpResponseMessage> PostLoginAsync(Uri dashboard, string username, string password)
+    {
         var form = await (await NavigateAsync(new Uri(dashboard, "/login"))).Content.ReadAsStringAsync();
         var token = AntiforgeryField().Match(form);
         Assert.True(token.Success, "The login page has no antiforgery token.");
-        var posted = await _http.PostAsync(new Uri(dashboard, "/login"), new FormUrlEncodedContent(new Dictionary<string, string>
+        return await _http.PostAsync(new Uri(dashboard, "/login"), new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["_handler"] = "login",
             ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
             ["Input.Username"] = username,
             ["Input.Password"] = password,
         }));
-        Assert.True(posted.StatusCode == HttpStatusCode.Redirect, $"Logging in as {username} answered {(int)posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
     }
 
     public void Dispose()
