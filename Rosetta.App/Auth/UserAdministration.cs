@@ -12,7 +12,7 @@ public sealed record UserSummary(string Id, string Username, bool Admin, bool Di
 /// DbContext; a Blazor circuit lives for hours, so every operation gets its own scope here
 /// instead of sharing one context across the circuit.
 /// </summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals)
+public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds)
 {
     public async Task<IReadOnlyList<UserSummary>> ListAsync()
     {
@@ -51,6 +51,9 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         // A new security stamp ends the user's browser sessions at their next validation.
         if (disabled) await users.UpdateSecurityStampAsync(user);
         principals.Invalidate(userId);
+        // What is open already (interface WebSockets, hub connections, dashboard circuits) ends too.
+        if (disabled) accountEnds.End(userId);
+        else accountEnds.Resume(userId);
     }
 
     public async Task SetAdminAsync(Caller caller, string userId, bool admin)

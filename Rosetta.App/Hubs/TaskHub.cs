@@ -20,8 +20,21 @@ public interface ITaskHubClient
 /// <c>Authorization: Bearer</c> header). Each connection receives changes to its user's tasks only.
 /// </summary>
 [Authorize]
-public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper) : Hub<ITaskHubClient>
+public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, AccountEnds accountEnds) : Hub<ITaskHubClient>
 {
+    /// <summary>The connection lasts as long as its account: disabling it closes the connection.</summary>
+    public override Task OnConnectedAsync()
+    {
+        Context.Items[typeof(AccountEnds)] = accountEnds.EndOf(Context.User!.ToCaller().UserId).Register(Context.Abort);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items[typeof(AccountEnds)] is CancellationTokenRegistration accountEnd) accountEnd.Dispose();
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// The caller's own tasks now (an admin's too: changes follow only for one's own tasks, as
     /// TaskChanged/TaskDeleted, so other users' tasks would go stale here).

@@ -1,3 +1,4 @@
+using Rosetta.App.Auth;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
@@ -32,13 +33,18 @@ public static class TaskForwarding
     public static string ForwardedPrefix(TaskRecord task, bool onTaskHost) =>
         onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
 
-    /// <param name="shareSecret">The share link that let the request in (null for the owner): the connection ends when the link does.</param>
+    /// <param name="shareSecret">
+    /// The share link that let the request in, null for the owner: the connection ends when the link
+    /// does, or the owner's account.
+    /// </param>
     public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, string? shareSecret)
     {
         var services = ctx.RequestServices;
-        // Checked once per request, so a WebSocket (or a long download) opened with a link would outlive
-        // its revocation or expiry: it is cut then instead.
-        using var linkEnded = shareSecret is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret).Register(ctx.Abort);
+        // Checked once per request, so a WebSocket (or a long download) would outlive a link's revocation
+        // or expiry, or its owner's account being disabled: it is cut then instead.
+        using var ended = (shareSecret is null
+            ? services.GetRequiredService<AccountEnds>().EndOf(task.OwnerId)
+            : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret)).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

@@ -67,6 +67,7 @@ public sealed class DashboardTestContext : BunitContext
             .AddEntityFrameworkStores<RosettaDbContext>();
         Services.AddSingleton<UserAdministration>();
         Services.AddSingleton<PrincipalCache>();
+        Services.AddSingleton<AccountEnds>();
 
         var auth = AddAuthorization();
         auth.SetAuthorized("alice");

@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Rosetta.App.Auth;
+using Rosetta.Core.Domain;
 using Rosetta.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -93,6 +96,27 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await Expect(page.Locator(marker)).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath(file) });
         }
+    }
+
+    [Fact]
+    public async Task AnOpenDashboardOfAnAccountThatIsDisabledFallsBackToTheLoginPage()
+    {
+        var username = "e2e" + Guid.NewGuid().ToString("N")[..6];
+        using (var admin = App.Client(await App.AdminTokenAsync()))
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-e2e" })).EnsureSuccessStatusCode();
+        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        await LogInAsync(page, username, "password-e2e");
+
+        var administration = App.Services.GetRequiredService<UserAdministration>();
+        var userId = (await administration.ListAsync()).Single(u => u.Username == username).Id;
+        await administration.SetDisabledAsync(new Caller("the admin", IsAdmin: true), userId, disabled: true);
+        // No reload: the live circuit itself lets go of the account.
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+        await page.FillAsync("#username", username);
+        await page.FillAsync("#password", "password-e2e");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator(".auth-error")).ToContainTextAsync("Wrong username or password");
     }
 
     [Fact]

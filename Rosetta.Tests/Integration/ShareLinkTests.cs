@@ -50,7 +50,7 @@ public sealed class ShareLinkTests
             var kernelId = (string)(await kernel.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
             var channels = new Uri($"ws://{app.BaseAddress.Authority}/t/{id}/api/kernels/{kernelId}/channels");
             await ConnectAsync(channels, cookies); // WebSocket upgrade with the link's cookie
-            using var held = await OpenAsync(channels, cookies);
+            using var held = await HeldWebSockets.OpenAsync(channels, cookies);
 
             // The link opens this task and no other, and gives nothing on the API.
             Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{other}/")).StatusCode);
@@ -62,7 +62,7 @@ public sealed class ShareLinkTests
             Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
             Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
             await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(channels, cookies));
-            await AssertEndsAsync(held); // the one opened before the revocation too
+            await HeldWebSockets.AssertEndsAsync(held); // the one opened before the revocation too
             Assert.Equal(HttpStatusCode.NotFound, (await guest.GetAsync(url.PathAndQuery)).StatusCode);
 
             // A second link expires.
@@ -71,10 +71,10 @@ public sealed class ShareLinkTests
             using var late = new HttpClient(new SocketsHttpHandler { CookieContainer = expiring, AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
             await late.GetAsync(new Uri((string)second["url"]!).PathAndQuery);
             Assert.Equal(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
-            using var heldUntilExpiry = await OpenAsync(channels, expiring);
+            using var heldUntilExpiry = await HeldWebSockets.OpenAsync(channels, expiring);
             clock.Offset = TimeSpan.FromMinutes(6);
             Assert.NotEqual(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
-            await AssertEndsAsync(heldUntilExpiry);
+            await HeldWebSockets.AssertEndsAsync(heldUntilExpiry);
 
             // Invalid lifetimes are refused.
             Assert.Equal(HttpStatusCode.BadRequest, (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { expiresInMinutes = 0 })).StatusCode);
@@ -84,39 +84,6 @@ public sealed class ShareLinkTests
         {
             await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
-    }
-
-    private static async Task<ClientWebSocket> OpenAsync(Uri uri, CookieContainer cookies)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.Cookies = cookies;
-        socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        await socket.ConnectAsync(uri, CancellationToken.None);
-        return socket;
-    }
-
-    /// <summary>The platform cuts the connection (whatever the kernel sent before is read and dropped).</summary>
-    private static async Task AssertEndsAsync(ClientWebSocket socket)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var buffer = new byte[64 * 1024];
-        var ended = false;
-        while (!ended && !timeout.IsCancellationRequested)
-        {
-            try
-            {
-                var result = await socket.ReceiveAsync(buffer, timeout.Token);
-                ended = result.MessageType == WebSocketMessageType.Close;
-            }
-            catch (WebSocketException)
-            {
-                ended = true;
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-            }
-        }
-        Assert.True(ended, "The WebSocket opened with the link was still open 15 s after the link ended.");
     }
 
     private static async Task ConnectAsync(Uri uri, CookieContainer cookies)

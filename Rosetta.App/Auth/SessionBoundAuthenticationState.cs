@@ -1,0 +1,61 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server;
+using Microsoft.AspNetCore.Identity;
+using Rosetta.Core.Domain;
+
+namespace Rosetta.App.Auth;
+
+/// <summary>
+/// A dashboard circuit lives for hours after the cookie that opened it was checked. It ends with its
+/// account, at once when the account is disabled (<see cref="AccountEnds"/>), and with its session:
+/// a password change (a new security stamp) is noticed within <see cref="RevalidationInterval"/>.
+/// The page then shows what an anonymous visitor gets: the way to the login page.
+/// </summary>
+public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenticationStateProvider
+{
+    private static readonly Task<AuthenticationState> Anonymous = Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity())));
+    private readonly IServiceScopeFactory _scopes;
+    private readonly AccountEnds _ends;
+    private CancellationTokenRegistration _accountEnd;
+
+    public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends) : base(loggers)
+    {
+        _scopes = scopes;
+        _ends = ends;
+        AuthenticationStateChanged += FollowAccount;
+    }
+
+    protected override TimeSpan RevalidationInterval => TimeSpan.FromSeconds(30);
+
+    protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
+    {
+        using var scope = _scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();
+        var userId = state.User.UserId();
+        var user = userId is null ? null : await users.FindByIdAsync(userId);
+        return user is not null && !user.IsDisabled
+            && state.User.FindFirstValue(users.Options.ClaimsIdentity.SecurityStampClaimType) == user.SecurityStamp;
+    }
+
+    private async void FollowAccount(Task<AuthenticationState> changed)
+    {
+        _accountEnd.Dispose();
+        try
+        {
+            if ((await changed).User.UserId() is { } userId)
+                _accountEnd = _ends.EndOf(userId).Register(() => SetAuthenticationState(Anonymous));
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+            // The circuit ended meanwhile.
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        AuthenticationStateChanged -= FollowAccount;
+        _accountEnd.Dispose();
+        base.Dispose(disposing);
+    }
+}
