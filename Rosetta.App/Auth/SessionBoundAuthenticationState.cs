@@ -9,7 +9,8 @@ namespace Rosetta.App.Auth;
 /// <summary>
 /// A dashboard circuit lives for hours after the cookie that opened it was checked. It ends with its
 /// account, at once when the account is disabled (<see cref="AccountEnds"/>), and with its session:
-/// a password change (a new security stamp) is noticed within <see cref="RevalidationInterval"/>.
+/// a password change (a new security stamp) is noticed within <see cref="RevalidationInterval"/>
+/// (<c>Rosetta:Auth:SessionRecheckSeconds</c>, 30 s: a database query per open tab each time).
 /// The page then shows what an anonymous visitor gets: the way to the login page.
 /// </summary>
 public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenticationStateProvider
@@ -17,16 +18,19 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     private static readonly Task<AuthenticationState> Anonymous = Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity())));
     private readonly IServiceScopeFactory _scopes;
     private readonly AccountEnds _ends;
+    private readonly TimeSpan _recheck;
     private CancellationTokenRegistration _accountEnd;
 
-    public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends) : base(loggers)
+    public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends, IConfiguration configuration)
+        : base(loggers)
     {
         _scopes = scopes;
         _ends = ends;
+        _recheck = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Rosetta:Auth:SessionRecheckSeconds", 30)));
         AuthenticationStateChanged += FollowAccount;
     }
 
-    protected override TimeSpan RevalidationInterval => TimeSpan.FromSeconds(30);
+    protected override TimeSpan RevalidationInterval => _recheck;
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
     {
