@@ -77,8 +77,7 @@ public sealed class StorageManagerTests
         }
 
         // It is a chip to browse right away.
-        var chip = page.FindAll("[data-test=storage]").Single(c => c.TextContent.Contains("Archive"));
-        chip.Click();
+        ClickFresh(page, () => page.FindAll("[data-test=storage]").Single(c => c.TextContent.Contains("Archive")));
         page.WaitForAssertion(() => Assert.Equal(["2025.csv"], FilesPageTests.Names(page)));
 
         // The same bind path again is Core's conflict, shown above the form.
@@ -88,17 +87,16 @@ public sealed class StorageManagerTests
         page.Find(TextField("s-bind")).Change("/storages/archive");
         page.Find("[data-test=s-save]").Click();
         page.WaitForAssertion(() => Assert.Contains("/storages/archive", page.Find("[data-test=storage-form-error]").TextContent));
-        page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        ClickFresh(page, () => page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel"));
 
         // Removing asks first; its files stay; the page falls back to another storage.
-        var row = page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive"));
-        row.QuerySelector("[data-test=delete-storage]")!.Click();
+        ClickFresh(page, () => page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive")).QuerySelector("[data-test=delete-storage]")!);
         dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Archive'?", dialogs.Markup));
-        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        ClickFresh(dialogs, () => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel"));
         Assert.Contains(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Archive"));
-        page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive")).QuerySelector("[data-test=delete-storage]")!.Click();
+        ClickFresh(page, () => page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive")).QuerySelector("[data-test=delete-storage]")!);
         dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Archive'?", dialogs.Markup));
-        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click();
+        ClickFresh(dialogs, () => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove"));
         page.WaitForAssertion(() => Assert.DoesNotContain(page.FindAll("[data-test=storage]"), c => c.TextContent.Contains("Archive")));
         Assert.DoesNotContain(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Archive"));
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], FilesPageTests.Names(page)));
@@ -112,7 +110,7 @@ public sealed class StorageManagerTests
         await using var ctx = new DashboardTestContext(admin: true);
         FilesPageTests.PersonalFolder(ctx);
         var page = OpenManager(ctx);
-        page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        ClickFresh(page, () => page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel"));
 
         page.FindAll("[data-test=storage-row]").Single(r => r.GetAttribute("data-storage") == "shared").QuerySelector("[data-test=edit-storage]")!.Click();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=storage-form]")));
@@ -168,7 +166,14 @@ public sealed class StorageManagerTests
         Assert.Single(page.FindAll("[data-test=delete-storage]"));
         page.Find("[data-test=delete-storage]").Click();
         dialogs.WaitForAssertion(() => Assert.Contains("Remove the storage 'Cluster data'?", dialogs.Markup));
-        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click();
+        ClickFresh(dialogs, () => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove"));
         page.WaitForAssertion(() => Assert.DoesNotContain(page.FindAll("[data-test=storage-row]"), r => r.TextContent.Contains("Cluster data")));
     }
+
+    /// <summary>
+    /// Finds and clicks together, again after the next render when the page re-rendered in between (it
+    /// refreshes its lists asynchronously): the element found before would carry a stale handler.
+    /// </summary>
+    private static void ClickFresh<T>(IRenderedComponent<T> page, Func<AngleSharp.Dom.IElement> find) where T : Microsoft.AspNetCore.Components.IComponent =>
+        page.WaitForAssertion(() => find().Click());
 }
