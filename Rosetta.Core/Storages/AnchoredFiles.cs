@@ -17,9 +17,11 @@ namespace Rosetta.Core.Storages;
 internal static class AnchoredFiles
 {
     private const int ReadOnly = 0x0, WriteOnly = 0x1, Create = 0x40, Exclusive = 0x80, NonBlocking = 0x800, CloseOnExec = 0x80000;
+    private const int DirectoryOnly = 0x10000, NoFollow = 0x20000, RemoveFolder = 0x200 /* AT_REMOVEDIR */;
     private const int EmptyPath = 0x1000, StatxType = 0x1;
     private const int TypeMask = 0xF000, RegularFile = 0x8000, Directory = 0x4000;
     private const int NoSuchEntry = 2, PermissionDenied = 13, NotPermitted = 1, AlreadyExists = 17;
+    private const int NotAFolder = 20, IsAFolder = 21, Invalid = 22, NotEmpty = 39, TooManyLinks = 40;
 
     /// <summary>
     /// Opens <paramref name="path"/> (a file inside <paramref name="root"/>, canonical) for reading. Never
@@ -69,6 +71,79 @@ internal static class AnchoredFiles
     public sealed class AnchoredFolder(SafeFileHandle handle) : IDisposable
     {
         private int Fd => (int)handle.DangerousGetHandle();
+
+        /// <summary>The open folder, for <c>fchown</c>.</summary>
+        public SafeFileHandle Handle => handle;
+
+        /// <summary>A folder of this one, held open in turn; a link at that name is refused, never followed.</summary>
+        public AnchoredFolder OpenChild(string name)
+        {
+            var fd = openat(Fd, name, ReadOnly | DirectoryOnly | NoFollow | CloseOnExec, 0);
+            if (fd < 0) throw Failure(Marshal.GetLastPInvokeError(), name);
+            return new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true));
+        }
+
+        /// <summary>Makes a folder here (made by the task's owner); a <see cref="ConflictException"/> when the name is taken.</summary>
+        public void CreateFolder(string name, string shownPath, TaskFileOwner owner)
+        {
+            if (mkdirat(Fd, name, 0x1FF /* 0777, less the umask */) != 0)
+            {
+                var error = Marshal.GetLastPInvokeError();
+                throw error == AlreadyExists ? new ConflictException($"'{shownPath}' exists already.") : Failure(error, shownPath);
+            }
+            using var made = OpenChild(name);
+            owner.Apply(made.Handle);
+        }
+
+        /// <summary>
+        /// Moves an entry of this folder (a link itself, never its target) into <paramref name="target"/>,
+        /// never over something already there.
+        /// </summary>
+        public void MoveTo(string name, AnchoredFolder target, string targetName, string shownFrom, string shownTo)
+        {
+            if (renameat2(Fd, name, target.Fd, targetName, 1u /* RENAME_NOREPLACE */) == 0) return;
+            throw Marshal.GetLastPInvokeError() switch
+            {
+                AlreadyExists or NotEmpty => new ConflictException($"'{shownTo}' exists already; delete it first or choose another name."),
+                Invalid => ValidationException.For("to", "is inside the folder being moved."),
+                var error => Failure(error, shownFrom),
+            };
+        }
+
+        /// <summary>
+        /// Removes an entry, a folder with all it holds; false when nothing has that name. Every step is
+        /// taken relative to a folder held open and links are unlinked, never followed, so a folder a
+        /// task swaps for a link meanwhile costs the link, not what it points to.
+        /// </summary>
+        public bool DeleteTree(string name)
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                if (unlinkat(Fd, name, 0) == 0) return true;
+                var error = Marshal.GetLastPInvokeError();
+                if (error == NoSuchEntry) return false;
+                if (error != IsAFolder) throw Failure(error, name);
+                var fd = openat(Fd, name, ReadOnly | DirectoryOnly | NoFollow | CloseOnExec, 0);
+                if (fd < 0)
+                {
+                    error = Marshal.GetLastPInvokeError();
+                    if (error is TooManyLinks or NotAFolder) continue; // swapped for a link or a file since: unlinked next time round
+                    if (error == NoSuchEntry) return false;
+                    throw Failure(error, name);
+                }
+                using (var folder = new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true)))
+                {
+                    // Listed through the open descriptor: the very folder opened, wherever it is now.
+                    foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{fd}").Select(Path.GetFileName).ToList())
+                        folder.DeleteTree(entry!);
+                }
+                if (unlinkat(Fd, name, RemoveFolder) == 0) return true;
+                error = Marshal.GetLastPInvokeError();
+                if (error == NoSuchEntry) return true;
+                throw Failure(error, name);
+            }
+            throw new IOException($"'{name}' kept changing while it was being deleted.");
+        }
 
         /// <summary>A new file (never an existing one, nor through a link at its name).</summary>
         public FileStream CreateNew(string name, int bufferSize)
@@ -143,6 +218,9 @@ internal static class AnchoredFiles
 
     [DllImport("libc", SetLastError = true)]
     private static extern int renameat2(int fromDirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string from, int toDirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string to, uint flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkdirat(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int unlinkat(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);

@@ -136,8 +136,8 @@ public sealed class ConfinedDirectory : IStorageFolder
                 if (!Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
                 continue; // a link is checked by the next Entry() call, which follows it
             }
-            Directory.CreateDirectory(entry);
-            _owner.Apply(entry);
+            using var parent = AnchoredFiles.OpenFolder(Path.GetDirectoryName(entry)!, Root, prefix.Parent.ToString());
+            parent.CreateFolder(prefix.Name, prefix.ToString(), _owner);
         }
     }
 
@@ -149,9 +149,10 @@ public sealed class ConfinedDirectory : IStorageFolder
         var source = Entry(from, "from");
         if (!EntryExists(source)) throw new StorageEntryNotFoundException($"Nothing is at '{from}' in this storage.");
         var target = Entry(to, "to");
-        if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
-        if (IsLink(source) || !Directory.Exists(source)) File.Move(source, target);
-        else Directory.Move(source, target);
+        // Both folders held open: a task swapping one for a link meanwhile cannot send the entry elsewhere.
+        using var sourceFolder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(source)!, Root, from.Parent.ToString());
+        using var targetFolder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(target)!, Root, to.Parent.ToString());
+        sourceFolder.MoveTo(from.Name, targetFolder, to.Name, from.ToString(), to.ToString());
     }
 
     /// <summary>Copies a file or a folder tree (links inside are skipped); at most <paramref name="allowedBytes"/> are written.</summary>
@@ -169,15 +170,16 @@ public sealed class ConfinedDirectory : IStorageFolder
             CopyFileAtomically(source, target, from, to);
             return;
         }
-        var partial = Path.Join(Path.GetDirectoryName(target), $"{UploadPrefix}{Guid.NewGuid():N}.part");
+        using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(target)!, Root, to.Parent.ToString());
+        var partial = $"{UploadPrefix}{Guid.NewGuid():N}.part";
         try
         {
-            CopyTree(source, partial);
-            Directory.Move(partial, target);
+            CopyTree(source, from, folder, partial, finalPath: target);
+            folder.MoveTo(partial, folder, to.Name, from.ToString(), to.ToString());
         }
         catch
         {
-            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+            folder.DeleteTree(partial);
             throw;
         }
     }
@@ -186,14 +188,9 @@ public sealed class ConfinedDirectory : IStorageFolder
     {
         if (path.IsRoot) throw ValidationException.For("path", "The storage's root cannot be deleted; delete what is inside it.");
         var entry = Entry(path);
-        // A link is removed itself, never what it points to; a folder's recursive delete unlinks the links inside it.
-        if (IsLink(entry) || File.Exists(entry))
-        {
-            using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(entry)!, Root, path.Parent.ToString());
-            folder.Delete(path.Name);
-        }
-        else if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
-        else throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
+        // A link is removed itself, never what it points to, and so are the links inside a folder.
+        using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(entry)!, Root, path.Parent.ToString());
+        if (!folder.DeleteTree(path.Name)) throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
     }
 
     /// <summary>
@@ -280,17 +277,50 @@ public sealed class ConfinedDirectory : IStorageFolder
     private static long SizeOf(string folder) =>
         Walk(folder).Where(e => !e.IsFolder).Sum(e => new FileInfo(e.FullPath).Length);
 
-    private void CopyTree(string source, string target)
+    /// <summary>
+    /// Copies the tree under <paramref name="source"/> into <paramref name="name"/>, made new in
+    /// <paramref name="into"/> and renamed to <paramref name="finalPath"/> after: every file is read through a
+    /// confined descriptor and written by name into a folder held open, so links a task swaps in meanwhile lead nowhere.
+    /// </summary>
+    private void CopyTree(string source, StoragePath from, AnchoredFiles.AnchoredFolder into, string name, string finalPath)
     {
-        Directory.CreateDirectory(target);
-        _owner.Apply(target);
-        foreach (var (fullPath, relative, isFolder) in Walk(source))
+        into.CreateFolder(name, name, _owner);
+        var folders = new Dictionary<string, AnchoredFiles.AnchoredFolder> { [""] = into.OpenChild(name) };
+        var targetBytes = System.Text.Encoding.UTF8.GetByteCount(finalPath);
+        try
         {
-            var destination = Path.Join(target, relative);
-            if (isFolder) Directory.CreateDirectory(destination);
-            else File.Copy(fullPath, destination);
-            _owner.Apply(destination);
+            foreach (var (fullPath, relative, isFolder) in Walk(source))
+            {
+                // Names relative to open folders have no length limit, but a path past PATH_MAX could be
+                // neither listed nor downloaded afterwards: the copy stops (and is undone) instead.
+                if (targetBytes + 1 + System.Text.Encoding.UTF8.GetByteCount(relative) >= StoragePath.MaxPathLength)
+                    throw new PathTooLongException($"'{relative}' would pass the system's path limit in the copy.");
+                var slash = relative.LastIndexOf('/');
+                var parent = folders[slash < 0 ? "" : relative[..slash]];
+                var entryName = relative[(slash + 1)..];
+                if (isFolder)
+                {
+                    parent.CreateFolder(entryName, relative, _owner);
+                    folders[relative] = parent.OpenChild(entryName);
+                    continue;
+                }
+                using var input = AnchoredFiles.OpenRead(fullPath, Root, from.IsRoot ? relative : $"{from}/{relative}", 0);
+                using var output = parent.CreateNew(entryName, 0);
+                CopyContent(input, output);
+            }
         }
+        finally
+        {
+            foreach (var folder in folders.Values) folder.Dispose();
+        }
+    }
+
+    /// <summary>Content, mode (a script stays executable) and the task's owner.</summary>
+    private void CopyContent(FileStream input, FileStream output)
+    {
+        input.CopyTo(output, UploadBufferSize);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(output.SafeFileHandle, File.GetUnixFileMode(input.SafeFileHandle));
+        _owner.Apply(output.SafeFileHandle);
     }
 
     private void CopyFileAtomically(string source, string target, StoragePath from, StoragePath to)
@@ -302,10 +332,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         {
             using (var input = AnchoredFiles.OpenRead(source, Root, from.ToString(), 0))
             using (var output = folder.CreateNew(temporary, 0))
-            {
-                input.CopyTo(output, UploadBufferSize);
-                _owner.Apply(output.SafeFileHandle);
-            }
+                CopyContent(input, output);
             folder.Rename(temporary, to.Name, replace: false);
             committed = true;
         }

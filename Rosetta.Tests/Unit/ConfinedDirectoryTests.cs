@@ -186,6 +186,58 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal(["a.txt", "secret.txt"], Directory.GetFiles(_outside).Select(Path.GetFileName).Order());
     }
 
+    /// <summary>
+    /// Folder operations act by name inside folders held open: a folder a task swapped for a link after
+    /// the check is deleted as the link, and a move or a new folder never lands on (or through) what
+    /// appeared at the target meanwhile.
+    /// </summary>
+    [Fact]
+    public void DeletingMovingAndMakingFoldersActOnWhatIsThereNeverThroughALinkSwappedIn()
+    {
+        Directory.Move(Path.Combine(_root, "data"), Path.Combine(_root, "data-moved"));
+        File.CreateSymbolicLink(Path.Combine(_root, "data"), _outside); // swapped after the platform checked "data"
+        using (var root = AnchoredFiles.OpenFolder(_root, _folder.Root, ""))
+        {
+            Assert.True(root.DeleteTree("data"));
+            Assert.False(root.DeleteTree("data"));
+
+            File.WriteAllText(Path.Combine(_root, "b.txt"), "b");
+            using var moved = AnchoredFiles.OpenFolder(Path.Combine(_root, "data-moved"), _folder.Root, "data-moved");
+            Assert.Throws<ConflictException>(() => root.MoveTo("b.txt", moved, "a.txt", "b.txt", "data-moved/a.txt"));
+            Assert.Equal("hello", File.ReadAllText(Path.Combine(_root, "data-moved", "a.txt")));
+            root.MoveTo("b.txt", moved, "b.txt", "b.txt", "data-moved/b.txt");
+            Assert.Equal("b", File.ReadAllText(Path.Combine(_root, "data-moved", "b.txt")));
+
+            Assert.Throws<ConflictException>(() => root.CreateFolder("out", "out", TaskFileOwner.Unchanged));
+            Assert.Throws<ValidationException>(() => root.MoveTo("data-moved", moved, "inner", "data-moved", "data-moved/inner"));
+        }
+        Assert.False(Path.Exists(Path.Combine(_root, "data")));
+        Assert.Equal(["secret.txt"], Directory.GetFileSystemEntries(_outside).Select(Path.GetFileName));
+        Assert.Equal(["a.txt", "b.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "data-moved")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void ACopiedTreeKeepsItsFilesModesAndLeavesItsLinksBehind()
+    {
+        var tools = Path.Combine(_root, "tools");
+        Directory.CreateDirectory(Path.Combine(tools, "bin"));
+        File.WriteAllText(Path.Combine(tools, "bin", "run.sh"), "#!/bin/sh\necho hi\n");
+        File.SetUnixFileMode(Path.Combine(tools, "bin", "run.sh"), (UnixFileMode)0b111_101_101);
+        File.CreateSymbolicLink(Path.Combine(tools, "out"), _outside);
+
+        _folder.Copy(P("tools"), P("data/tools-copy"), null, _ => new Exception());
+
+        var copy = Path.Combine(_root, "data", "tools-copy");
+        Assert.Equal("#!/bin/sh\necho hi\n", File.ReadAllText(Path.Combine(copy, "bin", "run.sh")));
+        Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(Path.Combine(copy, "bin", "run.sh")));
+        Assert.Equal(["bin"], Directory.GetFileSystemEntries(copy).Select(Path.GetFileName));
+        Assert.Throws<ConflictException>(() => _folder.Copy(P("tools"), P("data/tools-copy"), null, _ => new Exception()));
+        _folder.Delete(P("data/tools-copy"));
+        Assert.False(Path.Exists(copy));
+        Assert.Equal(["a.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "data")).Select(Path.GetFileName));
+    }
+
     /// <summary>Devices, FIFOs and sockets a task made: never opened (a FIFO would block, a device read the host's disk).</summary>
     [Fact]
     public async Task FilesThatAreNotRegularAreRefusedAndLeftOutOfArchivesCopiesAndTheQuota()
