@@ -192,6 +192,12 @@ public sealed class SshConnection : IDisposable
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             var client = await ConnectNewAsync(ct);
             var previous = _client;
+            if (previous is not null && ReferenceEquals(previous, _givenUp))
+            {
+                // Its forwarded ports held the tunnels' local ports through the outage; freed now, they are
+                // bound again just below. Disposing fails what still waits on it (bounded: its socket is dead).
+                await Task.WhenAny(Task.Run(previous.Dispose, CancellationToken.None), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+            }
             _client = client;
             Connects++;
             lock (_tunnels)
@@ -208,7 +214,7 @@ public sealed class SshConnection : IDisposable
                     }
                 }
             }
-            if (!ReferenceEquals(previous, _givenUp)) previous?.Dispose(); // one given up is disposed already
+            if (!ReferenceEquals(previous, _givenUp)) previous?.Dispose();
             Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
             _ = Task.Run(() => WatchLivenessAsync(client), CancellationToken.None);
             return client;
@@ -367,18 +373,19 @@ public sealed class SshConnection : IDisposable
                     await probe.ExecuteAsync(_disposed.Token);
                 }, CancellationToken.None);
                 await Task.WhenAny(answered, Task.Delay(TimeSpan.FromSeconds(Math.Max(1, _options.DeadAfterSeconds)), _disposed.Token));
-                if (answered.IsCompletedSuccessfully)
+                if (Answered(answered))
                 {
                     Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
                     continue;
                 }
                 _disposed.Token.ThrowIfCancellationRequested();
-                // No answer in time, or a failure (a channel that would not open): either way this client cannot be used.
                 _ = answered.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: its failure is this one
                 _logger.LogWarning("SSH connection to {Host}:{Port} did not answer within {Seconds} s; making a new one",
                     _computing.Host, _computing.Port, _options.DeadAfterSeconds);
                 _givenUp = client;
-                _ = Task.Run(client.Dispose, CancellationToken.None);
+                // With tunnels, the client is disposed only once they run on its successor (ConnectedAsync): its
+                // forwarded ports hold the tasks' local ports, which nothing else may take meanwhile.
+                if (TunnelKeys.Count == 0) _ = Task.Run(client.Dispose, CancellationToken.None);
                 OnConnectionError(new SshConnectionException("The connection stopped answering."));
                 return;
             }
@@ -388,6 +395,14 @@ public sealed class SshConnection : IDisposable
             // This connection object was disposed.
         }
     }
+
+    /// <summary>
+    /// Whether the probe got an answer: it ran, or the server refused it (a channel refused because
+    /// sshd's MaxSessions is reached is an answer too). Timeouts and connection failures are not.
+    /// </summary>
+    private static bool Answered(Task probe) =>
+        probe.IsCompletedSuccessfully
+        || probe.IsFaulted && probe.Exception!.InnerException is SshException e && e is not SshOperationTimeoutException && !IsConnectionFailure(e);
 
     /// <summary>The connection broke: with tunnels open, reconnect now rather than at the next command, so interfaces come back by themselves.</summary>
     private void OnConnectionError(Exception e)
