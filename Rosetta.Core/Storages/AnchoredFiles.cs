@@ -83,16 +83,25 @@ internal static class AnchoredFiles
             return new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true));
         }
 
-        /// <summary>Makes a folder here (made by the task's owner); a <see cref="ConflictException"/> when the name is taken.</summary>
-        public void CreateFolder(string name, string shownPath, TaskFileOwner owner)
+        /// <summary>Makes a folder here, owned by the task's owner; false when something has that name already.</summary>
+        public bool CreateFolder(string name, string shownPath, TaskFileOwner owner)
         {
             if (mkdirat(Fd, name, 0x1FF /* 0777, less the umask */) != 0)
             {
                 var error = Marshal.GetLastPInvokeError();
-                throw error == AlreadyExists ? new ConflictException($"'{shownPath}' exists already.") : Failure(error, shownPath);
+                if (error == AlreadyExists) return false;
+                throw Failure(error, shownPath);
             }
             using var made = OpenChild(name);
             owner.Apply(made.Handle);
+            return true;
+        }
+
+        /// <summary>Whether this folder has a sub-folder of that name (a link to one does not count).</summary>
+        public bool HasFolder(string name)
+        {
+            var buffer = new byte[StatxSize];
+            return statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) == 0 && (ModeOf(buffer) & TypeMask) == Directory;
         }
 
         /// <summary>
@@ -102,21 +111,42 @@ internal static class AnchoredFiles
         public void MoveTo(string name, AnchoredFolder target, string targetName, string shownFrom, string shownTo)
         {
             if (renameat2(Fd, name, target.Fd, targetName, 1u /* RENAME_NOREPLACE */) == 0) return;
-            throw Marshal.GetLastPInvokeError() switch
+            var error = Marshal.GetLastPInvokeError();
+            if (error == Invalid && !target.Has(targetName))
+            {
+                // Some file systems (NFS, CIFS, FUSE) know no RENAME_NOREPLACE and refuse it with EINVAL, which a
+                // move into itself also gets: nothing being at the target, a plain rename tells them apart.
+                if (renameat2(Fd, name, target.Fd, targetName, 0u) == 0) return;
+                error = Marshal.GetLastPInvokeError();
+            }
+            throw error switch
             {
                 AlreadyExists or NotEmpty => new ConflictException($"'{shownTo}' exists already; delete it first or choose another name."),
+                Invalid when target.Has(targetName) => new ConflictException($"'{shownTo}' exists already; delete it first or choose another name."),
                 Invalid => ValidationException.For("to", "is inside the folder being moved."),
-                var error => Failure(error, shownFrom),
+                _ => Failure(error, shownFrom),
             };
         }
+
+        /// <summary>Whether anything (a link included, not followed) has that name here.</summary>
+        private bool Has(string name) => statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0, new byte[StatxSize]) == 0;
 
         /// <summary>
         /// Removes an entry, a folder with all it holds; false when nothing has that name. Every step is
         /// taken relative to a folder held open and links are unlinked, never followed, so a folder a
         /// task swaps for a link meanwhile costs the link, not what it points to.
         /// </summary>
-        public bool DeleteTree(string name)
+        public bool DeleteTree(string name) => DeleteTree(name, depth: 0);
+
+        /// <summary>
+        /// Nesting deeper than this is refused: names relative to open folders know no PATH_MAX, and a task
+        /// can nest folders without end (<c>mkdir d; cd d</c>), which would exhaust the stack or the descriptors.
+        /// </summary>
+        private const int MaxDepth = 1024;
+
+        private bool DeleteTree(string name, int depth)
         {
+            if (depth > MaxDepth) throw ValidationException.For("path", $"has folders nested more than {MaxDepth} deep; delete the deepest ones from inside a task first.");
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 if (unlinkat(Fd, name, 0) == 0) return true;
@@ -135,11 +165,12 @@ internal static class AnchoredFiles
                 {
                     // Listed through the open descriptor: the very folder opened, wherever it is now.
                     foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{fd}").Select(Path.GetFileName).ToList())
-                        folder.DeleteTree(entry!);
+                        folder.DeleteTree(entry!, depth + 1);
                 }
                 if (unlinkat(Fd, name, RemoveFolder) == 0) return true;
                 error = Marshal.GetLastPInvokeError();
                 if (error == NoSuchEntry) return true;
+                if (error == NotEmpty) continue; // something was added meanwhile (a task writing there): once more
                 throw Failure(error, name);
             }
             throw new IOException($"'{name}' kept changing while it was being deleted.");

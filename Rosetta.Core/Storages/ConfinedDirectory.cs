@@ -137,7 +137,10 @@ public sealed class ConfinedDirectory : IStorageFolder
                 continue; // a link is checked by the next Entry() call, which follows it
             }
             using var parent = AnchoredFiles.OpenFolder(Path.GetDirectoryName(entry)!, Root, prefix.Parent.ToString());
-            parent.CreateFolder(prefix.Name, prefix.ToString(), _owner);
+            if (parent.CreateFolder(prefix.Name, prefix.ToString(), _owner)) continue;
+            // Made meanwhile (a parallel upload into the same new folder, or a task): fine if it is a folder.
+            if (last && !existingIsFine) throw new ConflictException($"'{prefix}' exists already.");
+            if (!parent.HasFolder(prefix.Name) && !Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
         }
     }
 
@@ -284,8 +287,11 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// </summary>
     private void CopyTree(string source, StoragePath from, AnchoredFiles.AnchoredFolder into, string name, string finalPath)
     {
-        into.CreateFolder(name, name, _owner);
-        var folders = new Dictionary<string, AnchoredFiles.AnchoredFolder> { [""] = into.OpenChild(name) };
+        if (!into.CreateFolder(name, name, _owner)) throw new ConflictException($"'{name}' exists already.");
+        // The folders from the copy's top to the one being filled, held open; the walk is depth-first, so
+        // a folder is closed once the walk has left it (one descriptor per level, not per folder).
+        var open = new Stack<(string Relative, AnchoredFiles.AnchoredFolder Folder)>();
+        open.Push(("", into.OpenChild(name)));
         var targetBytes = System.Text.Encoding.UTF8.GetByteCount(finalPath);
         try
         {
@@ -296,12 +302,14 @@ public sealed class ConfinedDirectory : IStorageFolder
                 if (targetBytes + 1 + System.Text.Encoding.UTF8.GetByteCount(relative) >= StoragePath.MaxPathLength)
                     throw new PathTooLongException($"'{relative}' would pass the system's path limit in the copy.");
                 var slash = relative.LastIndexOf('/');
-                var parent = folders[slash < 0 ? "" : relative[..slash]];
+                var parentRelative = slash < 0 ? "" : relative[..slash];
+                while (open.Peek().Relative != parentRelative) open.Pop().Folder.Dispose();
+                var parent = open.Peek().Folder;
                 var entryName = relative[(slash + 1)..];
                 if (isFolder)
                 {
-                    parent.CreateFolder(entryName, relative, _owner);
-                    folders[relative] = parent.OpenChild(entryName);
+                    if (!parent.CreateFolder(entryName, relative, _owner)) throw new ConflictException($"'{relative}' appeared in the copy while it was made.");
+                    open.Push((relative, parent.OpenChild(entryName)));
                     continue;
                 }
                 using var input = AnchoredFiles.OpenRead(fullPath, Root, from.IsRoot ? relative : $"{from}/{relative}", 0);
@@ -311,15 +319,19 @@ public sealed class ConfinedDirectory : IStorageFolder
         }
         finally
         {
-            foreach (var folder in folders.Values) folder.Dispose();
+            foreach (var (_, folder) in open) folder.Dispose();
         }
     }
 
-    /// <summary>Content, mode (a script stays executable) and the task's owner.</summary>
+    /// <summary>
+    /// Content, permissions (a script stays executable) and the task's owner. Never setuid, setgid or
+    /// sticky: a copy made by a platform running as root would hand a task a root-owned setuid program.
+    /// </summary>
     private void CopyContent(FileStream input, FileStream output)
     {
         input.CopyTo(output, UploadBufferSize);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(output.SafeFileHandle, File.GetUnixFileMode(input.SafeFileHandle));
+        const UnixFileMode permissions = (UnixFileMode)0b111_111_111;
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(output.SafeFileHandle, File.GetUnixFileMode(input.SafeFileHandle) & permissions);
         _owner.Apply(output.SafeFileHandle);
     }
 

@@ -208,7 +208,8 @@ public sealed class ConfinedDirectoryTests : IDisposable
             root.MoveTo("b.txt", moved, "b.txt", "b.txt", "data-moved/b.txt");
             Assert.Equal("b", File.ReadAllText(Path.Combine(_root, "data-moved", "b.txt")));
 
-            Assert.Throws<ConflictException>(() => root.CreateFolder("out", "out", TaskFileOwner.Unchanged));
+            Assert.False(root.CreateFolder("out", "out", TaskFileOwner.Unchanged)); // a link is there: nothing made, through it or instead of it
+            Assert.False(root.HasFolder("out"));
             Assert.Throws<ValidationException>(() => root.MoveTo("data-moved", moved, "inner", "data-moved", "data-moved/inner"));
         }
         Assert.False(Path.Exists(Path.Combine(_root, "data")));
@@ -223,7 +224,8 @@ public sealed class ConfinedDirectoryTests : IDisposable
         var tools = Path.Combine(_root, "tools");
         Directory.CreateDirectory(Path.Combine(tools, "bin"));
         File.WriteAllText(Path.Combine(tools, "bin", "run.sh"), "#!/bin/sh\necho hi\n");
-        File.SetUnixFileMode(Path.Combine(tools, "bin", "run.sh"), (UnixFileMode)0b111_101_101);
+        // A task's setuid program: copied by a platform running as root, it must not stay setuid.
+        File.SetUnixFileMode(Path.Combine(tools, "bin", "run.sh"), UnixFileMode.SetUser | UnixFileMode.SetGroup | (UnixFileMode)0b111_101_101);
         File.CreateSymbolicLink(Path.Combine(tools, "out"), _outside);
 
         _folder.Copy(P("tools"), P("data/tools-copy"), null, _ => new Exception());
@@ -236,6 +238,40 @@ public sealed class ConfinedDirectoryTests : IDisposable
         _folder.Delete(P("data/tools-copy"));
         Assert.False(Path.Exists(copy));
         Assert.Equal(["a.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "data")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void AFolderNestedDeeperThanTheLimitIsRefusedWithAClearErrorAndOneWithinItIsDeleted()
+    {
+        // What `mkdir d; cd d` in a loop makes; relative to open folders no path limit would stop the walk.
+        Directory.CreateDirectory(Path.Combine([_root, "deep", .. Enumerable.Repeat("d", 1100)]));
+        Directory.CreateDirectory(Path.Combine([_root, "shallow", .. Enumerable.Repeat("d", 900)]));
+        var error = Assert.Throws<ValidationException>(() => _folder.Delete(P("deep")));
+        Assert.Contains("nested more than", error.Message);
+        _folder.Delete(P("shallow"));
+        Assert.False(Path.Exists(Path.Combine(_root, "shallow")));
+    }
+
+    [Fact]
+    public void UploadsSideBySideIntoTheSameNewFolderBothGetIt()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+            Parallel.For(0, 8, i =>
+            {
+                try
+                {
+                    _folder.CreateFolder(P($"new{round}/shared/f{i}"), existingIsFine: true);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                }
+            });
+            Assert.Empty(failures);
+            Assert.Equal(8, Directory.GetDirectories(Path.Combine(_root, $"new{round}", "shared")).Length);
+        }
     }
 
     /// <summary>Devices, FIFOs and sockets a task made: never opened (a FIFO would block, a device read the host's disk).</summary>
