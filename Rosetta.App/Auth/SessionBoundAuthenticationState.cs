@@ -20,6 +20,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     private readonly AccountEnds _ends;
     private readonly TimeSpan _recheck;
     private CancellationTokenRegistration _accountEnd;
+    private volatile bool _disposed;
 
     public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends, IConfiguration configuration)
         : base(loggers)
@@ -49,6 +50,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
         {
             if ((await changed).User.UserId() is { } userId)
                 _accountEnd = _ends.EndOf(userId).Register(() => SetAuthenticationState(Anonymous));
+            if (_disposed) _accountEnd.Dispose(); // the tab closed meanwhile: hold nothing on the account's token
         }
         catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
         {
@@ -58,6 +60,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
 
     protected override void Dispose(bool disposing)
     {
+        _disposed = true;
         AuthenticationStateChanged -= FollowAccount;
         _accountEnd.Dispose();
         base.Dispose(disposing);

@@ -63,6 +63,9 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var users = Users(scope);
         var user = await users.FindByIdAsync(userId) ?? throw new ConflictException("No such user.");
         ThrowIfFailed(admin ? await users.AddToRoleAsync(user, Roles.Admin) : await users.RemoveFromRoleAsync(user, Roles.Admin));
+        // Browser sessions carry the roles they were opened with: a new stamp ends them (and open tabs at
+        // their next check), so a demoted admin is not one for the rest of a 7-day cookie.
+        await users.UpdateSecurityStampAsync(user);
         principals.Invalidate(userId);
     }
 

@@ -34,17 +34,23 @@ public static class TaskForwarding
         onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
 
     /// <param name="shareSecret">
-    /// The share link that let the request in, null for the owner: the connection ends when the link
-    /// does, or the owner's account.
+    /// The share link that let the request in, null for the owner. The connection ends with the owner's
+    /// account (a disabled owner's links open nothing either) and with the link.
     /// </param>
     public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, string? shareSecret)
     {
         var services = ctx.RequestServices;
         // Checked once per request, so a WebSocket (or a long download) would outlive a link's revocation
         // or expiry, or its owner's account being disabled: it is cut then instead.
-        using var ended = (shareSecret is null
-            ? services.GetRequiredService<AccountEnds>().EndOf(task.OwnerId)
-            : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret)).Register(ctx.Abort);
+        var accountEnd = services.GetRequiredService<AccountEnds>().EndOf(task.OwnerId);
+        if (accountEnd.IsCancellationRequested)
+        {
+            await Results.Problem(statusCode: 403, title: "The task's owner is disabled.",
+                detail: "This task's interface opens again if an admin enables its owner's account.").ExecuteAsync(ctx);
+            return;
+        }
+        using var accountEnded = accountEnd.Register(ctx.Abort);
+        using var linkEnded = shareSecret is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

@@ -11,10 +11,11 @@ using Rosetta.Tests.Infrastructure;
 namespace Rosetta.Tests.Integration;
 
 /// <summary>
-/// Credentials are checked when a connection opens; a disabled account's connections that are
-/// already open (a kernel's WebSocket, the task hub) must end with it, not hours later.
+/// Credentials are checked when a connection opens; when an account changes (disabled, demoted), what
+/// it has open already (a kernel's WebSocket, the task hub, a browser session) must follow at once,
+/// not hours later.
 /// </summary>
-public sealed class DisabledAccountTests
+public sealed class AccountChangeTests
 {
     [Fact]
     public async Task DisablingAnAccountEndsItsOpenInterfaceWebSocketsAndHubConnectionsAndEnablingItLetsThemReopen()
@@ -34,6 +35,12 @@ public sealed class DisabledAccountTests
             var channels = new Uri($"ws://{app.BaseAddress.Authority}/t/{id}/api/kernels/{(string)(await kernel.Content.ReadFromJsonAsync<JsonObject>())!["id"]!}/channels");
 
             using var held = await HeldWebSockets.OpenAsync(channels, authorization: authorization);
+            // A guest holds the same kernel open through a share link.
+            var share = (await (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { })).Content.ReadFromJsonAsync<JsonObject>())!;
+            var guestCookies = new CookieContainer();
+            using var guest = new HttpClient(new SocketsHttpHandler { CookieContainer = guestCookies, AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
+            await guest.GetAsync(new Uri((string)share["url"]!).PathAndQuery);
+            using var guestHeld = await HeldWebSockets.OpenAsync(channels, guestCookies);
             await using var ownersHub = Hub(app, owner);
             await ownersHub.StartAsync();
             var ownersHubClosed = new TaskCompletionSource();
@@ -47,8 +54,10 @@ public sealed class DisabledAccountTests
             await administration.SetDisabledAsync(admin, userId, disabled: true);
 
             await HeldWebSockets.AssertEndsAsync(held);
+            await HeldWebSockets.AssertEndsAsync(guestHeld);
             await ownersHubClosed.Task.WaitAsync(TimeSpan.FromSeconds(15));
             Assert.Equal(HttpStatusCode.Unauthorized, (await owner.GetAsync($"/t/{id}/api/status")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
             await Assert.ThrowsAsync<WebSocketException>(() => HeldWebSockets.OpenAsync(channels, authorization: authorization));
             // Only that account's connections end.
             Assert.Equal(HubConnectionState.Connected, bystandersHub.State);
@@ -58,6 +67,7 @@ public sealed class DisabledAccountTests
             await administration.SetDisabledAsync(admin, userId, disabled: false);
             using var reopened = await HeldWebSockets.OpenAsync(channels, authorization: authorization);
             Assert.Equal(WebSocketState.Open, reopened.State);
+            Assert.Equal(HttpStatusCode.OK, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
             await using var hubAgain = Hub(app, owner);
             await hubAgain.StartAsync();
             var tasks = await hubAgain.InvokeAsync<JsonArray>("GetTasks");
@@ -69,6 +79,28 @@ public sealed class DisabledAccountTests
         {
             await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
+    }
+
+    [Fact]
+    public async Task ADemotedAdminsBrowserSessionsEndSoTheyCarryNoAdminRightsFurther()
+    {
+        await using var app = new RosettaAppFactory();
+        var username = "admin" + Guid.NewGuid().ToString("N")[..8];
+        using (var admin = app.Client(await app.AdminTokenAsync()))
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-" + username, admin = true })).EnsureSuccessStatusCode();
+        using var browser = new BrowserLikeClient(app.BaseAddress);
+        await browser.LogInAsync(app.BaseAddress, username, "password-" + username);
+        var users = new Uri(app.BaseAddress, "/api/v1/users");
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
+
+        var administration = app.Services.GetRequiredService<UserAdministration>();
+        var userId = (await administration.ListAsync()).Single(u => u.Username == username).Id;
+        await administration.SetAdminAsync(new Caller("the admin", IsAdmin: true), userId, admin: false);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
+        // Logged in again, the session carries the roles the account has now.
+        await browser.LogInAsync(app.BaseAddress, username, "password-" + username);
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
     }
 
     private static HubConnection Hub(RosettaAppFactory app, HttpClient client) => new HubConnectionBuilder()
