@@ -400,9 +400,19 @@ public sealed class SftpFolder : IStorageFolder
         return true;
     });
 
-    /// <summary>A failure of the connection rather than of the request (a client's aborted body is an IOException too, but leaves SFTP connected).</summary>
-    private bool IsLostConnection(Exception e) =>
-        e is SshException or SocketException or IOException or ObjectDisposedException && e is not SftpPathNotFoundException && !SshConnection.IsUsable(_sftp);
+    /// <summary>
+    /// A failure of the connection rather than of the request (a client's aborted body is an IOException
+    /// too, but leaves SFTP connected). A request that went unanswered is one: the connection is given up.
+    /// </summary>
+    private bool IsLostConnection(Exception e)
+    {
+        if (e is SshOperationTimeoutException)
+        {
+            _connection.GiveUp(_sftp);
+            return true;
+        }
+        return e is SshException or SocketException or IOException or ObjectDisposedException && e is not SftpPathNotFoundException && !SshConnection.IsUsable(_sftp);
+    }
 
     private static string Parent(string remote) => remote[..remote.LastIndexOf('/')];
 }

@@ -168,6 +168,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         }
         catch (Renci.SshNet.Common.SshException e)
         {
+            if (e is Renci.SshNet.Common.SshOperationTimeoutException) connection.GiveUp(sftp);
             throw new BackendUnavailableException($"The folder {remoteFolder} of storage '{storage.Name}' cannot be opened on {computing.Host}: {e.Message}");
         }
     }

@@ -80,6 +80,51 @@ public sealed class SshResilienceTests
     }
 
     [Fact]
+    public async Task AStorageWhoseConnectionSilentlyStopsAnsweringSaysSoAndTheNextRequestWorks()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?>
+        {
+            ["Rosetta:Ssh:KeepAliveSeconds"] = "1", ["Rosetta:Ssh:DeadAfterSeconds"] = "3",
+        });
+        var root = "/tmp/rosetta-sftp-frozen-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            await using var path = new TcpRelay(new Uri($"http://127.0.0.1:{DemoSshHost.Port}"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host behind a firewall", kind = "ssh", host = "127.0.0.1", port = path.Address.Port, username = DemoSshHost.User });
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var storage = "frozen-" + Guid.NewGuid().ToString("N")[..6];
+            var created = await user.PostAsJsonAsync("/api/v1/storages", new { id = storage, name = "behind a firewall", kind = "sftp", computing, basePath = root + "/$USER", bindPath = "/storages/far" });
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            await StorageApi.UploadAsync(user, storage, "kept.txt", "still here"u8.ToArray());
+
+            path.Freeze();
+            // Without a limit on each SFTP request the listing would hang until TCP gives up (some 15 minutes).
+            var stuck = await user.GetAsync($"/api/v1/storages/{storage}/files");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, stuck.StatusCode);
+            Assert.Equal(["kept.txt"], await StorageApi.NamesAsync(user, storage)); // on a new connection
+
+            // The same in the middle of a download: the response is cut short, and the next request works.
+            var content = new byte[48 * 1024 * 1024]; // more than the socket and SFTP buffers on the way
+            Random.Shared.NextBytes(content);
+            await StorageApi.UploadAsync(user, storage, "big.bin", content);
+            using var download = await user.GetAsync($"/api/v1/storages/{storage}/download?path=big.bin", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            await using var body = await download.Content.ReadAsStreamAsync();
+            Assert.Equal(1024 * 1024, await body.ReadAtLeastAsync(new byte[1024 * 1024], 1024 * 1024));
+            path.Freeze();
+            await Assert.ThrowsAnyAsync<IOException>(() => body.CopyToAsync(Stream.Null));
+            Assert.Equal(["big.bin", "kept.txt"], await StorageApi.NamesAsync(user, storage));
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task ARestartedPlatformReadoptsRemoteTasksAndRebuildsTheirTunnels()
     {
         var keys = Directory.CreateTempSubdirectory("rosetta-ssh-keys");

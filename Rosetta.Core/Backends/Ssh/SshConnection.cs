@@ -32,6 +32,8 @@ public sealed class SshConnection : IDisposable
     private readonly CancellationTokenSource _disposed = new();
     private SshClient? _client;
     private SftpClient? _sftp;
+    /// <summary>An SFTP client whose request went unanswered: never handed out again (see <see cref="GiveUp"/>).</summary>
+    private volatile SftpClient? _sftpGivenUp;
     private readonly SemaphoreSlim _sftpGate = new(1, 1);
     /// <summary>The size of each SFTP read and write the platform asks for (see where the client is made).</summary>
     public const uint SftpBufferSize = 64 * 1024;
@@ -239,11 +241,11 @@ public sealed class SshConnection : IDisposable
     /// </summary>
     public async Task<SftpClient> SftpAsync(CancellationToken ct)
     {
-        if (_sftp is { } current && IsUsable(current)) return current;
+        if (_sftp is { } current && IsUsable(current) && !ReferenceEquals(current, _sftpGivenUp)) return current;
         await _sftpGate.WaitAsync(ct);
         try
         {
-            if (_sftp is { } raced && IsUsable(raced)) return raced;
+            if (_sftp is { } raced && IsUsable(raced) && !ReferenceEquals(raced, _sftpGivenUp)) return raced;
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             // Forgotten before reconnecting: a failed attempt must not leave a disposed client here
             // (its IsConnected throws, which turned every later request into a 500; found by the tests).
@@ -255,6 +257,9 @@ public sealed class SshConnection : IDisposable
                 // Reads of 64 KiB instead of SSH.NET's 32 KiB: a probe against the demo sshd read
                 // 101-191 MiB/s against 73-109 (256 KiB was no better); writes stay capped by the packet size.
                 BufferSize = SftpBufferSize,
+                // Each SFTP request's answer; unset, a connection a firewall silently dropped hangs a storage
+                // operation until TCP gives up (some 15 minutes).
+                OperationTimeout = TimeSpan.FromSeconds(Math.Max(1, _options.DeadAfterSeconds)),
             }, ct);
             RemoveLeftovers(_sftp);
             return _sftp;
@@ -263,6 +268,18 @@ public sealed class SshConnection : IDisposable
         {
             _sftpGate.Release();
         }
+    }
+
+    /// <summary>
+    /// An SFTP request of <paramref name="sftp"/> went unanswered for <see cref="SshOptions.DeadAfterSeconds"/>:
+    /// the client is disposed (what else waits on it fails) and the next operation connects anew.
+    /// </summary>
+    public void GiveUp(SftpClient sftp)
+    {
+        _sftpGivenUp = sftp;
+        _logger.LogWarning("SFTP connection to {Host}:{Port} did not answer within {Seconds} s; the next operation makes a new one",
+            _computing.Host, _computing.Port, _options.DeadAfterSeconds);
+        _ = Task.Run(sftp.Dispose, CancellationToken.None); // may wait on its dead socket
     }
 
     /// <summary>Whether an SFTP client can be used: connected, and not disposed by a reconnection meanwhile.</summary>
