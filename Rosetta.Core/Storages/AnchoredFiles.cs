@@ -68,6 +68,8 @@ internal static class AnchoredFiles
         }
     }
 
+    public enum EntryKind { Folder, File, Other }
+
     public sealed class AnchoredFolder(SafeFileHandle handle) : IDisposable
     {
         private int Fd => (int)handle.DangerousGetHandle();
@@ -128,6 +130,29 @@ internal static class AnchoredFiles
             };
         }
 
+        /// <summary>The names in this folder, listed through its descriptor: the very folder opened, wherever it is now.</summary>
+        public IReadOnlyList<string> Names() =>
+            System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{Fd}").Select(entry => Path.GetFileName(entry)).ToList();
+
+        /// <summary>Whether that name here is a folder, a regular file, or something else (a link, not followed; a device…).</summary>
+        public EntryKind KindOf(string name)
+        {
+            var buffer = new byte[StatxSize];
+            if (statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) != 0) return EntryKind.Other;
+            return (ModeOf(buffer) & TypeMask) switch { Directory => EntryKind.Folder, RegularFile => EntryKind.File, _ => EntryKind.Other };
+        }
+
+        /// <summary>A regular file of this folder, for reading; a link at that name is refused, never followed, and so is a FIFO or a device.</summary>
+        public FileStream OpenFile(string name, string shownPath)
+        {
+            var fd = openat(Fd, name, ReadOnly | NoFollow | NonBlocking | CloseOnExec, 0);
+            if (fd < 0) throw Failure(Marshal.GetLastPInvokeError(), shownPath);
+            var handle = new SafeFileHandle(fd, ownsHandle: true);
+            if (TypeOf(handle) == RegularFile) return new FileStream(handle, FileAccess.Read, 0, isAsync: false);
+            handle.Dispose();
+            throw ValidationException.For("path", $"'{shownPath}' is not a regular file.");
+        }
+
         /// <summary>Whether anything (a link included, not followed) has that name here.</summary>
         private bool Has(string name) => statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0, new byte[StatxSize]) == 0;
 
@@ -142,7 +167,7 @@ internal static class AnchoredFiles
         /// Nesting deeper than this is refused: names relative to open folders know no PATH_MAX, and a task
         /// can nest folders without end (<c>mkdir d; cd d</c>), which would exhaust the stack or the descriptors.
         /// </summary>
-        private const int MaxDepth = 1024;
+        public const int MaxDepth = 1024;
 
         private bool DeleteTree(string name, int depth)
         {
@@ -164,8 +189,7 @@ internal static class AnchoredFiles
                 using (var folder = new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true)))
                 {
                     // Listed through the open descriptor: the very folder opened, wherever it is now.
-                    foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{fd}").Select(Path.GetFileName).ToList())
-                        folder.DeleteTree(entry!, depth + 1);
+                    foreach (var entry in folder.Names()) folder.DeleteTree(entry, depth + 1);
                 }
                 if (unlinkat(Fd, name, RemoveFolder) == 0) return true;
                 error = Marshal.GetLastPInvokeError();

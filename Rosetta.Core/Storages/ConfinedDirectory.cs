@@ -281,45 +281,45 @@ public sealed class ConfinedDirectory : IStorageFolder
         Walk(folder).Where(e => !e.IsFolder).Sum(e => new FileInfo(e.FullPath).Length);
 
     /// <summary>
-    /// Copies the tree under <paramref name="source"/> into <paramref name="name"/>, made new in
-    /// <paramref name="into"/> and renamed to <paramref name="finalPath"/> after: every file is read through a
-    /// confined descriptor and written by name into a folder held open, so links a task swaps in meanwhile lead nowhere.
+    /// Copies the folder <paramref name="source"/> into <paramref name="name"/>, made new in <paramref name="into"/>
+    /// and renamed to <paramref name="finalPath"/> after. Both sides are walked through descriptors: every
+    /// folder and file is opened by name inside a folder held open, links never followed (and not copied),
+    /// so a folder a task swaps for a link meanwhile leads nowhere.
     /// </summary>
     private void CopyTree(string source, StoragePath from, AnchoredFiles.AnchoredFolder into, string name, string finalPath)
     {
         if (!into.CreateFolder(name, name, _owner)) throw new ConflictException($"'{name}' exists already.");
-        // The folders from the copy's top to the one being filled, held open; the walk is depth-first, so
-        // a folder is closed once the walk has left it (one descriptor per level, not per folder).
-        var open = new Stack<(string Relative, AnchoredFiles.AnchoredFolder Folder)>();
-        open.Push(("", into.OpenChild(name)));
-        var targetBytes = System.Text.Encoding.UTF8.GetByteCount(finalPath);
-        try
+        using var sourceFolder = AnchoredFiles.OpenFolder(source, Root, from.ToString());
+        using var target = into.OpenChild(name);
+        CopyFolder(sourceFolder, target, "", System.Text.Encoding.UTF8.GetByteCount(finalPath), from, depth: 0);
+    }
+
+    private void CopyFolder(AnchoredFiles.AnchoredFolder source, AnchoredFiles.AnchoredFolder target, string relative, int targetBytes, StoragePath from, int depth)
+    {
+        if (depth > AnchoredFiles.AnchoredFolder.MaxDepth)
+            throw ValidationException.For("from", $"has folders nested more than {AnchoredFiles.AnchoredFolder.MaxDepth} deep.");
+        foreach (var name in source.Names())
         {
-            foreach (var (fullPath, relative, isFolder) in Walk(source))
+            if (name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
+            var kind = source.KindOf(name);
+            if (kind == AnchoredFiles.EntryKind.Other) continue; // links, devices, FIFOs, sockets
+            var path = relative.Length == 0 ? name : $"{relative}/{name}";
+            // Names relative to open folders have no length limit, but a path past PATH_MAX could be
+            // neither listed nor downloaded afterwards: the copy stops (and is undone) instead.
+            if (targetBytes + 1 + System.Text.Encoding.UTF8.GetByteCount(path) >= StoragePath.MaxPathLength)
+                throw new PathTooLongException($"'{path}' would pass the system's path limit in the copy.");
+            var shown = from.IsRoot ? path : $"{from}/{path}";
+            if (kind == AnchoredFiles.EntryKind.Folder)
             {
-                // Names relative to open folders have no length limit, but a path past PATH_MAX could be
-                // neither listed nor downloaded afterwards: the copy stops (and is undone) instead.
-                if (targetBytes + 1 + System.Text.Encoding.UTF8.GetByteCount(relative) >= StoragePath.MaxPathLength)
-                    throw new PathTooLongException($"'{relative}' would pass the system's path limit in the copy.");
-                var slash = relative.LastIndexOf('/');
-                var parentRelative = slash < 0 ? "" : relative[..slash];
-                while (open.Peek().Relative != parentRelative) open.Pop().Folder.Dispose();
-                var parent = open.Peek().Folder;
-                var entryName = relative[(slash + 1)..];
-                if (isFolder)
-                {
-                    if (!parent.CreateFolder(entryName, relative, _owner)) throw new ConflictException($"'{relative}' appeared in the copy while it was made.");
-                    open.Push((relative, parent.OpenChild(entryName)));
-                    continue;
-                }
-                using var input = AnchoredFiles.OpenRead(fullPath, Root, from.IsRoot ? relative : $"{from}/{relative}", 0);
-                using var output = parent.CreateNew(entryName, 0);
-                CopyContent(input, output);
+                if (!target.CreateFolder(name, path, _owner)) throw new ConflictException($"'{path}' appeared in the copy while it was made.");
+                using var sourceChild = source.OpenChild(name);
+                using var targetChild = target.OpenChild(name);
+                CopyFolder(sourceChild, targetChild, path, targetBytes, from, depth + 1);
+                continue;
             }
-        }
-        finally
-        {
-            foreach (var (_, folder) in open) folder.Dispose();
+            using var input = source.OpenFile(name, shown);
+            using var output = target.CreateNew(name, 0);
+            CopyContent(input, output);
         }
     }
 

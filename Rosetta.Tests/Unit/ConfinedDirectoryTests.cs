@@ -217,6 +217,23 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal(["a.txt", "b.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "data-moved")).Select(Path.GetFileName).Order());
     }
 
+    /// <summary>What a copy walks: a name that is (or became) a link is never opened through, folder or file.</summary>
+    [Fact]
+    public void AWalkThroughHeldFoldersNeverOpensALink()
+    {
+        using var root = AnchoredFiles.OpenFolder(_root, _folder.Root, "");
+        Assert.Equal(AnchoredFiles.EntryKind.Other, root.KindOf("out"));
+        Assert.Equal(AnchoredFiles.EntryKind.Other, root.KindOf("secret-link"));
+        Assert.Equal(AnchoredFiles.EntryKind.Folder, root.KindOf("data"));
+        // As if each had been swapped for a link after KindOf said folder or file:
+        Assert.Throws<IOException>(() => root.OpenChild("out"));
+        Assert.Throws<IOException>(() => root.OpenFile("secret-link", "secret-link"));
+        using var data = root.OpenChild("data");
+        Assert.Equal(["a.txt"], data.Names());
+        using var file = data.OpenFile("a.txt", "data/a.txt");
+        Assert.Equal("hello", new StreamReader(file).ReadToEnd());
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void ACopiedTreeKeepsItsFilesModesAndLeavesItsLinksBehind()
