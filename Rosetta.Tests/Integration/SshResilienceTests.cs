@@ -57,12 +57,8 @@ public sealed class SshResilienceTests
         try
         {
             using var user = await app.NewUserClientAsync();
-            await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
-            // The platform reaches the host through a relay that can go silent, as a firewall that forgets a connection.
             await using var path = new TcpRelay(new Uri($"http://127.0.0.1:{DemoSshHost.Port}"));
-            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host behind a firewall", kind = "ssh", host = "127.0.0.1", port = path.Address.Port, username = DemoSshHost.User });
-            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
-            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var computing = await AddHostBehindAsync(user, path);
             var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
             await TaskApi.WaitForStatusAsync(user, id, "running");
             Assert.Equal(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
@@ -90,11 +86,8 @@ public sealed class SshResilienceTests
         try
         {
             using var user = await app.NewUserClientAsync();
-            await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
             await using var path = new TcpRelay(new Uri($"http://127.0.0.1:{DemoSshHost.Port}"));
-            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host behind a firewall", kind = "ssh", host = "127.0.0.1", port = path.Address.Port, username = DemoSshHost.User });
-            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
-            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var computing = await AddHostBehindAsync(user, path);
             var storage = "frozen-" + Guid.NewGuid().ToString("N")[..6];
             var created = await user.PostAsJsonAsync("/api/v1/storages", new { id = storage, name = "behind a firewall", kind = "sftp", computing, basePath = root + "/$USER", bindPath = "/storages/far" });
             Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
@@ -122,6 +115,18 @@ public sealed class SshResilienceTests
         {
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The demo host as the user's computing resource, reached through <paramref name="path"/>: a relay
+    /// that can go silent, as a firewall or NAT that forgets a connection. Returns the resource's id.
+    /// </summary>
+    private static async Task<string> AddHostBehindAsync(HttpClient user, TcpRelay path)
+    {
+        await DemoSshHost.AuthorizeAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+        var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host behind a firewall", kind = "ssh", host = "127.0.0.1", port = path.Address.Port, username = DemoSshHost.User });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        return (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
     }
 
     [Fact]
