@@ -88,22 +88,27 @@ public static class AuthenticationSetup
     }
 
     /// <summary>
-    /// A session ends with its account (deleted or disabled) and with the password it was opened with:
-    /// changing the password renews the account's security stamp, and a cookie carrying the old one is
-    /// refused, so a stolen cookie stops working once its owner changes the password.
+    /// Whether a session still speaks for its account: the account exists, is enabled, and has the
+    /// security stamp the session was opened with. Changing the password or the roles renews the stamp,
+    /// so a stolen cookie stops working once its owner changes the password. Asked on every cookie
+    /// request (proxied ones included), so the answer comes through <see cref="PrincipalCache"/>, which
+    /// those account changes invalidate at once.
     /// </summary>
+    public static async Task<bool> IsCurrentAsync(System.Security.Claims.ClaimsPrincipal session, IServiceProvider services)
+    {
+        if (session.UserId() is not { } userId) return false;
+        var users = services.GetRequiredService<UserManager<RosettaUser>>();
+        var account = await ApiTokenAuthenticationHandler.ActivePrincipalAsync(userId, services.GetRequiredService<PrincipalCache>(), users,
+            services.GetRequiredService<IUserClaimsPrincipalFactory<RosettaUser>>());
+        var stamp = users.Options.ClaimsIdentity.SecurityStampClaimType;
+        return account is not null && account.FindFirst(stamp)?.Value == session.FindFirst(stamp)?.Value;
+    }
+
     private static async Task RejectEndedSessions(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
     {
-        var userId = ctx.Principal?.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
-        if (userId is null) return;
-        var users = ctx.HttpContext.RequestServices.GetRequiredService<UserManager<RosettaUser>>();
-        var user = await users.FindByIdAsync(userId);
-        var stamp = ctx.Principal!.FindFirst(users.Options.ClaimsIdentity.SecurityStampClaimType)?.Value;
-        if (user is null || user.IsDisabled || stamp != user.SecurityStamp)
-        {
-            ctx.RejectPrincipal();
-            await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
-        }
+        if (ctx.Principal?.UserId() is null || await IsCurrentAsync(ctx.Principal, ctx.HttpContext.RequestServices)) return;
+        ctx.RejectPrincipal();
+        await ctx.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
     }
 }
 

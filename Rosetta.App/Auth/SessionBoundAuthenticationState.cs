@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
-using Microsoft.AspNetCore.Identity;
-using Rosetta.Core.Domain;
 
 namespace Rosetta.App.Auth;
 
@@ -36,11 +34,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
     {
         using var scope = _scopes.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();
-        var userId = state.User.UserId();
-        var user = userId is null ? null : await users.FindByIdAsync(userId);
-        return user is not null && !user.IsDisabled
-            && state.User.FindFirstValue(users.Options.ClaimsIdentity.SecurityStampClaimType) == user.SecurityStamp;
+        return await AuthenticationSetup.IsCurrentAsync(state.User, scope.ServiceProvider);
     }
 
     private async void FollowAccount(Task<AuthenticationState> changed)

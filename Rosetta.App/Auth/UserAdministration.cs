@@ -86,6 +86,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
                 failed.Add(error.Code == "PasswordMismatch" ? "current" : "next", error.Code == "PasswordMismatch" ? "is not your current password." : error.Description);
             throw new ValidationException(failed);
         }
+        principals.Invalidate(userId); // its new security stamp ends the sessions opened with the old password
     }
 
     private static UserManager<RosettaUser> Users(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();

@@ -99,12 +99,6 @@ internal static class AnchoredFiles
             return true;
         }
 
-        /// <summary>Whether this folder has a sub-folder of that name (a link to one does not count).</summary>
-        public bool HasFolder(string name)
-        {
-            var buffer = new byte[StatxSize];
-            return statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) == 0 && (ModeOf(buffer) & TypeMask) == Directory;
-        }
 
         /// <summary>
         /// Moves an entry of this folder (a link itself, never its target) into <paramref name="target"/>,
@@ -208,15 +202,10 @@ internal static class AnchoredFiles
             return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, bufferSize, isAsync: false);
         }
 
-        /// <summary>
-        /// Renames within this folder. <paramref name="replace"/>: over whatever is at <paramref name="to"/>
-        /// (a link at that name itself, never its target); otherwise a <see cref="ConflictException"/> when something is.
-        /// </summary>
-        public void Rename(string from, string to, bool replace)
+        /// <summary>Renames within this folder, over whatever is at <paramref name="to"/> (a link at that name itself, never its target).</summary>
+        public void Replace(string from, string to)
         {
-            if (renameat2(Fd, from, Fd, to, replace ? 0u : 1u /* RENAME_NOREPLACE */) == 0) return;
-            var error = Marshal.GetLastPInvokeError();
-            throw error == AlreadyExists ? new ConflictException($"'{to}' exists already; delete it first or choose another name.") : Failure(error, to);
+            if (renameat2(Fd, from, Fd, to, 0) != 0) throw Failure(Marshal.GetLastPInvokeError(), to);
         }
 
         /// <summary>Removes a file (or a link) of this folder; gone already is fine.</summary>

@@ -140,7 +140,7 @@ public sealed class ConfinedDirectory : IStorageFolder
             if (parent.CreateFolder(prefix.Name, prefix.ToString(), _owner)) continue;
             // Made meanwhile (a parallel upload into the same new folder, or a task): fine if it is a folder.
             if (last && !existingIsFine) throw new ConflictException($"'{prefix}' exists already.");
-            if (!parent.HasFolder(prefix.Name) && !Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
+            if (parent.KindOf(prefix.Name) != AnchoredFiles.EntryKind.Folder && !Directory.Exists(entry)) throw new ConflictException($"'{prefix}' is a file, not a folder.");
         }
     }
 
@@ -219,7 +219,7 @@ public sealed class ConfinedDirectory : IStorageFolder
                 _owner.Apply(file.SafeFileHandle);
             }
             // rename(2) replaces the target (or a link at its name) in one step.
-            folder.Rename(temporary, path.Name, replace: true);
+            folder.Replace(temporary, path.Name);
             committed = true;
             return written;
         }
@@ -345,7 +345,7 @@ public sealed class ConfinedDirectory : IStorageFolder
             using (var input = AnchoredFiles.OpenRead(source, Root, from.ToString(), 0))
             using (var output = folder.CreateNew(temporary, 0))
                 CopyContent(input, output);
-            folder.Rename(temporary, to.Name, replace: false);
+            folder.MoveTo(temporary, folder, to.Name, from.ToString(), to.ToString());
             committed = true;
         }
         finally
