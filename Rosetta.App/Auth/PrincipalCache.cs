@@ -4,9 +4,9 @@ using Rosetta.Core.Security;
 namespace Rosetta.App.Auth;
 
 /// <summary>
-/// Claims of API-token users and task-host sessions, kept briefly so a busy client (every proxied
+/// Claims of API-token users, browser sessions and task-host sessions, kept briefly so a busy client (every proxied
 /// request carries its token) does not cost several database queries per request. Account changes
-/// (disable, admin role) invalidate the entry at once.
+/// (disable, admin role, password) invalidate the entry at once.
 /// </summary>
 public sealed class PrincipalCache
 {
