@@ -64,6 +64,7 @@ public static class AuthenticationSetup
         o.Password.RequireDigit = false;
         o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
         o.Lockout.MaxFailedAccessAttempts = 10;
+        o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(5);
     }
 
     private static Task Challenge(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)

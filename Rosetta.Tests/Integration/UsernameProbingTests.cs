@@ -41,6 +41,32 @@ public sealed class UsernameProbingTests
         }
     }
 
+    [Fact]
+    public async Task ALockedOutAccountIsRefusedInTheSameWordsAsAnUnknownUsername()
+    {
+        await using var app = new RosettaAppFactory();
+        var username = "user" + Guid.NewGuid().ToString("N")[..8];
+        using (await app.NewUserClientAsync(username)) { }
+        using var browser = new BrowserLikeClient(app.BaseAddress);
+
+        var unknown = await RefusalOfAsync(await browser.PostLoginAsync(app.BaseAddress, "nobody-by-this-name", "not-the-password"));
+        for (var attempt = 1; attempt <= 10; attempt++)
+            Assert.Equal(unknown, await RefusalOfAsync(await browser.PostLoginAsync(app.BaseAddress, username, "not-the-password")));
+
+        // Locked now: even the right password is refused, and in words that do not say the account exists.
+        var rightPassword = await browser.PostLoginAsync(app.BaseAddress, username, "password-" + username);
+        Assert.Equal(unknown, await RefusalOfAsync(rightPassword));
+        Assert.Contains("locked for 5 minutes", unknown);
+    }
+
+    private static async Task<string> RefusalOfAsync(HttpResponseMessage page)
+    {
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var error = System.Text.RegularExpressions.Regex.Match(await page.Content.ReadAsStringAsync(), "<p class=\"auth-error\" role=\"alert\">([^<]*)</p>");
+        Assert.True(error.Success, "The login form answered without an error.");
+        return error.Groups[1].Value;
+    }
+
     private sealed class CountingPasswordHasher : IPasswordHasher<RosettaUser>
     {
         private readonly PasswordHasher<RosettaUser> _real = new();
