@@ -22,6 +22,26 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     private RosettaAppFactory App => platform.App;
 
     [Fact]
+    public async Task AStopArrivingAsTheJobIsSubmittedLetsSbatchFinishSoTheJobIdIsRecordedForTheStop()
+    {
+        // A submission cut off half-way may still reach sbatch; a job whose id was never recorded is one
+        // that nothing cancels.
+        var launch = await CancelledLaunch.RunAsync(App, DemoSlurm, cancelAtStep: "Submitting the job");
+        try
+        {
+            Assert.True(launch.CancelledAtStep, $"the launch never reached the step: {launch.Thrown}");
+            Assert.IsAssignableFrom<OperationCanceledException>(launch.Thrown);
+            Assert.True(launch.Submitted is not null, $"no job id recorded: the submission was cut off ({launch.Thrown?.Message})");
+            Assert.Equal(launch.Submitted, await SlurmCluster.JobIdOfTaskAsync(launch.TaskId));
+        }
+        finally
+        {
+            await launch.EndAsync();
+        }
+        Assert.False(File.Exists(SlurmCluster.EnvFileOf(launch.TaskId)), "the stop left the job's env file");
+    }
+
+    [Fact]
     public async Task HelloRunsAsAJobBehindATunnelWithLogsAndStopCancelsTheJobAndRemovesTheContainer()
     {
         using var client = await App.NewUserClientAsync();

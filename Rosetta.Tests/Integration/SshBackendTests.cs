@@ -184,6 +184,26 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
     }
 
     /// <summary>Command lines of the demo user's processes that follow logs (read from /proc; nothing is killed).</summary>
+    [Fact]
+    public async Task AStopArrivingAsTheContainerIsStartedLetsTheEngineFinishSoTheContainerIsThereForTheStopToFind()
+    {
+        // Cut off half-way, `docker run` may still create the container after the stop looked for it and
+        // found nothing: a container running for a task that says "stopped".
+        var launch = await CancelledLaunch.RunAsync(App, DemoSsh, cancelAtStep: "Starting the container");
+        try
+        {
+            Assert.True(launch.CancelledAtStep, $"the launch never reached the step: {launch.Thrown}");
+            Assert.IsAssignableFrom<OperationCanceledException>(launch.Thrown);
+            var container = await DockerEngine.FindTaskContainerAsync(launch.TaskId);
+            Assert.True(container is not null, $"no container for the task: the engine was cut off ({launch.Thrown?.Message})");
+        }
+        finally
+        {
+            await launch.EndAsync();
+        }
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(launch.TaskId));
+    }
+
     private static async Task<string> RemoteLogFollowersAsync()
     {
         var output = await SshInterfaceTests.RunAsync("ps", "-u", DemoSshHost.User, "-o", "args=");
