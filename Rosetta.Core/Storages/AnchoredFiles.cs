@@ -18,7 +18,8 @@ internal static class AnchoredFiles
 {
     private const int ReadOnly = 0x0, WriteOnly = 0x1, Create = 0x40, Exclusive = 0x80, NonBlocking = 0x800, CloseOnExec = 0x80000;
     private const int DirectoryOnly = 0x10000, NoFollow = 0x20000, RemoveFolder = 0x200 /* AT_REMOVEDIR */;
-    private const int EmptyPath = 0x1000, StatxType = 0x1;
+    private const int EmptyPath = 0x1000;
+    private const uint StatxType = 0x1, StatxModified = 0x40, StatxSize = 0x200;
     private const int TypeMask = 0xF000, RegularFile = 0x8000, Directory = 0x4000;
     private const int NoSuchEntry = 2, PermissionDenied = 13, NotPermitted = 1, AlreadyExists = 17;
     private const int NotAFolder = 20, IsAFolder = 21, Invalid = 22, NotEmpty = 39, TooManyLinks = 40;
@@ -44,13 +45,6 @@ internal static class AnchoredFiles
         }
     }
 
-    /// <summary>Whether <paramref name="path"/> is a regular file, links not followed (for listings and archives).</summary>
-    public static bool IsRegularFile(string path)
-    {
-        var buffer = new byte[StatxSize];
-        return statx(-100 /* AT_FDCWD */, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) == 0 && (ModeOf(buffer) & TypeMask) == RegularFile;
-    }
-
     /// <summary>A folder inside <paramref name="root"/>, held open: what is made in it stays in it.</summary>
     public static AnchoredFolder OpenFolder(string path, string root, string shownPath)
     {
@@ -69,6 +63,8 @@ internal static class AnchoredFiles
     }
 
     public enum EntryKind { Folder, File, Other }
+
+    public readonly record struct EntryInfo(EntryKind Kind, long Size, DateTime Modified);
 
     public sealed class AnchoredFolder(SafeFileHandle handle) : IDisposable
     {
@@ -129,11 +125,27 @@ internal static class AnchoredFiles
             System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{Fd}").Select(entry => Path.GetFileName(entry)).ToList();
 
         /// <summary>Whether that name here is a folder, a regular file, or something else (a link, not followed; a device…).</summary>
-        public EntryKind KindOf(string name)
+        public EntryKind KindOf(string name) => InfoOf(name).Kind;
+
+        /// <summary>What that name here is (a link is <see cref="EntryKind.Other"/>, not followed), its size and its last change.</summary>
+        public EntryInfo InfoOf(string name)
         {
-            var buffer = new byte[StatxSize];
-            if (statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType, buffer) != 0) return EntryKind.Other;
-            return (ModeOf(buffer) & TypeMask) switch { Directory => EntryKind.Folder, RegularFile => EntryKind.File, _ => EntryKind.Other };
+            var buffer = new byte[StatxBufferSize];
+            if (statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, StatxType | StatxSize | StatxModified, buffer) != 0) return new EntryInfo(EntryKind.Other, 0, default);
+            var kind = (ModeOf(buffer) & TypeMask) switch { Directory => EntryKind.Folder, RegularFile => EntryKind.File, _ => EntryKind.Other };
+            return new EntryInfo(kind, SizeOf(buffer), ModifiedOf(buffer));
+        }
+
+        /// <summary>
+        /// A folder of this one, held open in turn; null when that name is gone, unreadable, or no longer a
+        /// folder (swapped for a link or a file since it was looked at): for walks, which skip it.
+        /// </summary>
+        public AnchoredFolder? TryOpenChild(string name)
+        {
+            var fd = openat(Fd, name, ReadOnly | DirectoryOnly | NoFollow | CloseOnExec, 0);
+            if (fd >= 0) return new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true));
+            var error = Marshal.GetLastPInvokeError();
+            return error is NoSuchEntry or TooManyLinks or NotAFolder or PermissionDenied ? null : throw Failure(error, name);
         }
 
         /// <summary>A regular file of this folder, for reading; a link at that name is refused, never followed, and so is a FIFO or a device.</summary>
@@ -148,7 +160,7 @@ internal static class AnchoredFiles
         }
 
         /// <summary>Whether anything (a link included, not followed) has that name here.</summary>
-        private bool Has(string name) => statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0, new byte[StatxSize]) == 0;
+        private bool Has(string name) => statx(Fd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0, new byte[StatxBufferSize]) == 0;
 
         /// <summary>
         /// Removes an entry, a folder with all it holds; false when nothing has that name. Every step is
@@ -237,15 +249,19 @@ internal static class AnchoredFiles
 
     private static int TypeOf(SafeFileHandle handle)
     {
-        var buffer = new byte[StatxSize];
+        var buffer = new byte[StatxBufferSize];
         if (statx((int)handle.DangerousGetHandle(), "", EmptyPath, StatxType, buffer) != 0)
             throw new IOException($"statx failed (errno {Marshal.GetLastPInvokeError()}).");
         return ModeOf(buffer) & TypeMask;
     }
 
-    // struct statx is the same on every Linux architecture: stx_mode is the 16-bit field at offset 28.
-    private const int StatxSize = 256;
+    // struct statx is the same on every Linux architecture: stx_mode is the 16-bit field at offset 28,
+    // stx_size the 64-bit one at 40, stx_mtime seconds (64-bit) and nanoseconds (32-bit) at 112 and 120.
+    private const int StatxBufferSize = 256;
     private static int ModeOf(byte[] statxBuffer) => BitConverter.ToUInt16(statxBuffer, 28);
+    private static long SizeOf(byte[] statxBuffer) => BitConverter.ToInt64(statxBuffer, 40);
+    private static DateTime ModifiedOf(byte[] statxBuffer) =>
+        DateTime.UnixEpoch.AddSeconds(BitConverter.ToInt64(statxBuffer, 112)).AddTicks(BitConverter.ToUInt32(statxBuffer, 120) / 100);
 
     private static Exception Failure(int errno, string shownPath) => errno switch
     {

@@ -166,7 +166,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         var source = Follow(from, "from");
         var target = Entry(to, "to");
         if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
-        var bytes = Directory.Exists(source) ? SizeOf(source) : new FileInfo(source).Length;
+        var bytes = Directory.Exists(source) ? SizeOf(source, from) : new FileInfo(source).Length;
         if (bytes > allowedBytes) throw tooLarge(bytes);
         if (!Directory.Exists(source))
         {
@@ -248,37 +248,58 @@ public sealed class ConfinedDirectory : IStorageFolder
 
     public async Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)
     {
-        var folder = Follow(path);
-        await ZipStreaming.WriteAsync(output, Walk(folder).Select(e => new ZipStreaming.Item(e.RelativePath, e.IsFolder,
-            e.IsFolder ? DateTime.UtcNow : File.GetLastWriteTimeUtc(e.FullPath),
-            () => AnchoredFiles.OpenRead(e.FullPath, Root, e.RelativePath, 0))), ct);
+        using var folder = AnchoredFiles.OpenFolder(Follow(path), Root, path.ToString());
+        var files = Walk(folder, tooDeep: () => TooDeep("path"));
+        await ZipStreaming.WriteAsync(output, files.Select(e => new ZipStreaming.Item(e.RelativePath, e.Info.Kind == AnchoredFiles.EntryKind.Folder,
+            e.Info.Modified, () => e.Folder.OpenFile(e.Name, path.IsRoot ? e.RelativePath : $"{path}/{e.RelativePath}"))), ct);
     }
 
     /// <summary>Bytes in files under the root, links not followed (the quota's measure).</summary>
-    public long? Usage() => SizeOf(Root);
-
-    /// <summary>Every file under <paramref name="folder"/> (links skipped), with its path relative to it.</summary>
-    public static IEnumerable<(string FullPath, string RelativePath, bool IsFolder)> Walk(string folder, string prefix = "")
+    public long? Usage()
     {
-        foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
+        using var root = AnchoredFiles.OpenFolder(Root, Root, "");
+        // Nothing past the nesting limit is counted: a task could write there through its bind anyway, quota or not.
+        return Walk(root, tooDeep: null).Where(e => e.Info.Kind == AnchoredFiles.EntryKind.File).Sum(e => e.Info.Size);
+    }
+
+    private long SizeOf(string folder, StoragePath shown)
+    {
+        using var anchored = AnchoredFiles.OpenFolder(folder, Root, shown.ToString());
+        return Walk(anchored, tooDeep: () => TooDeep("from")).Where(e => e.Info.Kind == AnchoredFiles.EntryKind.File).Sum(e => e.Info.Size);
+    }
+
+    /// <summary>An entry met by <see cref="Walk"/>: <see cref="Folder"/> holds it and stays open until the walk moves on.</summary>
+    internal readonly record struct WalkedEntry(AnchoredFiles.AnchoredFolder Folder, string Name, string RelativePath, AnchoredFiles.EntryInfo Info);
+
+    /// <summary>
+    /// Every folder and regular file under <paramref name="folder"/>, each looked at by name inside a folder
+    /// held open: links, devices, FIFOs, sockets and transfers in progress are skipped, and a folder a task
+    /// swaps for a link while the walk is under way is not entered. Past <see cref="AnchoredFiles.AnchoredFolder.MaxDepth"/>
+    /// levels <paramref name="tooDeep"/> is thrown, or, when null, nothing deeper is walked.
+    /// </summary>
+    internal static IEnumerable<WalkedEntry> Walk(AnchoredFiles.AnchoredFolder folder, Func<Exception>? tooDeep, string prefix = "", int depth = 0)
+    {
+        foreach (var name in folder.Names())
         {
-            if (IsLink(info) || info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
-            var relative = prefix.Length == 0 ? info.Name : $"{prefix}/{info.Name}";
-            if (info is DirectoryInfo)
+            if (name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
+            var info = folder.InfoOf(name);
+            if (info.Kind == AnchoredFiles.EntryKind.Other) continue;
+            var relative = prefix.Length == 0 ? name : $"{prefix}/{name}";
+            yield return new WalkedEntry(folder, name, relative, info);
+            if (info.Kind != AnchoredFiles.EntryKind.Folder) continue;
+            if (depth == AnchoredFiles.AnchoredFolder.MaxDepth)
             {
-                yield return (info.FullName, relative, true);
-                foreach (var inner in Walk(info.FullName, relative)) yield return inner;
+                if (tooDeep is null) continue;
+                throw tooDeep();
             }
-            else if (AnchoredFiles.IsRegularFile(info.FullName))
-            {
-                // Devices, FIFOs and sockets a task made are neither counted, copied nor archived.
-                yield return (info.FullName, relative, false);
-            }
+            using var child = folder.TryOpenChild(name);
+            if (child is null) continue; // gone, or no longer a folder, since it was looked at
+            foreach (var inner in Walk(child, tooDeep, relative, depth + 1)) yield return inner;
         }
     }
 
-    private static long SizeOf(string folder) =>
-        Walk(folder).Where(e => !e.IsFolder).Sum(e => new FileInfo(e.FullPath).Length);
+    private static ValidationException TooDeep(string field) =>
+        ValidationException.For(field, $"has folders nested more than {AnchoredFiles.AnchoredFolder.MaxDepth} deep.");
 
     /// <summary>
     /// Copies the folder <paramref name="source"/> into <paramref name="name"/>, made new in <paramref name="into"/>
@@ -296,8 +317,7 @@ public sealed class ConfinedDirectory : IStorageFolder
 
     private void CopyFolder(AnchoredFiles.AnchoredFolder source, AnchoredFiles.AnchoredFolder target, string relative, int targetBytes, StoragePath from, int depth)
     {
-        if (depth > AnchoredFiles.AnchoredFolder.MaxDepth)
-            throw ValidationException.For("from", $"has folders nested more than {AnchoredFiles.AnchoredFolder.MaxDepth} deep.");
+        if (depth > AnchoredFiles.AnchoredFolder.MaxDepth) throw TooDeep("from");
         foreach (var name in source.Names())
         {
             if (name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;

@@ -234,6 +234,31 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal("hello", new StreamReader(file).ReadToEnd());
     }
 
+    /// <summary>
+    /// The quota's count, archives and copies' sizes walk folders held open: a folder a task swaps for a
+    /// link after the walk saw it (and before it goes in) is not entered.
+    /// </summary>
+    [Fact]
+    public void AFolderSwappedForALinkWhileAWalkIsUnderWayIsNotEntered()
+    {
+        var sub = Path.Combine(_root, "data", "sub");
+        Directory.CreateDirectory(sub);
+        File.WriteAllText(Path.Combine(sub, "b.txt"), "bb");
+        using var data = AnchoredFiles.OpenFolder(Path.Combine(_root, "data"), _folder.Root, "data");
+        using var walk = ConfinedDirectory.Walk(data, tooDeep: null).GetEnumerator();
+        var seen = new List<string>();
+        while (seen.LastOrDefault() != "sub" && walk.MoveNext()) seen.Add(walk.Current.RelativePath);
+        Assert.Equal("sub", seen[^1]);
+        Assert.Equal(AnchoredFiles.EntryKind.Folder, walk.Current.Info.Kind);
+
+        Directory.Move(sub, sub + "-moved");
+        File.CreateSymbolicLink(sub, _outside);
+        var rest = new List<string>();
+        while (walk.MoveNext()) rest.Add(walk.Current.RelativePath);
+        Assert.DoesNotContain(rest, path => path.StartsWith("sub/", StringComparison.Ordinal));
+        Assert.Equal(["a.txt", "sub"], seen.Concat(rest).Order());
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void ACopiedTreeKeepsItsFilesModesAndLeavesItsLinksBehind()
@@ -258,13 +283,17 @@ public sealed class ConfinedDirectoryTests : IDisposable
     }
 
     [Fact]
-    public void AFolderNestedDeeperThanTheLimitIsRefusedWithAClearErrorAndOneWithinItIsDeleted()
+    public async Task AFolderNestedDeeperThanTheLimitIsRefusedWithAClearErrorAndOneWithinItIsDeleted()
     {
         // What `mkdir d; cd d` in a loop makes; relative to open folders no path limit would stop the walk.
         Directory.CreateDirectory(Path.Combine([_root, "deep", .. Enumerable.Repeat("d", 1100)]));
         Directory.CreateDirectory(Path.Combine([_root, "shallow", .. Enumerable.Repeat("d", 900)]));
         var error = Assert.Throws<ValidationException>(() => _folder.Delete(P("deep")));
         Assert.Contains("nested more than", error.Message);
+        Assert.Contains("nested more than", (await Assert.ThrowsAsync<ValidationException>(() => _folder.WriteZipAsync(P("deep"), System.IO.Stream.Null, CancellationToken.None))).Message);
+        Assert.Contains("nested more than", Assert.Throws<ValidationException>(() => _folder.Copy(P("deep"), P("deep-copy"), null, _ => new Exception())).Message);
+        File.WriteAllText(Path.Combine([_root, "deep", .. Enumerable.Repeat("d", 1100), "below.txt"]), "not counted");
+        Assert.Equal(5, _folder.Usage()); // data/a.txt: the quota's count stops at the limit instead of failing
         _folder.Delete(P("shallow"));
         Assert.False(Path.Exists(Path.Combine(_root, "shallow")));
     }
@@ -318,6 +347,25 @@ public sealed class ConfinedDirectoryTests : IDisposable
 
         _folder.Copy(P("data"), P("copy"), null, _ => new InvalidOperationException());
         Assert.Equal(["a.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "copy")).Select(Path.GetFileName));
+    }
+
+    /// <summary>Zip knows no time before 1980: a file from a reproducible build (modified in 1970) must not end the archive halfway.</summary>
+    [Fact]
+    public async Task AnArchiveKeepsFileTimesAndTakesFilesModifiedBefore1980()
+    {
+        File.WriteAllText(Path.Combine(_root, "data", "old.txt"), "old");
+        File.SetLastWriteTimeUtc(Path.Combine(_root, "data", "old.txt"), DateTime.UnixEpoch.AddSeconds(1));
+        var recent = new DateTime(2026, 5, 4, 3, 2, 2, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(Path.Combine(_root, "data", "a.txt"), recent);
+
+        using var zip = new MemoryStream();
+        await _folder.WriteZipAsync(P("data"), zip, CancellationToken.None);
+        zip.Position = 0;
+        using var archive = new System.IO.Compression.ZipArchive(zip);
+        Assert.Equal(["a.txt", "old.txt"], archive.Entries.Select(e => e.FullName).Order());
+        Assert.Equal("old", new StreamReader(archive.GetEntry("old.txt")!.Open()).ReadToEnd());
+        Assert.Equal(1980, archive.GetEntry("old.txt")!.LastWriteTime.Year);
+        Assert.Equal(recent, archive.GetEntry("a.txt")!.LastWriteTime.UtcDateTime);
     }
 
     private static MemoryStream Stream(int bytes) => new(new byte[bytes]);
