@@ -27,8 +27,27 @@ public sealed class CancelledLaunch : IBatchLaunchProgress
     public string? Submitted { get; private set; }
     public Exception? Thrown { get; private set; }
 
-    /// <summary>Launches the <c>hello</c> software on <paramref name="computingId"/>, cancelled when a progress message starts with <paramref name="cancelAtStep"/>.</summary>
-    public static async Task<CancelledLaunch> RunAsync(RosettaAppFactory app, string computingId, string cancelAtStep)
+    /// <summary>
+    /// Launches <c>hello</c> on <paramref name="computingId"/>, cancelled at <paramref name="cancelAtStep"/>; checks that
+    /// the launch reached the step and ended cancelled, runs <paramref name="check"/> on what it left, then ends that. Returns the task's id.
+    /// </summary>
+    public static async Task<string> CheckAsync(RosettaAppFactory app, string computingId, string cancelAtStep, Func<CancelledLaunch, Task> check)
+    {
+        var launch = await RunAsync(app, computingId, cancelAtStep);
+        try
+        {
+            Assert.True(launch.CancelledAtStep, $"the launch never reached the step: {launch.Thrown}");
+            Assert.IsAssignableFrom<OperationCanceledException>(launch.Thrown);
+            await check(launch);
+        }
+        finally
+        {
+            await launch.EndAsync();
+        }
+        return launch.TaskId;
+    }
+
+    private static async Task<CancelledLaunch> RunAsync(RosettaAppFactory app, string computingId, string cancelAtStep)
     {
         var launch = new CancelledLaunch(cancelAtStep);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
@@ -54,7 +73,7 @@ public sealed class CancelledLaunch : IBatchLaunchProgress
     }
 
     /// <summary>Stops and removes what the launch left, the way the platform's stop and delete do (the job's env file included).</summary>
-    public async Task EndAsync()
+    private async Task EndAsync()
     {
         var left = (await _backend.ListAsync(_computing, CancellationToken.None)).Where(c => c.TaskId == TaskId).Select(c => c.BackendId);
         foreach (var backendId in left.Append(Submitted).OfType<string>().Distinct())

@@ -189,19 +189,12 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
     {
         // Cut off half-way, `docker run` may still create the container after the stop looked for it and
         // found nothing: a container running for a task that says "stopped".
-        var launch = await CancelledLaunch.RunAsync(App, DemoSsh, cancelAtStep: "Starting the container");
-        try
+        var taskId = await CancelledLaunch.CheckAsync(App, DemoSsh, cancelAtStep: "Starting the container", async launch =>
         {
-            Assert.True(launch.CancelledAtStep, $"the launch never reached the step: {launch.Thrown}");
-            Assert.IsAssignableFrom<OperationCanceledException>(launch.Thrown);
             var container = await DockerEngine.FindTaskContainerAsync(launch.TaskId);
             Assert.True(container is not null, $"no container for the task: the engine was cut off ({launch.Thrown?.Message})");
-        }
-        finally
-        {
-            await launch.EndAsync();
-        }
-        Assert.Null(await DockerEngine.FindTaskContainerAsync(launch.TaskId));
+        });
+        Assert.Null(await DockerEngine.FindTaskContainerAsync(taskId));
     }
 
     private static async Task<string> RemoteLogFollowersAsync()
