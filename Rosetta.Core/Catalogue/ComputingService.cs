@@ -68,12 +68,12 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         return computing;
     }
 
-    [GeneratedRegex(@"^(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$")]
+    [GeneratedRegex(@"^(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)\z")]
     private static partial Regex HostPattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\z")]
     private static partial Regex UserPattern();
 
-    [GeneratedRegex(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?$")]
+    [GeneratedRegex(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?\z")]
     private static partial Regex FingerprintPattern();
 }

@@ -139,15 +139,15 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
     private static partial Regex NonSlug();
 
     // Docker's reference grammar, simplified: [registry[:port]/]path(/path)* in lower case.
-    [GeneratedRegex(@"^([a-zA-Z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")]
+    [GeneratedRegex(@"^([a-zA-Z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*\z")]
     private static partial Regex ImagePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z")]
     private static partial Regex TagPattern();
 
-    [GeneratedRegex("^sha256:[a-f0-9]{64}$")]
+    [GeneratedRegex("^sha256:[a-f0-9]{64}\\z")]
     private static partial Regex DigestPattern();
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,31}\\z")]
     private static partial Regex SchemePattern();
 }

@@ -27,6 +27,8 @@ public static partial class StorageRules
         if (value.Any(char.IsControl)) { errors.Add(field, "contains a control character."); return; }
         if (value.IndexOfAny([':', ',', '\\']) >= 0) { errors.Add(field, "cannot contain ':', ',' or '\\' (the container engines' bind syntax)."); return; }
         if (value.Split('/').Any(s => s is "." or "..")) { errors.Add(field, "cannot contain '.' or '..' segments."); return; }
+        if (value.Trim('/').Length == 0) { errors.Add(field, "cannot be '/', the whole host: choose a folder such as /data/$USER."); return; }
+        if (kind == StorageKind.Local && !value.Contains('$') && File.Exists(value)) { errors.Add(field, "is a file on the platform host; choose a folder."); return; }
         var rest = value.Replace(SshUserVariable, "").Replace(UserVariable, "");
         if (rest.Contains('$')) errors.Add(field, "knows only the variables $USER (the platform user) and $SSH_USER (the login on the computing resource).");
         else if (kind == StorageKind.Local && value.Contains(SshUserVariable)) errors.Add(field, "$SSH_USER exists only for sftp storages.");
@@ -67,9 +69,9 @@ public static partial class StorageRules
             throw ValidationException.For("basePath", $"The {what} '{value}' cannot be used as a folder name in a storage path.");
     }
 
-    [GeneratedRegex(@"^(/[A-Za-z0-9._-]+)+$")]
+    [GeneratedRegex(@"^(/[A-Za-z0-9._-]+)+\z")]
     private static partial Regex BindPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._@+-]{1,128}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._@+-]{1,128}\z")]
     private static partial Regex SegmentValuePattern();
 }

@@ -33,7 +33,8 @@ public static partial class ResourceQuantities
         return true;
     }
 
-    [GeneratedRegex(@"^(?<n>\d{1,15}(\.\d{1,6})?)\s*(?<u>[kKmMgGtTbB]?)(i?[bB])?$")]
+    // [0-9], not \d (which takes any script's digits), and \z, not $ (which lets a final newline through).
+    [GeneratedRegex(@"^(?<n>[0-9]{1,15}(\.[0-9]{1,6})?)\s*(?<u>[kKmMgGtTbB]?)(i?[bB])?\z")]
     private static partial Regex MemoryPattern();
 
     /// <summary>Parses <c>HH:MM:SS</c>, <c>MM:SS</c>... as Slurm does; also <c>D-HH:MM:SS</c>.</summary>
@@ -41,7 +42,7 @@ public static partial class ResourceQuantities
     {
         walltime = default;
         if (string.IsNullOrWhiteSpace(text)) return false;
-        var match = WalltimePattern().Match(text.Trim());
+        var match = WalltimePattern().Match(text); // as given: the same text goes to sbatch
         if (!match.Success) return false;
         int days = match.Groups["d"].Success ? int.Parse(match.Groups["d"].Value, CultureInfo.InvariantCulture) : 0;
         int hours = int.Parse(match.Groups["h"].Value, CultureInfo.InvariantCulture);
@@ -52,7 +53,7 @@ public static partial class ResourceQuantities
         return walltime > TimeSpan.Zero;
     }
 
-    [GeneratedRegex(@"^((?<d>\d{1,3})-)?(?<h>\d{1,4}):(?<m>\d{2}):(?<s>\d{2})$")]
+    [GeneratedRegex(@"^((?<d>[0-9]{1,3})-)?(?<h>[0-9]{1,4}):(?<m>[0-9]{2}):(?<s>[0-9]{2})\z")]
     private static partial Regex WalltimePattern();
 
     public static string FormatBytes(long bytes) => bytes switch

@@ -82,7 +82,7 @@ public static partial class TaskRequestValidator
             errors.Add(field, "must be 1 to 64 characters: letters, digits, '_', '.' or '-'.");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}\\z")]
     private static partial Regex SchedulerNamePattern();
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";

@@ -32,13 +32,13 @@ public static partial class TextRules
             errors.Add(field, "must be 2 to 40 characters: lower-case letters, digits and dashes, starting with a letter.");
     }
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{1,39}$")]
+    [GeneratedRegex("^[a-z][a-z0-9-]{1,39}\\z")]
     private static partial Regex SlugPattern();
 
     /// <summary>POSIX-portable environment variable names, as engines and shells accept them.</summary>
     public static bool IsEnvName(string name) => EnvNamePattern().IsMatch(name);
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,255}\\z")]
     private static partial Regex EnvNamePattern();
 
     public const int MaxEnvValueLength = 32 * 1024;

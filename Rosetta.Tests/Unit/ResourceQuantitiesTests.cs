@@ -28,6 +28,7 @@ public sealed class ResourceQuantitiesTests
     [InlineData("1 G B")]
     [InlineData("99999999999999999G")]
     [InlineData("1e9")]
+    [InlineData("٢G")]
     public void RejectsWhatIsNotAMemorySize(string text) => Assert.False(ResourceQuantities.TryParseMemory(text, out _));
 
     [Theory]
@@ -47,5 +48,9 @@ public sealed class ResourceQuantitiesTests
     [InlineData("01:60:00")]
     [InlineData("1-25:00:00")]
     [InlineData("12")]
+    [InlineData("٠١:٠٠:٠٠")] // digits of another script: \d would take them and int.Parse throw
+    [InlineData("０１:００:００")]
+    [InlineData("01:00:00\n")] // passed to sbatch as typed
+    [InlineData(" 01:00:00")]
     public void RejectsWhatIsNotAWalltime(string text) => Assert.False(ResourceQuantities.TryParseWalltime(text, out _));
 }

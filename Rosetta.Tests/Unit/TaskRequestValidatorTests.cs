@@ -55,6 +55,7 @@ public sealed class TaskRequestValidatorTests
         var slurm = new ComputingResource { Id = "c", Name = "Cluster", Kind = ComputingKind.Slurm };
         Assert.True(Validate(new TaskOptions { Partition = "debug", Account = "proj-1", Gpus = 1 }, slurm).IsValid);
         var errors = Validate(new TaskOptions { Partition = "debug; rm -rf /", Gpus = 65 }, slurm).ToDictionary();
+        Assert.False(Validate(new TaskOptions { Partition = "debug\n" }, slurm).IsValid);
         Assert.True(errors.ContainsKey("options.partition") && errors.ContainsKey("options.gpus"));
     }
 
@@ -64,6 +65,7 @@ public sealed class TaskRequestValidatorTests
     [InlineData("HAS SPACE")]
     [InlineData("A=B")]
     [InlineData("ÜMLAUT")]
+    [InlineData("HOME\n")] // an env file line of its own: a bare name imports the remote shell's variable
     public void InvalidVariableNamesAreRefused(string name) =>
         Assert.False(Validate(new TaskOptions { Env = new() { [name] = "v" } }).IsValid);
 }
