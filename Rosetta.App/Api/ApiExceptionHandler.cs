@@ -59,28 +59,54 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             var unknown = UnknownMember().Match(json.Message);
             if (unknown.Success) return $"Unknown field '{unknown.Groups[1].Value}'; check the spelling against the API documentation (/openapi/v1.json).";
             var type = TargetType().Match(json.Message);
-            if (type.Success) return $"The value{where} has the wrong type: expected {Friendly(type.Groups[1].Value)}.";
+            if (type.Success) return $"The value{where} has the wrong type: expected {Friendly(ExpectedType(type.Groups[1].Value.Trim(), json.Path))}.";
             return $"The body is not valid JSON{where} (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";
         }
+        if (QueryBinding().Match(e.Message) is { Success: true } query)
+            return $"'{query.Groups["name"].Value}' must be {Friendly(query.Groups["type"].Value)}, not '{query.Groups["value"].Value}'.";
         if (e.Message.Contains("was not provided from body", StringComparison.Ordinal) || e.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase))
             return "A JSON body is required.";
         return e.Message;
     }
 
-    private static string Friendly(string type) => type switch
+    /// <summary>
+    /// A body bound to a record (through its constructor) names the record, not the field, as what the
+    /// value could not become: the field's own type is looked up from the path's last name.
+    /// </summary>
+    private static string ExpectedType(string named, string? path)
     {
-        var t when t.Contains("Double") || t.Contains("Single") || t.Contains("Decimal") => "a number",
-        var t when t.Contains("Int") => "a whole number",
-        var t when t.Contains("String") => "a string",
-        var t when t.Contains("Boolean") => "true or false",
-        var t when t.Contains("Dictionary") => "an object of string values",
-        var t when t.Contains("DateTime") => "a date",
-        _ => "an object",
-    };
+        var field = path?.Split('.')[^1].Split('[')[0];
+        var owner = typeof(ApiExceptionHandler).Assembly.GetType(named) ?? typeof(ValidationException).Assembly.GetType(named);
+        var property = owner is null || string.IsNullOrEmpty(field) ? null
+            : owner.GetProperty(field, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+        return property is null ? named : (Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType).Name;
+    }
+
+    /// <summary>A .NET type name (or C# alias) in words a person writing JSON or a query string knows.</summary>
+    private static string Friendly(string type)
+    {
+        if (type.Contains("Dictionary", StringComparison.Ordinal)) return "an object of string values";
+        // The innermost name: System.Nullable`1[System.Int32] → Int32, Nullable<int> → int, A.B+Request → Request.
+        return InnermostName().Match(type).Groups[1].Value.ToLowerInvariant() switch
+        {
+            "double" or "single" or "float" or "decimal" => "a number",
+            "int" or "int16" or "int32" or "int64" or "uint32" or "uint64" or "long" or "short" or "byte" => "a whole number",
+            "string" => "a string",
+            "bool" or "boolean" => "true or false",
+            "datetime" or "datetimeoffset" => "a date",
+            _ => "an object",
+        };
+    }
+
+    [GeneratedRegex(@"([A-Za-z0-9_]+)[\]>\s]*\z")]
+    private static partial Regex InnermostName();
+
+    [GeneratedRegex("^Failed to bind parameter \"(?<type>[^\"]+) (?<name>[A-Za-z0-9_]+)\" from \"(?<value>[^\"]*)\"")]
+    private static partial Regex QueryBinding();
 
     [GeneratedRegex("The JSON property '([^']*)' could not be mapped")]
     private static partial Regex UnknownMember();
 
-    [GeneratedRegex(@"could not be converted to ([\w.`\[\], ]+)")]
+    [GeneratedRegex(@"could not be converted to (\S+?)\.?(?:\s|\z)")]
     private static partial Regex TargetType();
 }

@@ -8,7 +8,7 @@ public static class ApiSetup
 {
     public static IServiceCollection AddRosettaApi(this IServiceCollection services)
     {
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx => ctx.ProblemDetails.Detail ??= DefaultDetail(ctx.ProblemDetails.Status));
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
         // Binding failures (malformed JSON, wrong types) reach ApiExceptionHandler, which explains them.
@@ -23,6 +23,21 @@ public static class ApiSetup
         services.AddSingleton<TaskDtoMapper>();
         return services;
     }
+
+    /// <summary>
+    /// What a bare status (written by authentication, routing or the server, not by an endpoint) asks the
+    /// caller to do: a problem with a title alone leaves them guessing.
+    /// </summary>
+    private static string? DefaultDetail(int? status) => status switch
+    {
+        401 => "Authenticate with 'Authorization: Bearer <token>'; POST /api/v1/tokens with your username and password gives one.",
+        403 => "Your account may not do this; an admin can.",
+        404 => "Nothing is here: check the path against the API documentation (/openapi/v1.json), and that the object exists and is yours.",
+        405 => "This path does not take this method; see the API documentation (/openapi/v1.json).",
+        413 => "The body is larger than this endpoint accepts.",
+        415 => "This endpoint takes another Content-Type: JSON bodies as application/json, uploads as multipart/form-data or the file's bytes with PUT; see /openapi/v1.json.",
+        _ => null,
+    };
 
     /// <summary>The API's JSON: camelCase, enums as lower-case strings, unknown fields rejected.</summary>
     public static void Configure(JsonSerializerOptions options)

@@ -21,17 +21,78 @@ public static class MultipartUpload
             throw ValidationException.For("body", "must be multipart/form-data with one part per file (or PUT the file's bytes to ?path=).");
         var reader = new MultipartReader(boundary, ctx.Request.Body);
         var stored = new List<UploadedDto>();
-        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        while (await NextSectionAsync(reader, ct) is { } section)
         {
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition()) continue;
             var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
             StoragePath.CheckName(name, "filename");
             var target = folder.Child(name!, "filename");
-            var size = await storage.UploadAsync(target, section.Body, declaredLength: null, ct);
+            var size = await storage.UploadAsync(target, new PartBody(section.Body), declaredLength: null, ct);
             stored.Add(new UploadedDto(target.ToString(), size));
         }
         if (stored.Count == 0) throw ValidationException.For("body", "has no file part.");
         return stored;
+    }
+
+    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken ct)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(ct);
+        }
+        catch (Exception e) when (IsMalformed(e))
+        {
+            throw Malformed();
+        }
+    }
+
+    /// <summary>
+    /// What the multipart reader throws for a body that is not what its Content-Type says: ends before the
+    /// closing boundary (IOException), or has a bad or too large part header (InvalidDataException).
+    /// Kestrel's own refusals (too large, too slow) keep their status.
+    /// </summary>
+    private static bool IsMalformed(Exception e) => e is InvalidDataException || (e is IOException && e is not BadHttpRequestException);
+
+    private static ValidationException Malformed() => ValidationException.For("body",
+        "is not complete multipart/form-data: it ends before its closing boundary, or a part's headers are malformed or longer than 16 KiB.");
+
+    /// <summary>A part's content: a body that ends inside it is the client's error (400), not the storage's.</summary>
+    private sealed class PartBody(Stream part) : Stream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            try
+            {
+                return await part.ReadAsync(buffer, ct);
+            }
+            catch (Exception e) when (IsMalformed(e))
+            {
+                throw Malformed();
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                return part.Read(buffer, offset, count);
+            }
+            catch (Exception e) when (IsMalformed(e))
+            {
+                throw Malformed();
+            }
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>

@@ -24,10 +24,15 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     }
 
     /// <summary>Creates a user. Invalid input → <see cref="ValidationException"/>; a taken name → <see cref="ConflictException"/>.</summary>
+    public const int MaxUsernameLength = 64;
+
     public async Task<UserSummary> CreateAsync(string? username, string? password, bool admin)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(username)) errors.Add("username", "is required.");
+        // The name becomes a folder ($USER in storage paths): '.' and '..' never can, nor can a very long one.
+        else if (username.Trim() is "." or "..") errors.Add("username", "cannot be '.' or '..'.");
+        else if (username.Trim().Length > MaxUsernameLength) errors.Add("username", $"is {username.Trim().Length} characters long; use at most {MaxUsernameLength}.");
         if (string.IsNullOrEmpty(password)) errors.Add("password", "is required.");
         if (!errors.IsValid) throw new ValidationException(errors);
 

@@ -42,6 +42,7 @@ public static class RosettaHost
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseJsonCharsetCheck(); // after authorization: an anonymous caller learns it needs a token first
         app.UseAntiforgery();
 
         app.MapHealthChecks();

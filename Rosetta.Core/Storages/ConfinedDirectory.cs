@@ -47,7 +47,19 @@ public sealed class ConfinedDirectory : IStorageFolder
     {
         _owner = owner ?? TaskFileOwner.Unchanged;
         var made = !Directory.Exists(root);
-        Directory.CreateDirectory(root);
+        try
+        {
+            Directory.CreateDirectory(root);
+        }
+        catch (IOException e)
+        {
+            // E.g. a file where the folder should be: the storage's base path needs an admin's attention.
+            throw new ConflictException($"The storage folder {root} cannot be made on the platform host ({e.Message}); its base path must name a folder.");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new StorageAccessDeniedException($"The platform may not make the storage folder {root} on its host.");
+        }
         Root = PosixPath.Canonical(root) ?? throw new DirectoryNotFoundException($"The storage folder {root} cannot be opened.");
         if (made) _owner.Apply(Root); // a folder that existed (an admin's) keeps its owner
     }

@@ -118,6 +118,8 @@ public sealed class ApiTests(PlatformFixture platform)
     [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"two"}}""", "expected a number")]
     [InlineData("""{"software":"hello","computing":"local","options":{"memory":2}}""", "expected a string")]
     [InlineData("", "A JSON body is required")]
+    [InlineData("""{"software":"hello","computing":"local","name":5}""", "at 'name' has the wrong type: expected a string")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"walltime":"٠١:٠٠:٠٠"}}""", "walltime")]
     public async Task MalformedBodyGets400WithAReadableMessage(string body, string expected)
     {
         using var client = await App.NewUserClientAsync();
@@ -269,6 +271,48 @@ public sealed class ApiTests(PlatformFixture platform)
         using var again = new BrowserLikeClient(App.BaseAddress);
         await again.LogInAsync(App.BaseAddress, name, "another-" + name);
         Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+    }
+
+    /// <summary>What a client can get wrong around the body rather than in it: the charset, the field types of other calls, query parameters.</summary>
+    [Fact]
+    public async Task CharsetsFieldTypesAndQueryParametersGetAnswersThatSayWhatToFix()
+    {
+        using var anonymous = App.Client();
+        var ebcdic = await anonymous.PostAsync("/api/v1/tokens", Json("""{"username":"admin","password":"x"}""", "application/json; charset=ebcdic"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, ebcdic.StatusCode);
+        Assert.Contains("UTF-8", (string?)(await TaskApi.ProblemAsync(ebcdic))["detail"]);
+        var quoted = await anonymous.PostAsync("/api/v1/tokens", Json($$"""{"username":"admin","password":"{{RosettaAppFactory.AdminPassword}}"}""", "application/json; charset=\"UTF-8\""));
+        Assert.Equal(HttpStatusCode.Created, quoted.StatusCode);
+        // No token: that is what the caller must fix first, whatever the charset.
+        var noToken = await anonymous.PostAsync("/api/v1/tasks", Json("{}", "application/json; charset=ebcdic"));
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        Assert.Contains("Bearer", (string?)(await TaskApi.ProblemAsync(noToken))["detail"]);
+
+        Assert.Contains("expected a string", await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("""{"username":1,"password":"x"}"""))));
+        using var admin = App.Client(await App.AdminTokenAsync());
+        Assert.Contains("expected true or false", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"u1","password":"password-1","admin":"yes"}"""))));
+        Assert.Contains("expected a whole number", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("""{"name":"x","image":"x","interfacePort":"abc"}"""))));
+        Assert.Contains("cannot be '.' or '..'", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"..","password":"password-1"}"""))));
+
+        var task = (string)(await TaskApi.StartAsync(admin, new { software = "hello", computing = "local" }))["id"]!;
+        try
+        {
+            Assert.Equal("'tail' must be a whole number, not 'abc'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=abc")));
+            Assert.Equal("'follow' must be true or false, not 'yes'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?follow=yes")));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(admin, task);
+        }
+
+        static StringContent Json(string body, string contentType = "application/json") =>
+            new(body, new System.Net.Http.Headers.MediaTypeHeaderValue("application/json")) { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType) } };
+
+        static async Task<string> DetailAsync(HttpResponseMessage response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return (string?)(await TaskApi.ProblemAsync(response))["detail"] ?? "";
+        }
     }
 
     [Fact]

@@ -67,6 +67,20 @@ public sealed class ImagePullTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
     }
 
+    /// <summary>A registry nobody listens at: the engine answers (500, "connect: connection refused"), so it is the pull that failed, not the engine.</summary>
+    [Fact]
+    public async Task ARegistryThatCannotBeReachedIsReportedAsAFailedPullNotAsTheEngineDown()
+    {
+        using var client = await App.NewUserClientAsync();
+        var software = await AddSoftwareAsync(client, $"127.0.0.1:1/rosetta-test/nowhere-{Guid.NewGuid():N}", digest: null);
+        var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
+        var failed = await TaskApi.WaitForStatusAsync(client, id, "failed");
+        Assert.Contains("could not be pulled", (string?)failed["error"]);
+        Assert.Contains("127.0.0.1:1", (string?)failed["error"]);
+        Assert.DoesNotContain("unreachable", (string?)failed["error"]);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+    }
+
     private static async Task<string> AddSoftwareAsync(HttpClient client, string image, string? digest)
     {
         var response = await client.PostAsJsonAsync("/api/v1/software", new { name = "Pulled hello", image, tag = "v1", digest, interfacePort = 8080 });

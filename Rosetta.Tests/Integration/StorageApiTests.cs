@@ -273,6 +273,34 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         var badErrors = (await TaskApi.ProblemAsync(bad))["errors"]!;
         Assert.NotNull(badErrors["basePath"]);
         Assert.NotNull(badErrors["bindPath"]);
+
+        // Not the whole host, and not a file: either would answer every listing (and every task's launch) with an error.
+        var file = Path.Combine(App.DataDirectory, "not-a-folder.txt");
+        await File.WriteAllTextAsync(file, "x");
+        foreach (var basePath in new[] { "/", "//", file })
+        {
+            var refused = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Bad", kind = "local", basePath, bindPath = "/storages/bad" });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.NotNull((await TaskApi.ProblemAsync(refused))["errors"]!["basePath"]);
+        }
+    }
+
+    /// <summary>Bodies that say multipart and are not (cut short, no closing boundary, malformed part headers): a 400, not a 500.</summary>
+    [Theory]
+    [InlineData("this is not multipart")]
+    [InlineData("")]
+    [InlineData("--X\r\nContent-Disposition: form-data; name=\"f\"; filename=\"u.txt\"\r\n\r\nabc")]
+    [InlineData("--X\r\nbadheaderline\r\n\r\nabc\r\n--X--\r\n")]
+    public async Task AMalformedMultipartBodyGets400AndLeavesNothing(string body)
+    {
+        var (client, name) = await NewUserAsync();
+        var content = new StringContent(body);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=X");
+        var response = await client.PostAsync("/api/v1/storages/personal/files", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await TaskApi.ProblemAsync(response))["errors"]!["body"]);
+        Assert.Empty(await StorageApi.NamesAsync(client, "personal"));
+        Assert.Empty(Directory.GetFileSystemEntries(PersonalFolder(name)));
     }
 
     [Fact]

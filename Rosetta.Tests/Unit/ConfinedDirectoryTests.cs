@@ -368,6 +368,16 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal(recent, archive.GetEntry("a.txt")!.LastWriteTime.UtcDateTime);
     }
 
+    /// <summary>A storage whose base path is a file (an admin's mistake) says so, for its listing and its tasks' launch alike.</summary>
+    [Fact]
+    public void ABasePathThatIsAFileIsAConflictNamingIt()
+    {
+        var file = Path.Combine(_outside, "secret.txt");
+        var error = Assert.Throws<ConflictException>(() => new ConfinedDirectory(file));
+        Assert.Contains(file, error.Message);
+        Assert.Contains("must name a folder", error.Message);
+    }
+
     private static MemoryStream Stream(int bytes) => new(new byte[bytes]);
 
     /// <summary>A client that goes away halfway through its upload.</summary>

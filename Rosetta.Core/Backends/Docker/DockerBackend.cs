@@ -242,6 +242,11 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         {
             throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {EngineMessage(e)}", e);
         }
+        catch (BackendUnavailableException e) when (e.InnerException is DockerApiException answer)
+        {
+            // The engine answered: what it could not connect to is the registry ("dial tcp …: connection refused").
+            throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {EngineMessage(answer)}", answer);
+        }
         if (pullProgress.Error is { } error)
             throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {error}");
         try
