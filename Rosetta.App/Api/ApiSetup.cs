@@ -48,10 +48,23 @@ public static class ApiSetup
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 
+    /// <summary>
+    /// A parameter given twice (<c>?path=a&amp;path=b</c>) would be bound as the two values joined with a
+    /// comma: a file named "a,b" nobody asked for.
+    /// </summary>
+    private static ValueTask<object?> RefuseRepeatedQueryParameters(EndpointFilterInvocationContext ctx, EndpointFilterDelegate next)
+    {
+        foreach (var (name, values) in ctx.HttpContext.Request.Query)
+        {
+            if (values.Count > 1) throw Rosetta.Core.Validation.ValidationException.For(name, $"is given {values.Count} times; give it once.");
+        }
+        return next(ctx);
+    }
+
     public static void MapRosettaApi(this WebApplication app)
     {
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-        var api = app.MapGroup("/api/v1").RequireAuthorization();
+        var api = app.MapGroup("/api/v1").RequireAuthorization().AddEndpointFilter(RefuseRepeatedQueryParameters);
         api.MapTokenEndpoints();
         api.MapUserEndpoints();
         api.MapAccountKeyEndpoints();

@@ -36,9 +36,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         TextRules.Slug(errors, "id", id);
 
         var kind = ComputingKind.Ssh;
+        var kindKnown = !string.IsNullOrEmpty(draft.Kind) && Enum.TryParse(draft.Kind, ignoreCase: true, out kind) && kind != ComputingKind.Local;
         if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'ssh' or 'slurm'.");
-        else if (!Enum.TryParse(draft.Kind, ignoreCase: true, out kind) || kind == ComputingKind.Local)
-            errors.Add("kind", "must be 'ssh' (a standalone host) or 'slurm' (a cluster's login host).");
+        else if (!kindKnown) errors.Add("kind", "must be 'ssh' (a standalone host) or 'slurm' (a cluster's login host).");
 
         if (string.IsNullOrWhiteSpace(draft.Host)) errors.Add("host", "is required: a host name or IP address.");
         else if (!HostPattern().IsMatch(draft.Host)) errors.Add("host", "is not a host name or IP address.");
@@ -50,6 +50,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var engine = ContainerEngineKind.Docker;
         if (draft.Engine is { } e && (!Enum.TryParse(e, ignoreCase: true, out engine) || (kind == ComputingKind.Ssh && engine == ContainerEngineKind.Apptainer)))
             errors.Add("engine", kind == ComputingKind.Slurm ? "must be 'docker', 'podman' or 'apptainer'." : "must be 'docker' or 'podman'.");
+        if (draft.Defaults is { } defaults && kindKnown) TaskRequestValidator.ValidateDefaults(errors, defaults, kind);
         if (draft.HostKeyFingerprint is { } fp && !FingerprintPattern().IsMatch(fp))
             errors.Add("hostKeyFingerprint", "must be an OpenSSH SHA256 fingerprint such as SHA256:abc… (as printed by ssh-keygen -lf).");
         if (!errors.IsValid) throw new ValidationException(errors);

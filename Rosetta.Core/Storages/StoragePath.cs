@@ -50,7 +50,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
         if (string.IsNullOrEmpty(text)) return Root;
         if (text.Length > MaxPathLength) throw Invalid(field, $"is longer than {MaxPathLength} characters.");
         if (text[0] is '/' or '\\' || (text.Length >= 2 && text[1] == ':' && char.IsAsciiLetter(text[0])))
-            throw Invalid(field, "must be relative to the storage's root, e.g. 'results/run1.txt' (no leading '/'; empty for the root).");
+            throw Invalid(field, "must be relative to the storage's root, e.g. 'results/run1.txt' (no leading '/' and no drive letter such as 'C:'; empty for the root).");
         if (text.EndsWith('/')) text = text[..^1];
         var segments = text.Split('/');
         foreach (var segment in segments)

@@ -61,9 +61,12 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
         {
             throw ValidationException.For("computing", e.Message);
         }
+        // What the user can fix whatever the resource's state comes first; the capacity needs the resource.
+        var options = request.Options ?? new TaskOptions();
+        TaskRequestValidator.ValidateOptions(errors, options, software!, computing, capacity: null);
+        if (!errors.IsValid) throw new ValidationException(errors);
         if (monitor.UnavailableReason(computing.Id) is { } down) throw new BackendUnavailableException(down);
 
-        var options = request.Options ?? new TaskOptions();
         var capacity = await backend.GetCapacityAsync(computing, ct);
         TaskRequestValidator.ValidateOptions(errors, options, software!, computing, capacity);
         if (!errors.IsValid) throw new ValidationException(errors);

@@ -15,39 +15,55 @@ public static partial class TaskRequestValidator
     public const long MinMemoryBytes = 6L << 20; // Docker refuses less than 6 MiB.
     public const double MinCpus = 0.01;
 
-    public static void ValidateOptions(ValidationErrors errors, TaskOptions options, Software software, ComputingResource computing, ComputingCapacity capacity)
+    /// <param name="capacity">What the resource can give one task; null checks everything else (before the resource has been reached).</param>
+    public static void ValidateOptions(ValidationErrors errors, TaskOptions options, Software software, ComputingResource computing, ComputingCapacity? capacity)
     {
         TextRules.Environment(errors, "options.env", options.Env, PlatformManagedVariables(software));
         if (computing.Kind != ComputingKind.Local) RejectLineBreaks(errors, options.Env, computing);
 
+        CheckResources(errors, "options", options, computing.Kind, capacity is null ? null : (computing.Name, capacity));
+    }
+
+    /// <summary>
+    /// A computing resource's defaults (what a task that says nothing gets): the rules of a task's options,
+    /// less the resource's capacity, which is not known before it has been reached.
+    /// </summary>
+    public static void ValidateDefaults(ValidationErrors errors, TaskOptions defaults, ComputingKind kind)
+    {
+        if (defaults.Env is { Count: > 0 }) errors.Add("defaults.env", "is not a default of a computing resource; set variables in the software or the task.");
+        CheckResources(errors, "defaults", defaults, kind, limit: null);
+    }
+
+    private static void CheckResources(ValidationErrors errors, string prefix, TaskOptions options, ComputingKind kind, (string Name, ComputingCapacity Capacity)? limit)
+    {
         if (options.Cpus is { } cpus)
         {
             if (double.IsNaN(cpus) || cpus < MinCpus)
-                errors.Add("options.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
-            else if (cpus > capacity.MaxCpus)
-                errors.Add("options.cpus", $"asks for {cpus} cores but '{computing.Name}' has {capacity.MaxCpus}.");
+                errors.Add($"{prefix}.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
+            else if (limit is var (name, capacity) && cpus > capacity.MaxCpus)
+                errors.Add($"{prefix}.cpus", $"asks for {cpus} cores but '{name}' has {capacity.MaxCpus}.");
         }
 
         if (options.Memory is { } memory)
         {
             if (!ResourceQuantities.TryParseMemory(memory, out var bytes))
-                errors.Add("options.memory", $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
+                errors.Add($"{prefix}.memory", $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
             else if (bytes < MinMemoryBytes)
-                errors.Add("options.memory", "must be at least 6M.");
-            else if (bytes > capacity.MaxMemoryBytes)
-                errors.Add("options.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{computing.Name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
+                errors.Add($"{prefix}.memory", "must be at least 6M.");
+            else if (limit is var (name, capacity) && bytes > capacity.MaxMemoryBytes)
+                errors.Add($"{prefix}.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
         }
 
         if (options.Walltime is { } walltime && !ResourceQuantities.TryParseWalltime(walltime, out _))
-            errors.Add("options.walltime", $"'{Shorten(walltime)}' is not a duration; write HH:MM:SS (e.g. 02:00:00) or D-HH:MM:SS.");
+            errors.Add($"{prefix}.walltime", $"'{Shorten(walltime)}' is not a duration; write HH:MM:SS (e.g. 02:00:00) or D-HH:MM:SS.");
 
-        bool slurm = computing.Kind == ComputingKind.Slurm;
-        CheckSchedulerName(errors, "options.partition", options.Partition, slurm);
-        CheckSchedulerName(errors, "options.account", options.Account, slurm);
+        bool slurm = kind == ComputingKind.Slurm;
+        CheckSchedulerName(errors, $"{prefix}.partition", options.Partition, slurm);
+        CheckSchedulerName(errors, $"{prefix}.account", options.Account, slurm);
         if (options.Gpus is { } gpus)
         {
-            if (!slurm) errors.Add("options.gpus", "applies only to Slurm computing resources.");
-            else if (gpus is < 0 or > 64) errors.Add("options.gpus", "must be between 0 and 64.");
+            if (!slurm) errors.Add($"{prefix}.gpus", "applies only to Slurm computing resources.");
+            else if (gpus is < 0 or > 64) errors.Add($"{prefix}.gpus", "must be between 0 and 64.");
         }
     }
 

@@ -175,6 +175,16 @@ public sealed class ApiTests(PlatformFixture platform)
         var errors = (await TaskApi.ProblemAsync(bad))["errors"]!.AsObject();
         foreach (var field in new[] { "kind", "host", "port", "username", "engine" }) Assert.True(errors.ContainsKey(field), errors.ToJsonString());
 
+        // A resource's defaults follow the rules of a task's options: a job would otherwise carry them to sbatch.
+        var badDefaults = await owner.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = "Cluster", kind = "slurm", host = "127.0.0.1", username = "demo",
+            defaults = new { cpus = -1, memory = "2X", walltime = "99:99:99", partition = "a;b", gpus = 65, env = new { A = "b" } },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, badDefaults.StatusCode);
+        errors = (await TaskApi.ProblemAsync(badDefaults))["errors"]!.AsObject();
+        foreach (var field in new[] { "cpus", "memory", "walltime", "partition", "gpus", "env" }) Assert.True(errors.ContainsKey($"defaults.{field}"), errors.ToJsonString());
+
         var created = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Workstation", kind = "ssh", host = "127.0.0.1", port = 2222, username = "demo", engine = "docker" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
@@ -273,6 +283,21 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
     }
 
+    /// <summary>What the user can fix in the request is answered first, before the resource is reached (which may take a while, or fail).</summary>
+    [Fact]
+    public async Task InvalidOptionsAre400EvenOnAResourceThatCannotBeReached()
+    {
+        using var owner = await App.NewUserClientAsync();
+        var created = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Nowhere", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var computing = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var response = await owner.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing, options = new { memory = "2X" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await TaskApi.ProblemAsync(response))["errors"]!["options.memory"]);
+        var valid = await owner.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing, options = new { memory = "1G" } });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, valid.StatusCode);
+    }
+
     /// <summary>What a client can get wrong around the body rather than in it: the charset, the field types of other calls, query parameters.</summary>
     [Fact]
     public async Task CharsetsFieldTypesAndQueryParametersGetAnswersThatSayWhatToFix()
@@ -299,6 +324,7 @@ public sealed class ApiTests(PlatformFixture platform)
         {
             Assert.Equal("'tail' must be a whole number, not 'abc'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=abc")));
             Assert.Equal("'follow' must be true or false, not 'yes'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?follow=yes")));
+            Assert.Contains("is given 2 times", await DetailAsync(await admin.PutAsync("/api/v1/storages/personal/files?path=a&path=b", new ByteArrayContent([1]))));
         }
         finally
         {
