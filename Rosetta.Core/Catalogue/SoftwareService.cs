@@ -94,6 +94,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         if (string.IsNullOrWhiteSpace(draft.Image)) errors.Add("image", "is required, e.g. rosetta/jupyter or quay.io/org/app.");
         else if (draft.Image.Length > 255 || !ImagePattern().IsMatch(draft.Image))
             errors.Add("image", "is not a valid image repository: lower-case letters, digits, '.', '_', '-' and '/', optionally a registry host:port first (no tag here; use 'tag').");
+        else if (RegistryProblem(draft.Image) is { } problem) errors.Add("image", problem);
         var tag = string.IsNullOrEmpty(draft.Tag) ? "latest" : draft.Tag;
         if (!TagPattern().IsMatch(tag)) errors.Add("tag", "is not a valid tag: up to 128 letters, digits, '_', '.' or '-'.");
         if (!string.IsNullOrEmpty(draft.Digest) && !DigestPattern().IsMatch(draft.Digest))
@@ -137,6 +138,23 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
 
     [GeneratedRegex("[^a-z0-9]+")]
     private static partial Regex NonSlug();
+
+    /// <summary>
+    /// The part before the first '/' is a registry only when it looks like one (a '.', a port or
+    /// localhost), as the engines read it; otherwise it belongs to the repository, which is lower-case.
+    /// </summary>
+    private static string? RegistryProblem(string image)
+    {
+        var slash = image.IndexOf('/');
+        if (slash < 0) return null;
+        var first = image[..slash];
+        var colon = first.IndexOf(':');
+        if (colon >= 0 && int.Parse(first[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture) is < 1 or > 65535)
+            return $"names the registry port {first[(colon + 1)..]}; a port is between 1 and 65535.";
+        if (colon < 0 && !first.Contains('.') && first != "localhost" && first.Any(char.IsAsciiLetterUpper))
+            return $"'{first}' is not a registry (no '.', port or localhost), so it is part of the repository name, which is lower-case.";
+        return null;
+    }
 
     // Docker's reference grammar, simplified: [registry[:port]/]path(/path)* in lower case.
     [GeneratedRegex(@"^([a-zA-Z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*\z")]

@@ -154,6 +154,15 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var errors = (await TaskApi.ProblemAsync(bad))["errors"]!.AsObject();
         Assert.True(errors.ContainsKey("image") && errors.ContainsKey("interfacePort") && errors.ContainsKey("digest"), errors.ToJsonString());
+        // Well-formed to the pattern, refused by every engine at pull time: said now instead.
+        foreach (var image in new[] { "UPPER/case", "localhost:99999/x", "registry.example.org:0/x" })
+        {
+            var refused = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image, interfacePort = 8080 });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.NotNull((await TaskApi.ProblemAsync(refused))["errors"]!["image"]);
+        }
+        foreach (var image in new[] { "Registry.Example.org/team/app", "localhost:5000/app", "quay.io/org/app" })
+            Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Fine", image, interfacePort = 8080 })).StatusCode);
 
         var good = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My web app", image = "rosetta/hello", tag = "latest", interfacePort = 8080 });
         Assert.Equal(HttpStatusCode.Created, good.StatusCode);
