@@ -242,11 +242,6 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         {
             throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {EngineMessage(e)}", e);
         }
-        catch (BackendUnavailableException e) when (e.InnerException is DockerApiException answer)
-        {
-            // The engine answered: what it could not connect to is the registry ("dial tcp …: connection refused").
-            throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {EngineMessage(answer)}", answer);
-        }
         if (pullProgress.Error is { } error)
             throw new LaunchFailedException($"Image {image} is not on this host and could not be pulled: {error}");
         try
@@ -369,9 +364,14 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
     private BackendUnavailableException Unavailable(Exception e) => e as BackendUnavailableException ??
         new BackendUnavailableException($"The Docker engine at {_options.Endpoint} is unreachable: {e.GetBaseException().Message}", e);
 
+    /// <summary>
+    /// The engine cannot be reached, or it answers that it cannot reach its own containerd. Any other
+    /// answer, a 500 included, is the engine saying no: "connect: connection refused" in a pull's answer
+    /// is about the registry, not the engine.
+    /// </summary>
     private static bool IsConnectionFailure(Exception e) =>
         e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TimeoutException
-            || (e is DockerApiException api && (int)api.StatusCode >= 500 && (api.ResponseBody ?? "").Contains("connect", StringComparison.OrdinalIgnoreCase));
+            || (e is DockerApiException api && (int)api.StatusCode >= 500 && (api.ResponseBody ?? "").Contains("containerd", StringComparison.OrdinalIgnoreCase));
 
     private static string EngineMessage(DockerApiException e)
     {
