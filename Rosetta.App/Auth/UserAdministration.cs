@@ -29,17 +29,18 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     public async Task<UserSummary> CreateAsync(string? username, string? password, bool admin)
     {
         var errors = new ValidationErrors();
-        if (string.IsNullOrWhiteSpace(username)) errors.Add("username", "is required.");
+        username = username?.Trim();
+        if (string.IsNullOrEmpty(username)) errors.Add("username", "is required.");
         // The name becomes a folder ($USER in storage paths): '.' and '..' never can, nor can a very long one.
-        else if (username.Trim() is "." or "..") errors.Add("username", "cannot be '.' or '..'.");
-        else if (username.Trim().Length > MaxUsernameLength) errors.Add("username", $"is {username.Trim().Length} characters long; use at most {MaxUsernameLength}.");
+        else if (username is "." or "..") errors.Add("username", "cannot be '.' or '..'.");
+        else if (username.Length > MaxUsernameLength) errors.Add("username", $"is {username.Length} characters long; use at most {MaxUsernameLength}.");
         if (string.IsNullOrEmpty(password)) errors.Add("password", "is required.");
         if (!errors.IsValid) throw new ValidationException(errors);
 
         using var scope = scopes.CreateScope();
         var users = Users(scope);
         if (await users.FindByNameAsync(username!) is not null) throw new ConflictException($"A user named '{username}' exists already.");
-        var user = new RosettaUser { UserName = username!.Trim() };
+        var user = new RosettaUser { UserName = username! };
         ThrowIfFailed(await users.CreateAsync(user, password!));
         if (admin) await users.AddToRoleAsync(user, Roles.Admin);
         return new UserSummary(user.Id, user.UserName, admin, false, user.CreatedAt);

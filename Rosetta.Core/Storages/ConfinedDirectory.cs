@@ -271,14 +271,17 @@ public sealed class ConfinedDirectory : IStorageFolder
     {
         using var root = AnchoredFiles.OpenFolder(Root, Root, "");
         // Nothing past the nesting limit is counted: a task could write there through its bind anyway, quota or not.
-        return Walk(root, tooDeep: null).Where(e => e.Info.Kind == AnchoredFiles.EntryKind.File).Sum(e => e.Info.Size);
+        return FileBytes(root, tooDeep: null);
     }
 
     private long SizeOf(string folder, StoragePath shown)
     {
         using var anchored = AnchoredFiles.OpenFolder(folder, Root, shown.ToString());
-        return Walk(anchored, tooDeep: () => TooDeep("from")).Where(e => e.Info.Kind == AnchoredFiles.EntryKind.File).Sum(e => e.Info.Size);
+        return FileBytes(anchored, tooDeep: () => TooDeep("from"));
     }
+
+    private static long FileBytes(AnchoredFiles.AnchoredFolder folder, Func<Exception>? tooDeep) =>
+        Walk(folder, tooDeep).Where(e => e.Info.Kind == AnchoredFiles.EntryKind.File).Sum(e => e.Info.Size);
 
     /// <summary>An entry met by <see cref="Walk"/>: <see cref="Folder"/> holds it and stays open until the walk moves on.</summary>
     internal readonly record struct WalkedEntry(AnchoredFiles.AnchoredFolder Folder, string Name, string RelativePath, AnchoredFiles.EntryInfo Info);
@@ -291,11 +294,8 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// </summary>
     internal static IEnumerable<WalkedEntry> Walk(AnchoredFiles.AnchoredFolder folder, Func<Exception>? tooDeep, string prefix = "", int depth = 0)
     {
-        foreach (var name in folder.Names())
+        foreach (var (name, info) in Entries(folder))
         {
-            if (name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
-            var info = folder.InfoOf(name);
-            if (info.Kind == AnchoredFiles.EntryKind.Other) continue;
             var relative = prefix.Length == 0 ? name : $"{prefix}/{name}";
             yield return new WalkedEntry(folder, name, relative, info);
             if (info.Kind != AnchoredFiles.EntryKind.Folder) continue;
@@ -309,6 +309,13 @@ public sealed class ConfinedDirectory : IStorageFolder
             foreach (var inner in Walk(child, tooDeep, relative, depth + 1)) yield return inner;
         }
     }
+
+    /// <summary>The folders and regular files directly in <paramref name="folder"/>: what walks and copies take (links, devices, FIFOs, sockets and transfers in progress are left out).</summary>
+    private static IEnumerable<(string Name, AnchoredFiles.EntryInfo Info)> Entries(AnchoredFiles.AnchoredFolder folder) =>
+        folder.Names()
+            .Where(name => !name.StartsWith(UploadPrefix, StringComparison.Ordinal))
+            .Select(name => (name, folder.InfoOf(name)))
+            .Where(entry => entry.Item2.Kind != AnchoredFiles.EntryKind.Other);
 
     private static ValidationException TooDeep(string field) =>
         ValidationException.For(field, $"has folders nested more than {AnchoredFiles.AnchoredFolder.MaxDepth} deep.");
@@ -330,18 +337,15 @@ public sealed class ConfinedDirectory : IStorageFolder
     private void CopyFolder(AnchoredFiles.AnchoredFolder source, AnchoredFiles.AnchoredFolder target, string relative, int targetBytes, StoragePath from, int depth)
     {
         if (depth > AnchoredFiles.AnchoredFolder.MaxDepth) throw TooDeep("from");
-        foreach (var name in source.Names())
+        foreach (var (name, info) in Entries(source))
         {
-            if (name.StartsWith(UploadPrefix, StringComparison.Ordinal)) continue;
-            var kind = source.KindOf(name);
-            if (kind == AnchoredFiles.EntryKind.Other) continue; // links, devices, FIFOs, sockets
             var path = relative.Length == 0 ? name : $"{relative}/{name}";
             // Names relative to open folders have no length limit, but a path past PATH_MAX could be
             // neither listed nor downloaded afterwards: the copy stops (and is undone) instead.
             if (targetBytes + 1 + System.Text.Encoding.UTF8.GetByteCount(path) >= StoragePath.MaxPathLength)
                 throw new PathTooLongException($"'{path}' would pass the system's path limit in the copy.");
             var shown = from.IsRoot ? path : $"{from}/{path}";
-            if (kind == AnchoredFiles.EntryKind.Folder)
+            if (info.Kind == AnchoredFiles.EntryKind.Folder)
             {
                 if (!target.CreateFolder(name, path, _owner)) throw new ConflictException($"'{path}' appeared in the copy while it was made.");
                 using var sourceChild = source.OpenChild(name);

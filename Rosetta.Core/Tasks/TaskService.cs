@@ -67,8 +67,7 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
         if (!errors.IsValid) throw new ValidationException(errors);
         if (monitor.UnavailableReason(computing.Id) is { } down) throw new BackendUnavailableException(down);
 
-        var capacity = await backend.GetCapacityAsync(computing, ct);
-        TaskRequestValidator.ValidateOptions(errors, options, software!, computing, capacity);
+        TaskRequestValidator.CheckCapacity(errors, options, computing, await backend.GetCapacityAsync(computing, ct));
         if (!errors.IsValid) throw new ValidationException(errors);
 
         var secret = software!.AcceptsInterfacePassword ? TaskSecrets.Generate() : null;

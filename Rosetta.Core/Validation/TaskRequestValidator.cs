@@ -20,8 +20,17 @@ public static partial class TaskRequestValidator
     {
         TextRules.Environment(errors, "options.env", options.Env, PlatformManagedVariables(software));
         if (computing.Kind != ComputingKind.Local) RejectLineBreaks(errors, options.Env, computing);
+        CheckResources(errors, "options", options, computing.Kind);
+        if (capacity is not null) CheckCapacity(errors, options, computing, capacity);
+    }
 
-        CheckResources(errors, "options", options, computing.Kind, capacity is null ? null : (computing.Name, capacity));
+    /// <summary>Whether well-formed cpus and memory fit what <paramref name="computing"/> can give one task.</summary>
+    public static void CheckCapacity(ValidationErrors errors, TaskOptions options, ComputingResource computing, ComputingCapacity capacity)
+    {
+        if (options.Cpus is { } cpus && cpus >= MinCpus && cpus > capacity.MaxCpus)
+            errors.Add("options.cpus", $"asks for {cpus} cores but '{computing.Name}' has {capacity.MaxCpus}.");
+        if (ResourceQuantities.TryParseMemory(options.Memory, out var bytes) && bytes > capacity.MaxMemoryBytes)
+            errors.Add("options.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{computing.Name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
     }
 
     /// <summary>
@@ -31,18 +40,14 @@ public static partial class TaskRequestValidator
     public static void ValidateDefaults(ValidationErrors errors, TaskOptions defaults, ComputingKind kind)
     {
         if (defaults.Env is { Count: > 0 }) errors.Add("defaults.env", "is not a default of a computing resource; set variables in the software or the task.");
-        CheckResources(errors, "defaults", defaults, kind, limit: null);
+        CheckResources(errors, "defaults", defaults, kind);
     }
 
-    private static void CheckResources(ValidationErrors errors, string prefix, TaskOptions options, ComputingKind kind, (string Name, ComputingCapacity Capacity)? limit)
+    /// <summary>The shape of the resources asked for, whatever the resource can give.</summary>
+    private static void CheckResources(ValidationErrors errors, string prefix, TaskOptions options, ComputingKind kind)
     {
-        if (options.Cpus is { } cpus)
-        {
-            if (double.IsNaN(cpus) || cpus < MinCpus)
-                errors.Add($"{prefix}.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
-            else if (limit is var (name, capacity) && cpus > capacity.MaxCpus)
-                errors.Add($"{prefix}.cpus", $"asks for {cpus} cores but '{name}' has {capacity.MaxCpus}.");
-        }
+        if (options.Cpus is { } cpus && (double.IsNaN(cpus) || cpus < MinCpus))
+            errors.Add($"{prefix}.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
 
         if (options.Memory is { } memory)
         {
@@ -50,8 +55,6 @@ public static partial class TaskRequestValidator
                 errors.Add($"{prefix}.memory", $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
             else if (bytes < MinMemoryBytes)
                 errors.Add($"{prefix}.memory", "must be at least 6M.");
-            else if (limit is var (name, capacity) && bytes > capacity.MaxMemoryBytes)
-                errors.Add($"{prefix}.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
         }
 
         if (options.Walltime is { } walltime && !ResourceQuantities.TryParseWalltime(walltime, out _))
