@@ -21,6 +21,8 @@ public sealed class StorageManagerTests
         page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=storage-row]")));
         page.Find("[data-test=add-storage]").Click();
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=storage-form]")));
+        // The form's fields can render a moment after the form itself (seen once under a loaded CI run).
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll(TextField("s-name"))));
         return page;
     }
 
