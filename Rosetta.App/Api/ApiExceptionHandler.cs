@@ -58,6 +58,9 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             var where = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "" : $" at '{json.Path.TrimStart('$', '.')}'";
             var unknown = UnknownMember().Match(json.Message);
             if (unknown.Success) return $"Unknown field '{unknown.Groups[1].Value}'; check the spelling against the API documentation (/openapi/v1.json).";
+            // The reader's own complaint, wrapped by the serializer as "could not be converted to String".
+            if (json.InnerException is InvalidOperationException { Message: var reader } && (reader.Contains("UTF-16", StringComparison.Ordinal) || reader.Contains("UTF-8", StringComparison.Ordinal)))
+                return $"The text{where} is not valid Unicode: it has half of a surrogate pair (\\uD800–\\uDFFF without its partner) or bytes that are not UTF-8.";
             var type = TargetType().Match(json.Message);
             if (type.Success) return $"The value{where} has the wrong type: expected {Friendly(ExpectedType(type.Groups[1].Value.Trim(), json.Path))}.";
             return $"The body is not valid JSON{where} (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";

@@ -27,6 +27,9 @@ public static class MultipartUpload
             var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
             StoragePath.CheckName(name, "filename");
             var target = folder.Child(name!, "filename");
+            // A later part of the same name would silently replace the earlier one.
+            if (stored.Any(s => s.Path == target.ToString()))
+                throw ValidationException.For("filename", $"'{name}' is sent twice in one upload; the first part was stored, the second was refused. Send each file name once.");
             var size = await storage.UploadAsync(target, new PartBody(section.Body), declaredLength: null, ct);
             stored.Add(new UploadedDto(target.ToString(), size));
         }

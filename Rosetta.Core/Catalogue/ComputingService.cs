@@ -41,7 +41,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         else if (!kindKnown) errors.Add("kind", "must be 'ssh' (a standalone host) or 'slurm' (a cluster's login host).");
 
         if (string.IsNullOrWhiteSpace(draft.Host)) errors.Add("host", "is required: a host name or IP address.");
-        else if (!HostPattern().IsMatch(draft.Host)) errors.Add("host", "is not a host name or IP address.");
+        else if (HostNames.Problem(draft.Host) is { } hostProblem) errors.Add("host", hostProblem);
         var port = draft.Port ?? 22;
         if (port is < 1 or > 65535) errors.Add("port", "must be between 1 and 65535.");
         if (string.IsNullOrWhiteSpace(draft.Username)) errors.Add("username", "is required: the account to log in as.");
@@ -68,9 +68,6 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         await db.SaveChangesAsync(ct);
         return computing;
     }
-
-    [GeneratedRegex(@"^(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)\z")]
-    private static partial Regex HostPattern();
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\z")]
     private static partial Regex UserPattern();

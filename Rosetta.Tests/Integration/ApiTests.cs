@@ -118,6 +118,7 @@ public sealed class ApiTests(PlatformFixture platform)
     [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"two"}}""", "expected a number")]
     [InlineData("""{"software":"hello","computing":"local","options":{"memory":2}}""", "expected a string")]
     [InlineData("", "A JSON body is required")]
+    [InlineData("""{"software":"hello","computing":"local","name":"a\uD800b"}""", "at 'name' is not valid Unicode")]
     [InlineData("""{"software":"hello","computing":"local","name":5}""", "at 'name' has the wrong type: expected a string")]
     [InlineData("""{"software":"hello","computing":"local","options":{"walltime":"٠١:٠٠:٠٠"}}""", "walltime")]
     public async Task MalformedBodyGets400WithAReadableMessage(string body, string expected)

@@ -109,6 +109,17 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         }
         Assert.False(File.Exists(Path.Combine(PersonalFolder(name), "..", "escape.txt")));
         Assert.Equal(["one.txt", "two.txt"], await StorageApi.NamesAsync(client, "personal"));
+
+        // The same name twice in one upload: the first part is kept, the second does not replace it.
+        using var twice = new MultipartFormDataContent
+        {
+            { new ByteArrayContent("first"u8.ToArray()), "files", "same.txt" },
+            { new ByteArrayContent("second"u8.ToArray()), "files", "same.txt" },
+        };
+        var duplicate = await client.PostAsync("/api/v1/storages/personal/files", twice);
+        Assert.Equal(HttpStatusCode.BadRequest, duplicate.StatusCode);
+        Assert.Contains("sent twice", (string)(await TaskApi.ProblemAsync(duplicate))["errors"]!["filename"]![0]!);
+        Assert.Equal("first", await File.ReadAllTextAsync(Path.Combine(PersonalFolder(name), "same.txt")));
     }
 
     [Theory]
