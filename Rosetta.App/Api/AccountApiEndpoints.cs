@@ -19,8 +19,10 @@ public static class AccountApiEndpoints
 
         tokens.MapPost("/", async (TokenRequest body, UserManager<RosettaUser> users, ApiTokenService service, DecoyPasswordCheck decoy, CancellationToken ct) =>
             {
-                var user = body.Username is null ? null : await users.FindByNameAsync(body.Username);
-                if (user is null || user.IsDisabled || body.Password is null || await users.IsLockedOutAsync(user))
+                if (string.IsNullOrEmpty(body.Username) || body.Password is null)
+                    throw Rosetta.Core.Validation.ValidationException.For(string.IsNullOrEmpty(body.Username) ? "username" : "password", "is required.");
+                var user = await users.FindByNameAsync(body.Username);
+                if (user is null || user.IsDisabled || await users.IsLockedOutAsync(user))
                 {
                     decoy.Spend(body.Password);
                     return WrongCredentials();
@@ -36,7 +38,7 @@ public static class AccountApiEndpoints
             })
             .AllowAnonymous()
             .WithSummary("Exchange a username and password for an API token (shown only in this answer).")
-            .Produces<TokenIssued>(201).ProducesProblem(401);
+            .Produces<TokenIssued>(201).ProducesValidationProblem().ProducesProblem(401);
 
         tokens.MapGet("/", async (ClaimsPrincipal user, ApiTokenService service, CancellationToken ct) =>
                 (await service.ListAsync(user.ToCaller().UserId, ct)).Select(t => new TokenInfo(t.Id, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt)))

@@ -57,7 +57,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
         {
             var where = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "" : $" at '{json.Path.TrimStart('$', '.')}'";
             var unknown = UnknownMember().Match(json.Message);
-            if (unknown.Success) return $"Unknown field '{unknown.Groups[1].Value}'; check the spelling against the API documentation (/openapi/v1.json).";
+            if (unknown.Success) return $"Unknown field '{FieldPath(json.Path, unknown.Groups[1].Value)}'; check the spelling against the API documentation (/openapi/v1.json).";
             // The reader's own complaint, wrapped by the serializer as "could not be converted to String".
             if (json.InnerException is InvalidOperationException { Message: var reader } && (reader.Contains("UTF-16", StringComparison.Ordinal) || reader.Contains("UTF-8", StringComparison.Ordinal)))
                 return $"The text{where} is not valid Unicode: it has half of a surrogate pair (\\uD800–\\uDFFF without its partner) or bytes that are not UTF-8.";
@@ -66,10 +66,24 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             return $"The body is not valid JSON{where} (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";
         }
         if (QueryBinding().Match(e.Message) is { Success: true } query)
-            return $"'{query.Groups["name"].Value}' must be {Friendly(query.Groups["type"].Value)}, not '{query.Groups["value"].Value}'.";
+        {
+            var (name, wanted, value) = (query.Groups["name"].Value, Friendly(query.Groups["type"].Value), query.Groups["value"].Value);
+            // A whole number too large for the parameter is one all the same.
+            return wanted == "a whole number" && value.TrimStart('-').Length > 0 && value.TrimStart('-').All(char.IsAsciiDigit)
+                ? $"'{name}' is too large: {value} does not fit (at most {int.MaxValue})."
+                : $"'{name}' must be {wanted}, not '{value}'.";
+        }
         if (e.Message.Contains("was not provided from body", StringComparison.Ordinal) || e.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase))
             return "A JSON body is required.";
         return e.Message;
+    }
+
+    /// <summary>Where an unknown field sits: <c>options.bogus</c>, not just <c>bogus</c>.</summary>
+    private static string FieldPath(string? path, string member)
+    {
+        var parent = string.IsNullOrEmpty(path) ? "" : path.TrimStart('$', '.');
+        if (parent == member || parent.EndsWith("." + member, StringComparison.Ordinal)) return parent;
+        return parent.Length == 0 ? member : $"{parent}.{member}";
     }
 
     /// <summary>

@@ -13,13 +13,7 @@ public static class ApiSetup
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
         // Binding failures (malformed JSON, wrong types) reach ApiExceptionHandler, which explains them.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "Rosetta.Blazor API";
-            doc.Info.Description = "Start containers (tasks) on computing resources and reach their interfaces. " +
-                "Authenticate with 'Authorization: Bearer <token>' from POST /api/v1/tokens.";
-            return Task.CompletedTask;
-        }));
+        services.AddOpenApi(OpenApiDocumentation.Configure);
         services.AddSingleton<TaskDtoMapper>();
         return services;
     }
@@ -46,6 +40,8 @@ public static class ApiSetup
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        // The web defaults read "2" as 2: a number sent as a string is a wrong type like any other.
+        options.NumberHandling = JsonNumberHandling.Strict;
     }
 
     /// <summary>

@@ -101,7 +101,13 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     {
         if (result.Succeeded) return;
         var errors = new ValidationErrors();
-        foreach (var error in result.Errors) errors.Add(error.Code.Contains("Password") ? "password" : "username", error.Description);
+        foreach (var error in result.Errors)
+        {
+            // Identity's own words ("can only contain letters or digits") leave out the other characters it takes.
+            var message = error.Code == nameof(IdentityErrorDescriber.InvalidUserName)
+                ? "may use only letters, digits and '-', '.', '_' or '@' (no spaces or '/')." : error.Description;
+            errors.Add(error.Code.Contains("Password") ? "password" : "username", message);
+        }
         throw new ValidationException(errors);
     }
 }

@@ -61,6 +61,13 @@ public static class TaskForwarding
             return;
         }
 
+        if (task.InterfaceProtocol != InterfaceProtocol.Http)
+        {
+            await Results.Problem(statusCode: 409, title: "The task's interface is not a web page.",
+                detail: $"Task '{task.Name}' serves {task.InterfaceProtocol.ToString().ToUpperInvariant()}, not HTTP: connect with a client to the host and port in the task's 'interface' (GET /api/v1/tasks/{task.Id}).").ExecuteAsync(ctx);
+            return;
+        }
+
         var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
         if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
         {
@@ -81,6 +88,9 @@ public static class TaskForwarding
         {
             var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
             loggers.CreateLogger(typeof(TaskForwarding)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
+            // YARP sets the status (502, 504) and leaves the body empty.
+            await Results.Problem(statusCode: ctx.Response.StatusCode, title: "The task's interface did not answer.",
+                detail: $"Task '{task.Name}' is running but its interface on port {task.InterfacePort} {(error == ForwarderError.RequestTimedOut ? "took too long to answer" : "refused or dropped the request")}: it may still be starting, or the software may have stopped listening; its logs say more.").ExecuteAsync(ctx);
         }
     }
 

@@ -88,7 +88,8 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var name = draft.Name?.Trim();
         TextRules.DisplayName(errors, "name", name);
         var id = string.IsNullOrEmpty(draft.Id) ? SlugFrom(name) : draft.Id;
-        TextRules.Slug(errors, "id", id);
+        // Without an id and a name there is nothing to derive one from: the name's error says it.
+        if (!string.IsNullOrEmpty(draft.Id) || !string.IsNullOrWhiteSpace(name)) TextRules.Slug(errors, "id", id);
         if (draft.Description is { Length: > 2000 }) errors.Add("description", "use at most 2000 characters.");
 
         if (string.IsNullOrWhiteSpace(draft.Image)) errors.Add("image", "is required, e.g. rosetta/jupyter or quay.io/org/app.");
@@ -157,7 +158,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
     }
 
     // Docker's reference grammar, simplified: [registry[:port]/]path(/path)* in lower case.
-    [GeneratedRegex(@"^([a-zA-Z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*\z")]
+    [GeneratedRegex(@"^([a-zA-Z0-9][a-zA-Z0-9.-]*(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*\z")]
     private static partial Regex ImagePattern();
 
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z")]

@@ -9,7 +9,7 @@ using Rosetta.Core.Validation;
 namespace Rosetta.Core.Tasks;
 
 /// <summary>A request to start a task, as the API and the wizard send it.</summary>
-public sealed record NewTask(string? Name, string? Software, string? Computing, TaskOptions? Options);
+public sealed record NewTask(string? Name = null, string? Software = null, string? Computing = null, TaskOptions? Options = null);
 
 /// <summary>
 /// What users do with tasks: start, list, stop, delete, read logs. Validates and authorizes, then

@@ -115,6 +115,8 @@ public sealed class ApiTests(PlatformFixture platform)
     [Theory]
     [InlineData("{not json", "not valid JSON")]
     [InlineData("""{"software":"hello","computing":"local","colour":"red"}""", "Unknown field 'colour'")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"bogus":1}}""", "Unknown field 'options.bogus'")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"1"}}""", "at 'options.cpus' has the wrong type: expected a number")]
     [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"two"}}""", "expected a number")]
     [InlineData("""{"software":"hello","computing":"local","options":{"memory":2}}""", "expected a string")]
     [InlineData("", "A JSON body is required")]
@@ -211,6 +213,22 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.True(paths.ContainsKey("/api/v1/tasks"));
         Assert.True(paths.ContainsKey("/api/v1/tasks/{id}/stop"));
         Assert.True(paths.ContainsKey("/api/v1/tokens"));
+        Assert.True(paths.ContainsKey("/healthz"));
+
+        // How to authenticate: a Bearer scheme required everywhere, lifted where no token is needed.
+        Assert.Equal("bearer", (string?)doc["components"]!["securitySchemes"]!["bearer"]!["scheme"]);
+        Assert.True(doc["security"]!.AsArray()[0]!.AsObject().ContainsKey("bearer"));
+        Assert.Empty(paths["/api/v1/tokens"]!["post"]!["security"]!.AsArray());
+        Assert.Empty(paths["/healthz"]!["get"]!["security"]!.AsArray());
+        Assert.NotNull(paths["/api/v1/tasks"]!["get"]!["responses"]!["401"]);
+
+        // Numbers are numbers (no string alternative), statuses are the contract's, and a task needs no name.
+        var schemas = doc["components"]!["schemas"]!;
+        string[] contractStatuses = ["created", "queued", "starting", "running", "stopping", "stopped", "exited", "failed"];
+        var statuses = schemas["TaskDto"]!["properties"]!["status"]!["enum"]!.AsArray().Select(s => (string)s!);
+        Assert.Equal(contractStatuses.Order(), statuses.Order());
+        Assert.DoesNotContain("string", schemas["SoftwareDto"]!["properties"]!["interfacePort"]!.ToJsonString());
+        Assert.DoesNotContain("name", schemas["NewTask"]!["required"]?.AsArray().Select(r => (string?)r) ?? []);
     }
 
     [Fact]
@@ -327,12 +345,20 @@ public sealed class ApiTests(PlatformFixture platform)
         using var admin = App.Client(await App.AdminTokenAsync());
         Assert.Contains("expected true or false", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"u1","password":"password-1","admin":"yes"}"""))));
         Assert.Contains("expected a whole number", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("""{"name":"x","image":"x","interfacePort":"abc"}"""))));
+        // A number written as a string is a wrong type too (the web defaults would read it).
+        Assert.Contains("expected a whole number", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("""{"name":"x","image":"x","interfacePort":"8080"}"""))));
+        // Missing credentials say which field; they are not "wrong credentials".
+        Assert.Contains("password", await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("""{"username":"admin"}"""))));
+        Assert.Contains("username", await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("{}"))));
         Assert.Contains("cannot be '.' or '..'", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"..","password":"password-1"}"""))));
+        Assert.Contains("'-', '.', '_' or '@'", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"x y/z","password":"password-1"}"""))));
+        Assert.DoesNotContain("id:", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("{}"))));
 
         var task = (string)(await TaskApi.StartAsync(admin, new { software = "hello", computing = "local" }))["id"]!;
         try
         {
             Assert.Equal("'tail' must be a whole number, not 'abc'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=abc")));
+            Assert.StartsWith("'tail' is too large", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=99999999999")));
             Assert.Equal("'follow' must be true or false, not 'yes'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?follow=yes")));
             Assert.Contains("is given 2 times", await DetailAsync(await admin.PutAsync("/api/v1/storages/personal/files?path=a&path=b", new ByteArrayContent([1]))));
         }

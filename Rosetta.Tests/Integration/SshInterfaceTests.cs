@@ -46,6 +46,11 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
             Assert.False(string.IsNullOrEmpty((string?)secret!["secret"]));
             using var other = await App.NewUserClientAsync();
             Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/tasks/{id}/secret")).StatusCode);
+
+            // A browser pointed at /t/{id}/ learns where the interface really is instead of a bare 502.
+            var web = await client.GetAsync($"/t/{id}/");
+            Assert.Equal(HttpStatusCode.Conflict, web.StatusCode);
+            Assert.Contains("not HTTP", (string?)(await TaskApi.ProblemAsync(web))["detail"]);
         }
         finally
         {

@@ -42,6 +42,15 @@ public sealed class TaskAddressTests(PlatformFixture platform)
         Assert.Equal("127.0.0.1", task.InterfaceHost);
         Assert.Equal(published.HostPort, task.InterfacePort.ToString());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/t/{id}/")).StatusCode);
+
+        // An interface that stops answering is a 502 that says so, not an empty one.
+        using (var docker = DockerEngine.Client())
+            await docker.Networks.DisconnectNetworkAsync("bridge", new Docker.DotNet.Models.NetworkDisconnectParameters { Container = container.ID, Force = true });
+        var broken = await client.GetAsync($"/t/{id}/");
+        Assert.Equal(HttpStatusCode.BadGateway, broken.StatusCode);
+        var problem = await TaskApi.ProblemAsync(broken);
+        Assert.Equal("The task's interface did not answer.", (string?)problem["title"]);
+        Assert.Contains("port " + published.HostPort, (string?)problem["detail"]);
         await TaskApi.StopAndDeleteAsync(client, id);
     }
 }
