@@ -96,6 +96,9 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         if (draft.Kind is not null && !string.Equals(draft.Kind, storage.Kind.ToString(), StringComparison.OrdinalIgnoreCase)) errors.Add("kind", fixedPart);
         if (draft.Computing is not null && draft.Computing != storage.ComputingId) errors.Add("computing", fixedPart);
         if (draft.PlatformWide is { } wide && wide != (storage.OwnerId is null)) errors.Add("platformWide", fixedPart);
+        // Where a folder of the platform host points is an admin's choice, also for its owner (who may no longer be one).
+        if (storage.Kind == StorageKind.Local && !caller.IsAdmin && draft.BasePath is not null && draft.BasePath != storage.BasePath)
+            errors.Add("basePath", "only admins change which folder of the platform host a storage is.");
         var name = draft.Name?.Trim() ?? storage.Name;
         var basePath = draft.BasePath ?? storage.BasePath;
         var bindPath = draft.BindPath ?? storage.BindPath;

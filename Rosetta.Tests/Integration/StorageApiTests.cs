@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Rosetta.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Rosetta.Tests.Integration;
 
@@ -259,6 +260,15 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         var errors = (await TaskApi.ProblemAsync(refused))["errors"]!.AsObject();
         Assert.Equal(["bindPath", "computing", "kind", "name"], errors.Select(e => e.Key).Order());
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { bindPath = "/storages/shared" })).StatusCode);
+
+        // Its owner, once no longer an admin, keeps it but cannot point it at another folder of the host.
+        var storages = App.Services.GetRequiredService<Rosetta.Core.Storages.StorageService>();
+        var ownerId = (await storages.FindAsync(new Rosetta.Core.Domain.Caller("nobody", IsAdmin: true), id, CancellationToken.None))!.OwnerId!;
+        var demoted = new Rosetta.Core.Domain.Caller(ownerId, IsAdmin: false);
+        var repoint = await Assert.ThrowsAsync<Rosetta.Core.Validation.ValidationException>(() =>
+            storages.UpdateAsync(demoted, id, new Rosetta.Core.Storages.StorageDraft(null, null, null, null, "/etc", null, null, null, null), CancellationToken.None));
+        Assert.Contains("only admins", repoint.Errors.ToDictionary()["basePath"][0]);
+        Assert.Equal("Renamed", (await storages.UpdateAsync(demoted, id, new Rosetta.Core.Storages.StorageDraft(null, "Renamed", null, null, null, null, null, null, null), CancellationToken.None))!.Name);
 
         // Another user does not see it; a user may not change a platform-wide storage.
         var (client, _) = await NewUserAsync();
