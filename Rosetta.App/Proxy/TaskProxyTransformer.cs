@@ -33,6 +33,41 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
         if (forwardedPrefix.Length > 0) proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", forwardedPrefix);
     }
 
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        var headers = httpContext.Response.Headers;
+        if (headers.SetCookie.Count > 0) headers.SetCookie = ConfinedCookies(headers.SetCookie, forwardedPrefix);
+        return proceed;
+    }
+
+    /// <summary>
+    /// The cookies a task may set, kept to itself: none named like the platform's (it could shadow or
+    /// replace the dashboard's session), none for a parent domain (a task host could plant cookies on
+    /// the dashboard's host), and in path mode none outside its own <c>/t/{id}/</c>.
+    /// </summary>
+    public static Microsoft.Extensions.Primitives.StringValues ConfinedCookies(Microsoft.Extensions.Primitives.StringValues setCookies, string forwardedPrefix)
+    {
+        var kept = new List<string>();
+        foreach (var header in setCookies)
+        {
+            if (!SetCookieHeaderValue.TryParse(header, out var cookie) || IsPlatformName(cookie.Name.Value)) continue;
+            cookie.Domain = null; // host-only: the task's own host
+            if (forwardedPrefix.Length > 0 && !(cookie.Path.HasValue && (cookie.Path.Value + "/").StartsWith(forwardedPrefix + "/", StringComparison.Ordinal)))
+                cookie.Path = forwardedPrefix + "/";
+            kept.Add(cookie.ToString());
+        }
+        return kept.ToArray();
+    }
+
+    private static bool IsPlatformName(string? name)
+    {
+        name ??= "";
+        foreach (var browserPrefix in new[] { "__Host-", "__Secure-" })
+            if (name.StartsWith(browserPrefix, StringComparison.OrdinalIgnoreCase)) name = name[browserPrefix.Length..];
+        return name.StartsWith(PlatformCookies.Prefix, StringComparison.OrdinalIgnoreCase) || name.StartsWith(".AspNetCore.", StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>
     /// The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).
     /// Task-host cookies may carry the browser's <c>__Host-</c> prefix, so that is looked through.
@@ -45,11 +80,7 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
             if (header is null) continue;
             foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var name = part.Split('=', 2)[0].Trim();
-                foreach (var browserPrefix in new[] { "__Host-", "__Secure-" })
-                    if (name.StartsWith(browserPrefix, StringComparison.OrdinalIgnoreCase)) name = name[browserPrefix.Length..];
-                if (name.StartsWith(PlatformCookies.Prefix, StringComparison.OrdinalIgnoreCase)) continue;
-                if (name.StartsWith(".AspNetCore.", StringComparison.OrdinalIgnoreCase)) continue;
+                if (IsPlatformName(part.Split('=', 2)[0].Trim())) continue;
                 kept.Add(part);
             }
         }

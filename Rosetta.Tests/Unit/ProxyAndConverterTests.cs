@@ -37,6 +37,22 @@ public sealed class ProxyAndConverterTests
     }
 
     [Fact]
+    public void ATaskSetsCookiesOnlyForItself()
+    {
+        StringValues fromTask = new([
+            "rosetta.auth=attacker; Path=/api/v1/storages", "__Host-rosetta.af=x; Path=/; Secure", ".AspNetCore.Identity.Application=y",
+            "_xsrf=abc; Path=/t/abc/; HttpOnly", "wide=1; Domain=example.org; Path=/", "deep=2; Path=/t/abc/tree", "sibling=3; Path=/t/abcd/",
+            "not a cookie",
+        ]);
+        // Path mode: everything stays under the task's own /t/{id}/.
+        Assert.Equal(["_xsrf=abc; path=/t/abc/; httponly", "wide=1; path=/t/abc/", "deep=2; path=/t/abc/tree", "sibling=3; path=/t/abc/"],
+            TaskProxyTransformer.ConfinedCookies(fromTask, "/t/abc").Select(c => c!).ToArray());
+        // A task host is an origin of its own: paths are the task's business, parent domains are not.
+        Assert.Equal(["_xsrf=abc; path=/t/abc/; httponly", "wide=1; path=/", "deep=2; path=/t/abc/tree", "sibling=3; path=/t/abcd/"],
+            TaskProxyTransformer.ConfinedCookies(fromTask, "").Select(c => c!).ToArray());
+    }
+
+    [Fact]
     public void SpecCarriesLabelsEnvironmentSecretAndLimits()
     {
         var jupyter = BundledCatalogue.Software().Single(s => s.Id == "jupyter");
