@@ -95,15 +95,19 @@ public static class AuthenticationSetup
     /// request (proxied ones included), so the answer comes through <see cref="PrincipalCache"/>, which
     /// those account changes invalidate at once.
     /// </summary>
-    public static async Task<bool> IsCurrentAsync(System.Security.Claims.ClaimsPrincipal session, IServiceProvider services)
+    public static Task<bool> IsCurrentAsync(System.Security.Claims.ClaimsPrincipal session, IServiceProvider services) =>
+        session.UserId() is { } userId ? IsCurrentAsync(userId, SecurityStampOf(session, services), services) : Task.FromResult(false);
+
+    /// <summary>The same check for a session kept elsewhere (a task host's): its user and the stamp it was opened with.</summary>
+    public static async Task<bool> IsCurrentAsync(string userId, string? securityStamp, IServiceProvider services)
     {
-        if (session.UserId() is not { } userId) return false;
-        var users = services.GetRequiredService<UserManager<RosettaUser>>();
-        var account = await ApiTokenAuthenticationHandler.ActivePrincipalAsync(userId, services.GetRequiredService<PrincipalCache>(), users,
-            services.GetRequiredService<IUserClaimsPrincipalFactory<RosettaUser>>());
-        var stamp = users.Options.ClaimsIdentity.SecurityStampClaimType;
-        return account is not null && account.FindFirst(stamp)?.Value == session.FindFirst(stamp)?.Value;
+        var account = await ApiTokenAuthenticationHandler.ActivePrincipalAsync(userId, services.GetRequiredService<PrincipalCache>(),
+            services.GetRequiredService<UserManager<RosettaUser>>(), services.GetRequiredService<IUserClaimsPrincipalFactory<RosettaUser>>());
+        return account is not null && securityStamp is not null && SecurityStampOf(account, services) == securityStamp;
     }
+
+    public static string? SecurityStampOf(System.Security.Claims.ClaimsPrincipal principal, IServiceProvider services) =>
+        principal.FindFirst(services.GetRequiredService<UserManager<RosettaUser>>().Options.ClaimsIdentity.SecurityStampClaimType)?.Value;
 
     private static async Task RejectEndedSessions(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
     {

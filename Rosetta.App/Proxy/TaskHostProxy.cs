@@ -87,14 +87,16 @@ public static class TaskHostProxy
         ctx.Response.Redirect($"{ctx.Request.Scheme}://{ctx.Request.Host}{ticket.ReturnPath}");
     }
 
-    /// <summary>The grant is for this task and still holds: its owner (an enabled account), or a live share link.</summary>
+    /// <summary>
+    /// The grant is for this task and still holds: its owner (an enabled account whose password and roles
+    /// have not changed since: the session's security stamp is still the account's), or a live share link.
+    /// </summary>
     private static async Task<bool> AllowsAsync(HttpContext ctx, TaskHostGrant grant, TaskRecord task)
     {
         if (grant.TaskId != task.Id) return false;
         var services = ctx.RequestServices;
         if (grant.UserId is { } userId)
-            return task.OwnerId == userId && await ApiTokenAuthenticationHandler.ActivePrincipalAsync(userId, services.GetRequiredService<PrincipalCache>(),
-                services.GetRequiredService<UserManager<RosettaUser>>(), services.GetRequiredService<IUserClaimsPrincipalFactory<RosettaUser>>()) is not null;
+            return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services);
         return grant.ShareSecret is { } secret
             && await services.GetRequiredService<ShareLinkService>().TaskForSecretAsync(secret, ctx.RequestAborted) == task.Id;
     }

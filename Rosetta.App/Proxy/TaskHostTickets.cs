@@ -10,7 +10,7 @@ namespace Rosetta.App.Proxy;
 /// (<see cref="ShareSecret"/>), checked again on every request. <see cref="DashboardOrigin"/> is the
 /// origin allowed to frame the interface (the embedded desktop view).
 /// </summary>
-public sealed record TaskHostGrant(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin);
+public sealed record TaskHostGrant(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin, string? SecurityStamp = null);
 
 /// <summary>
 /// The hand-off from the dashboard to a task host, whose browser has none of the dashboard's cookies

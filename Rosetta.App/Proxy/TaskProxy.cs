@@ -87,7 +87,8 @@ public static class TaskProxy
         }
         if (hosts.Enabled && !ApiTokenAuthenticationHandler.HasBearer(ctx.Request))
         {
-            await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, shareSecret, hosts.DashboardOrigin(ctx.Request)));
+            await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, shareSecret, hosts.DashboardOrigin(ctx.Request),
+                owner ? AuthenticationSetup.SecurityStampOf(auth.Principal!, ctx.RequestServices) : null));
             return;
         }
         if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))

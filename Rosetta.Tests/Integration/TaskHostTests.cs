@@ -156,6 +156,20 @@ public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFix
         await users.SetDisabledAsync(new Caller(admin, IsAdmin: true), carolId, disabled: true);
         Assert.Equal(HttpStatusCode.NotFound, (await carol.NavigateAsync(f.TaskHost(c1))).StatusCode);
 
+        // So does one opened before the password changed: a stolen password stops opening task hosts too.
+        var daveName = "dave" + Guid.NewGuid().ToString("N")[..6];
+        using var daveApi = await f.App.NewUserClientAsync(daveName);
+        var d1 = (string)(await TaskApi.StartAsync(daveApi, new { software = "hello", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(daveApi, d1, "running");
+        using var dave = await f.LoggedInBrowserAsync(daveName);
+        await f.OpenAsync(dave, d1);
+        var daveD1 = TaskHostFixture.SessionCookie(dave, f.TaskHost(d1));
+        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(d1, daveD1));
+        var daveId = (await users.ListAsync()).Single(u => u.Username == daveName).Id;
+        await users.ChangePasswordAsync(daveId, "password-" + daveName, "another-" + daveName);
+        Assert.Equal(HttpStatusCode.NotFound, await WithCookieAsync(d1, daveD1));
+        await TaskApi.StopAndDeleteAsync(daveApi, d1);
+
         // Sessions last 8 hours.
         f.Clock.Offset += TimeSpan.FromHours(8) + TimeSpan.FromMinutes(1);
         Assert.Equal(HttpStatusCode.NotFound, await WithCookieAsync(f.A1, aliceA1));
