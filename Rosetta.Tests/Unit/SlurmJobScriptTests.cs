@@ -31,7 +31,10 @@ public sealed class SlurmJobScriptTests
 
         Assert.StartsWith("#!/bin/bash\n", script);
         Assert.Contains("engine=$(command -v apptainer || command -v singularity)", script);
-        Assert.Contains("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
+        Assert.Contains("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
+        // The env file (the interface secret) is gone before the process starts.
+        Assert.True(script.IndexOf("environment=$(cat \"$env_file\") && rm -f \"$env_file\" || exit 1", StringComparison.Ordinal) is var read and >= 0
+            && read < script.IndexOf("\"$engine\" run", StringComparison.Ordinal));
         Assert.Contains("env_file=t1.env", script);
         Assert.Contains("scontrol update JobId=\"$SLURM_JOB_ID\" Comment=\"$comment endpoint=$node_ip:$port\"", script);
         Assert.Contains("comment='rosetta.instance=i1 rosetta.task=t1'", script);
@@ -40,6 +43,14 @@ public sealed class SlurmJobScriptTests
         Assert.DoesNotContain("pwned", script);
         // No daemon: the process is the job's child, ended with it (no docker rm).
         Assert.DoesNotContain("docker", script.Replace("docker://", ""));
+        // There is no apptainer here to run it, but bash parses it.
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, script);
+        using var bash = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-n", file]) { RedirectStandardError = true })!;
+        var errors = bash.StandardError.ReadToEnd();
+        bash.WaitForExit();
+        File.Delete(file);
+        Assert.True(bash.ExitCode == 0, errors);
     }
 
     [Fact]
@@ -47,7 +58,7 @@ public sealed class SlurmJobScriptTests
     {
         var script = SlurmJobScript.Generate(Spec() with { Image = "/shared/images/app.sif" }, "t1", "i1", ContainerEngineKind.Apptainer, Owner);
         Assert.Contains("port=$interface_port", script);
-        Assert.Contains("--env-file \"$env_file\" /shared/images/app.sif", script);
+        Assert.Contains("--env-file <(printf '%s\\n' \"$environment\") /shared/images/app.sif", script);
     }
 
     [Theory]

@@ -146,6 +146,9 @@ public static class SlurmJobScript
         var image = spec.Image.EndsWith(".sif", StringComparison.Ordinal) || spec.Image.StartsWith('/') ? spec.Image : $"docker://{spec.Image}";
         var text = new StringBuilder();
         text.Append("engine=$(command -v apptainer || command -v singularity) || { echo 'Neither apptainer nor singularity is installed on this node.' >&2; exit 127; }\n");
+        // As for the engines: the environment (the interface secret) leaves its file before the process
+        // starts, and apptainer reads it from a pipe.
+        text.Append("environment=$(cat \"$env_file\") && rm -f \"$env_file\" || exit 1\n");
         text.Append("cleanup() { rm -f \"$env_file\"; }\n");
         text.Append("trap 'cleanup; [ -n \"${run_pid:-}\" ] && kill \"$run_pid\" 2>/dev/null; exit 143' TERM INT HUP\n");
         text.Append("trap cleanup EXIT\n");
@@ -154,14 +157,14 @@ public static class SlurmJobScript
         {
             text.Append("pick_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
+            text.Append("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
                 .Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         else
         {
             text.Append("port=$interface_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --contain --cleanenv --env-file \"$env_file\" ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
+            text.Append("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         text.Append("run_pid=$!\n");
         // `wait` returns early on a signal, so the trap runs at once.
