@@ -8,7 +8,10 @@ public static class ApiSetup
 {
     public static IServiceCollection AddRosettaApi(this IServiceCollection services)
     {
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx => ctx.ProblemDetails.Detail ??= DefaultDetail(ctx.ProblemDetails.Status));
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx => ctx.ProblemDetails.Detail ??=
+            ctx.ProblemDetails.Status == 401 && ctx.HttpContext.Items.ContainsKey(Auth.DashboardRequestTokens.CookieWithoutToken)
+                ? "The dashboard's session opens only the file transfers and log downloads the dashboard links to; API clients authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens)."
+                : DefaultDetail(ctx.ProblemDetails.Status));
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
         // Binding failures (malformed JSON, wrong types) reach ApiExceptionHandler, which explains them.

@@ -48,6 +48,8 @@ public static class AuthenticationSetup
         services.AddHostedService<AdminSeeder>();
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<PrincipalCache>();
+        services.AddSingleton<DashboardRequestTokens>();
+        services.AddScoped<DashboardApiLinks>();
         services.AddSingleton<AccountEnds>();
         services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionBoundAuthenticationState>();
         services.AddScoped<DecoyPasswordCheck>();

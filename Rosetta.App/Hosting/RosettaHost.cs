@@ -37,10 +37,12 @@ public static class RosettaHost
         // Requests for a task's own host name (Rosetta:Proxy:TaskHost) never reach the dashboard below.
         app.UseTaskHosts();
         app.UseSecurityHeaders();
+        app.UseDashboardPageGuard(); // before anything reads the cookies
         app.UseSameOriginRequests();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseDashboardRequestTokens(); // the session cookie opens the API only with the dashboard's token
         app.UseAuthorization();
         app.UseJsonCharsetCheck(); // after authorization: an anonymous caller learns it needs a token first
         app.UseAntiforgery();

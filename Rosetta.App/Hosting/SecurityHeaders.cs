@@ -27,6 +27,10 @@ public static class SecurityHeaders
                 // A response with its own policy (a file preview's sandbox) keeps it, with framing still refused.
                 headers["Content-Security-Policy"] = RefuseFraming(headers.ContentSecurityPolicy.ToString());
                 headers["X-Content-Type-Options"] = "nosniff";
+                // A window a task's page opens on the dashboard (same origin in path mode) is cut off from it.
+                headers["Cross-Origin-Opener-Policy"] = "same-origin";
+                // And no page of another origin (a task host) embeds the dashboard's answers, e.g. a user's image preview.
+                headers["Cross-Origin-Resource-Policy"] = "same-origin";
             }
             headers["Referrer-Policy"] = "same-origin";
             return Task.CompletedTask;

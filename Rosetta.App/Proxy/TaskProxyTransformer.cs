@@ -38,6 +38,13 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
         if (headers.SetCookie.Count > 0) headers.SetCookie = ConfinedCookies(headers.SetCookie, forwardedPrefix);
+        if (forwardedPrefix.Length > 0)
+        {
+            // Under /t/{id}/ on the dashboard's origin: a service worker there may not claim the whole origin,
+            // and the task may not wipe the dashboard's cookies and storage.
+            headers.Remove("Service-Worker-Allowed");
+            headers.Remove("Clear-Site-Data");
+        }
         return proceed;
     }
 

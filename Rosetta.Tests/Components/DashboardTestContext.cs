@@ -67,6 +67,8 @@ public sealed class DashboardTestContext : BunitContext
             .AddEntityFrameworkStores<RosettaDbContext>();
         Services.AddSingleton<UserAdministration>();
         Services.AddSingleton<PrincipalCache>();
+        Services.AddSingleton<DashboardRequestTokens>();
+        Services.AddScoped<DashboardApiLinks>();
         Services.AddSingleton<AccountEnds>();
 
         var auth = AddAuthorization();

@@ -103,6 +103,19 @@ public sealed class RosettaAppFactory : WebApplicationFactory<Program>
 
     public Task<string> AdminTokenAsync() => TokenAsync("admin", AdminPassword);
 
+    /// <summary>
+    /// What the dashboard appends to the API links it gives a signed-in user's browser (as the
+    /// <c>dashboardToken</c> query parameter): with it, and only with it, the session cookie opens the API.
+    /// </summary>
+    public async Task<string> DashboardTokenAsync(string username)
+    {
+        using var scope = Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<RosettaUser>>();
+        var principals = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.IUserClaimsPrincipalFactory<RosettaUser>>();
+        var session = await principals.CreateAsync((await users.FindByNameAsync(username))!);
+        return Uri.EscapeDataString(Services.GetRequiredService<Rosetta.App.Auth.DashboardRequestTokens>().Issue(session));
+    }
+
     /// <summary>Creates a user (through the admin API) and returns a client authenticated as them.</summary>
     public async Task<HttpClient> NewUserClientAsync(string? username = null)
     {

@@ -90,7 +90,9 @@ public sealed class AccountChangeTests
             (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-" + username, admin = true })).EnsureSuccessStatusCode();
         using var browser = new BrowserLikeClient(app.BaseAddress);
         await browser.LogInAsync(app.BaseAddress, username, "password-" + username);
-        var users = new Uri(app.BaseAddress, "/api/v1/users");
+        // The users list through the API, as the dashboard's links reach it: the session cookie with the dashboard's token.
+        async Task<Uri> UsersAsync() => new(app.BaseAddress, "/api/v1/users?dashboardToken=" + await app.DashboardTokenAsync(username));
+        var users = await UsersAsync();
         Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
 
         var administration = app.Services.GetRequiredService<UserAdministration>();
@@ -100,7 +102,9 @@ public sealed class AccountChangeTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
         // Logged in again, the session carries the roles the account has now.
         await browser.LogInAsync(app.BaseAddress, username, "password-" + username);
-        Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
+        // The dashboard's token from before the change went with the sessions of then.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, users))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, await UsersAsync()))).StatusCode);
     }
 
     private static HubConnection Hub(RosettaAppFactory app, HttpClient client) => new HubConnectionBuilder()

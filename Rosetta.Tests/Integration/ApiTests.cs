@@ -244,6 +244,34 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal("frame-ancestors 'none'", Assert.Single(frameAncestors));
     }
 
+    /// <summary>
+    /// In path mode a task's page shares the dashboard's origin. Its scripts can send requests with the
+    /// visitor's cookie, but the dashboard's pages answer them as to a signed-out visitor (they hold the
+    /// links' tokens and the circuit's descriptors), and a window they open on the dashboard is cut off.
+    /// </summary>
+    [Fact]
+    public async Task ATaskPagesScriptsCannotReadTheDashboardsPages()
+    {
+        var name = "rd" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(name)).Dispose();
+        using var browser = new BrowserLikeClient(App.BaseAddress);
+        await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+        var page = new Uri(App.BaseAddress, "/account");
+
+        var navigation = await browser.NavigateAsync(page, ("Sec-Fetch-Dest", "document"), ("Sec-Fetch-Mode", "navigate"));
+        Assert.Equal(HttpStatusCode.OK, navigation.StatusCode);
+        Assert.Contains(name, await navigation.Content.ReadAsStringAsync());
+        Assert.Equal("same-origin", navigation.Headers.GetValues("Cross-Origin-Opener-Policy").Single());
+        Assert.Equal(HttpStatusCode.OK, (await browser.NavigateAsync(page)).StatusCode); // browsers without fetch metadata
+
+        foreach (var (destination, mode) in new[] { ("empty", "cors"), ("empty", "same-origin"), ("iframe", "navigate"), ("image", "no-cors") })
+        {
+            var read = await browser.NavigateAsync(page, ("Sec-Fetch-Dest", destination), ("Sec-Fetch-Mode", mode));
+            Assert.NotEqual(HttpStatusCode.OK, read.StatusCode);
+            Assert.DoesNotContain(name, await read.Content.ReadAsStringAsync());
+        }
+    }
+
     [Fact]
     public async Task WithTheDashboardsCookieOnlyTheDashboardsOwnPagesChangeThingsOrOpenWebSockets()
     {
@@ -252,12 +280,13 @@ public sealed class ApiTests(PlatformFixture platform)
         (await App.NewUserClientAsync(name)).Dispose();
         using var browser = new BrowserLikeClient(App.BaseAddress);
         await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+        var dashboardToken = await App.DashboardTokenAsync(name);
         var own = App.BaseAddress.GetLeftPart(UriPartial.Authority);
         var foreign = $"http://t1.tasks.localhost:{App.BaseAddress.Port}";
 
-        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? origin)
+        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? origin, bool withToken = true)
         {
-            var request = new HttpRequestMessage(method, new Uri(App.BaseAddress, path));
+            var request = new HttpRequestMessage(method, new Uri(App.BaseAddress, withToken ? $"{path}?dashboardToken={dashboardToken}" : path));
             if (origin is not null) request.Headers.Add("Origin", origin);
             return await browser.SendAsync(request);
         }
@@ -271,18 +300,37 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(key, await KeyAsync());
         Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Post, "/api/v1/tasks/0123456789abcdef/stop", foreign)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Post, "/api/v1/tasks/0123456789abcdef/stop", own)).StatusCode);
+
+        // In path mode a task's page is the dashboard's own origin: its scripts send the cookie with the
+        // dashboard's Origin, but hold no dashboard token, and without one the cookie opens nothing in the API.
+        foreach (var (method, path) in new[] { (HttpMethod.Post, "/api/v1/account/public-key/rotate"), (HttpMethod.Get, "/api/v1/account/public-key"), (HttpMethod.Get, "/api/v1/tasks") })
+        {
+            var bare = await SendAsync(method, path, own, withToken: false);
+            Assert.Equal(HttpStatusCode.Unauthorized, bare.StatusCode);
+            Assert.Contains("dashboard's session", (string?)(await TaskApi.ProblemAsync(bare))["detail"]);
+        }
+        var forged = new HttpRequestMessage(HttpMethod.Get, new Uri(App.BaseAddress, "/api/v1/tasks?dashboardToken=" + dashboardToken[..^6] + "AAAAAA"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(forged)).StatusCode);
+        Assert.Equal(key, await KeyAsync());
         Assert.True((await SendAsync(HttpMethod.Post, "/api/v1/account/public-key/rotate", own)).IsSuccessStatusCode);
         Assert.NotEqual(key, await KeyAsync());
+        // Another user's token does not go with this session.
+        var otherName = "co" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(otherName)).Dispose();
+        var otherToken = new HttpRequestMessage(HttpMethod.Get, new Uri(App.BaseAddress, "/api/v1/tasks?dashboardToken=" + await App.DashboardTokenAsync(otherName)));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(otherToken)).StatusCode);
 
         // The live task hub, the same way.
-        async Task ConnectHubAsync(string origin)
+        async Task ConnectHubAsync(string origin, bool withToken = true)
         {
             using var socket = new System.Net.WebSockets.ClientWebSocket();
             socket.Options.SetRequestHeader("Origin", origin);
-            await socket.ConnectAsync(new Uri($"ws://{App.BaseAddress.Authority}/hubs/tasks"), new HttpMessageInvoker(browser.Handler, disposeHandler: false), CancellationToken.None);
+            var query = withToken ? $"?dashboardToken={dashboardToken}" : "";
+            await socket.ConnectAsync(new Uri($"ws://{App.BaseAddress.Authority}/hubs/tasks{query}"), new HttpMessageInvoker(browser.Handler, disposeHandler: false), CancellationToken.None);
             await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         }
         await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => ConnectHubAsync(foreign));
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => ConnectHubAsync(own, withToken: false));
         await ConnectHubAsync(own);
     }
 
@@ -294,8 +342,8 @@ public sealed class ApiTests(PlatformFixture platform)
         using var laptop = new BrowserLikeClient(App.BaseAddress);
         using var stolen = new BrowserLikeClient(App.BaseAddress);
         foreach (var session in new[] { laptop, stolen }) await session.LogInAsync(App.BaseAddress, name, "password-" + name);
-        var key = new Uri(App.BaseAddress, "/api/v1/account/public-key");
-        Assert.Equal(HttpStatusCode.OK, (await stolen.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+        var page = new Uri(App.BaseAddress, "/account"); // a signed-in page: 200, or the way to the login page (302)
+        Assert.Equal(HttpStatusCode.OK, (await stolen.NavigateAsync(page)).StatusCode);
 
         using (var scope = App.Services.CreateScope())
         {
@@ -305,10 +353,10 @@ public sealed class ApiTests(PlatformFixture platform)
         }
 
         foreach (var session in new[] { laptop, stolen })
-            Assert.Equal(HttpStatusCode.Unauthorized, (await session.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+            Assert.Equal(HttpStatusCode.Redirect, (await session.NavigateAsync(page)).StatusCode);
         using var again = new BrowserLikeClient(App.BaseAddress);
         await again.LogInAsync(App.BaseAddress, name, "another-" + name);
-        Assert.Equal(HttpStatusCode.OK, (await again.SendAsync(new HttpRequestMessage(HttpMethod.Get, key))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await again.NavigateAsync(page)).StatusCode);
     }
 
     /// <summary>What the user can fix in the request is answered first, before the resource is reached (which may take a while, or fail).</summary>

@@ -483,11 +483,12 @@ public sealed class StorageCookieUploadTests(StorageFixture fixture) : IClassFix
         (await fixture.App.NewUserClientAsync(name)).Dispose();
         using var browser = new BrowserLikeClient(fixture.App.BaseAddress);
         await browser.LogInAsync(fixture.App.BaseAddress, name, "password-" + name);
+        var dashboardToken = await fixture.App.DashboardTokenAsync(name);
 
         async Task<HttpResponseMessage> PostAsync(string? origin)
         {
             var form = new MultipartFormDataContent { { new ByteArrayContent("x"u8.ToArray()), "files", $"from-{origin?.Length ?? 0}.txt" } };
-            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.App.BaseAddress, "/api/v1/storages/personal/files")) { Content = form };
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.App.BaseAddress, "/api/v1/storages/personal/files?dashboardToken=" + dashboardToken)) { Content = form };
             if (origin is not null) request.Headers.Add("Origin", origin);
             return await browser.SendAsync(request);
         }

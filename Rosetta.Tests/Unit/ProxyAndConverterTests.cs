@@ -37,6 +37,27 @@ public sealed class ProxyAndConverterTests
     }
 
     [Fact]
+    public async Task InPathModeATaskCannotClaimTheOriginWithAServiceWorkerOrClearTheDashboardsData()
+    {
+        async Task<Microsoft.AspNetCore.Http.IHeaderDictionary> ForwardedAsync(string forwardedPrefix)
+        {
+            var ctx = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            using var answer = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            answer.Headers.TryAddWithoutValidation("Service-Worker-Allowed", "/");
+            answer.Headers.TryAddWithoutValidation("Clear-Site-Data", "\"cookies\", \"storage\"");
+            answer.Headers.TryAddWithoutValidation("X-Own", "kept");
+            await new TaskProxyTransformer("/", forwardedPrefix, authorization: null).TransformResponseAsync(ctx, answer, CancellationToken.None);
+            return ctx.Response.Headers;
+        }
+        var pathMode = await ForwardedAsync("/t/abc");
+        Assert.False(pathMode.ContainsKey("Service-Worker-Allowed"));
+        Assert.False(pathMode.ContainsKey("Clear-Site-Data"));
+        Assert.Equal("kept", pathMode["X-Own"].ToString());
+        // On a task host of its own, the origin is the task's.
+        Assert.Equal("/", (await ForwardedAsync(""))["Service-Worker-Allowed"].ToString());
+    }
+
+    [Fact]
     public void ATaskSetsCookiesOnlyForItself()
     {
         StringValues fromTask = new([

@@ -1,0 +1,40 @@
+using Rosetta.App.Auth;
+
+namespace Rosetta.App.Hosting;
+
+/// <summary>
+/// In path mode a task's page runs on the dashboard's origin, so a script there may fetch the dashboard's
+/// pages with the visitor's session cookie and read them: every link token
+/// (<see cref="DashboardRequestTokens"/>), every component descriptor a circuit starts from. A browser only
+/// ever loads a dashboard page as a document (a navigation, <c>Sec-Fetch-Dest: document</c>); a request
+/// for one that the browser marks as anything else (a fetch or XHR, a frame, an image) is served as if
+/// signed out. Browsers too old to send fetch metadata are served as before. Together with the
+/// dashboard's <c>Cross-Origin-Opener-Policy: same-origin</c> (a window a task's page opens is cut off
+/// from it) and <c>X-Frame-Options: DENY</c>, a task's page cannot read what the dashboard shows.
+/// </summary>
+public static class DashboardPageGuard
+{
+    public static IApplicationBuilder UseDashboardPageGuard(this IApplicationBuilder app) => app.Use((ctx, next) =>
+    {
+        var request = ctx.Request;
+        if (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination
+            && destination != "document" && request.Headers.Cookie.Count > 0)
+        {
+            request.Headers.Cookie = WithoutSession(request.Headers.Cookie);
+        }
+        return next(ctx);
+    });
+
+    /// <summary>
+    /// Everything but the task proxy and share links (task pages), the API and the hub (which take the
+    /// cookie only with a dashboard token) and the circuit's own endpoints (which start only from a page's descriptors).
+    /// </summary>
+    private static bool IsDashboardPage(PathString path) =>
+        !(path.StartsWithSegments("/t") || path.StartsWithSegments(Api.ShareEndpoints.OpenPath) || path.StartsWithSegments("/api")
+          || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/_blazor"));
+
+    /// <summary>The Cookie header without the session cookie (and its chunks, <c>rosetta.authC1</c>…).</summary>
+    public static string WithoutSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) => string.Join("; ",
+        cookieHeaders.SelectMany(h => (h ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Where(c => !c.Split('=', 2)[0].Trim().StartsWith(PlatformCookies.Auth, StringComparison.Ordinal)));
+}
