@@ -40,7 +40,9 @@ public static class TaskProxy
     {
         // The catch-all also matches "/t/{id}" without the trailing slash; ForwardAsync redirects that.
         app.Map("/t/{taskId}/{**rest}", ForwardAsync).ExcludeFromDescription();
-        app.MapGet($"{Api.ShareEndpoints.OpenPath}/{{secret}}", OpenShareAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapMethods($"{Api.ShareEndpoints.OpenPath}/{{secret}}", [HttpMethods.Get, HttpMethods.Post], OpenShareAsync)
+            .AllowAnonymous().DisableAntiforgery() // ShareLinkWarning checks its own form's token
+            .ExcludeFromDescription();
     }
 
     /// <summary>
@@ -48,14 +50,19 @@ public static class TaskProxy
     /// task's path (or, with task hosts, a session on the task's host), and the browser is sent on to the
     /// interface, so the secret leaves the address bar.
     /// </summary>
-    private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares, TaskHostNames hosts, TaskHostTickets tickets)
+    private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares, TaskHostNames hosts, TaskHostTickets tickets, TaskMonitor monitor)
     {
-        if (await shares.TaskForSecretAsync(secret, ctx.RequestAborted) is not { } taskId)
+        if (await shares.TaskForSecretAsync(secret, ctx.RequestAborted) is not { } taskId || monitor.Get(taskId) is not { } task)
             return Results.Problem(statusCode: 404, title: "Not found.", detail: "This share link is unknown, expired or revoked. Ask its owner for a new one.");
         ctx.Response.Headers.CacheControl = "no-store";
         ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
         if (hosts.Enabled)
             return Results.Redirect(HandOffUrl(ctx, hosts, tickets, new TaskHostGrant(taskId, null, secret, hosts.DashboardOrigin(ctx.Request)), "/"));
+        if (await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
+        {
+            if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor);
+            await ctx.SignOutAsync(Microsoft.AspNetCore.Identity.IdentityConstants.ApplicationScheme);
+        }
         ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
         {
             Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,

@@ -60,12 +60,10 @@ public sealed partial class BrowserLikeClient : IDisposable
     public async Task<HttpResponseMessage> PostLoginAsync(Uri dashboard, string username, string password)
     {
         var form = await (await NavigateAsync(new Uri(dashboard, "/login"))).Content.ReadAsStringAsync();
-        var token = AntiforgeryField().Match(form);
-        Assert.True(token.Success, "The login page has no antiforgery token.");
         return await _http.PostAsync(new Uri(dashboard, "/login"), new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["_handler"] = "login",
-            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
+            ["__RequestVerificationToken"] = AntiforgeryToken(form),
             ["Input.Username"] = username,
             ["Input.Password"] = password,
         }));
@@ -75,6 +73,14 @@ public sealed partial class BrowserLikeClient : IDisposable
     {
         _http.Dispose();
         Handler.Dispose();
+    }
+
+    /// <summary>The antiforgery token of the form in <paramref name="html"/>.</summary>
+    public static string AntiforgeryToken(string html)
+    {
+        var token = AntiforgeryField().Match(html);
+        Assert.True(token.Success, "The page has no antiforgery token.");
+        return WebUtility.HtmlDecode(token.Groups[1].Value);
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]

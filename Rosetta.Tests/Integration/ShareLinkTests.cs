@@ -86,6 +86,67 @@ public sealed class ShareLinkTests
         }
     }
 
+    /// <summary>
+    /// In path mode a shared task's page runs on the dashboard's origin: someone signed in as another user
+    /// is told so before it opens, and opens it signed out (or in a private window).
+    /// </summary>
+    [Fact]
+    public async Task ASignedInVisitorOfAnotherUsersLinkIsWarnedAndOpensItSignedOut()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        await using var app = new RosettaAppFactory();
+        try
+        {
+            var ownerName = "own" + Guid.NewGuid().ToString("N")[..8];
+            using var owner = await app.NewUserClientAsync(ownerName);
+            var id = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = "local" }))["id"]!;
+            await TaskApi.WaitForStatusAsync(owner, id, "running");
+            var share = (await (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { })).Content.ReadFromJsonAsync<JsonObject>())!;
+            var url = new Uri((string)share["url"]!);
+            var account = new Uri(app.BaseAddress, "/account"); // a signed-in page: 200, or the way to the login page
+
+            // The owner's own link opens at once.
+            using var ownerBrowser = new BrowserLikeClient(app.BaseAddress);
+            await ownerBrowser.LogInAsync(app.BaseAddress, ownerName, "password-" + ownerName);
+            Assert.Equal(HttpStatusCode.Redirect, (await ownerBrowser.NavigateAsync(url)).StatusCode);
+
+            // Bob, signed in, is told first; nothing opens, and a post without the page's token changes nothing.
+            var bobName = "bob" + Guid.NewGuid().ToString("N")[..8];
+            (await app.NewUserClientAsync(bobName)).Dispose();
+            using var bob = new BrowserLikeClient(app.BaseAddress);
+            await bob.LogInAsync(app.BaseAddress, bobName, "password-" + bobName);
+            var warning = await bob.NavigateAsync(url);
+            Assert.Equal(HttpStatusCode.OK, warning.StatusCode);
+            var page = await warning.Content.ReadAsStringAsync();
+            Assert.Contains("data-test=\"share-warning\"", page);
+            Assert.Contains(bobName, page);
+            Assert.DoesNotContain(bob.Cookies.GetAllCookies(), c => c.Name.StartsWith("rosetta.share", StringComparison.Ordinal));
+            HttpRequestMessage Confirm(string? token)
+            {
+                var fields = new Dictionary<string, string> { ["signOut"] = "1" };
+                if (token is not null) fields["__RequestVerificationToken"] = token;
+                var post = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
+                post.Headers.Add("Origin", app.BaseAddress.GetLeftPart(UriPartial.Authority));
+                return post;
+            }
+            Assert.Equal(HttpStatusCode.OK, (await bob.SendAsync(Confirm(null))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await bob.NavigateAsync(account)).StatusCode);
+            Assert.NotEqual(HttpStatusCode.OK, (await bob.NavigateAsync(new Uri(app.BaseAddress, $"/t/{id}/"))).StatusCode);
+
+            // Confirmed with the page's own form: signed out, then in.
+            var opened = await bob.SendAsync(Confirm(BrowserLikeClient.AntiforgeryToken(page)));
+            Assert.Equal(HttpStatusCode.Redirect, opened.StatusCode);
+            Assert.Equal($"/t/{id}/", opened.Headers.Location!.OriginalString);
+            Assert.Equal(HttpStatusCode.Redirect, (await bob.NavigateAsync(account)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await bob.NavigateAsync(new Uri(app.BaseAddress, $"/t/{id}/"))).StatusCode);
+            await TaskApi.StopAndDeleteAsync(owner, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+        }
+    }
+
     private static async Task ConnectAsync(Uri uri, CookieContainer cookies)
     {
         using var socket = new ClientWebSocket();
