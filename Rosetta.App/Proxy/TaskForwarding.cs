@@ -75,9 +75,9 @@ public static class TaskForwarding
             await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
             return;
         }
+        var secret = task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization ? monitor.SecretOf(task) : null;
         var transformer = new TaskProxyTransformer(path, ForwardedPrefix(task, onTaskHost),
-            authorization: task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization && monitor.SecretOf(task) is { } secret
-                ? $"{scheme} {secret}" : null);
+            authorization: secret is null ? null : $"{task.ProxyAuthorizationScheme} {secret}", secret);
         // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
         if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";

@@ -9,9 +9,10 @@ namespace Rosetta.App.Proxy;
 /// Authorization header) so the container never sees them, supplies the interface's own secret
 /// instead when its software wants one, and sends the path the software expects (worked out by
 /// <see cref="TaskForwarding.UpstreamPath"/>). The Host header is kept so interfaces that check
-/// Origin against Host (Jupyter) accept proxied requests.
+/// Origin against Host (Jupyter) accept proxied requests. The secret never reaches the browser in the
+/// interface's pages either (<see cref="PageSecretScrubber"/>).
 /// </summary>
-public sealed class TaskProxyTransformer(PathString upstreamPath, string forwardedPrefix, string? authorization) : HttpTransformer
+public sealed class TaskProxyTransformer(PathString upstreamPath, string forwardedPrefix, string? authorization, string? secret = null) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
@@ -23,6 +24,7 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
 
         proxyRequest.Headers.Remove(HeaderNames.Authorization);
         if (authorization is not null) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, authorization);
+        if (secret is not null && PageSecretScrubber.IsPageRequest(httpContext.Request)) proxyRequest.Headers.Remove(HeaderNames.AcceptEncoding);
 
         proxyRequest.Headers.Remove(HeaderNames.Cookie);
         var kept = WithoutPlatformCookies(httpContext.Request.Headers.Cookie);
@@ -36,7 +38,18 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
-        var headers = httpContext.Response.Headers;
+        ConfineHeaders(httpContext.Response.Headers);
+        if (proceed && secret is not null && proxyResponse is { StatusCode: System.Net.HttpStatusCode.OK } && HttpMethods.IsGet(httpContext.Request.Method)
+            && PageSecretScrubber.IsPage(proxyResponse))
+        {
+            await PageSecretScrubber.CopyAsync(proxyResponse, httpContext.Response, secret, cancellationToken);
+            return false; // the body is sent
+        }
+        return proceed;
+    }
+
+    private void ConfineHeaders(IHeaderDictionary headers)
+    {
         if (headers.SetCookie.Count > 0) headers.SetCookie = ConfinedCookies(headers.SetCookie, forwardedPrefix);
         if (forwardedPrefix.Length > 0)
         {
@@ -45,7 +58,6 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
             headers.Remove("Service-Worker-Allowed");
             headers.Remove("Clear-Site-Data");
         }
-        return proceed;
     }
 
     /// <summary>

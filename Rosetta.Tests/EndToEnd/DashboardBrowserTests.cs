@@ -175,6 +175,41 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     }
 
     /// <summary>
+    /// The notebook UI through the proxy in a real browser, with only the dashboard's session: the kernel
+    /// starts, a cell runs over the kernel's WebSocket, and the page never holds Jupyter's token.
+    /// </summary>
+    [Fact]
+    public async Task ANotebookRunsACellInTheBrowserThroughTheProxyWithoutItsToken()
+    {
+        using var api = App.Client(await App.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(api, new { name = "notebook", software = "jupyter", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(api, id, "running", seconds: 90);
+            var created = await api.PostAsJsonAsync($"/t/{id}/api/contents", new { type = "notebook" });
+            created.EnsureSuccessStatusCode();
+            var notebook = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["path"]!;
+
+            await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
+            var page = await context.NewPageAsync();
+            await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
+            await page.GotoAsync($"/t/{id}/notebooks/{Uri.EscapeDataString(notebook)}");
+            await Expect(page.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            await page.Locator(".cell .CodeMirror").First.ClickAsync();
+            await page.Keyboard.TypeAsync("print(6 * 7)");
+            await page.Keyboard.PressAsync("Shift+Enter");
+            await Expect(page.Locator(".output_subarea").First).ToContainTextAsync("42", new() { Timeout = 30_000 });
+
+            var monitor = App.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>();
+            Assert.DoesNotContain(monitor.SecretOf(monitor.Get(id)!)!, await page.ContentAsync());
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    /// <summary>
     /// Waits for noVNC to mark its document connected; if it does not, the failure says what noVNC
     /// showed and what the browser saw on the way (console, failed requests, WebSockets).
     /// </summary>

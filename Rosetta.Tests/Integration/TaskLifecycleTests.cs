@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Docker.DotNet.Models;
 using Rosetta.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Monitoring;
 
 namespace Rosetta.Tests.Integration;
 
@@ -86,6 +88,18 @@ public sealed class TaskLifecycleTests(PlatformFixture platform)
             var status = await client.GetAsync($"/t/{id}/api/status");
             Assert.Equal(HttpStatusCode.OK, status.StatusCode);
             Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
+
+            // Jupyter writes its token into its pages for its scripts; through the proxy they do without it,
+            // and the page never hands it to the browser (an owner or a share-link guest).
+            var secret = App.Services.GetRequiredService<TaskMonitor>().SecretOf(App.Services.GetRequiredService<TaskMonitor>().Get(id)!)!;
+            var page = new HttpRequestMessage(HttpMethod.Get, $"/t/{id}/tree");
+            page.Headers.Accept.ParseAdd("text/html");
+            page.Headers.AcceptEncoding.ParseAdd("gzip");
+            var tree = await client.SendAsync(page);
+            Assert.Equal(HttpStatusCode.OK, tree.StatusCode);
+            var html = await tree.Content.ReadAsStringAsync();
+            Assert.Contains("data-jupyter-api-token", html); // the page itself, with the token's place left empty
+            Assert.DoesNotContain(secret, html);
         }
         finally
         {

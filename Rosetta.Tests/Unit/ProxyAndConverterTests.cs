@@ -58,6 +58,14 @@ public sealed class ProxyAndConverterTests
     }
 
     [Fact]
+    public void ASecretIsBlankedWhereverItStandsInAPage()
+    {
+        var page = "<body data-jupyter-api-token=\"s3cr3t\">s3cr3ts3cr3t and s3cr3 s3cr3t</body>"u8;
+        Assert.Equal("<body data-jupyter-api-token=\"\"> and s3cr3 </body>", System.Text.Encoding.ASCII.GetString(PageSecretScrubber.Blank(page, "s3cr3t"u8)));
+        Assert.Equal("nothing here", System.Text.Encoding.ASCII.GetString(PageSecretScrubber.Blank("nothing here"u8, "s3cr3t"u8)));
+    }
+
+    [Fact]
     public void ATaskSetsCookiesOnlyForItself()
     {
         StringValues fromTask = new([
