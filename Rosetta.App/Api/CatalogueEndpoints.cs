@@ -35,6 +35,26 @@ public static class CatalogueEndpoints
             })
             .WithSummary("Add a container image to the caller's catalogue.")
             .Produces<SoftwareDto>(201).ProducesValidationProblem().ProducesProblem(409);
+        software.MapPut("/{id}", async (string id, SoftwareBody body, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
+            {
+                var caller = user.ToCaller();
+                if (await service.UpdateAsync(caller, id, body.ToDraft(), ct)) return Results.Ok(SoftwareDto.From((await service.FindAsync(caller, id, ct))!));
+                return await NotYoursAsync(service, caller, id, ct);
+            })
+            .WithSummary("Replace an entry of the caller's catalogue (admins: also platform-wide ones); tasks started afterwards use it.")
+            .Produces<SoftwareDto>().ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404);
+        software.MapDelete("/{id}", async (string id, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
+            {
+                var caller = user.ToCaller();
+                return await service.DeleteAsync(caller, id, ct) ? Results.NoContent() : await NotYoursAsync(service, caller, id, ct);
+            })
+            .WithSummary("Remove an entry of the caller's catalogue (admins: also platform-wide ones); 409 while tasks of it still run.")
+            .Produces(204).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
+        static async Task<IResult> NotYoursAsync(SoftwareService service, Rosetta.Core.Domain.Caller caller, string id, CancellationToken ct) =>
+            await service.FindAsync(caller, id, ct) is not null
+                ? Results.Problem(statusCode: 403, title: "Forbidden.", detail: "Only admins change or remove platform-wide software; add your own entry instead.")
+                : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue.");
 
         var computing = api.MapGroup("/computing").WithTags("Computing");
         computing.MapGet("/", async (ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
@@ -51,6 +71,16 @@ public static class CatalogueEndpoints
             })
             .WithSummary("Add an SSH host or Slurm cluster, owned by the caller who logs in with their own key.")
             .Produces<ComputingDto>(201).ProducesValidationProblem().ProducesProblem(409);
+        computing.MapDelete("/{id}", async (string id, ClaimsPrincipal user, ComputingService service, CancellationToken ct) =>
+            {
+                var caller = user.ToCaller();
+                if (await service.DeleteAsync(caller, id, ct)) return Results.NoContent();
+                return await service.FindAsync(caller, id, ct) is not null
+                    ? Results.Problem(statusCode: 403, title: "Forbidden.", detail: "Only admins remove platform-wide computing resources.")
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
+            })
+            .WithSummary("Remove a resource of the caller's (admins: also platform-wide ones); 409 while it has tasks or storages, and for the local engine.")
+            .Produces(204).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
         computing.MapPost("/{id}/test", async (string id, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
             {
                 if (await service.FindAsync(user.ToCaller(), id, ct) is not { } c)

@@ -12,7 +12,7 @@ public sealed record ComputingDraft(
     string? HostKeyFingerprint, TaskOptions? Defaults);
 
 /// <summary>Computing resources: the platform's (local engine, shared clusters) and each user's own hosts.</summary>
-public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext> dbFactory)
+public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext> dbFactory, Monitoring.TaskMonitor monitor, Backends.Ssh.SshConnectionPool connections)
 {
     public async Task<IReadOnlyList<ComputingResource>> ListAsync(Caller caller, CancellationToken ct)
     {
@@ -67,6 +67,35 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         db.Computing.Add(computing);
         await db.SaveChangesAsync(ct);
         return computing;
+    }
+
+    /// <summary>Owners change their own resources; only admins platform-wide ones.</summary>
+    public static bool CanEdit(Caller caller, ComputingResource computing) =>
+        computing.Kind != ComputingKind.Local && (computing.OwnerId is null ? caller.IsAdmin : caller.CanSee(computing.OwnerId));
+
+    /// <summary>
+    /// Removes a resource the caller may change, once nothing depends on it: its tasks (whose logs and
+    /// files on it are cleaned up when they are deleted) and its storages go first. False: no such
+    /// resource, or not the caller's to remove.
+    /// </summary>
+    public async Task<bool> DeleteAsync(Caller caller, string id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var computing = await db.Computing.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (computing is null || !caller.CanUse(computing.OwnerId)) return false;
+        if (computing.Kind == ComputingKind.Local) throw new ConflictException("The platform's own Docker engine is part of the platform and cannot be removed.");
+        if (!CanEdit(caller, computing)) return false;
+        var tasks = await db.Tasks.CountAsync(t => t.ComputingId == id, ct);
+        if (tasks > 0)
+            throw new ConflictException($"'{computing.Name}' has {tasks} task{(tasks == 1 ? "" : "s")}; delete {(tasks == 1 ? "it" : "them")} first (what they left on the resource goes with them).");
+        var storages = await db.Storages.Where(s => s.ComputingId == id).Select(s => s.Name).ToListAsync(ct);
+        if (storages.Count > 0)
+            throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
+        db.Computing.Remove(computing);
+        await db.SaveChangesAsync(ct);
+        monitor.Forget(id);
+        connections.Close(computing);
+        return true;
     }
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\z")]

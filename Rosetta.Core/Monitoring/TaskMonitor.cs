@@ -76,6 +76,7 @@ public sealed partial class TaskMonitor(
 
     /// <summary>One watch loop per computing resource, started when the resource first matters.</summary>
     private readonly Dictionary<string, Task> _watchers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _watchEnds = new(StringComparer.Ordinal);
     /// <summary>The kind of each watched computing resource (a Slurm cluster enforces walltimes itself).</summary>
     private readonly ConcurrentDictionary<string, ComputingKind> _computingKinds = new(StringComparer.Ordinal);
 
@@ -90,8 +91,18 @@ public sealed partial class TaskMonitor(
         lock (_watchers)
         {
             if (_watchers.ContainsKey(computing.Id) || _stopping.IsCancellationRequested) return;
-            _watchers[computing.Id] = Task.Run(() => WatchLoopAsync(computing, _stopping), CancellationToken.None);
+            var end = _watchEnds[computing.Id] = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            _watchers[computing.Id] = Task.Run(() => WatchLoopAsync(computing, end.Token), CancellationToken.None);
         }
+    }
+
+    /// <summary>A computing resource was removed: its watch loop ends, and nothing is remembered about it.</summary>
+    public void Forget(string computingId)
+    {
+        lock (_watchers) _watchers.Remove(computingId);
+        if (_watchEnds.TryRemove(computingId, out var end)) end.Cancel();
+        _unavailable.TryRemove(computingId, out _);
+        _computingKinds.TryRemove(computingId, out _);
     }
 
     private async Task LoadAsync(CancellationToken ct)

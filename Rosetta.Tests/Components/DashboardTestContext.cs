@@ -153,9 +153,21 @@ public sealed class DashboardTestContext : BunitContext
         {
             _listed.TrySetResult();
             if (Listing is { } listing) return await listing(ct);
-            await Task.Delay(Timeout.Infinite, ct);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                _watchEnded.TrySetResult();
+                throw;
+            }
             return [];
         }
+        private readonly TaskCompletionSource _watchEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Done once the listing the watcher waits on was called off (the monitor stopped following the engine).</summary>
+        public Task WatcherEnded => _watchEnded.Task;
         public async IAsyncEnumerable<ContainerEvent> WatchAsync(ComputingResource computing, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
         {
             await Task.Delay(Timeout.Infinite, ct);

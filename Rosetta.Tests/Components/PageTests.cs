@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.Extensions.DependencyInjection;
 using Rosetta.App.Components.Controls;
 using Rosetta.App.Components.Pages;
 using Rosetta.Core.Backends;
@@ -221,6 +222,25 @@ public sealed class PageTests
 /// <summary>The computing and admin pages.</summary>
 public sealed class ManagementPageTests
 {
+    [Fact]
+    public async Task ComputingPage_RemovesOwnResourcesAfterAskingButNeverTheLocalEngine()
+    {
+        await using var ctx = new DashboardTestContext();
+        var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var workstation = await resources.AddAsync(caller, new Rosetta.Core.Catalogue.ComputingDraft(null, "Workstation", "ssh", "127.0.0.1", 2222, "demo", null, null, null), CancellationToken.None);
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<Computing>();
+
+        // One Remove button: the workstation's, not the local engine's.
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=remove-computing]")));
+        page.WaitForAssertion(() => page.Find("[data-test=remove-computing]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("Remove 'Workstation'?", dialogs.Markup));
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=remove-computing]")));
+        Assert.Null(await resources.FindAsync(caller, workstation.Id, CancellationToken.None));
+    }
+
     [Fact]
     public async Task ComputingPage_TestsTheLocalEngineAndValidatesNewHostsWithTheKeyShown()
     {

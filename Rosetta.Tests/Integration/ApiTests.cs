@@ -359,6 +359,71 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.OK, (await again.NavigateAsync(page)).StatusCode);
     }
 
+    [Fact]
+    public async Task ComputingResourcesAndSoftwareAreRemovedByTheirOwnersOnceNothingDependsOnThem()
+    {
+        var ownerName = "rm" + Guid.NewGuid().ToString("N")[..8];
+        using var owner = await App.NewUserClientAsync(ownerName);
+        using var other = await App.NewUserClientAsync();
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var database = App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>();
+        var created = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Old box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" });
+        var computing = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+
+        // Not the local engine; not someone else's; platform-wide ones only by admins.
+        var local = await admin.DeleteAsync("/api/v1/computing/local");
+        Assert.Equal(HttpStatusCode.Conflict, local.StatusCode);
+        Assert.Contains("part of the platform", (string?)(await TaskApi.ProblemAsync(local))["detail"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode);
+        var wide = (string)(await (await admin.PostAsJsonAsync("/api/v1/computing", new { name = "Shared box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" }))
+            .Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        await using (var db = await database.CreateDbContextAsync())
+        {
+            (await db.Computing.FindAsync(wide))!.OwnerId = null; // as a platform-wide resource
+            await db.SaveChangesAsync();
+        }
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.DeleteAsync($"/api/v1/computing/{wide}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/computing/{wide}")).StatusCode);
+
+        // Not while it holds a storage.
+        var storage = await owner.PostAsJsonAsync("/api/v1/storages", new { name = "Box data", kind = "sftp", computing, basePath = "/data", bindPath = "/storages/box" });
+        Assert.Equal(HttpStatusCode.Created, storage.StatusCode);
+        var withStorage = await owner.DeleteAsync($"/api/v1/computing/{computing}");
+        Assert.Equal(HttpStatusCode.Conflict, withStorage.StatusCode);
+        Assert.Contains("'Box data'", (string?)(await TaskApi.ProblemAsync(withStorage))["detail"]);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/storages/{(string)(await storage.Content.ReadFromJsonAsync<JsonObject>())!["id"]!}")).StatusCode);
+
+        // Not while a task of it is kept (its logs and leftovers on the host go when the task is deleted).
+        var ownerId = (await App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync()).Single(u => u.Username == ownerName).Id;
+        await using (var db = await database.CreateDbContextAsync())
+        {
+            db.Tasks.Add(new Rosetta.Core.Domain.TaskRecord { Id = "0123456789abcdee", OwnerId = ownerId, Name = "ended", SoftwareId = "hello", ComputingId = computing, Status = Rosetta.Core.Domain.TaskState.Exited });
+            await db.SaveChangesAsync();
+        }
+        var withTask = await owner.DeleteAsync($"/api/v1/computing/{computing}");
+        Assert.Equal(HttpStatusCode.Conflict, withTask.StatusCode);
+        Assert.Contains("has 1 task", (string?)(await TaskApi.ProblemAsync(withTask))["detail"]);
+        await using (var db = await database.CreateDbContextAsync())
+        {
+            db.Tasks.Remove((await db.Tasks.FindAsync("0123456789abcdee"))!);
+            await db.SaveChangesAsync();
+        }
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"/api/v1/computing/{computing}")).StatusCode);
+
+        // Software: the owner edits and removes their own entry; others see nothing, platform-wide ones are the admins'.
+        var software = (string)(await (await owner.PostAsJsonAsync("/api/v1/software", new { name = "My app", image = "rosetta/hello", interfacePort = 8080 }))
+            .Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var edited = await owner.PutAsJsonAsync($"/api/v1/software/{software}", new { name = "My app v2", image = "rosetta/hello", interfacePort = 8081 });
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        Assert.Equal(8081, (int)(await edited.Content.ReadFromJsonAsync<JsonObject>())!["interfacePort"]!);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.DeleteAsync($"/api/v1/software/{software}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.DeleteAsync("/api/v1/software/jupyter")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.PutAsJsonAsync("/api/v1/software/jupyter", new { name = "Mine", image = "x/y", interfacePort = 1 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/software/{software}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"/api/v1/software/{software}")).StatusCode);
+    }
+
     /// <summary>What the user can fix in the request is answered first, before the resource is reached (which may take a while, or fail).</summary>
     [Fact]
     public async Task InvalidOptionsAre400EvenOnAResourceThatCannotBeReached()

@@ -21,6 +21,15 @@ public sealed class TaskMonitorReconcileTests : IDisposable
     }
 
     [Fact]
+    public async Task AForgottenComputingResourceIsNoLongerFollowed()
+    {
+        var backend = await QuietBackendAsync();
+        Assert.False(backend.WatcherEnded.IsCompleted);
+        _ctx.Monitor.Forget(_local.Id);
+        await backend.WatcherEnded.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task ATaskThatStartsWhileTheEngineIsBeingListedIsNotFailedForMissingFromTheList()
     {
         var vanished = await _ctx.AddTaskAsync("vanished", TaskState.Running);

@@ -33,6 +33,12 @@ public sealed class SshConnectionPool(
         _connections.GetOrAdd(Key(computing), _ => new SshConnection(computing,
             ct => CredentialsAsync(computing, ct), (fingerprint, ct) => PinAsync(computing.Id, fingerprint, ct), _options, _logger));
 
+    /// <summary>Closes the connection of a resource that was removed.</summary>
+    public void Close(ComputingResource computing)
+    {
+        if (_connections.TryRemove(Key(computing), out var connection)) connection.Dispose();
+    }
+
     /// <summary>Connections currently up (the benchmark checks that tasks on one host share one).</summary>
     public int ConnectedCount => _connections.Values.Count(c => c.IsConnected);
 
