@@ -32,6 +32,7 @@ public static class RosettaHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
+        PathModeExposure.WarnAtStart(app);
         // First: the VNC relay accepts WebSockets on task hosts as well as under /t/{id}/.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         // Requests for a task's own host name (Rosetta:Proxy:TaskHost) never reach the dashboard below.

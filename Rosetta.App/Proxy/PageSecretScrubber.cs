@@ -14,10 +14,6 @@ public static class PageSecretScrubber
 {
     public const int MaxPageBytes = 8 << 20;
 
-    /// <summary>Pages are asked for uncompressed, so they can be read (the other answers keep their encoding).</summary>
-    public static bool IsPageRequest(HttpRequest request) =>
-        request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
-
     public static bool IsPage(HttpResponseMessage response) =>
         response.Content.Headers.ContentType?.MediaType is "text/html"
         && response.Content.Headers.ContentEncoding.All(e => e.Equals("identity", StringComparison.OrdinalIgnoreCase));

@@ -24,7 +24,7 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
 
         proxyRequest.Headers.Remove(HeaderNames.Authorization);
         if (authorization is not null) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, authorization);
-        if (secret is not null && PageSecretScrubber.IsPageRequest(httpContext.Request)) proxyRequest.Headers.Remove(HeaderNames.AcceptEncoding);
+        if (secret is not null) proxyRequest.Headers.Remove(HeaderNames.AcceptEncoding); // so its pages can be read (PageSecretScrubber)
 
         proxyRequest.Headers.Remove(HeaderNames.Cookie);
         var kept = WithoutPlatformCookies(httpContext.Request.Headers.Cookie);
@@ -54,9 +54,13 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
         if (forwardedPrefix.Length > 0)
         {
             // Under /t/{id}/ on the dashboard's origin: a service worker there may not claim the whole origin,
-            // and the task may not wipe the dashboard's cookies and storage.
+            // and the task may not wipe the dashboard's cookies and storage. Nor may it send the dashboard's
+            // own opener policy: a popup stays scriptable by its opener when both send the same one, so a
+            // task's page opening the dashboard must keep the browser's default (it is then cut off).
             headers.Remove("Service-Worker-Allowed");
             headers.Remove("Clear-Site-Data");
+            headers.Remove("Cross-Origin-Opener-Policy");
+            headers.Remove("Cross-Origin-Opener-Policy-Report-Only");
         }
     }
 

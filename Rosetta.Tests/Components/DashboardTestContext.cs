@@ -69,6 +69,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<PrincipalCache>();
         Services.AddSingleton<DashboardRequestTokens>();
         Services.AddScoped<DashboardApiLinks>();
+        Services.AddSingleton(new Rosetta.App.Proxy.TaskHostNames(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())); // path mode
         Services.AddSingleton<AccountEnds>();
 
         var auth = AddAuthorization();

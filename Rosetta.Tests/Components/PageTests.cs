@@ -222,6 +222,41 @@ public sealed class PageTests
 /// <summary>The computing and admin pages.</summary>
 public sealed class ManagementPageTests
 {
+    /// <summary>
+    /// A page's descriptors do not name a user: a circuit started from another session's page (a task's
+    /// page in path mode can fetch its author's) under the visitor's cookie does not run.
+    /// </summary>
+    [Fact]
+    public async Task TheDashboardRunsOnlyForTheSessionItsPageWasRenderedFor()
+    {
+        await using var ctx = new DashboardTestContext();
+        ctx.Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+        var mine = Rosetta.App.Auth.CircuitOwner.Of(new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, DashboardTestContext.UserId)], "test")), ctx.Services);
+        ctx.Render<Rosetta.App.Components.Routes>(p => p.Add(r => r.IssuedFor, mine));
+        var foreign = Assert.Throws<InvalidOperationException>(() => ctx.Render<Rosetta.App.Components.Routes>(p => p.Add(r => r.IssuedFor, "attacker\nstamp")));
+        Assert.Contains("another session", foreign.Message);
+        Assert.Throws<InvalidOperationException>(() => ctx.Render<Rosetta.App.Components.Routes>());
+    }
+
+    /// <summary>In path mode a framed task page is a child of the dashboard: only software an admin added is framed there.</summary>
+    [Fact]
+    public async Task DesktopView_FramesOnlyAdminAddedSoftwareInPathMode()
+    {
+        await using var ctx = new DashboardTestContext();
+        var trusted = await ctx.AddTaskAsync("bundled", TaskState.Running);
+        var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, trusted.Id));
+        page.WaitForAssertion(() => Assert.Equal($"t/{trusted.Id}/", page.Find("[data-test=desktop-frame]").GetAttribute("src")));
+
+        var own = await ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.SoftwareService>().AddAsync(new Caller(DashboardTestContext.UserId, IsAdmin: false),
+            new Rosetta.Core.Catalogue.SoftwareDraft(null, "My desktop", null, "someone/desktop", null, null, 8590, "http", null, null, "VNC_PASSWORD", "vnc", null), platformWide: false, CancellationToken.None);
+        var untrusted = await ctx.AddTaskAsync("mine", TaskState.Running);
+        await ctx.Monitor.UpdateAsync(untrusted.Id, t => { t.SoftwareId = own.Id; return true; });
+        var other = ctx.Render<DesktopView>(p => p.Add(v => v.Id, untrusted.Id));
+        other.WaitForAssertion(() => Assert.Contains($"t/{untrusted.Id}/", other.Find("[data-test=desktop-not-embedded] a").GetAttribute("href")));
+        Assert.Empty(other.FindAll("[data-test=desktop-frame]"));
+    }
+
     [Fact]
     public async Task ComputingPage_RemovesOwnResourcesAfterAskingButNeverTheLocalEngine()
     {

@@ -96,6 +96,12 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await Expect(page.Locator(marker)).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath(file) });
         }
+
+        // Log out with the button (its form carries the antiforgery token the endpoint checks).
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+        await page.GotoAsync("/account");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
     }
 
     [Fact]

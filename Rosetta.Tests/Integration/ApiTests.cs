@@ -270,6 +270,12 @@ public sealed class ApiTests(PlatformFixture platform)
             Assert.NotEqual(HttpStatusCode.OK, read.StatusCode);
             Assert.DoesNotContain(name, await read.Content.ReadAsStringAsync());
         }
+
+        // Nor log the visitor out with a form of its own: the log-out form's antiforgery token is the dashboard's.
+        var logout = new HttpRequestMessage(HttpMethod.Post, new Uri(App.BaseAddress, "/logout")) { Content = new FormUrlEncodedContent([]) };
+        logout.Headers.Add("Origin", App.BaseAddress.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.SendAsync(logout)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.NavigateAsync(page)).StatusCode);
     }
 
     [Fact]

@@ -320,7 +320,9 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         {
             await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
             var jobId = await SlurmCluster.JobOfTaskAsync(id);
-            Assert.Contains("TimeLimit=00:01:00", (await SlurmCluster.RunAsync("scontrol", "show", "job", "-o", jobId)).Output);
+            var job = (await SlurmCluster.RunAsync("scontrol", "show", "job", "-o", jobId)).Output;
+            Assert.Contains("TimeLimit=00:01:00", job);
+            Assert.Contains("Requeue=0", job); // a rerun would find its environment file gone
 
             var exited = await TaskApi.WaitForStatusAsync(client, id, "exited", seconds: 150);
             Assert.Equal("TIMEOUT", await SlurmCluster.JobStateAsync(jobId));

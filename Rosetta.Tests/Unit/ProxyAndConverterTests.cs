@@ -37,7 +37,7 @@ public sealed class ProxyAndConverterTests
     }
 
     [Fact]
-    public async Task InPathModeATaskCannotClaimTheOriginWithAServiceWorkerOrClearTheDashboardsData()
+    public async Task InPathModeATaskCannotClaimTheOriginWithAServiceWorkerClearTheDashboardsDataOrKeepItsPopups()
     {
         async Task<Microsoft.AspNetCore.Http.IHeaderDictionary> ForwardedAsync(string forwardedPrefix)
         {
@@ -45,6 +45,8 @@ public sealed class ProxyAndConverterTests
             using var answer = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
             answer.Headers.TryAddWithoutValidation("Service-Worker-Allowed", "/");
             answer.Headers.TryAddWithoutValidation("Clear-Site-Data", "\"cookies\", \"storage\"");
+            answer.Headers.TryAddWithoutValidation("Cross-Origin-Opener-Policy", "same-origin");
+            answer.Headers.TryAddWithoutValidation("Cross-Origin-Opener-Policy-Report-Only", "same-origin");
             answer.Headers.TryAddWithoutValidation("X-Own", "kept");
             await new TaskProxyTransformer("/", forwardedPrefix, authorization: null).TransformResponseAsync(ctx, answer, CancellationToken.None);
             return ctx.Response.Headers;
@@ -52,6 +54,8 @@ public sealed class ProxyAndConverterTests
         var pathMode = await ForwardedAsync("/t/abc");
         Assert.False(pathMode.ContainsKey("Service-Worker-Allowed"));
         Assert.False(pathMode.ContainsKey("Clear-Site-Data"));
+        Assert.False(pathMode.ContainsKey("Cross-Origin-Opener-Policy")); // the same policy as the dashboard's would keep a popup scriptable
+        Assert.False(pathMode.ContainsKey("Cross-Origin-Opener-Policy-Report-Only"));
         Assert.Equal("kept", pathMode["X-Own"].ToString());
         // On a task host of its own, the origin is the task's.
         Assert.Equal("/", (await ForwardedAsync(""))["Service-Worker-Allowed"].ToString());
@@ -64,6 +68,20 @@ public sealed class ProxyAndConverterTests
         Assert.Equal("<body data-jupyter-api-token=\"\"> and s3cr3 </body>", System.Text.Encoding.ASCII.GetString(PageSecretScrubber.Blank(page, "s3cr3t"u8)));
         Assert.Equal("nothing here", System.Text.Encoding.ASCII.GetString(PageSecretScrubber.Blank("nothing here"u8, "s3cr3t"u8)));
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080", null, false, false)]
+    [InlineData("http://localhost:8080", null, false, false)]
+    [InlineData("http://[::1]:8080", null, false, false)]
+    [InlineData("https://0.0.0.0:443", null, false, false)]
+    [InlineData("http://0.0.0.0:8080", null, false, true)]
+    [InlineData("http://*:8080", null, false, true)]
+    [InlineData("http://10.0.0.5:8080", null, false, true)]
+    [InlineData("http://0.0.0.0:8080", "https://rosetta.example.org", false, false)] // behind a TLS proxy
+    [InlineData("http://127.0.0.1:8080", "http://rosetta.example.org", false, true)]
+    [InlineData("http://0.0.0.0:8080", null, true, false)] // tasks on their own host names
+    public void PlainHttpBeyondTheLoopbackInPathModeIsWarnedAbout(string listening, string? publicUrl, bool taskHosts, bool warned) =>
+        Assert.Equal(warned, Rosetta.App.Hosting.PathModeExposure.Warning([listening], publicUrl, taskHosts) is not null);
 
     [Fact]
     public void ATaskSetsCookiesOnlyForItself()

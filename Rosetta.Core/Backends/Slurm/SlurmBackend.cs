@@ -183,7 +183,8 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var defaults = computing.Defaults;
         var sbatch = new List<string>
         {
-            "sbatch", "--parsable", "--job-name", spec.Name, "--output", SlurmJobScript.OutputPattern,
+            // --no-requeue: the job's environment file is gone once it has started, so a rerun could not start.
+            "sbatch", "--parsable", "--no-requeue", "--job-name", spec.Name, "--output", SlurmJobScript.OutputPattern,
             "--comment", SlurmJobScript.Comment(identity.InstanceId, taskId),
         };
         var cpus = spec.Cpus ?? defaults.Cpus;
