@@ -17,13 +17,23 @@ public static class DashboardPageGuard
     public static IApplicationBuilder UseDashboardPageGuard(this IApplicationBuilder app) => app.Use((ctx, next) =>
     {
         var request = ctx.Request;
-        if (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination
-            && destination != "document" && request.Headers.Cookie.Count > 0)
+        if (request.Headers.Cookie.Count > 0
+            && (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination && destination != "document"
+                || HasPlantedSession(request.Headers.Cookie)))
         {
             request.Headers.Cookie = WithoutSession(request.Headers.Cookie);
         }
         return next(ctx);
     });
+
+    /// <summary>
+    /// Two session cookies: a script can add one (<c>document.cookie</c>, with a longer path, which the
+    /// browser then sends first) next to the real, HttpOnly one, to sign its visitor into another account.
+    /// The server sets one only, so a request with two is served as signed out.
+    /// </summary>
+    private static bool HasPlantedSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>
+        cookieHeaders.SelectMany(h => (h ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Count(c => c.Split('=', 2)[0].Trim() == PlatformCookies.Auth) > 1;
 
     /// <summary>
     /// Everything but the task proxy and share links (task pages), the API and the hub (which take the

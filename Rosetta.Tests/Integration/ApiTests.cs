@@ -271,6 +271,19 @@ public sealed class ApiTests(PlatformFixture platform)
             Assert.DoesNotContain(name, await read.Content.ReadAsStringAsync());
         }
 
+        // Nor slip a session of its own next to the visitor's (document.cookie, a longer path goes first).
+        var session = browser.Cookies.GetAllCookies().Single(c => c.Name == "rosetta.auth");
+        var planted = new HttpRequestMessage(HttpMethod.Get, page);
+        planted.Headers.Add("Cookie", $"rosetta.auth=someone-elses; rosetta.auth={session.Value}");
+        planted.Headers.Accept.ParseAdd("text/html");
+        using (var bare = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress })
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await bare.SendAsync(planted)).StatusCode);
+            var single = new HttpRequestMessage(HttpMethod.Get, page);
+            single.Headers.Add("Cookie", $"rosetta.auth={session.Value}");
+            Assert.Equal(HttpStatusCode.OK, (await bare.SendAsync(single)).StatusCode);
+        }
+
         // Nor log the visitor out with a form of its own: the log-out form's antiforgery token is the dashboard's.
         var logout = new HttpRequestMessage(HttpMethod.Post, new Uri(App.BaseAddress, "/logout")) { Content = new FormUrlEncodedContent([]) };
         logout.Headers.Add("Origin", App.BaseAddress.GetLeftPart(UriPartial.Authority));
