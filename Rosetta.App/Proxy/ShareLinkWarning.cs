@@ -10,8 +10,8 @@ namespace Rosetta.App.Proxy;
 /// In path mode a shared task's page runs on the dashboard's own origin: a visitor signed in to the
 /// dashboard lends it the session cookie, with which it can reach the visitor's own task interfaces
 /// (<c>/t/{id}/</c> opens with it). So a share link opened by someone signed in as another user first
-/// says so, and offers to sign out before opening (or a private window). The owner and anonymous
-/// visitors go straight through; with per-task host names every task has an origin of its own and
+/// says so, and offers to sign out before opening (or a private window); so does the task's page when
+/// its guest has signed in since. The owner and anonymous visitors go straight through; with per-task host names every task has an origin of its own and
 /// nothing needs saying.
 /// </summary>
 public static class ShareLinkWarning
@@ -35,7 +35,14 @@ public static class ShareLinkWarning
             && (await ctx.Request.ReadFormAsync(ctx.RequestAborted)).ContainsKey(SignOutField);
     }
 
-    public static IResult Page(HttpContext ctx, string visitor)
+    /// <summary>The browser loading a page (not a script's request or a subresource): where the warning can be shown.</summary>
+    public static bool IsPageLoad(HttpRequest request) =>
+        request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination
+            ? destination == "document"
+            : HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
+    /// <param name="action">Where the sign-out form posts: the share link itself, which signs out and opens the task.</param>
+    public static IResult Page(HttpContext ctx, string visitor, string action)
     {
         var tokens = ctx.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(ctx);
         var html = HtmlEncoder.Default;
@@ -49,7 +56,7 @@ public static class ShareLinkWarning
             <p class="auth-sub">You are signed in to Rosetta as <strong>{{html.Encode(visitor)}}</strong>, and this task belongs to someone else.</p>
             <p>Its page runs at this platform's own address, so while you are signed in here it could reach your own tasks' interfaces.
             Sign out to open it, or open the link in a private window.</p>
-            <form method="post">
+            <form method="post" action="{{html.Encode(action)}}">
             <input type="hidden" name="{{html.Encode(tokens.FormFieldName)}}" value="{{html.Encode(tokens.RequestToken ?? "")}}">
             <button type="submit" name="{{SignOutField}}" value="1" data-test="share-sign-out">Sign out and open the task</button>
             </form>

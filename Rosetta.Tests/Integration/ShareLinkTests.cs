@@ -138,7 +138,20 @@ public sealed class ShareLinkTests
             Assert.Equal(HttpStatusCode.Redirect, opened.StatusCode);
             Assert.Equal($"/t/{id}/", opened.Headers.Location!.OriginalString);
             Assert.Equal(HttpStatusCode.Redirect, (await bob.NavigateAsync(account)).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await bob.NavigateAsync(new Uri(app.BaseAddress, $"/t/{id}/"))).StatusCode);
+            var shared = await bob.NavigateAsync(new Uri(app.BaseAddress, $"/t/{id}/"));
+            Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
+            Assert.DoesNotContain("share-warning", await shared.Content.ReadAsStringAsync());
+
+            // Signed in again later (another tab), the link's page warns again before it runs beside that session;
+            // what the page itself asks for meanwhile is not a page load and passes.
+            await bob.LogInAsync(app.BaseAddress, bobName, "password-" + bobName);
+            var again = await bob.NavigateAsync(new Uri(app.BaseAddress, $"/t/{id}/"), ("Sec-Fetch-Dest", "document"));
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Contains("share-warning", await again.Content.ReadAsStringAsync());
+            Assert.Contains($"action=\"/s/", await again.Content.ReadAsStringAsync());
+            var script = new HttpRequestMessage(HttpMethod.Get, new Uri(app.BaseAddress, $"/t/{id}/"));
+            script.Headers.Add("Sec-Fetch-Dest", "empty");
+            Assert.DoesNotContain("share-warning", await (await bob.SendAsync(script)).Content.ReadAsStringAsync());
             await TaskApi.StopAndDeleteAsync(owner, id);
         }
         finally
