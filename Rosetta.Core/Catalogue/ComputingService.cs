@@ -64,6 +64,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await db.Computing.AnyAsync(c => c.Id == computing.Id, ct))
             throw new ConflictException($"Computing id '{computing.Id}' is taken; choose another id.");
+        // Resources are picked by name (the new-task wizard, the storages form): two of one owner under one name could not be told apart.
+        if (await db.Computing.AnyAsync(c => c.OwnerId == computing.OwnerId && c.Name == computing.Name, ct))
+            throw new ConflictException($"You already have a computing resource named '{computing.Name}'; choose another name.");
         db.Computing.Add(computing);
         await db.SaveChangesAsync(ct);
         return computing;

@@ -388,6 +388,11 @@ public sealed class ApiTests(PlatformFixture platform)
         var database = App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>();
         var created = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Old box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" });
         var computing = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        // One name per owner: the wizard picks resources by name.
+        var twice = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Old box", kind = "ssh", host = "127.0.0.2", port = 22, username = "demo" });
+        Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
+        Assert.Contains("named 'Old box'", (string?)(await TaskApi.ProblemAsync(twice))["detail"]);
+        Assert.Equal(HttpStatusCode.Created, (await other.PostAsJsonAsync("/api/v1/computing", new { name = "Old box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" })).StatusCode);
 
         // Not the local engine; not someone else's; platform-wide ones only by admins.
         var local = await admin.DeleteAsync("/api/v1/computing/local");

@@ -136,7 +136,7 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
     {
         var response = await client.PostAsJsonAsync("/api/v1/computing", new
         {
-            name = $"host {port} {username} {engine}", kind = "ssh", host = "127.0.0.1", port, username, engine, hostKeyFingerprint = fingerprint,
+            name = $"host {port} {username} {engine} {Guid.NewGuid().ToString("N")[..4]}", kind = "ssh", host = "127.0.0.1", port, username, engine, hostKeyFingerprint = fingerprint,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);

@@ -288,7 +288,7 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
     {
         var response = await client.PostAsJsonAsync("/api/v1/computing", new
         {
-            name = $"writes {engine} {port}", kind = "ssh", host = DemoSshHost.Host, port, username = DemoSshHost.User, engine,
+            name = $"writes {engine} {port} {Guid.NewGuid().ToString("N")[..4]}", kind = "ssh", host = DemoSshHost.Host, port, username = DemoSshHost.User, engine,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);
