@@ -39,22 +39,21 @@ public static class CatalogueEndpoints
             {
                 var caller = user.ToCaller();
                 if (await service.UpdateAsync(caller, id, body.ToDraft(), ct)) return Results.Ok(SoftwareDto.From((await service.FindAsync(caller, id, ct))!));
-                return await NotYoursAsync(service, caller, id, ct);
+                return NotYours(await service.FindAsync(caller, id, ct) is not null, OnlyAdminsSoftware,
+                    $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue.");
             })
             .WithSummary("Replace an entry of the caller's catalogue (admins: also platform-wide ones); tasks started afterwards use it.")
             .Produces<SoftwareDto>().ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404);
         software.MapDelete("/{id}", async (string id, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
             {
                 var caller = user.ToCaller();
-                return await service.DeleteAsync(caller, id, ct) ? Results.NoContent() : await NotYoursAsync(service, caller, id, ct);
+                return await service.DeleteAsync(caller, id, ct) ? Results.NoContent()
+                    : NotYours(await service.FindAsync(caller, id, ct) is not null, OnlyAdminsSoftware,
+                        $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue.");
             })
             .WithSummary("Remove an entry of the caller's catalogue (admins: also platform-wide ones); 409 while tasks of it still run.")
             .Produces(204).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
-        static async Task<IResult> NotYoursAsync(SoftwareService service, Rosetta.Core.Domain.Caller caller, string id, CancellationToken ct) =>
-            await service.FindAsync(caller, id, ct) is not null
-                ? Results.Problem(statusCode: 403, title: "Forbidden.", detail: "Only admins change or remove platform-wide software; add your own entry instead.")
-                : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue.");
 
         var computing = api.MapGroup("/computing").WithTags("Computing");
         computing.MapGet("/", async (ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
@@ -75,9 +74,8 @@ public static class CatalogueEndpoints
             {
                 var caller = user.ToCaller();
                 if (await service.DeleteAsync(caller, id, ct)) return Results.NoContent();
-                return await service.FindAsync(caller, id, ct) is not null
-                    ? Results.Problem(statusCode: 403, title: "Forbidden.", detail: "Only admins remove platform-wide computing resources.")
-                    : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
+                return NotYours(await service.FindAsync(caller, id, ct) is not null, "Only admins remove platform-wide computing resources.",
+                    $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
             })
             .WithSummary("Remove a resource of the caller's (admins: also platform-wide ones); 409 while it has tasks or storages, and for the local engine.")
             .Produces(204).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
@@ -97,6 +95,13 @@ public static class CatalogueEndpoints
             .WithSummary("Log into the resource and ask its container engine for its version and size; says precisely what failed.")
             .Produces<ConnectionTestDto>().ProducesProblem(404);
     }
+
+    private const string OnlyAdminsSoftware = "Only admins change or remove platform-wide software; add your own entry instead.";
+
+    /// <summary>A change the caller may not make: 403 when they see the object (a platform-wide one), else 404 (existence is not revealed).</summary>
+    private static IResult NotYours(bool visible, string onlyAdmins, string notFound) => visible
+        ? Results.Problem(statusCode: 403, title: "Forbidden.", detail: onlyAdmins)
+        : Results.Problem(statusCode: 404, title: "Not found.", detail: notFound);
 }
 
 /// <summary>The outcome of a connection test: what answered, or what failed and how to fix it.</summary>

@@ -109,7 +109,7 @@ public static class AuthenticationSetup
     }
 
     public static string? SecurityStampOf(System.Security.Claims.ClaimsPrincipal principal, IServiceProvider services) =>
-        principal.FindFirst(services.GetRequiredService<UserManager<RosettaUser>>().Options.ClaimsIdentity.SecurityStampClaimType)?.Value;
+        principal.FindFirst(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.ClaimsIdentity.SecurityStampClaimType)?.Value;
 
     private static async Task RejectEndedSessions(Microsoft.AspNetCore.Authentication.Cookies.CookieValidatePrincipalContext ctx)
     {
@@ -125,4 +125,9 @@ public static class PlatformCookies
     public const string Prefix = "rosetta.";
     public const string Auth = "rosetta.auth";
     public const string Antiforgery = "rosetta.af";
+
+    /// <summary>The <c>name=value</c> parts of a request's Cookie headers, each with its name.</summary>
+    public static IEnumerable<(string Name, string Part)> Parts(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>
+        cookieHeaders.SelectMany(h => (h ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(part => (part.Split('=', 2)[0].Trim(), part));
 }

@@ -15,16 +15,13 @@ namespace Rosetta.App.Auth;
 /// API clients use a Bearer token and are not concerned. The token names the user and the security
 /// stamp of their sessions, so a password or role change retires it with the sessions.
 /// </summary>
-public sealed class DashboardRequestTokens(IDataProtectionProvider dataProtection, IServiceScopeFactory scopes)
+public sealed class DashboardRequestTokens(IDataProtectionProvider dataProtection, IServiceProvider services)
 {
     public const string QueryName = "dashboardToken";
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Rosetta.DashboardRequest.v1");
 
-    public string Issue(ClaimsPrincipal session)
-    {
-        using var scope = scopes.CreateScope();
-        return _protector.Protect($"{session.UserId()}\n{AuthenticationSetup.SecurityStampOf(session, scope.ServiceProvider)}");
-    }
+    public string Issue(ClaimsPrincipal session) =>
+        _protector.Protect($"{session.UserId()}\n{AuthenticationSetup.SecurityStampOf(session, services)}");
 
     /// <summary>Whether the request carries a token issued for the session it is authenticated with.</summary>
     public bool Allows(HttpContext ctx)

@@ -32,8 +32,7 @@ public static class DashboardPageGuard
     /// The server sets one only, so a request with two is served as signed out.
     /// </summary>
     private static bool HasPlantedSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>
-        cookieHeaders.SelectMany(h => (h ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            .Count(c => c.Split('=', 2)[0].Trim() == PlatformCookies.Auth) > 1;
+        PlatformCookies.Parts(cookieHeaders).Count(c => c.Name == PlatformCookies.Auth) > 1;
 
     /// <summary>
     /// Everything but the task proxy and share links (task pages), the API and the hub (which take the
@@ -45,6 +44,5 @@ public static class DashboardPageGuard
 
     /// <summary>The Cookie header without the session cookie (and its chunks, <c>rosetta.authC1</c>…).</summary>
     public static string WithoutSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) => string.Join("; ",
-        cookieHeaders.SelectMany(h => (h ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            .Where(c => !c.Split('=', 2)[0].Trim().StartsWith(PlatformCookies.Auth, StringComparison.Ordinal)));
+        PlatformCookies.Parts(cookieHeaders).Where(c => !c.Name.StartsWith(PlatformCookies.Auth, StringComparison.Ordinal)).Select(c => c.Part));
 }

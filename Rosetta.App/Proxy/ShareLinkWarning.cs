@@ -41,9 +41,10 @@ public static class ShareLinkWarning
             ? destination == "document"
             : HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
 
-    /// <param name="action">Where the sign-out form posts: the share link itself, which signs out and opens the task.</param>
-    public static IResult Page(HttpContext ctx, string visitor, string action)
+    /// <param name="shareSecret">The link's secret: the sign-out form posts to the link itself, which signs out and opens the task.</param>
+    public static IResult Page(HttpContext ctx, string visitor, string shareSecret)
     {
+        var action = $"{Api.ShareEndpoints.OpenPath}/{shareSecret}";
         var tokens = ctx.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(ctx);
         var html = HtmlEncoder.Default;
         ctx.Response.Headers.CacheControl = "no-store";

@@ -60,7 +60,7 @@ public static class TaskProxy
             return Results.Redirect(HandOffUrl(ctx, hosts, tickets, new TaskHostGrant(taskId, null, secret, hosts.DashboardOrigin(ctx.Request)), "/"));
         if (await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
         {
-            if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor, $"{Api.ShareEndpoints.OpenPath}/{secret}");
+            if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor, secret);
             await ctx.SignOutAsync(Microsoft.AspNetCore.Identity.IdentityConstants.ApplicationScheme);
         }
         ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
@@ -101,7 +101,7 @@ public static class TaskProxy
         if (shareSecret is not null && ShareLinkWarning.IsPageLoad(ctx.Request) && await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
         {
             // A guest who signed in since opening the link: the page would now run beside that session.
-            await ShareLinkWarning.Page(ctx, visitor, $"{Api.ShareEndpoints.OpenPath}/{shareSecret}").ExecuteAsync(ctx);
+            await ShareLinkWarning.Page(ctx, visitor, shareSecret).ExecuteAsync(ctx);
             return;
         }
         if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))

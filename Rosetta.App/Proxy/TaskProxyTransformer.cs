@@ -95,18 +95,6 @@ public sealed class TaskProxyTransformer(PathString upstreamPath, string forward
     /// The request's cookies minus the platform's own (the interface's cookies, e.g. Jupyter's _xsrf, pass).
     /// Task-host cookies may carry the browser's <c>__Host-</c> prefix, so that is looked through.
     /// </summary>
-    public static string WithoutPlatformCookies(Microsoft.Extensions.Primitives.StringValues cookieHeaders)
-    {
-        var kept = new List<string>();
-        foreach (var header in cookieHeaders)
-        {
-            if (header is null) continue;
-            foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (IsPlatformName(part.Split('=', 2)[0].Trim())) continue;
-                kept.Add(part);
-            }
-        }
-        return string.Join("; ", kept);
-    }
+    public static string WithoutPlatformCookies(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>
+        string.Join("; ", PlatformCookies.Parts(cookieHeaders).Where(c => !IsPlatformName(c.Name)).Select(c => c.Part));
 }
