@@ -62,6 +62,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
             Defaults = draft.Defaults ?? new TaskOptions(), OwnerId = caller.UserId,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var write = await db.BeginWriteAsync(ct);
         if (await db.Computing.AnyAsync(c => c.Id == computing.Id, ct))
             throw new ConflictException($"Computing id '{computing.Id}' is taken; choose another id.");
         // Resources are picked by name (the new-task wizard, the storages form): two of one owner under one name could not be told apart.
@@ -69,6 +70,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
             throw new ConflictException($"You already have a computing resource named '{computing.Name}'; choose another name.");
         db.Computing.Add(computing);
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         return computing;
     }
 
@@ -84,6 +86,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
     public async Task<bool> DeleteAsync(Caller caller, string id, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // Held until the removal commits: a task or storage being added to the resource now either
+        // lands first (and stops the removal) or finds the resource gone (see TaskMonitor.AddAsync).
+        await using var write = await db.BeginWriteAsync(ct);
         var computing = await db.Computing.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (computing is null || !caller.CanUse(computing.OwnerId)) return false;
         if (computing.Kind == ComputingKind.Local) throw new ConflictException("The platform's own Docker engine is part of the platform and cannot be removed.");
@@ -96,6 +101,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
             throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
         db.Computing.Remove(computing);
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         monitor.Forget(id);
         connections.Close(computing);
         return true;

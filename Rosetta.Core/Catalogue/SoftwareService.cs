@@ -39,10 +39,12 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
 
         software!.OwnerId = platformWide ? null : caller.UserId;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var write = await db.BeginWriteAsync(ct);
         if (await db.Software.AnyAsync(s => s.Id == software.Id, ct))
             throw new ConflictException($"Software id '{software.Id}' is taken; choose another id.");
         db.Software.Add(software);
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         return software;
     }
 
@@ -69,12 +71,14 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
     public async Task<bool> DeleteAsync(Caller caller, string id, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var write = await db.BeginWriteAsync(ct);
         var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (existing is null || !CanEdit(caller, existing)) return false;
         if (await db.Tasks.AnyAsync(t => t.SoftwareId == id && t.Status != TaskState.Stopped && t.Status != TaskState.Exited && t.Status != TaskState.Failed, ct))
             throw new ConflictException($"'{existing.Name}' has tasks that still run; stop them first.");
         db.Software.Remove(existing);
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         return true;
     }
 

@@ -8,6 +8,7 @@ using Rosetta.Core.Domain;
 using Rosetta.Core.Persistence;
 using Rosetta.Core.Security;
 using Rosetta.Core.Streaming;
+using Rosetta.Core.Validation;
 
 namespace Rosetta.Core.Monitoring;
 
@@ -115,11 +116,19 @@ public sealed partial class TaskMonitor(
     }
 
     /// <summary>Persists a new task and publishes it.</summary>
+    /// <exception cref="ValidationException">Its computing resource was removed after the caller looked it up.</exception>
     public async Task<TaskRecord> AddAsync(TaskRecord task, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        db.Tasks.Add(task);
-        await db.SaveChangesAsync(ct);
+        await using (var write = await db.BeginWriteAsync(ct))
+        {
+            // Checked under the write lock, so a removal of the resource (ComputingService.DeleteAsync) cannot slip in before the insert.
+            if (!await db.Computing.AnyAsync(c => c.Id == task.ComputingId, ct))
+                throw ValidationException.For("computing", $"'{task.ComputingId}' was removed while the task was being created; choose another computing resource.");
+            db.Tasks.Add(task);
+            await db.SaveChangesAsync(ct);
+            await write.CommitAsync(ct);
+        }
         var snapshot = task.Clone();
         Feed.Upsert(snapshot);
         return snapshot;

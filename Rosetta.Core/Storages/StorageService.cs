@@ -52,6 +52,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         StorageRules.BindPath(errors, draft.BindPath);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var write = await db.BeginWriteAsync(ct);
         var computingId = draft.Computing ?? (kind == StorageKind.Local ? BundledCatalogue.LocalComputingId : null);
         var computing = computingId is null ? null : await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == computingId, ct);
         if (computing is null || !caller.CanUse(computing.OwnerId))
@@ -74,6 +75,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         };
         db.Storages.Add(storage);
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         return storage;
     }
 
@@ -86,6 +88,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     public async Task<Storage?> UpdateAsync(Caller caller, string id, StorageDraft draft, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var write = await db.BeginWriteAsync(ct);
         var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
         if (storage.OwnerId is null && !caller.IsAdmin) throw new StorageAccessDeniedException("Only admins change platform-wide storages.");
@@ -114,6 +117,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         storage.ReadOnly = draft.ReadOnly ?? storage.ReadOnly;
         storage.Browsable = draft.Browsable ?? storage.Browsable;
         await db.SaveChangesAsync(ct);
+        await write.CommitAsync(ct);
         return storage;
     }
 

@@ -29,7 +29,10 @@ public sealed class DashboardTestContext : BunitContext
     public const string UserId = "user-1";
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "rosetta-bunit", Guid.NewGuid().ToString("N"));
 
-    public DashboardTestContext(bool admin = false)
+    /// <param name="moreBackends">Backends of other kinds (e.g. a <see cref="FakeBackend"/> of kind SSH); the local one stays the default backend.</param>
+    /// <param name="databaseInterceptor">Sees every database command (e.g. to hold writers at one point).</param>
+    public DashboardTestContext(bool admin = false, IEnumerable<ITaskBackend>? moreBackends = null,
+        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null)
     {
         Directory.CreateDirectory(_directory);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -39,12 +42,17 @@ public sealed class DashboardTestContext : BunitContext
             o.SnackbarConfiguration.ShowTransitionDuration = 0;
             o.SnackbarConfiguration.HideTransitionDuration = 0;
         });
-        Services.AddDbContextFactory<RosettaDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(_directory, "r.db")}"));
+        Services.AddDbContextFactory<RosettaDbContext>(o =>
+        {
+            o.UseSqlite($"Data Source={Path.Combine(_directory, "r.db")}");
+            if (databaseInterceptor is not null) o.AddInterceptors(databaseInterceptor);
+        });
         Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         Services.AddSingleton<PlatformIdentity>();
         Services.AddSingleton<TaskSecrets>();
         Services.AddSingleton<InterfaceProbe>();
-        Services.AddSingleton<ITaskBackend, FakeBackend>();
+        foreach (var backend in moreBackends ?? []) Services.AddSingleton(backend);
+        Services.AddSingleton<ITaskBackend, FakeBackend>(); // last: what GetRequiredService<ITaskBackend> answers
         Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage") }));
@@ -110,12 +118,15 @@ public sealed class DashboardTestContext : BunitContext
     }
 
     /// <summary>A backend with no engine: capacity of a small machine, logs from a list, no events.</summary>
-    public sealed class FakeBackend : ITaskBackend
+    public sealed class FakeBackend(ComputingKind kind = ComputingKind.Local) : ITaskBackend
     {
         public static readonly List<LogLine> Logs = [];
-        public ComputingKind Kind => ComputingKind.Local;
+        public ComputingKind Kind => kind;
         public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult("fake engine");
-        public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult(new ComputingCapacity(2, 4L << 30));
+        /// <summary>What <see cref="GetCapacityAsync"/> does; by default it answers at once.</summary>
+        public Func<CancellationToken, Task<ComputingCapacity>>? Measuring { get; set; }
+        public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) =>
+            Measuring?.Invoke(ct) ?? Task.FromResult(new ComputingCapacity(2, 4L << 30));
         /// <summary>What <see cref="LaunchAsync"/> does; by default it refuses.</summary>
         public Func<LaunchRequest, CancellationToken, Task<LaunchResult>>? Launching { get; set; }
         public Task<LaunchResult> LaunchAsync(LaunchRequest request, IProgress<string> progress, CancellationToken ct) =>
