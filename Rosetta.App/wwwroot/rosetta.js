@@ -16,8 +16,29 @@ window.rosetta = {
     reload: function (frame) {
         if (frame) frame.src = frame.src;
     },
+    // True once the text is on the clipboard. The clipboard API exists only in secure contexts (HTTPS,
+    // localhost) and may be refused; the older copy command still works from a click on plain HTTP.
     copy: async function (text) {
-        await navigator.clipboard.writeText(text);
+        try {
+            if (navigator.clipboard && window.isSecureContext) {
+                await navigator.clipboard.writeText(text);
+                return true;
+            }
+        } catch { /* refused: try the older way */ }
+        const area = document.createElement("textarea");
+        area.value = text;
+        area.setAttribute("readonly", "");
+        area.style.position = "fixed";
+        area.style.opacity = "0";
+        document.body.appendChild(area);
+        area.select();
+        try {
+            return document.execCommand("copy");
+        } catch {
+            return false;
+        } finally {
+            area.remove();
+        }
     },
     // Uploads the files of a file input straight to the storage API, one PUT per file (urls[i], null
     // to skip one), one after the other: the browser streams each file from disk, with the session

@@ -97,6 +97,21 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath(file) });
         }
 
+        // Copying the public key (the account page is the last one open) in a browser that refuses the
+        // clipboard API, as Chromium does with "Write permission denied" (a page served over plain HTTP
+        // beyond localhost has none at all): the page falls back to the copy command, and the circuit,
+        // which an unhandled refusal used to end, answers with its snackbar.
+        await page.EvaluateAsync("""
+            () => {
+                navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));
+                document.addEventListener('copy', e => window.copiedText = e.target.value);
+            }
+            """);
+        await page.Locator("[data-test=copy-key]").ClickAsync();
+        await Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("Copied");
+        Assert.Equal(await page.Locator("[data-test=public-key]").InnerTextAsync(), await page.EvaluateAsync<string>("() => window.copiedText"));
+        await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
+
         // Log out with the button (its form carries the antiforgery token the endpoint checks).
         await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
