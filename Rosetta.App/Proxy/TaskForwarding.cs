@@ -87,7 +87,15 @@ public static class TaskForwarding
         if (error != ForwarderError.None && !ctx.Response.HasStarted)
         {
             var failure = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
-            loggers.CreateLogger(typeof(TaskForwarding)).LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
+            var logger = loggers.CreateLogger(typeof(TaskForwarding));
+            if (ctx.RequestAborted.IsCancellationRequested)
+            {
+                // The browser left first (a reload, a closed tab, a page's own cancelled request): nothing
+                // failed, and nobody is there to read an answer.
+                logger.LogDebug(failure, "Proxying to task {TaskId} ended: the client went away ({Error})", task.Id, error);
+                return;
+            }
+            logger.LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
             // YARP sets the status (502, 504) and leaves the body empty.
             await Results.Problem(statusCode: ctx.Response.StatusCode, title: "The task's interface did not answer.",
                 detail: $"Task '{task.Name}' is running but its interface on port {task.InterfacePort} {(error == ForwarderError.RequestTimedOut ? "took too long to answer" : "refused or dropped the request")}: it may still be starting, or the software may have stopped listening; its logs say more.").ExecuteAsync(ctx);

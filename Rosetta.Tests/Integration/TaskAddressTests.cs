@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Rosetta.Core.Monitoring;
 using Rosetta.Tests.Infrastructure;
 
@@ -51,6 +52,33 @@ public sealed class TaskAddressTests(PlatformFixture platform)
         var problem = await TaskApi.ProblemAsync(broken);
         Assert.Equal("The task's interface did not answer.", (string?)problem["title"]);
         Assert.Contains("port " + published.HostPort, (string?)problem["detail"]);
+        await TaskApi.StopAndDeleteAsync(client, id);
+    }
+
+    [Fact]
+    public async Task ABrowserThatGivesUpOnASilentInterfaceLeavesNoWarningInTheLog()
+    {
+        var logs = new CapturedLogs();
+        await using var app = new RosettaAppFactory(services: logs.AddTo);
+        var token = await app.AdminTokenAsync();
+        using var client = app.Client(token);
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 60);
+
+        // Off its network the container's address answers nothing: the proxy's connection attempt waits.
+        var container = await DockerEngine.InspectTaskContainerAsync(id);
+        using (var docker = DockerEngine.Client())
+            await docker.Networks.DisconnectNetworkAsync("bridge", new Docker.DotNet.Models.NetworkDisconnectParameters { Container = container.ID, Force = true });
+        using (var impatient = app.Client(token))
+        {
+            impatient.Timeout = TimeSpan.FromSeconds(1); // a reload, a closed tab
+            await Assert.ThrowsAnyAsync<TaskCanceledException>(() => impatient.GetAsync($"/t/{id}/"));
+        }
+
+        const string category = "Rosetta.App.Proxy.TaskForwarding";
+        await StorageApi.WaitUntilAsync(() => logs.Entries.Any(e => e.Category == category && e.Message.Contains("the client went away")),
+            "the proxy noticed the browser left");
+        Assert.DoesNotContain(logs.Entries, e => e.Category == category && e.Level >= LogLevel.Warning);
         await TaskApi.StopAndDeleteAsync(client, id);
     }
 }
