@@ -16,6 +16,9 @@ public static class ContainerSpecFactory
         foreach (var (name, value) in task.Options.Env ?? []) env[name] = value;
         if (software.BasePathEnv is { } basePathEnv) env[basePathEnv] = ProxyPath(task.Id);
         if (software.SecretEnv is { } secretEnv && secret is not null) env[secretEnv] = secret;
+        // Where the storages are inside the task, for images that show them where users save their work
+        // (the bundled Jupyter and desktop link them into the home folder, which goes with the container).
+        if (binds is { Count: > 0 }) env[StoragesEnv] = string.Join(':', binds.Select(b => b.ContainerPath));
 
         long? memory = ResourceQuantities.TryParseMemory(task.Options.Memory, out var bytes) ? bytes : null;
         return new ContainerSpec
@@ -38,6 +41,9 @@ public static class ContainerSpecFactory
     }
 
     public static string ContainerName(string taskId) => $"rosetta-{taskId}";
+
+    /// <summary>The storages' bind paths inside a task, ':'-separated (bind paths never hold a ':').</summary>
+    public const string StoragesEnv = "ROSETTA_STORAGES";
 
     /// <summary>The path under which the platform proxies a task's interface.</summary>
     public static string ProxyPath(string taskId) => $"/t/{taskId}/";

@@ -58,6 +58,27 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TasksPage_StopsAndDeletesOnlyAfterSayingWhatGoes()
+    {
+        await using var ctx = new DashboardTestContext();
+        var notebook = await ctx.AddTaskAsync("notebook", TaskState.Running);
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => page.Find("[data-test=stop]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("save open work first", dialogs.Markup));
+        dialogs.Find("button:not(.mud-button-filled)").Click(); // Cancel
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("save open work first", dialogs.Markup));
+        Assert.Equal(TaskState.Running, ctx.Monitor.Get(notebook.Id)!.Status);
+
+        page.Find("[data-test=stop]").Click();
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Stop").Click());
+        page.WaitForAssertion(() => Assert.Equal("stopped", page.Find(".status-chip").GetAttribute("data-status")));
+
+        page.Find("[data-test=delete]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("outside its storages (its home folder included) go with it", dialogs.Markup));
+    }
+
+    [Fact]
     public async Task TasksPage_FiltersByStatusAndName()
     {
         await using var ctx = new DashboardTestContext();

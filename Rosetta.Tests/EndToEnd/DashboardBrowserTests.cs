@@ -83,6 +83,8 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
         // Stop from the list; the chip turns stopped without a reload.
         await page.Locator("[data-test=tasks] [data-test=stop]").First.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToContainTextAsync("save open work first");
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
         await Expect(page.Locator("[data-test=tasks] .status-chip").First).ToHaveAttributeAsync("data-status", "stopped");
 
         // A task deleted elsewhere (another tab, the API) disappears here.

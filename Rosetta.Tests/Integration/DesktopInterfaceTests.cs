@@ -30,6 +30,11 @@ public sealed class DesktopInterfaceTests(PlatformFixture platform)
 
             var (width, height) = await VncThroughProxy.HandshakeAsync(App, token, id);
             Assert.True(width > 0 && height > 0, $"desktop size {width}x{height}");
+
+            // The terminal opens in the home folder, which goes with the container: the storages are linked there.
+            var container = await DockerEngine.InspectTaskContainerAsync(id);
+            var home = await DockerEngine.ExecAsync(container.ID, "", "sh", "-c", "readlink ~/personal ~/shared");
+            Assert.Equal("/storages/personal\n/storages/shared\n", home.Output);
         }
         finally
         {

@@ -74,6 +74,18 @@ public sealed class StorageBindIntegrationTests(PlatformFixture platform)
             Assert.Equal("42\n", await client.GetStringAsync("/api/v1/storages/personal/download?path=results/answer.txt"));
             Assert.Equal("api\ntask\n", await client.GetStringAsync("/api/v1/storages/personal/download?path=from-the-api/log.txt"));
             Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/storages/personal/files?path=results")).StatusCode);
+
+            // Jupyter's own file browser (rooted at the home folder, which goes with the container) shows the
+            // storages, and a notebook saved there through it lands in the storage, where it outlives the task.
+            var root = await client.GetFromJsonAsync<JsonObject>($"/t/{id}/api/contents");
+            Assert.Contains(root!["content"]!.AsArray(), e => (string?)e!["name"] == "personal" && (string?)e["type"] == "directory");
+            var notebook = new JsonObject
+            {
+                ["type"] = "notebook",
+                ["content"] = new JsonObject { ["cells"] = new JsonArray(), ["metadata"] = new JsonObject(), ["nbformat"] = 4, ["nbformat_minor"] = 5 },
+            };
+            Assert.Equal(HttpStatusCode.Created, (await client.PutAsJsonAsync($"/t/{id}/api/contents/personal/saved.ipynb", notebook)).StatusCode);
+            Assert.Contains("saved.ipynb", await StorageApi.NamesAsync(client, "personal"));
         }
         finally
         {

@@ -64,6 +64,16 @@ done
 [ -S "/tmp/.X11-unix/X${display#:}" ] || fail "Xvnc did not open display $display within 10 s"
 export DISPLAY="$display"
 
+# --- The storages (ROSETTA_STORAGES: the platform's bind paths, ':'-separated) as links in the
+# home folder, where the terminal opens: the home folder goes with the container, they stay.
+if [ -n "${ROSETTA_STORAGES:-}" ]; then
+    IFS=: read -r -a storages <<<"$ROSETTA_STORAGES"
+    for storage in "${storages[@]}"; do
+        link="$HOME/${storage##*/}"
+        [ -e "$link" ] || [ -L "$link" ] || ln -s "$storage" "$link" || say "could not link $storage into $HOME"
+    done
+fi
+
 # --- The session: terminal + fluxbox, with a D-Bus session bus.
 dbus-launch --exit-with-session /usr/local/bin/desktop-session.sh &
 session_pid=$!

@@ -23,6 +23,21 @@ if [ -n "${JUPYTER_ALLOW_ORIGIN:-}" ]; then
     set -- --NotebookApp.allow_origin="$JUPYTER_ALLOW_ORIGIN" "$@"
 fi
 
+# The storages (ROSETTA_STORAGES: the platform's bind paths, ':'-separated) appear in the notebook
+# root as links named after their folder: the home folder goes with the container, they stay.
+home="${HOME:-/home/jovyan}"
+if [ -n "${ROSETTA_STORAGES:-}" ]; then
+    set -f
+    old_ifs=$IFS
+    IFS=:
+    for storage in $ROSETTA_STORAGES; do
+        link="$home/${storage##*/}"
+        [ -e "$link" ] || [ -L "$link" ] || ln -s "$storage" "$link" || echo "start-notebook: could not link $storage into $home" >&2
+    done
+    IFS=$old_ifs
+    set +f
+fi
+
 echo "start-notebook: Jupyter Notebook on 0.0.0.0:$port, base URL $base_url"
 exec python3 -m notebook \
     --no-browser \
@@ -30,5 +45,5 @@ exec python3 -m notebook \
     --port="$port" \
     --NotebookApp.port_retries=0 \
     --NotebookApp.allow_remote_access=True \
-    --notebook-dir="${HOME:-/home/jovyan}" \
+    --notebook-dir="$home" \
     "$@"

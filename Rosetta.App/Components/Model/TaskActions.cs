@@ -10,6 +10,17 @@ public static class TaskActions
     public static bool CanDelete(TaskRecord t) => t.Status.IsFinal();
     public static bool HasLogs(TaskRecord t) => t.BackendId is not null;
 
+    /// <summary>
+    /// What stopping ends, asked before it happens: a task cannot be started again, and unsaved work
+    /// in its interface (a notebook's kernel, a desktop's open windows) is gone.
+    /// </summary>
+    public static string StopQuestion(TaskRecord t) =>
+        $"Stop '{t.Name}'? Its programs end and its interface closes: save open work first. A stopped task cannot be started again (start a new one); its files stay until you delete it.";
+
+    /// <summary>What deleting takes with it: everything outside the storages bound into the task.</summary>
+    public static string DeleteQuestion(TaskRecord t) =>
+        $"Delete '{t.Name}' and its logs? Files it saved outside its storages (its home folder included) go with it; files in the storages stay. This cannot be undone.";
+
     /// <summary>Where the owner connects over HTTP: the proxied path.</summary>
     public static string ConnectTarget(TaskRecord t) => $"/t/{t.Id}/";
 
