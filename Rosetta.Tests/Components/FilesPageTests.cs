@@ -285,6 +285,58 @@ public sealed class FilesPageTests
         Assert.Empty(page.FindAll("[data-test=upload-item]"));
     }
 
+    [Fact]
+    public async Task ASearchThatFindsNothingSaysSoRatherThanThatTheFolderIsEmpty()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        page.Find("input[data-test=search], [data-test=search] input").Input("spectrum");
+        page.WaitForAssertion(() => Assert.Equal("Nothing in this folder has 'spectrum' in its name.", page.Find("[data-test=empty]").TextContent));
+    }
+
+    [Fact]
+    public async Task AnUploadOverAFileOfTheSameNameAsksWhetherToReplaceOrSkipIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        ctx.JSInterop.SetupVoid("rosetta.uploadFiles", _ => true).SetVoidResult();
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        IEnumerable<string?> Targets(int call) => ((IEnumerable<string?>)ctx.JSInterop.Invocations["rosetta.uploadFiles"][call].Arguments[1]!)
+            .Select(url => url is null ? null : WithDashboardToken(url));
+        // The upload waits for the question's answer, and bUnit's UploadFiles waits for the upload: off the test's thread.
+        Task Pick(params InputFileContent[] files) => Task.Run(() => page.FindComponent<InputFile>().UploadFiles(files));
+        void Answer(string button) => dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == button).Click());
+
+        // Skip: the new file goes up, the one already there is left alone and its line says so.
+        var picking = Pick(InputFileContent.CreateFromText("new", "notes.txt"), InputFileContent.CreateFromText("other", "other.txt"));
+        dialogs.WaitForAssertion(() => Assert.Contains("'notes.txt' is already in this folder", dialogs.Markup));
+        Answer("Skip");
+        await picking.WaitAsync(TimeSpan.FromSeconds(30));
+        page.WaitForAssertion(() => Assert.Single(ctx.JSInterop.Invocations["rosetta.uploadFiles"]));
+        Assert.Equal([null, "/api/v1/storages/personal/files?path=other.txt"], Targets(0));
+        Assert.Equal("skipped", page.FindAll("[data-test=upload-item]")[0].GetAttribute("data-state"));
+        Assert.Contains("skipped: a file of this name is already here", page.FindAll("[data-test=upload-item]")[0].TextContent);
+        await page.InvokeAsync(() => page.Instance.UploadFinished(1, 201, """{"path":"other.txt","size":5}"""));
+
+        // Cancel: nothing goes up.
+        picking = Pick(InputFileContent.CreateFromText("new", "notes.txt"));
+        Answer("Cancel");
+        await picking.WaitAsync(TimeSpan.FromSeconds(30));
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("already in this folder", dialogs.Markup));
+        Assert.Single(ctx.JSInterop.Invocations["rosetta.uploadFiles"]);
+
+        // Replace: it goes up over the old one.
+        picking = Pick(InputFileContent.CreateFromText("new", "notes.txt"));
+        Answer("Replace");
+        await picking.WaitAsync(TimeSpan.FromSeconds(30));
+        page.WaitForAssertion(() => Assert.Equal(2, ctx.JSInterop.Invocations["rosetta.uploadFiles"].Count));
+        Assert.Equal(["/api/v1/storages/personal/files?path=notes.txt"], Targets(1));
+    }
+
     /// <summary>
     /// The link the browser gets carries the session's dashboard token (the API takes the session cookie
     /// only with it); the link without it, to compare.

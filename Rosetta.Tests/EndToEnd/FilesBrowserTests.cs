@@ -73,6 +73,17 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         Assert.Equal(spectrum, await File.ReadAllBytesAsync((await download.PathAsync())!));
         download = await page.RunAndWaitForDownloadAsync(() => Row(page, "notes.txt").Locator("[data-test=download]").ClickAsync());
         Assert.Equal(notes, await File.ReadAllBytesAsync((await download.PathAsync())!));
+
+        // A name as long as a name may be wraps in its own cell: every row's actions stay on screen.
+        var longName = new string('L', 240) + ".txt";
+        await input.SetInputFilesAsync(new FilePayload { Name = longName, MimeType = "text/plain", Buffer = notes });
+        await Expect(page.Locator("[data-test=upload-item][data-state=done]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveCountAsync(3);
+        foreach (var delete in await page.Locator("[data-test=entries] [data-test=delete]").AllAsync())
+        {
+            var button = await delete.BoundingBoxAsync();
+            Assert.True(button!.X + button.Width <= 1366, $"a row's delete button sits at x={button.X}, beyond the 1366 px window");
+        }
     }
 
     [Fact]
