@@ -8,6 +8,8 @@ public static class ApiSetup
 {
     public static IServiceCollection AddRosettaApi(this IServiceCollection services)
     {
+        // Before AddProblemDetails' JSON writer: the first writer that takes a problem writes it.
+        services.AddSingleton<IProblemDetailsWriter, Hosting.HtmlProblemPages>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx => ctx.ProblemDetails.Detail ??=
             ctx.ProblemDetails.Status == 401 && ctx.HttpContext.Items.ContainsKey(Auth.DashboardRequestTokens.CookieWithoutToken)
                 ? "The dashboard's session opens only the file transfers and log downloads the dashboard links to; API clients authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens)."

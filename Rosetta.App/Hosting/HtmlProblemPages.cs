@@ -1,0 +1,47 @@
+using System.Net;
+using Microsoft.AspNetCore.Http.Metadata;
+
+namespace Rosetta.App.Hosting;
+
+/// <summary>
+/// A problem a person meets in the browser's address bar (a stopped task's <c>/t/{id}/</c>, a revoked
+/// share link, a mistyped page) as a small readable page instead of raw JSON. Only for page loads
+/// (the browser asks for HTML) outside the API: API clients, and a task page's own scripts, still get
+/// <c>application/problem+json</c>.
+/// </summary>
+public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context)
+    {
+        var request = context.HttpContext.Request;
+        if (request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/hubs") || request.Path.StartsWithSegments("/openapi")) return false;
+        var destination = request.Headers["Sec-Fetch-Dest"].ToString();
+        return destination.Length > 0
+            ? destination is "document" or "iframe"
+            : request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+    }
+
+    public async ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var ctx = context.HttpContext;
+        var problem = context.ProblemDetails;
+        var title = WebUtility.HtmlEncode(problem.Title ?? ReasonPhrases(problem.Status ?? ctx.Response.StatusCode));
+        var detail = WebUtility.HtmlEncode(problem.Detail ?? "");
+        // On a task's own host name "/" is the task, not the dashboard.
+        var home = taskHosts.TryMatch(ctx.Request.Host, out _) ? "" : """<p><a href="/">Open the dashboard</a></p>""";
+        ctx.Response.ContentType = "text/html; charset=utf-8";
+        await ctx.Response.WriteAsync($"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{title} · Rosetta</title></head>
+            <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5">
+            <h1 style="font-size:1.4rem">{title}</h1>
+            <p data-problem-detail>{detail}</p>
+            <p style="color:#666">HTTP {problem.Status ?? ctx.Response.StatusCode}</p>
+            {home}
+            </body></html>
+            """, ctx.RequestAborted);
+    }
+
+    private static string ReasonPhrases(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+}
