@@ -105,7 +105,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         {
             // Identity's own words ("can only contain letters or digits") leave out the other characters it takes.
             var message = error.Code == nameof(IdentityErrorDescriber.InvalidUserName)
-                ? "may use only letters, digits and '-', '.', '_' or '@' (no spaces or '/')." : error.Description;
+                ? "may use only ASCII letters (a-z, A-Z), digits and '-', '.', '_' or '@' (no spaces, accents or '/')." : error.Description;
             errors.Add(error.Code.Contains("Password") ? "password" : "username", message);
         }
         throw new ValidationException(errors);

@@ -97,7 +97,8 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         if (draft.Description is { Length: > 2000 }) errors.Add("description", "use at most 2000 characters.");
 
         if (string.IsNullOrWhiteSpace(draft.Image)) errors.Add("image", "is required, e.g. rosetta/jupyter or quay.io/org/app.");
-        else if (draft.Image.Length > 255 || !ImagePattern().IsMatch(draft.Image))
+        else if (draft.Image.Length > 255) errors.Add("image", $"is {draft.Image.Length} characters long; an image repository has at most 255.");
+        else if (!ImagePattern().IsMatch(draft.Image))
             errors.Add("image", "is not a valid image repository: lower-case letters, digits, '.', '_', '-' and '/', optionally a registry host:port first (no tag here; use 'tag').");
         else if (RegistryProblem(draft.Image) is { } problem) errors.Add("image", problem);
         var tag = string.IsNullOrEmpty(draft.Tag) ? "latest" : draft.Tag;

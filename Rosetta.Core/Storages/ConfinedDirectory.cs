@@ -173,8 +173,7 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// <summary>Copies a file or a folder tree (links inside are skipped); at most <paramref name="allowedBytes"/> are written.</summary>
     public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge)
     {
-        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
+        StoragePath.EnsureCopyable(from, to);
         var source = Follow(from, "from");
         var target = Entry(to, "to");
         if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");

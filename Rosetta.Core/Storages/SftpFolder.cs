@@ -115,8 +115,7 @@ public sealed class SftpFolder : IStorageFolder
     /// </summary>
     public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge) => OnHost(() =>
     {
-        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
+        StoragePath.EnsureCopyable(from, to);
         var source = Checked(from, field: "from");
         var target = Entry(to, "to");
         if (LStat(target) is not null) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");

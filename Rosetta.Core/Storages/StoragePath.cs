@@ -1,4 +1,5 @@
 using System.Text;
+using Rosetta.Core.Domain;
 using Rosetta.Core.Validation;
 
 namespace Rosetta.Core.Storages;
@@ -34,6 +35,14 @@ public sealed class StoragePath : IEquatable<StoragePath>
     }
 
     /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
+    /// <summary>Refuses a copy whose target cannot be made: the root, the source itself, or a place inside the folder being copied.</summary>
+    public static void EnsureCopyable(StoragePath from, StoragePath to)
+    {
+        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
+        if (from.ToString() == to.ToString()) throw new ConflictException($"'{to}' exists already: a copy needs another name.");
+        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
+    }
+
     public bool Contains(StoragePath other) =>
         other.Segments.Count >= Segments.Count && Segments.SequenceEqual(other.Segments.Take(Segments.Count), StringComparer.Ordinal);
 

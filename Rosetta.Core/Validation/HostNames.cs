@@ -20,9 +20,15 @@ public static partial class HostNames
         if (host.Length > MaxLength) return $"is {host.Length} characters long; a host name has at most {MaxLength}.";
         if (host.StartsWith('[') || host.EndsWith(']'))
             return "must be written without brackets (e.g. ::1); the port goes in 'port'.";
+        if (host.Contains('/'))
+            return "must be the host alone, without 'ssh://', 'http://' or a path (e.g. cluster.example.org); the port goes in 'port'.";
         if (host.Contains(':'))
-            return IPAddress.TryParse(host, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 && !host.Contains('%')
+        {
+            if (!host.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.'))
+                return "is not a host name or IP address: a name has no ':' (the port goes in 'port'), and an IPv6 address only hexadecimal digits, ':' and '.'.";
+            return IPAddress.TryParse(host, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6
                 ? null : "is not a valid IPv6 address.";
+        }
         var labels = host.Split('.');
         // A name whose last label is all digits can only be an IPv4 address (no top-level domain is numeric).
         if (labels[^1].Length > 0 && labels[^1].All(char.IsAsciiDigit))

@@ -56,6 +56,10 @@ public sealed class FilesPageTests
         page.Find("[data-test=new-folder]").Click();
         page.WaitForAssertion(() => Assert.Contains("'/'", page.Find("[data-test=files-error]").TextContent));
         Assert.False(Directory.Exists(Path.Combine(folder, "..", "escape")));
+        // No name: the message says what is missing.
+        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Change("");
+        page.Find("[data-test=new-folder]").Click();
+        page.WaitForAssertion(() => Assert.StartsWith("The name is required", page.Find("[data-test=files-error]").TextContent.Trim()));
 
         // Rename in place.
         page.FindAll("[data-test=rename]")[2].Click();

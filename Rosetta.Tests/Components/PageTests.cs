@@ -324,6 +324,12 @@ public sealed class ManagementPageTests
         page.WaitForAssertion(() => Assert.Contains("at least 8", page.Markup));
 
         page.Find("input[data-test=new-password], [data-test=new-password] input").Change("long-enough-password");
+        // 'ü' is a letter, but not one a username may hold: the message says which letters.
+        page.Find("input[data-test=new-username], [data-test=new-username] input").Change("Ünïcødé");
+        page.Find("[data-test=create-user]").Click();
+        page.WaitForAssertion(() => Assert.Contains("ASCII letters (a-z, A-Z)", page.Markup));
+
+        page.Find("input[data-test=new-username], [data-test=new-username] input").Change("carol");
         page.Find("[data-test=create-user]").Click();
         page.WaitForAssertion(() => Assert.Contains("carol", page.Find("[data-test=users]").TextContent));
     }

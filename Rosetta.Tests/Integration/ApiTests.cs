@@ -164,6 +164,8 @@ public sealed class ApiTests(PlatformFixture platform)
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             Assert.NotNull((await TaskApi.ProblemAsync(refused))["errors"]!["image"]);
         }
+        var overlong = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = new string('a', 400), interfacePort = 8080 });
+        Assert.Equal("is 400 characters long; an image repository has at most 255.", (string?)(await TaskApi.ProblemAsync(overlong))["errors"]!["image"]![0]);
         foreach (var image in new[] { "Registry.Example.org/team/app", "localhost:5000/app", "quay.io/org/app" })
             Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Fine", image, interfacePort = 8080 })).StatusCode);
 

@@ -106,6 +106,14 @@ public sealed class ConfinedDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void ACopyOntoItsOwnNameIsAConflictThatAsksForAnotherName()
+    {
+        var refused = Assert.Throws<ConflictException>(() => _folder.Copy(P("data/a.txt"), P("data/a.txt"), null, _ => new Exception()));
+        Assert.Equal("'data/a.txt' exists already: a copy needs another name.", refused.Message);
+        Assert.Throws<ConflictException>(() => _folder.Copy(P("data"), P("data"), null, _ => new Exception()));
+    }
+
+    [Fact]
     public async Task AnUploadThatFailsHalfwayLeavesNothingAndKeepsTheOldFile()
     {
         await _folder.WriteAsync(P("data/big.bin"), Stream(100), long.MaxValue, _ => new Exception(), default);

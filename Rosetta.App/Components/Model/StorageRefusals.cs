@@ -15,6 +15,17 @@ public static class StorageRefusals
         e is ValidationException or ConflictException or StorageEntryNotFoundException or ReadOnlyStorageException
             or StorageLimitException or StorageAccessDeniedException or BackendUnavailableException or IOException;
 
+    /// <summary>The refusal as a sentence; Core's field messages ("is required.") get their subject.</summary>
     public static string Describe(Exception e) =>
-        e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value)) : e.Message;
+        e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value.Select(m => $"{Subject(kv.Key)} {m}"))) : e.Message;
+
+    private static string Subject(string field) => field switch
+    {
+        "name" => "The name",
+        "filename" => "The file's name",
+        "path" => "The path",
+        "from" => "What to move or copy",
+        "to" => "The destination",
+        _ => $"'{field}'",
+    };
 }
