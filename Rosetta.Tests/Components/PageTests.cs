@@ -181,6 +181,7 @@ public sealed class PageTests
         page.Find("[data-test=share-revoke]").Click();
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-revoke]")));
         Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent);
+        Assert.Empty(page.FindAll("[data-test=share-url]")); // no dead link left to copy
     }
 
     [Fact]
@@ -276,6 +277,22 @@ public sealed class ManagementPageTests
         var other = ctx.Render<DesktopView>(p => p.Add(v => v.Id, untrusted.Id));
         other.WaitForAssertion(() => Assert.Contains($"t/{untrusted.Id}/", other.Find("[data-test=desktop-not-embedded] a").GetAttribute("href")));
         Assert.Empty(other.FindAll("[data-test=desktop-frame]"));
+    }
+
+    [Fact]
+    public async Task DesktopView_OfAStoppedDesktopSaysItWillNotComeBackAndOffersNothingToClick()
+    {
+        await using var ctx = new DashboardTestContext();
+        var desktop = await ctx.AddTaskAsync("desktop", TaskState.Running);
+        var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, desktop.Id));
+        page.WaitForAssertion(() => page.Find("[data-test=desktop-frame]"));
+        Assert.Null(page.Find("[data-test=reconnect]").GetAttribute("disabled"));
+
+        await ctx.SetStatusAsync(desktop.Id, TaskState.Stopped);
+        page.WaitForAssertion(() => Assert.Contains("it cannot be started again", page.Find("[data-test=desktop-not-running]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=desktop-frame]"));
+        foreach (var button in new[] { "reconnect", "fullscreen", "own-tab" })
+            Assert.NotNull(page.Find($"[data-test={button}]").GetAttribute("disabled"));
     }
 
     [Fact]

@@ -110,6 +110,9 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             }
             """);
         await page.Locator("[data-test=copy-key]").ClickAsync();
+        // The page's icon is there (a missing one is a failed request on every page).
+        var icon = await page.EvaluateAsync<string>("() => document.querySelector('link[rel=icon]').href");
+        Assert.Equal(200, (await page.APIRequest.GetAsync(icon)).Status);
         await Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("Copied");
         Assert.Equal(await page.Locator("[data-test=public-key]").InnerTextAsync(), await page.EvaluateAsync<string>("() => window.copiedText"));
         await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
