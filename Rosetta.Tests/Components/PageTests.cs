@@ -79,6 +79,21 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TasksPage_ShowsAnAdminWhoseTasksTheyAreByName()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        await using (var db = await ctx.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Users.Add(new RosettaUser { Id = "user-2-with-a-long-id", UserName = "bob", NormalizedUserName = "BOB" });
+            await db.SaveChangesAsync();
+        }
+        await ctx.AddTaskAsync("bob's analysis", TaskState.Running, ownerId: "user-2-with-a-long-id");
+        await ctx.AddTaskAsync("mine", TaskState.Running);
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => Assert.Equal(["bob", "you"], page.FindAll("td[data-label=Owner]").Select(c => c.TextContent.Trim()).Order()));
+    }
+
+    [Fact]
     public async Task TasksPage_FiltersByStatusAndName()
     {
         await using var ctx = new DashboardTestContext();
