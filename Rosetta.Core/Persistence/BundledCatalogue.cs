@@ -32,7 +32,7 @@ public static class BundledCatalogue
         {
             Id = "ssh", Name = "SSH server", Image = "rosetta/ssh", InterfacePort = 2222,
             InterfaceProtocol = InterfaceProtocol.Ssh,
-            Description = "An OpenSSH server; connect with your platform key or the task password.",
+            Description = "An OpenSSH server: log in with the task's password (shown on its page), or with your own key: set SSH_AUTHORIZED_KEYS to your public key when you start it.",
             PortEnv = "SSH_PORT", SecretEnv = "SSH_PASSWORD",
         },
     ];

@@ -290,6 +290,18 @@ public sealed class FilesPageTests
     }
 
     [Fact]
+    public async Task RefreshShowsWhatATaskWroteSinceTheFolderWasListed()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        File.WriteAllText(Path.Combine(folder, "written-by-a-task.csv"), "1,2\n");
+        page.Find("[data-test=refresh]").Click();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt", "written-by-a-task.csv"], Names(page)));
+    }
+
+    [Fact]
     public async Task ASearchThatFindsNothingSaysSoRatherThanThatTheFolderIsEmpty()
     {
         await using var ctx = new DashboardTestContext();
