@@ -232,6 +232,35 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task NewTaskWizard_SaysWhatIsWrongWithAnEnvironmentRowAndListsTheVariablesToConfirm()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=add-env]").Click());
+        AngleSharp.Dom.IElement Field(string test, int row) => page.FindAll($"input[data-test={test}], [data-test={test}] input")[row];
+
+        Field("env-value", 0).Input("42"); // a value without a name would be dropped without a word
+        page.WaitForAssertion(() => Assert.Contains("needs a name (or remove the row).", page.Markup), TimeSpan.FromSeconds(5));
+        Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
+        Field("env-name", 0).Input("ANSWER");
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+
+        page.Find("[data-test=add-env]").Click();
+        Field("env-name", 1).Input("ANSWER"); // only the last of the two would count
+        page.WaitForAssertion(() => Assert.Contains("'ANSWER' is set in another row too.", page.Markup), TimeSpan.FromSeconds(5));
+        Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
+        Field("env-name", 1).Input("QUESTION");
+        Field("env-value", 1).Input("secret-ish");
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+
+        page.Find("[data-test=next]").Click();
+        page.WaitForAssertion(() => Assert.Equal("ANSWER, QUESTION", page.Find("[data-test=summary-env]").TextContent));
+        Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
+    }
+
+    [Fact]
     public async Task SoftwarePage_ShowsFieldErrorsForAnInvalidImage()
     {
         await using var ctx = new DashboardTestContext();
