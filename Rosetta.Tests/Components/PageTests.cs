@@ -283,6 +283,26 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.Contains("rst_", page.Find("[data-test=token-issued]").TextContent));
         Assert.Contains("laptop", page.Find("[data-test=tokens]").TextContent);
     }
+
+    [Fact]
+    public async Task AccountPage_ReplacesTheKeyOnlyAfterSayingWhatItBreaks()
+    {
+        await using var ctx = new DashboardTestContext();
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<Account>();
+        page.WaitForAssertion(() => Assert.StartsWith("ssh-ed25519 ", page.Find("[data-test=public-key]").TextContent));
+        var before = page.Find("[data-test=public-key]").TextContent;
+
+        page.Find("[data-test=rotate-key]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("can no longer log into your hosts with the old key", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("old key", dialogs.Markup));
+        Assert.Equal(before, page.Find("[data-test=public-key]").TextContent);
+
+        page.Find("[data-test=rotate-key]").Click();
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Replace").Click());
+        page.WaitForAssertion(() => Assert.NotEqual(before, page.Find("[data-test=public-key]").TextContent));
+    }
 }
 
 /// <summary>The computing and admin pages.</summary>
