@@ -48,22 +48,22 @@ public sealed class FilesPageTests
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
 
         // A new folder; a hostile name is refused with Core's message and creates nothing.
-        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Change("results");
+        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Input("results");
         page.Find("[data-test=new-folder]").Click();
         page.WaitForAssertion(() => Assert.Equal(["data", "results", "notes.txt"], Names(page)));
         Assert.True(Directory.Exists(Path.Combine(folder, "results")));
-        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Change("../escape");
+        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Input("../escape");
         page.Find("[data-test=new-folder]").Click();
         page.WaitForAssertion(() => Assert.Contains("'/'", page.Find("[data-test=files-error]").TextContent));
         Assert.False(Directory.Exists(Path.Combine(folder, "..", "escape")));
         // No name: the message says what is missing.
-        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Change("");
+        page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input").Input("");
         page.Find("[data-test=new-folder]").Click();
         page.WaitForAssertion(() => Assert.StartsWith("The name is required", page.Find("[data-test=files-error]").TextContent.Trim()));
 
         // Rename in place.
         page.FindAll("[data-test=rename]")[2].Click();
-        page.Find("input[data-test=rename-name], [data-test=rename-name] input").Change("renamed.txt");
+        page.Find("input[data-test=rename-name], [data-test=rename-name] input").Input("renamed.txt");
         page.Find("[data-test=rename-save]").Click();
         page.WaitForAssertion(() => Assert.Equal(["data", "results", "renamed.txt"], Names(page)));
         Assert.Equal("notes", File.ReadAllText(Path.Combine(folder, "renamed.txt")));
@@ -287,6 +287,25 @@ public sealed class FilesPageTests
         Assert.Null(page.Find("[data-test=upload-button]").GetAttribute("disabled"));
         page.Find("[data-test=uploads-clear]").Click();
         Assert.Empty(page.FindAll("[data-test=upload-item]"));
+    }
+
+    [Fact]
+    public async Task EnterInTheNewFolderOrRenameFieldDoesWhatItsButtonDoes()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        var name = page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input");
+        name.Input("results");
+        name.KeyUp(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+        page.WaitForAssertion(() => Assert.Equal(["data", "results", "notes.txt"], Names(page)));
+
+        page.FindAll("[data-test=rename]").Last().Click(); // notes.txt
+        var newName = page.Find("input[data-test=rename-name], [data-test=rename-name] input");
+        newName.Input("notes-2026.txt");
+        newName.KeyUp(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+        page.WaitForAssertion(() => Assert.Equal(["data", "results", "notes-2026.txt"], Names(page)));
     }
 
     [Fact]
