@@ -239,25 +239,60 @@ public sealed class PageTests
         page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
         page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
         page.WaitForAssertion(() => page.Find("[data-test=add-env]").Click());
+        // Rows are found anew each time: the page re-renders while a value is checked.
         AngleSharp.Dom.IElement Field(string test, int row) => page.FindAll($"input[data-test={test}], [data-test={test}] input")[row];
 
-        Field("env-value", 0).Input("42"); // a value without a name would be dropped without a word
+        page.WaitForAssertion(() => Field("env-value", 0).Input("42")); // a value without a name would be dropped without a word
         page.WaitForAssertion(() => Assert.Contains("needs a name (or remove the row).", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
-        Field("env-name", 0).Input("ANSWER");
+        page.WaitForAssertion(() => Field("env-name", 0).Input("ANSWER"));
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
 
         page.Find("[data-test=add-env]").Click();
-        Field("env-name", 1).Input("ANSWER"); // only the last of the two would count
+        page.WaitForAssertion(() => Field("env-name", 1).Input("ANSWER")); // only the last of the two would count
         page.WaitForAssertion(() => Assert.Contains("'ANSWER' is set in another row too.", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
-        Field("env-name", 1).Input("QUESTION");
-        Field("env-value", 1).Input("secret-ish");
+        page.WaitForAssertion(() => Field("env-name", 1).Input("QUESTION"));
+        page.WaitForAssertion(() => Field("env-value", 1).Input("secret-ish"));
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
 
         page.Find("[data-test=next]").Click();
         page.WaitForAssertion(() => Assert.Equal("ANSWER, QUESTION", page.Find("[data-test=summary-env]").TextContent));
         Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
+    }
+
+    /// <summary>A number field kept its error only the first time: MudBlazor drops an error its page passes again unchanged.</summary>
+    [Fact]
+    public async Task SoftwarePage_ShowsANumberFieldsErrorAgainAfterItWasChangedToAnotherWrongValue()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=card-jupyter]"));
+        page.Find("[data-test=add-software]").Click();
+        page.Find("input[data-test=sw-name], [data-test=sw-name] input").Change("Mine");
+        page.Find("input[data-test=sw-image], [data-test=sw-image] input").Change("rosetta/hello");
+        foreach (var port in new[] { "0", "-5", "99999" })
+        {
+            page.Find("input[data-test=sw-port], [data-test=sw-port] input").Change(port);
+            page.Find("[data-test=sw-save]").Click();
+            page.WaitForAssertion(() => Assert.Contains("must be between 1 and 65535", page.Markup));
+        }
+    }
+
+    [Fact]
+    public async Task NewTaskWizard_ShowsANumberFieldsErrorForEachWrongValueTyped()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
+        foreach (var cpus in new[] { "8", "16", "-1" })
+        {
+            page.WaitForAssertion(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input(cpus));
+            // The error replaces the helper text ("up to 2") under the field.
+            page.WaitForAssertion(() => Assert.DoesNotContain("up to 2", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
+            page.WaitForAssertion(() => Assert.Contains("mud-input-error", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
+        }
     }
 
     [Fact]

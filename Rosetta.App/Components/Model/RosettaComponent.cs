@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Rosetta.App.Auth;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Validation;
 
 namespace Rosetta.App.Components.Model;
 
@@ -56,5 +57,21 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
         await Task.WhenAll(_background).ContinueWith(_ => { }, TaskScheduler.Default);
         _disposed.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Puts Core's messages on a form's fields, also on a field that showed one already: MudBlazor's
+    /// fields validate themselves on every change and drop an error their page keeps passing (the same
+    /// value again is no change to them). One render without errors makes the new ones a change.
+    /// </summary>
+    protected async Task ShowErrorsAsync(FieldErrors errors, ValidationErrors found)
+    {
+        if (errors.Any)
+        {
+            errors.Clear();
+            StateHasChanged();
+            await Task.Yield();
+        }
+        errors.Set(found);
     }
 }
