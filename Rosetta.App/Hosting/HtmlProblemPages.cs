@@ -18,7 +18,7 @@ public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDe
         var destination = request.Headers["Sec-Fetch-Dest"].ToString();
         return destination.Length > 0
             ? destination is "document" or "iframe"
-            : request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+            : request.Headers.Accept.ToString().StartsWith("text/html", StringComparison.OrdinalIgnoreCase); // a browser's navigation puts it first
     }
 
     public async ValueTask WriteAsync(ProblemDetailsContext context)
@@ -28,8 +28,9 @@ public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDe
         var title = WebUtility.HtmlEncode(problem.Title ?? ReasonPhrases(problem.Status ?? ctx.Response.StatusCode));
         var detail = WebUtility.HtmlEncode(problem.Detail ?? "");
         // On a task's own host name "/" is the task, not the dashboard.
-        var home = taskHosts.TryMatch(ctx.Request.Host, out _) ? "" : """<p><a href="/">Open the dashboard</a></p>""";
+        var home = taskHosts.TryMatch(ctx.Request.Host, out _) ? "" : """<p><a href="/" target="_top">Open the dashboard</a></p>""";
         ctx.Response.ContentType = "text/html; charset=utf-8";
+        ctx.Response.Headers.Vary = "Accept, Sec-Fetch-Dest";
         await ctx.Response.WriteAsync($"""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

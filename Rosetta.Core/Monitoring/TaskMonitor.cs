@@ -116,7 +116,7 @@ public sealed partial class TaskMonitor(
     }
 
     /// <summary>Persists a new task and publishes it.</summary>
-    /// <exception cref="ValidationException">Its computing resource was removed after the caller looked it up.</exception>
+    /// <exception cref="ValidationException">Its computing resource or software was removed after the caller looked it up.</exception>
     public async Task<TaskRecord> AddAsync(TaskRecord task, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -125,6 +125,8 @@ public sealed partial class TaskMonitor(
             // Checked under the write lock, so a removal of the resource (ComputingService.DeleteAsync) cannot slip in before the insert.
             if (!await db.Computing.AnyAsync(c => c.Id == task.ComputingId, ct))
                 throw ValidationException.For("computing", $"'{task.ComputingId}' was removed while the task was being created; choose another computing resource.");
+            if (!await db.Software.AnyAsync(s => s.Id == task.SoftwareId, ct))
+                throw ValidationException.For("software", $"'{task.SoftwareId}' was removed from the catalogue while the task was being created; choose other software.");
             db.Tasks.Add(task);
             await db.SaveChangesAsync(ct);
             await write.CommitAsync(ct);

@@ -7,7 +7,7 @@ namespace Rosetta.Core.Persistence;
 /// Check-then-write operations (is this id or name free? does the resource still exist? is nothing
 /// left on it?) run inside one write transaction, so no other request writes between the check and
 /// the write: two creations of one id give a 409 and a success, not a success and a constraint
-/// error, and a resource cannot be removed while a task is being added to it.
+/// error, and a computing resource or software cannot be removed while a task is being added to it.
 /// </summary>
 public static class WriteTransactions
 {

@@ -34,15 +34,15 @@ public sealed class StoragePath : IEquatable<StoragePath>
         return new StoragePath([.. Segments, name]);
     }
 
-    /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
     /// <summary>Refuses a copy whose target cannot be made: the root, the source itself, or a place inside the folder being copied.</summary>
     public static void EnsureCopyable(StoragePath from, StoragePath to)
     {
         if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
-        if (from.ToString() == to.ToString()) throw new ConflictException($"'{to}' exists already: a copy needs another name.");
+        if (from.Equals(to)) throw new ConflictException($"'{to}' exists already: a copy needs another name.");
         if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
     }
 
+    /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
     public bool Contains(StoragePath other) =>
         other.Segments.Count >= Segments.Count && Segments.SequenceEqual(other.Segments.Take(Segments.Count), StringComparer.Ordinal);
 

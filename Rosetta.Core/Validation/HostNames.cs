@@ -22,6 +22,10 @@ public static partial class HostNames
             return "must be written without brackets (e.g. ::1); the port goes in 'port'.";
         if (host.Contains('/'))
             return "must be the host alone, without 'ssh://', 'http://' or a path (e.g. cluster.example.org); the port goes in 'port'.";
+        if (HostAndPort().IsMatch(host))
+            return "must be the host alone; the port goes in 'port'.";
+        if (host.Contains('%'))
+            return "cannot carry an IPv6 zone such as %eth0: give the address alone.";
         if (host.Contains(':'))
         {
             if (!host.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.'))
@@ -41,6 +45,10 @@ public static partial class HostNames
         labels.Length == 4 && labels.All(l => l.Length is >= 1 and <= 3 && l.All(char.IsAsciiDigit)
             && (l.Length == 1 || l[0] != '0') // 010 is octal to some resolvers and decimal to others
             && int.Parse(l, CultureInfo.InvariantCulture) <= 255);
+
+    /// <summary>A name or IPv4 address followed by ':' and a port (an IPv6 address has several ':').</summary>
+    [GeneratedRegex(@"^[^:]+:[0-9]{1,5}\z")]
+    private static partial Regex HostAndPort();
 
     [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\z")]
     private static partial Regex NamePattern();

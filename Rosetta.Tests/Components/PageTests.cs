@@ -220,14 +220,14 @@ public sealed class PageTests
         page.Find("[data-test=computing-local]").Click();
         page.WaitForAssertion(() => page.Find("input[data-test=memory], [data-test=memory] input"));
 
-        page.Find("input[data-test=memory], [data-test=memory] input").Input("lots");
+        await page.InvokeAsync(() => page.Find("input[data-test=memory], [data-test=memory] input").Input("lots"));
         page.WaitForAssertion(() => Assert.Contains("is not a memory size", page.Markup), TimeSpan.FromSeconds(5));
-        page.Find("input[data-test=cpus], [data-test=cpus] input").Input("8");
+        await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input("8"));
         page.WaitForAssertion(() => Assert.Contains("has 2", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
 
-        page.Find("input[data-test=memory], [data-test=memory] input").Input("1G");
-        page.Find("input[data-test=cpus], [data-test=cpus] input").Input("1");
+        await page.InvokeAsync(() => page.Find("input[data-test=memory], [data-test=memory] input").Input("1G"));
+        await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input("1"));
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
     }
 
@@ -239,24 +239,24 @@ public sealed class PageTests
         page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
         page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
         page.WaitForAssertion(() => page.Find("[data-test=add-env]").Click());
-        // Rows are found anew each time: the page re-renders while a value is checked.
+        // Found and used in one step on the renderer's thread: a check re-renders the page meanwhile.
         AngleSharp.Dom.IElement Field(string test, int row) => page.FindAll($"input[data-test={test}], [data-test={test}] input")[row];
 
-        page.WaitForAssertion(() => Field("env-value", 0).Input("42")); // a value without a name would be dropped without a word
+        await page.InvokeAsync(() => Field("env-value", 0).Input("42")); // a value without a name would be dropped without a word
         page.WaitForAssertion(() => Assert.Contains("needs a name (or remove the row).", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
-        page.WaitForAssertion(() => Field("env-name", 0).Input("ANSWER"));
+        await page.InvokeAsync(() => Field("env-name", 0).Input("ANSWER"));
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
 
-        page.Find("[data-test=add-env]").Click();
-        page.WaitForAssertion(() => Field("env-name", 1).Input("ANSWER")); // only the last of the two would count
+        await page.InvokeAsync(() => page.Find("[data-test=add-env]").Click());
+        await page.InvokeAsync(() => Field("env-name", 1).Input("ANSWER")); // only the last of the two would count
         page.WaitForAssertion(() => Assert.Contains("'ANSWER' is set in another row too.", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
-        page.WaitForAssertion(() => Field("env-name", 1).Input("QUESTION"));
-        page.WaitForAssertion(() => Field("env-value", 1).Input("secret-ish"));
+        await page.InvokeAsync(() => Field("env-name", 1).Input("QUESTION"));
+        await page.InvokeAsync(() => Field("env-value", 1).Input("secret-ish"));
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
 
-        page.Find("[data-test=next]").Click();
+        await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
         page.WaitForAssertion(() => Assert.Equal("ANSWER, QUESTION", page.Find("[data-test=summary-env]").TextContent));
         Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
     }
@@ -288,7 +288,7 @@ public sealed class PageTests
         page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
         foreach (var cpus in new[] { "8", "16", "-1" })
         {
-            page.WaitForAssertion(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input(cpus));
+            await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input(cpus));
             // The error replaces the helper text ("up to 2") under the field.
             page.WaitForAssertion(() => Assert.DoesNotContain("up to 2", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
             page.WaitForAssertion(() => Assert.Contains("mud-input-error", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));

@@ -184,7 +184,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.GotoAsync($"/tasks/{id}/desktop");
             var desktop = page.FrameLocator("[data-test=desktop-frame]");
             // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
-            await ExpectConnectedAsync(desktop.Locator("html"), browserLog);
+            await ExpectConnectedAsync(page, desktop.Locator("html"), browserLog);
             await Expect(desktop.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
             await Expect(page.Locator("[data-test=fullscreen]")).ToBeVisibleAsync();
             await Expect(desktop.Locator("#noVNC_container canvas")).ToBeVisibleAsync();
@@ -192,7 +192,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
             // In its own tab as well.
             await page.GotoAsync($"/t/{id}/");
-            await ExpectConnectedAsync(page.Locator("html"), browserLog);
+            await ExpectConnectedAsync(page, page.Locator("html"), browserLog);
         }
         finally
         {
@@ -239,11 +239,26 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     /// Waits for noVNC to mark its document connected; if it does not, the failure says what noVNC
     /// showed and what the browser saw on the way (console, failed requests, WebSockets).
     /// </summary>
-    private static async Task ExpectConnectedAsync(ILocator html, List<string> browserLog)
+    /// <summary>
+    /// Waits for noVNC's session. Chromium aborts the loads in flight when the host's network interfaces
+    /// change (ERR_NETWORK_CHANGED), and Docker adds one for every container the tests running alongside
+    /// start: after such an abort the page is loaded once more (a user's browser is not on the engine's host).
+    /// </summary>
+    private static async Task ExpectConnectedAsync(IPage page, ILocator html, List<string> browserLog)
     {
+        var connected = new System.Text.RegularExpressions.Regex(@"\bnoVNC_connected\b");
         try
         {
-            await Expect(html).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bnoVNC_connected\b"), new() { Timeout = 30_000 });
+            try
+            {
+                await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
+            }
+            catch (PlaywrightException) when (Saw(browserLog, "ERR_NETWORK_CHANGED"))
+            {
+                lock (browserLog) browserLog.Add("(reloading after ERR_NETWORK_CHANGED)");
+                await page.ReloadAsync();
+                await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
+            }
         }
         catch (PlaywrightException e)
         {
@@ -252,6 +267,11 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             lock (browserLog) seen = string.Join("\n", browserLog);
             throw new Xunit.Sdk.XunitException($"noVNC did not connect. Its status line: '{status}'. The browser saw:\n{seen}\n{e.Message}");
         }
+    }
+
+    private static bool Saw(List<string> browserLog, string text)
+    {
+        lock (browserLog) return browserLog.Any(line => line.Contains(text, StringComparison.Ordinal));
     }
 
     internal static async Task LogInAsync(IPage page, string username, string password)

@@ -30,7 +30,7 @@ public sealed class BrowserProblemPageTests(PlatformFixture platform)
         var html = await page.Content.ReadAsStringAsync();
         Assert.Contains("<h1", html);
         Assert.Contains(detail, html);
-        Assert.Contains("""<a href="/">Open the dashboard</a>""", html);
+        Assert.Contains("""<a href="/" target="_top">Open the dashboard</a>""", html);
 
         // A script's request (no page load) for the same address: the problem as JSON.
         var fetched = await client.GetAsync(path);

@@ -59,6 +59,36 @@ public sealed class CheckThenWriteTests
     }
 
     [Fact]
+    public async Task ATaskWhoseSoftwareIsRemovedWhileTheTaskIsCreatedIsRefused()
+    {
+        var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var measured = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh)
+        {
+            Measuring = async ct =>
+            {
+                measuring.TrySetResult();
+                await measured.Task.WaitAsync(ct);
+                return new ComputingCapacity(2, 4L << 30);
+            },
+        };
+        using var ctx = new DashboardTestContext(moreBackends: [ssh]);
+        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+        var catalogue = ctx.Services.GetRequiredService<SoftwareService>();
+        var mine = await catalogue.AddAsync(Alice,
+            new SoftwareDraft("my-app", "My app", null, "example.org/app", "1.0", null, 8080, "http", null, null, null, null, null), platformWide: false, default);
+
+        var creating = ctx.Services.GetRequiredService<TaskService>().CreateAsync(Alice, new NewTask(Software: mine.Id, Computing: host.Id), default);
+        await measuring.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await catalogue.DeleteAsync(Alice, mine.Id, default)); // no task of it yet
+        measured.SetResult();
+
+        var refused = await Assert.ThrowsAsync<ValidationException>(() => creating);
+        Assert.Contains("was removed from the catalogue while the task was being created", Assert.Single(refused.Errors.ToDictionary()["software"]));
+        Assert.DoesNotContain(ctx.Monitor.Feed.Items.Values, t => t.SoftwareId == mine.Id);
+    }
+
+    [Fact]
     public async Task ARemovalThatComesWhileATaskIsBeingAddedWaitsForItAndIsRefused()
     {
         var meet = new InsertsMeet();

@@ -17,7 +17,11 @@ public static class StorageRefusals
 
     /// <summary>The refusal as a sentence; Core's field messages ("is required.") get their subject.</summary>
     public static string Describe(Exception e) =>
-        e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value.Select(m => $"{Subject(kv.Key)} {m}"))) : e.Message;
+        e is ValidationException v ? string.Join(" ", v.Errors.ToDictionary().SelectMany(kv => kv.Value.Select(m => WithSubject(kv.Key, m)))) : e.Message;
+
+    // "is required." needs its subject; a message that is a sentence already ("The storage's root …") does not.
+    private static string WithSubject(string field, string message) =>
+        message.Length > 0 && char.IsLower(message[0]) ? $"{Subject(field)} {message}" : message;
 
     private static string Subject(string field) => field switch
     {

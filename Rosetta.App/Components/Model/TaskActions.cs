@@ -15,7 +15,7 @@ public static class TaskActions
     /// in its interface (a notebook's kernel, a desktop's open windows) is gone.
     /// </summary>
     public static string StopQuestion(TaskRecord t) =>
-        $"Stop '{t.Name}'? Its programs end and its interface closes: save open work first. A stopped task cannot be started again (start a new one); its files stay until you delete it.";
+        $"Stop '{t.Name}'? Its programs end and its interface closes: save open work first, in its storages (~/personal and the like) if it is to outlive the task. A stopped task cannot be started again; start a new one.";
 
     /// <summary>What deleting takes with it: everything outside the storages bound into the task.</summary>
     public static string DeleteQuestion(TaskRecord t) =>
