@@ -24,23 +24,32 @@ public sealed class CheckThenWriteTests
 
     private static ComputingDraft SshHost(string? id, string name) => new(id, name, "ssh", "127.0.0.1", 22, "alice", null, null, null);
 
-    [Fact]
-    public async Task ATaskWhoseResourceIsRemovedWhileTheTaskIsCreatedIsRefusedAndNothingIsLaunched()
+    /// <summary>
+    /// An SSH backend whose capacity check (a round trip to the host: the window in which a resource or
+    /// software can be removed) reports <c>measuring</c> and answers once <c>measured</c> is set.
+    /// </summary>
+    private static (DashboardTestContext.FakeBackend Backend, TaskCompletionSource Measuring, TaskCompletionSource Measured) HeldCapacityCheck()
     {
         var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var measured = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var launches = 0;
-        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh)
+        var backend = new DashboardTestContext.FakeBackend(ComputingKind.Ssh)
         {
-            // The capacity check is a round trip to the host: the window in which the resource can be removed.
             Measuring = async ct =>
             {
                 measuring.TrySetResult();
                 await measured.Task.WaitAsync(ct);
                 return new ComputingCapacity(2, 4L << 30);
             },
-            Launching = (_, _) => { Interlocked.Increment(ref launches); return Task.FromResult<LaunchResult>(null!); },
         };
+        return (backend, measuring, measured);
+    }
+
+    [Fact]
+    public async Task ATaskWhoseResourceIsRemovedWhileTheTaskIsCreatedIsRefusedAndNothingIsLaunched()
+    {
+        var (ssh, measuring, measured) = HeldCapacityCheck();
+        var launches = 0;
+        ssh.Launching = (_, _) => { Interlocked.Increment(ref launches); return Task.FromResult<LaunchResult>(null!); };
         using var ctx = new DashboardTestContext(moreBackends: [ssh]);
         var computing = ctx.Services.GetRequiredService<ComputingService>();
         var host = await computing.AddAsync(Alice, SshHost(null, "lab host"), default);
@@ -61,17 +70,7 @@ public sealed class CheckThenWriteTests
     [Fact]
     public async Task ATaskWhoseSoftwareIsRemovedWhileTheTaskIsCreatedIsRefused()
     {
-        var measuring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var measured = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh)
-        {
-            Measuring = async ct =>
-            {
-                measuring.TrySetResult();
-                await measured.Task.WaitAsync(ct);
-                return new ComputingCapacity(2, 4L << 30);
-            },
-        };
+        var (ssh, measuring, measured) = HeldCapacityCheck();
         using var ctx = new DashboardTestContext(moreBackends: [ssh]);
         var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
         var catalogue = ctx.Services.GetRequiredService<SoftwareService>();
