@@ -296,15 +296,17 @@ public sealed class FilesPageTests
         PersonalFolder(ctx);
         var page = ctx.Render<Files>();
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
-        var name = page.Find("input[data-test=new-folder-name], [data-test=new-folder-name] input");
-        name.Input("results");
-        name.KeyUp(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+        // Each event on the element found anew on the renderer's thread: typing re-renders the field.
+        const string folderName = "input[data-test=new-folder-name], [data-test=new-folder-name] input";
+        var enter = new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" };
+        await page.InvokeAsync(() => page.Find(folderName).Input("results"));
+        await page.InvokeAsync(() => page.Find(folderName).KeyUp(enter));
         page.WaitForAssertion(() => Assert.Equal(["data", "results", "notes.txt"], Names(page)));
 
-        page.FindAll("[data-test=rename]").Last().Click(); // notes.txt
-        var newName = page.Find("input[data-test=rename-name], [data-test=rename-name] input");
-        newName.Input("notes-2026.txt");
-        newName.KeyUp(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+        await page.InvokeAsync(() => page.FindAll("[data-test=rename]").Last().Click()); // notes.txt
+        const string newName = "input[data-test=rename-name], [data-test=rename-name] input";
+        await page.InvokeAsync(() => page.Find(newName).Input("notes-2026.txt"));
+        await page.InvokeAsync(() => page.Find(newName).KeyUp(enter));
         page.WaitForAssertion(() => Assert.Equal(["data", "results", "notes-2026.txt"], Names(page)));
     }
 

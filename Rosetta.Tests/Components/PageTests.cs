@@ -252,9 +252,11 @@ public sealed class PageTests
         await page.InvokeAsync(() => Field("env-name", 1).Input("ANSWER")); // only the last of the two would count
         page.WaitForAssertion(() => Assert.Contains("'ANSWER' is set in another row too.", page.Markup), TimeSpan.FromSeconds(5));
         Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
+        // One field at a time: each is checked when its own typing pauses (200 ms).
         await page.InvokeAsync(() => Field("env-name", 1).Input("QUESTION"));
+        page.WaitForAssertion(() => Assert.DoesNotContain("is set in another row too", page.Markup), TimeSpan.FromSeconds(10));
         await page.InvokeAsync(() => Field("env-value", 1).Input("secret-ish"));
-        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(10));
 
         await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
         page.WaitForAssertion(() => Assert.Equal("ANSWER, QUESTION", page.Find("[data-test=summary-env]").TextContent));
