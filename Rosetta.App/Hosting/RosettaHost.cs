@@ -4,6 +4,7 @@ using Rosetta.App.Components;
 using Rosetta.App.Hubs;
 using Rosetta.App.Proxy;
 using MudBlazor.Services;
+using Microsoft.AspNetCore.Connections;
 
 namespace Rosetta.App.Hosting;
 
@@ -20,7 +21,7 @@ public static class RosettaHost
         builder.WebHost.UseStaticWebAssets();
         // Loopback by default: exposing the platform is a decision (--urls / ASPNETCORE_URLS).
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
-        builder.WebHost.UseSockets(ConfigureSockets);
+        AddKestrelBuffers(builder.Services);
 
         builder.Services.AddRosettaCore(builder.Configuration);
         builder.Services.AddRosettaAuthentication();
@@ -64,8 +65,14 @@ public static class RosettaHost
     /// connection instead (4 KiB each, a few MiB for thousands of connections) made a 1 GiB upload
     /// about 30 % faster for 25 % less CPU on this machine (bench/storage.sh, bench/ceilings).
     /// </summary>
-    public static void ConfigureSockets(Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions sockets) =>
-        sockets.WaitForDataBeforeAllocatingBuffer = false;
+    /// <summary>
+    /// 64 KiB buffers for Kestrel (<see cref="LargeBlockMemoryPool"/>): uploads and relayed streams move
+    /// in 16 times fewer socket calls. Kestrel takes the last registered pool factory, so this comes
+    /// after Kestrel's own registration; the test host, whose UseKestrel registers Kestrel's pool again,
+    /// calls it once more.
+    /// </summary>
+    public static void AddKestrelBuffers(IServiceCollection services) =>
+        services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
 
     private static void MapHealthChecks(this WebApplication app) =>
         app.MapGet("/healthz", (Rosetta.Core.Monitoring.TaskMonitor monitor) =>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Rosetta.Core.Domain;
 
 namespace Rosetta.Tests.Infrastructure;
@@ -79,6 +80,16 @@ public sealed class RosettaAppFactory : WebApplicationFactory<Program>
     {
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         if (_services is not null) builder.ConfigureServices(_services);
+    }
+
+    /// <summary>
+    /// UseKestrel registers Kestrel's own buffer pool after the app's services, so the platform's
+    /// (<see cref="Rosetta.App.Hosting.RosettaHost.AddKestrelBuffers"/>) is registered once more, last.
+    /// </summary>
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        builder.ConfigureServices(Rosetta.App.Hosting.RosettaHost.AddKestrelBuffers);
+        return base.CreateHost(builder);
     }
 
     /// <summary>An HTTP client for the real server, authenticated with a token when given.</summary>

@@ -12,6 +12,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Renci.SshNet;
 using Rosetta.Core.Backends.Ssh;
@@ -42,7 +43,8 @@ static async Task<int> HttpSinkAsync(int port, string file)
 {
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
-    builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false); // as the platform (RosettaHost)
+    // Kestrel's transport as the platform sets it up (RosettaHost).
+    builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, Rosetta.App.Hosting.LargeBlockMemoryPoolFactory>();
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.Limits.MaxRequestBodySize = null;
