@@ -6,6 +6,8 @@
 # in proportion to the file).
 # Usage: bench/storage.sh [SIZE_MIB=1024] [LISTINGS=5]. Needs ./rosetta.sh infra (demo sshd), root, curl.
 # PARTS="local sftp listing" (default all) runs only some parts, for A/B runs of one of them.
+# ROUNDS=3 (default): the transfers and their baselines run that many times, alternating, and the
+# verdict compares medians (a single cp on this machine ranged from 0.7 to 5 GB/s between runs).
 BENCH_SRC=${BENCH_SRC:-/tmp/bench-src-storage}
 BENCH_DATA=${BENCH_DATA:-/tmp/bench-data-storage}
 BENCH_PORT=${BENCH_PORT:-18183}
@@ -20,6 +22,7 @@ BENCH_APP_ENV="${BENCH_APP_ENV:-} Rosetta__Ssh__PlatformKeyPath=$ROSETTA_PLATFOR
 SIZE_MIB=${1:-1024}
 LISTINGS=${2:-5}
 PARTS=${PARTS:-local sftp listing}
+ROUNDS=${ROUNDS:-3}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=$BENCH_DATA/work
 REMOTE=/tmp/bench-sftp-$$ # the sftp storage's base on the demo host (this machine's file system)
@@ -55,11 +58,22 @@ run_transfer() {
     c1=$(cpu_s)
     local rss; rss=$(sample_stop)
     local s; s=$(elapsed "$t0" "$t1")
+    LAST_S=$s
     printf '%-34s %7ss %6s MiB/s  %5s%% of baseline  RSS start/max %s MiB  app CPU %ss\n' "$label" "$s" "$(rate "$s")" \
         "$(awk -v b="$baseline" -v s="$s" 'BEGIN { printf "%.0f", 100 * b / s }')" "${rss/ //}" "$(elapsed "$c0" "$c1")"
 }
 
 timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1"; }
+
+# Seconds per round of each transfer, by name, and the summary line comparing their medians.
+declare -A ROUND_SECONDS
+record() { ROUND_SECONDS[$1]+="$2 "; }
+median_of() { printf '%s\n' ${ROUND_SECONDS[$1]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+summary() { # LABEL PLATFORM_NAME BASELINE_NAME
+    local p b; p=$(median_of "$2"); b=$(median_of "$3")
+    printf '%-34s median %6s MiB/s vs %6s MiB/s = %3s%%   (rounds, s: %s/ %s)\n' "$1" "$(rate "$p")" "$(rate "$b")" \
+        "$(awk -v b="$b" -v p="$p" 'BEGIN { printf "%.0f", 100 * b / p }')" "${ROUND_SECONDS[$2]}" "${ROUND_SECONDS[$3]}"
+}
 
 # Context for the local rows: the same curl against Kestrel with nothing else to do (PUT drops the
 # bytes, GET sends the file), i.e. what any upload or download over HTTP can reach on this machine.
@@ -97,42 +111,66 @@ bench() {
     chmod 0644 "$WORK/source.bin"
     echo "app RSS before: $(( $(rss_kib) / 1024 )) MiB"
 
-    local cp_up cp_down scp_up scp_down
+    local cp_up cp_down scp_up scp_down round
+    for ((round = 1; round <= ROUNDS; round++)); do
+    echo "-- round $round of $ROUNDS"
     if part local; then
     cp_up=$(timed cp "$WORK/source.bin" "$WORK/cp.bin")
     printf '%-34s %7ss %6s MiB/s\n' "cp (baseline, local)" "$cp_up" "$(rate "$cp_up")"
+    record cp_up "$cp_up"
+    if ((round == 1)); then
     # cp copies inside the kernel (copy_file_range); for context, a copy through user space:
     local cat_up; cat_up=$(timed sh -c "cat '$WORK/source.bin' >'$WORK/cat.bin'")
     printf '%-34s %7ss %6s MiB/s\n' "cat > file (context, local)" "$cat_up" "$(rate "$cat_up")"
     rm -f "$WORK/cat.bin"
+    fi
     run_transfer "local upload (PUT, curl -T)" "$cp_up" \
         curl -sf -o /dev/null "${auth[@]}" -H 'Expect:' -T "$WORK/source.bin" "$api/personal/files?path=big.bin"
+    record local_up "$LAST_S"
     cmp -s "$WORK/source.bin" "$personal/big.bin" || { log "local upload differs"; exit 1; }
     cp_down=$(timed cp "$personal/big.bin" "$WORK/cp-down.bin")
+    record cp_down "$cp_down"
     rm -f "$WORK/cp.bin" "$WORK/cp-down.bin"
     run_transfer "local download (GET, curl -o)" "$cp_down" \
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/personal/download?path=big.bin"
+    record local_down "$LAST_S"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "local download differs"; exit 1; }
     rm -f "$WORK/down.bin" "$personal/big.bin"
-    http_ceiling
+    if ((round == 1)); then http_ceiling; fi
     fi
 
     if part sftp; then
     scp_up=$(timed scp "${ssh_opts[@]}" "$WORK/source.bin" "$remote_login:$remote/scp.bin")
     printf '%-34s %7ss %6s MiB/s\n' "scp upload (baseline, demo sshd)" "$scp_up" "$(rate "$scp_up")"
+    record scp_up "$scp_up"
     rm -f "$remote/scp.bin"
     run_transfer "sftp upload (PUT, curl -T)" "$scp_up" \
         curl -sf -o /dev/null "${auth[@]}" -H 'Expect:' -T "$WORK/source.bin" "$api/bench-sftp/files?path=big.bin"
+    record sftp_up "$LAST_S"
     cmp -s "$WORK/source.bin" "$remote/big.bin" || { log "sftp upload differs"; exit 1; }
     scp_down=$(timed scp "${ssh_opts[@]}" "$remote_login:$remote/big.bin" "$WORK/scp-down.bin")
     printf '%-34s %7ss %6s MiB/s\n' "scp download (baseline, demo sshd)" "$scp_down" "$(rate "$scp_down")"
+    record scp_down "$scp_down"
     rm -f "$WORK/scp-down.bin"
     run_transfer "sftp download (GET, curl -o)" "$scp_down" \
         curl -sf -o "$WORK/down.bin" "${auth[@]}" "$api/bench-sftp/download?path=big.bin"
+    record sftp_down "$LAST_S"
     cmp -s "$WORK/source.bin" "$WORK/down.bin" || { log "sftp download differs"; exit 1; }
     rm -f "$WORK/down.bin" "$remote/big.bin"
+    if ((round == 1)); then
     echo "SSH.NET alone (context: its own UploadFile/DownloadFile, the platform's cipher order, no platform):"
     $CEILINGS sftp 127.0.0.1 "$ROSETTA_DEMO_SSH_PORT" "$ROSETTA_DEMO_USER" "$ROSETTA_PLATFORM_KEY" "$WORK/source.bin" "$remote/ceiling.bin" | sed 's/^/  /'
+    fi
+    fi
+    done
+    echo "-- medians of $ROUNDS rounds (platform vs its baseline)"
+    if part local; then
+    summary "local upload vs cp" local_up cp_up
+    summary "local download vs cp" local_down cp_down
+    fi
+    if part sftp; then
+    summary "sftp upload vs scp" sftp_up scp_up
+    summary "sftp download vs scp" sftp_down scp_down
     fi
     rm -f "$WORK/source.bin"
     echo "app RSS after: $(( $(rss_kib) / 1024 )) MiB"

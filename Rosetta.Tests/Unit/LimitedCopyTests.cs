@@ -19,10 +19,60 @@ public sealed class LimitedCopyTests
     {
         public List<int> Sizes { get; } = [];
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        public override void Write(ReadOnlySpan<byte> buffer)
         {
-            Sizes.Add(buffer.Length);
-            return base.WriteAsync(buffer, cancellationToken);
+            lock (Sizes) Sizes.Add(buffer.Length);
+            base.Write(buffer);
+        }
+    }
+
+    /// <summary>A body that counts its reads, and fails on a given one.</summary>
+    private sealed class CountingBody(int pieces, int failOnRead = -1) : Stream
+    {
+        private int _reads;
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = Interlocked.Increment(ref _reads);
+            await Task.Yield();
+            if (read == failOnRead) throw new IOException("the client went away");
+            if (read > pieces) return 0;
+            buffer.Span.Fill((byte)read);
+            return buffer.Length;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// A file whose every write waits (up to 5 s) for the body's next read to start, then lingers a
+    /// moment, as a write to a slow disk would.
+    /// </summary>
+    private sealed class WriteAwaitingNextRead(CountingBody body) : MemoryStream
+    {
+        private volatile bool _writing;
+        private int _writes;
+        public List<bool> SawNextRead { get; } = [];
+        public bool Writing => _writing;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _writing = true;
+            var piece = ++_writes; // filled by read number `piece`
+            SawNextRead.Add(SpinWait.SpinUntil(() => body.Reads > piece, TimeSpan.FromSeconds(5)));
+            Thread.Sleep(200);
+            base.Write(buffer);
+            _writing = false;
         }
     }
 
@@ -31,7 +81,7 @@ public sealed class LimitedCopyTests
     {
         var content = Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray();
         var destination = new WriteSizes();
-        var written = await LimitedCopy.CopyAsync(new TrickleStream(content, 300), destination, new byte[4096], 20_000, _ => new Exception(), default);
+        var written = await LimitedCopy.CopyAsync(new TrickleStream(content, 300), destination, new byte[4096], new byte[4096], 20_000, _ => new Exception(), default);
         Assert.Equal(10_000, written);
         Assert.Equal(content, destination.ToArray());
         Assert.Equal([4096, 4096, 1808], destination.Sizes);
@@ -42,9 +92,30 @@ public sealed class LimitedCopyTests
     {
         var destination = new WriteSizes();
         var error = await Assert.ThrowsAsync<StorageLimitException>(() =>
-            LimitedCopy.CopyAsync(new TrickleStream(new byte[50_000], 300), destination, new byte[4096], 10_000, n => new StorageLimitException($"{n}"), default));
+            LimitedCopy.CopyAsync(new TrickleStream(new byte[50_000], 300), destination, new byte[4096], new byte[4096], 10_000, n => new StorageLimitException($"{n}"), default));
         Assert.True(long.Parse(error.Message) is > 10_000 and <= 10_000 + 4096);
         Assert.True(destination.Length <= 10_000, "nothing past the limit is written");
+    }
+
+    [Fact]
+    public async Task TheNextPieceIsReceivedWhileTheLastIsWritten()
+    {
+        var body = new CountingBody(pieces: 3);
+        var file = new WriteAwaitingNextRead(body);
+        var written = await LimitedCopy.CopyAsync(body, file, new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default);
+        Assert.Equal(3 * 4096, written);
+        Assert.Equal([true, true, true], file.SawNextRead);
+        Assert.Equal(Enumerable.Range(1, 3).SelectMany(i => Enumerable.Repeat((byte)i, 4096)), file.ToArray());
+    }
+
+    [Fact]
+    public async Task ABodyThatFailsMidCopyReturnsOnlyOnceNoWriteUsesTheBuffersAnyMore()
+    {
+        var body = new CountingBody(pieces: 10, failOnRead: 2);
+        var file = new WriteAwaitingNextRead(body);
+        await Assert.ThrowsAsync<IOException>(() => LimitedCopy.CopyAsync(body, file, new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default));
+        Assert.False(file.Writing, "a write was still running when the copy gave up");
+        Assert.Single(file.SawNextRead);
     }
 
     [Fact]
