@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,79 @@ public sealed class FilesPageTests
 
     internal static List<string> Names(IRenderedComponent<Files> page) =>
         page.FindAll("[data-test=entry-name]").Select(e => e.TextContent.Trim()).ToList();
+
+    [Fact]
+    public async Task TheAddressNamesTheFolderShownAndOpensIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var navigation = ctx.Services.GetRequiredService<NavigationManager>();
+        navigation.NavigateTo("/files?storage=personal&path=data");
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
+        Assert.Equal(["Personal", "data"], page.FindAll("[data-test=crumb]").Select(c => c.TextContent.Trim()));
+
+        // Moving writes the folder into the address (a new history entry, so Back returns).
+        await page.InvokeAsync(() => page.FindAll("[data-test=crumb]")[0].Click());
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.EndsWith("/files?storage=personal", navigation.Uri);
+        await page.InvokeAsync(() => page.Find("[data-test=entry-name]").Click());
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
+        Assert.EndsWith("/files?storage=personal&path=data", navigation.Uri);
+        // Listing the same folder again is no move.
+        await page.InvokeAsync(() => page.Find("[data-test=refresh]").Click());
+        Assert.EndsWith("/files?storage=personal&path=data", navigation.Uri);
+
+        // Back (the address changes under the page) shows the folder it names.
+        await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=personal"));
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        await page.InvokeAsync(() => navigation.NavigateTo("/files"));
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.EndsWith("/files", navigation.Uri);
+    }
+
+    [Theory]
+    [InlineData("/files?storage=personal&path=missing", "'missing'")]
+    [InlineData("/files?storage=personal&path=..%2Fbob", "'..'")]
+    [InlineData("/files?storage=someone-elses", "You have no storage 'someone-elses' to browse; this is Personal.")]
+    public async Task AnAddressNamingNothingToBrowseShowsARootAndSaysWhy(string address, string said)
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        ctx.Services.GetRequiredService<NavigationManager>().NavigateTo(address);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.Contains(said, page.Find("[data-test=files-error]").TextContent);
+    }
+
+    [Fact]
+    public async Task AColumnTitleSortsByIt_AndAgainTheOtherWayRound()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx); // data/, notes.txt (5 bytes)
+        File.WriteAllBytes(Path.Combine(folder, "big.bin"), new byte[100]);
+        File.WriteAllBytes(Path.Combine(folder, "empty.txt"), []);
+        File.SetLastWriteTimeUtc(Path.Combine(folder, "big.bin"), DateTime.UtcNow.AddDays(-2));
+        File.SetLastWriteTimeUtc(Path.Combine(folder, "empty.txt"), DateTime.UtcNow.AddDays(-1));
+        File.SetLastWriteTimeUtc(Path.Combine(folder, "notes.txt"), DateTime.UtcNow.AddDays(-3));
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "big.bin", "empty.txt", "notes.txt"], Names(page)));
+
+        async Task SortBy(string column, string direction, string[] expected)
+        {
+            await page.InvokeAsync(() => page.Find($"[data-test=sort][data-sort={column}]").Click());
+            page.WaitForAssertion(() => Assert.Equal(expected, Names(page)));
+            Assert.Equal(direction, page.Find($"[data-test=sort][data-sort={column}]").GetAttribute("data-direction"));
+        }
+
+        // Folders stay first. Sizes and dates start largest and newest; names start A to Z.
+        await SortBy("Size", "descending", ["data", "big.bin", "notes.txt", "empty.txt"]);
+        await SortBy("Size", "ascending", ["data", "empty.txt", "notes.txt", "big.bin"]);
+        await SortBy("Modified", "descending", ["data", "empty.txt", "big.bin", "notes.txt"]);
+        Assert.Equal("none", page.Find("[data-test=sort][data-sort=Size]").GetAttribute("data-direction"));
+        await SortBy("Name", "ascending", ["data", "big.bin", "empty.txt", "notes.txt"]);
+        await SortBy("Name", "descending", ["data", "notes.txt", "empty.txt", "big.bin"]);
+    }
 
     [Fact]
     public async Task BrowsesWithBreadcrumbsAndManagesFiles()

@@ -38,6 +38,27 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         page.Locator("[data-test=entries] tr", new() { Has = page.Locator("[data-test=entry-name]", new() { HasText = name }) });
 
     [Fact]
+    public async Task AFolderHasItsOwnAddress_AReloadKeepsIt_AndBackReturns()
+    {
+        var (context, page, user) = await OpenFilesAsync();
+        await using var _ = context;
+        using (var client = App.Client(await App.TokenAsync(user, "password-files")))
+            await StorageApi.UploadAsync(client, "personal", "run1/result.txt", "42"u8.ToArray());
+        await page.Locator("[data-test=refresh]").ClickAsync();
+        await page.Locator("[data-test=entry-name]", new() { HasText = "run1" }).ClickAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["result.txt"]);
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files\\?storage=personal&path=run1$"));
+
+        await page.ReloadAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["result.txt"]);
+        await DashboardBrowserTests.WaitForCircuitAsync(page);
+
+        await page.GoBackAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files$"));
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]);
+    }
+
+    [Fact]
     public async Task FilesDroppedOnTheListingAreUploadedThroughTheApiAndDownloadBackByteForByte()
     {
         var (context, page, _) = await OpenFilesAsync();
