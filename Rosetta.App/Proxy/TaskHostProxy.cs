@@ -46,9 +46,19 @@ public static class TaskHostProxy
 
         var task = ctx.RequestServices.GetRequiredService<TaskMonitor>().Get(taskId);
         TaskHostGrant? grant = null;
+        var heldShareLink = false;
         if (task is not null)
             foreach (var candidate in ctx.RequestServices.GetRequiredService<TaskHostSessions>().Read(ctx.Request))
+            {
                 if (await AllowsAsync(ctx, candidate, task)) { grant = candidate; break; }
+                heldShareLink |= candidate.TaskId == task.Id && candidate.UserId is null;
+            }
+        if (grant is null && heldShareLink)
+        {
+            var dashboard = names.DashboardBase;
+            await TaskProxy.EndedShareLinkAsync(ctx, dashboard, $"{(dashboard is null ? "" : new Uri(dashboard).AbsolutePath.TrimEnd('/'))}/t/{taskId}/");
+            return;
+        }
         if (grant is null)
         {
             // A person's browser starts over at the dashboard (login, then a fresh hand-off) when its URL is known.

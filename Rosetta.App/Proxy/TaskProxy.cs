@@ -63,12 +63,28 @@ public static class TaskProxy
             if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor, secret);
             await ctx.SignOutAsync(Microsoft.AspNetCore.Identity.IdentityConstants.ApplicationScheme);
         }
-        ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
-        {
-            Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
-        });
+        ctx.Response.Cookies.Append(ShareCookie(taskId), secret, ShareCookieOptions(ctx, taskId));
         return Results.Redirect($"/t/{taskId}/");
     }
+
+    /// <summary>
+    /// For a guest whose link was revoked or ran out, as for anyone anonymous (a browser to the login
+    /// page, a program 401), but saying what happened: the guest has no account to log in with.
+    /// </summary>
+    public static Task EndedShareLinkAsync(HttpContext ctx, string? dashboardBase, string returnPath)
+    {
+        if (dashboardBase is not null && HttpMethods.IsGet(ctx.Request.Method) && AuthenticationSetup.IsBrowserNavigation(ctx.Request))
+        {
+            ctx.Response.Redirect($"{dashboardBase}/login?notice={LoginNotices.ShareLinkEnded}&ReturnUrl={Uri.EscapeDataString(returnPath)}");
+            return Task.CompletedTask;
+        }
+        return Problem(ctx, 401, "This share link no longer works.", LoginNotices.ShareLinkEndedText);
+    }
+
+    private static CookieOptions ShareCookieOptions(HttpContext ctx, string taskId) => new()
+    {
+        Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
+    };
 
     private static async Task<string?> ShareSecretAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
         ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)
@@ -88,7 +104,12 @@ public static class TaskProxy
         var shareSecret = task is not null && !owner ? await ShareSecretAsync(ctx, shares, task.Id) : null;
         if (task is null || !owner && shareSecret is null)
         {
-            if (!auth.Succeeded) await ctx.ChallengeAsync();
+            if (!auth.Succeeded && ctx.Request.Cookies.ContainsKey(ShareCookie(taskId)))
+            {
+                // On every reload: the dead cookie stays until the browser closes.
+                await EndedShareLinkAsync(ctx, ctx.Request.PathBase, $"{ctx.Request.PathBase}{ctx.Request.Path}{ctx.Request.QueryString}");
+            }
+            else if (!auth.Succeeded) await ctx.ChallengeAsync();
             else await Problem(ctx, 404, "Not found.", "You have no task with this address.");
             return;
         }

@@ -60,7 +60,8 @@ public sealed class ShareLinkTests
             var listed = await owner.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares");
             Assert.Equal("for Bob", (string?)Assert.Single(listed!)!["name"]);
             Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
-            Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{id}/api/status")).StatusCode);
+            await AssertLinkDeadAsync(guest, $"/t/{id}/api/status");
+            await AssertLinkDeadAsync(guest, $"/t/{id}/", page: true);
             await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(channels, cookies));
             await HeldWebSockets.AssertEndsAsync(held); // the one opened before the revocation too
             Assert.Equal(HttpStatusCode.NotFound, (await guest.GetAsync(url.PathAndQuery)).StatusCode);
@@ -73,7 +74,10 @@ public sealed class ShareLinkTests
             Assert.Equal(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
             using var heldUntilExpiry = await HeldWebSockets.OpenAsync(channels, expiring);
             clock.Offset = TimeSpan.FromMinutes(6);
-            Assert.NotEqual(HttpStatusCode.OK, (await late.GetAsync($"/t/{id}/api/status")).StatusCode);
+            await AssertLinkDeadAsync(late, $"/t/{id}/api/status");
+            // Someone who never held a link is still sent to sign in.
+            using var anonymous = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
+            Assert.Contains((await anonymous.GetAsync($"/t/{id}/")).StatusCode, new[] { HttpStatusCode.Redirect, HttpStatusCode.Unauthorized });
             await HeldWebSockets.AssertEndsAsync(heldUntilExpiry);
 
             // Invalid lifetimes are refused.
@@ -84,6 +88,30 @@ public sealed class ShareLinkTests
         {
             await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
         }
+    }
+
+    /// <summary>
+    /// A guest whose link died meets what anyone anonymous meets (a browser the login page, a program
+    /// 401), told why: they have no account to log in with.
+    /// </summary>
+    private static async Task AssertLinkDeadAsync(HttpClient guest, string path, bool page = false)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (page) request.Headers.Accept.ParseAdd("text/html");
+        using var answer = await guest.SendAsync(request);
+        if (!page)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+            Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("The share link you opened no longer works", await answer.Content.ReadAsStringAsync());
+            return;
+        }
+        Assert.Equal(HttpStatusCode.Redirect, answer.StatusCode);
+        var login = answer.Headers.Location!.OriginalString;
+        Assert.Equal($"/login?notice=share-link-ended&ReturnUrl={Uri.EscapeDataString(path)}", login);
+        var shown = WebUtility.HtmlDecode(await guest.GetStringAsync(login));
+        Assert.Contains(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText, shown);
+        Assert.DoesNotContain(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText, WebUtility.HtmlDecode(await guest.GetStringAsync("/login?notice=anything-else")));
     }
 
     /// <summary>

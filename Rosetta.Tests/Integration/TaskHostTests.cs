@@ -216,7 +216,9 @@ public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFix
         // The link's session is for A1 alone, and revoking the link ends it at once.
         Assert.Equal(HttpStatusCode.NotFound, await WithCookieAsync(f.A2, TaskHostFixture.SessionCookie(guest, f.TaskHost(f.A1))));
         Assert.Equal(HttpStatusCode.NoContent, (await f.Alice.DeleteAsync($"/api/v1/tasks/{f.A1}/shares/{share["id"]}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await guest.NavigateAsync(f.TaskHost(f.A1))).StatusCode);
+        var ended = await guest.NavigateAsync(f.TaskHost(f.A1));
+        Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode); // told why (no public URL here to send a browser to the login page)
+        Assert.Contains("no longer works: its owner revoked it, or it expired", WebUtility.HtmlDecode(await ended.Content.ReadAsStringAsync()));
     }
 
     [Fact]
