@@ -11,69 +11,89 @@ namespace Rosetta.App.Hosting;
 /// the bytes, took 450–700 MiB/s on the project's machine and 1.0–1.3 GiB/s with 64 KiB blocks
 /// (bench/README.md, "Storages"). Registered in DI, where Kestrel looks for it since .NET 10.
 /// </summary>
+/// <remarks>
+/// The cost is per connection with bytes pending: Kestrel takes a block only once data has arrived
+/// (its zero-byte read first), so idle connections and quiet WebSockets hold none, but a client that
+/// sends part of its headers holds 64 KiB instead of 4 KiB until Kestrel's header timeout (30 s).
+/// Kestrel makes one pool per I/O queue; they share this factory's <see cref="MaxRetainedBlocks"/>.
+/// </remarks>
 public sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 {
-    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new LargeBlockMemoryPool();
+    private readonly LargeBlockMemoryPool.Retained _retained = new();
+
+    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new LargeBlockMemoryPool(_retained);
 }
 
 /// <summary>
-/// A pool of pinned 64 KiB blocks that keeps at most <see cref="MaxRetainedBlocks"/> returned blocks
-/// for reuse and leaves the rest to the GC, so a burst of transfers does not hold its memory for the
-/// life of the process.
+/// A pool of 64 KiB arrays. At most <see cref="MaxRetainedBlocks"/> returned arrays (shared by the
+/// pools of one factory) wait for reuse; the rest are left to the GC, so a burst of transfers does
+/// not hold its memory for the life of the process. The arrays are not pinned: on Linux the socket
+/// calls pin a buffer only while the system call runs, and unpinned arrays let the GC compact.
 /// </summary>
 public sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
-    public const int MaxRetainedBlocks = 256; // 16 MiB
+    public const int MaxRetainedBlocks = 64; // 4 MiB
 
-    private readonly ConcurrentQueue<Block> _retained = new();
-    private int _retainedCount;
+    private readonly Retained _retained;
     private volatile bool _disposed;
+
+    public LargeBlockMemoryPool() : this(new Retained())
+    {
+    }
+
+    internal LargeBlockMemoryPool(Retained retained) => _retained = retained;
 
     public override int MaxBufferSize => BlockSize;
 
-    /// <summary>Blocks waiting for reuse (for tests and diagnostics).</summary>
-    public int RetainedCount => Volatile.Read(ref _retainedCount);
+    /// <summary>Arrays waiting for reuse (for tests and diagnostics).</summary>
+    public int RetainedCount => _retained.Count;
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, BlockSize);
-        if (_retained.TryDequeue(out var block)) Interlocked.Decrement(ref _retainedCount);
-        else block = new Block(this, GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true));
-        block.MarkRented();
-        return block;
+        return new Lease(this, _retained.Take() ?? GC.AllocateUninitializedArray<byte>(BlockSize));
     }
 
-    protected override void Dispose(bool disposing)
-    {
-        _disposed = true;
-        _retained.Clear();
-    }
+    protected override void Dispose(bool disposing) => _disposed = true;
 
-    private void Return(Block block)
+    /// <summary>Returned arrays, shared by the pools one factory made.</summary>
+    internal sealed class Retained
     {
-        if (_disposed) return;
-        if (Interlocked.Increment(ref _retainedCount) > MaxRetainedBlocks)
+        private readonly ConcurrentQueue<byte[]> _arrays = new();
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public byte[]? Take()
         {
-            Interlocked.Decrement(ref _retainedCount);
-            return;
+            if (!_arrays.TryDequeue(out var array)) return null;
+            Interlocked.Decrement(ref _count);
+            return array;
         }
-        _retained.Enqueue(block);
+
+        public void Keep(byte[] array)
+        {
+            if (Interlocked.Increment(ref _count) > MaxRetainedBlocks)
+            {
+                Interlocked.Decrement(ref _count);
+                return;
+            }
+            _arrays.Enqueue(array);
+        }
     }
 
-    private sealed class Block(LargeBlockMemoryPool pool, byte[] array) : IMemoryOwner<byte>
+    /// <summary>One rental: its own object, so a late second Dispose cannot return an array someone else holds by then.</summary>
+    private sealed class Lease(LargeBlockMemoryPool pool, byte[] array) : IMemoryOwner<byte>
     {
-        private int _rented;
+        private byte[]? _array = array;
 
-        public Memory<byte> Memory => array;
+        public Memory<byte> Memory { get; } = array;
 
-        public void MarkRented() => Volatile.Write(ref _rented, 1);
-
-        // Only the first Dispose returns the block: a second one must not hand it to two renters.
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _rented, 0) == 1) pool.Return(this);
+            if (Interlocked.Exchange(ref _array, null) is { } returned && !pool._disposed) pool._retained.Keep(returned);
         }
     }
 }

@@ -60,12 +60,6 @@ public static class RosettaHost
     }
 
     /// <summary>
-    /// Kestrel normally waits for data with a zero-byte read before it takes a buffer (4 KiB) for each
-    /// receive, so a large upload costs two system calls per 4 KiB. Holding the buffer per open
-    /// connection instead (4 KiB each, a few MiB for thousands of connections) made a 1 GiB upload
-    /// about 30 % faster for 25 % less CPU on this machine (bench/storage.sh, bench/ceilings).
-    /// </summary>
-    /// <summary>
     /// 64 KiB buffers for Kestrel (<see cref="LargeBlockMemoryPool"/>): uploads and relayed streams move
     /// in 16 times fewer socket calls. Kestrel takes the last registered pool factory, so this comes
     /// after Kestrel's own registration; the test host, whose UseKestrel registers Kestrel's pool again,

@@ -69,10 +69,10 @@ public sealed class TaskHostNames
     public string DashboardOrigin(HttpRequest request) =>
         (_publicUrl ?? new Uri($"{request.Scheme}://{request.Host}/")).GetLeftPart(UriPartial.Authority);
 
-    /// <summary>Where a browser without a valid task-host session starts over: the task's dashboard entry point, when the dashboard's URL is known.</summary>
     /// <summary>The dashboard's public URL without a trailing slash, when configured.</summary>
     public string? DashboardBase => _publicUrl?.AbsoluteUri.TrimEnd('/');
 
+    /// <summary>Where a browser without a valid task-host session starts over: the task's dashboard entry point, when the dashboard's URL is known.</summary>
     public string? DashboardEntry(string taskId, HttpRequest taskHostRequest) =>
         _publicUrl is null ? null
             : $"{_publicUrl.AbsoluteUri.TrimEnd('/')}/t/{taskId}{taskHostRequest.Path.ToUriComponent()}{taskHostRequest.QueryString.ToUriComponent()}";

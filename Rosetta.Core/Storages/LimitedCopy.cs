@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Rosetta.Core.Storages;
 
 /// <summary>Copies a stream into a file up to a size limit, reading the next piece while the last one is written.</summary>
@@ -34,10 +36,13 @@ internal static class LimitedCopy
                 (filling, spare) = (spare, filling);
             }
         }
-        finally
+        catch
         {
-            // The caller returns the buffers to a pool: no write may still be reading one.
+            // The caller returns the buffers to a pool: no write may still be reading one. A write that
+            // failed too (a full disk) says more than the read it cut short.
             await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (writing.Exception?.InnerException is { } writeFailure) ExceptionDispatchInfo.Throw(writeFailure);
+            throw;
         }
     }
 }

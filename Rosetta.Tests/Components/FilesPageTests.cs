@@ -1,4 +1,5 @@
 using Bunit;
+using Bunit.TestDoubles;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.EntityFrameworkCore;
@@ -36,7 +37,7 @@ public sealed class FilesPageTests
     {
         await using var ctx = new DashboardTestContext();
         PersonalFolder(ctx);
-        var navigation = ctx.Services.GetRequiredService<NavigationManager>();
+        var navigation = ctx.Services.GetRequiredService<BunitNavigationManager>();
         navigation.NavigateTo("/files?storage=personal&path=data");
         var page = ctx.Render<Files>();
         page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
@@ -50,21 +51,36 @@ public sealed class FilesPageTests
         page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
         Assert.EndsWith("/files?storage=personal&path=data", navigation.Uri);
         // Listing the same folder again is no move.
+        var moves = navigation.History.Count;
         await page.InvokeAsync(() => page.Find("[data-test=refresh]").Click());
-        Assert.EndsWith("/files?storage=personal&path=data", navigation.Uri);
+        Assert.Equal(moves, navigation.History.Count);
 
         // Back (the address changes under the page) shows the folder it names.
         await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=personal"));
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=personal&path=data"));
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
         await page.InvokeAsync(() => navigation.NavigateTo("/files"));
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
-        Assert.EndsWith("/files", navigation.Uri);
+    }
+
+    [Fact]
+    public async Task AfterAnAddressThatNamedNothingAnyMoveWritesTheAddress()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var navigation = ctx.Services.GetRequiredService<BunitNavigationManager>();
+        navigation.NavigateTo("/files?storage=personal&path=missing");
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        await page.InvokeAsync(() => page.FindAll("[data-test=crumb]")[0].Click()); // the root, shown already
+        Assert.EndsWith("/files?storage=personal", navigation.Uri);
     }
 
     [Theory]
     [InlineData("/files?storage=personal&path=missing", "'missing'")]
     [InlineData("/files?storage=personal&path=..%2Fbob", "'..'")]
-    [InlineData("/files?storage=someone-elses", "You have no storage 'someone-elses' to browse; this is Personal.")]
+    [InlineData("/files?storage=someone-elses", "The address names a storage you cannot browse; this is Personal.")]
     public async Task AnAddressNamingNothingToBrowseShowsARootAndSaysWhy(string address, string said)
     {
         await using var ctx = new DashboardTestContext();

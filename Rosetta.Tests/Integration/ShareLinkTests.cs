@@ -75,9 +75,16 @@ public sealed class ShareLinkTests
             using var heldUntilExpiry = await HeldWebSockets.OpenAsync(channels, expiring);
             clock.Offset = TimeSpan.FromMinutes(6);
             await AssertLinkDeadAsync(late, $"/t/{id}/api/status");
-            // Someone who never held a link is still sent to sign in.
+            // Someone who never held a link is sent to sign in, with no word about links.
             using var anonymous = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress };
-            Assert.Contains((await anonymous.GetAsync($"/t/{id}/")).StatusCode, new[] { HttpStatusCode.Redirect, HttpStatusCode.Unauthorized });
+            using var visit = new HttpRequestMessage(HttpMethod.Get, $"/t/{id}/");
+            visit.Headers.Accept.ParseAdd("text/html");
+            var login = (await anonymous.SendAsync(visit)).Headers.Location!.OriginalString;
+            Assert.Contains("/login?ReturnUrl=", login);
+            Assert.DoesNotContain("notice", login);
+            var program = await anonymous.GetAsync($"/t/{id}/api/status");
+            Assert.Equal(HttpStatusCode.Unauthorized, program.StatusCode);
+            Assert.DoesNotContain("share link", await program.Content.ReadAsStringAsync());
             await HeldWebSockets.AssertEndsAsync(heldUntilExpiry);
 
             // Invalid lifetimes are refused.

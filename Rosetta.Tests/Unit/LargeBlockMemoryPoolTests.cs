@@ -27,25 +27,34 @@ public sealed class LargeBlockMemoryPoolTests
     }
 
     [Fact]
-    public void ASecondDisposeDoesNotHandOneBlockToTwoRenters()
+    public void ALateSecondDisposeDoesNotHandOneBlockToTwoRenters()
     {
         using var pool = new LargeBlockMemoryPool();
-        var block = pool.Rent();
-        block.Dispose();
-        block.Dispose();
+        var first = pool.Rent();
+        first.Dispose();
+        first.Dispose();
         Assert.Equal(1, pool.RetainedCount);
-        using var a = pool.Rent();
-        using var b = pool.Rent();
-        Assert.NotSame(ArrayOf(a), ArrayOf(b));
+        using var second = pool.Rent(); // the same array, a new rental
+        Assert.Same(ArrayOf(first), ArrayOf(second));
+        first.Dispose(); // late, after the array went to someone else
+        Assert.Equal(0, pool.RetainedCount);
+        using var third = pool.Rent();
+        Assert.NotSame(ArrayOf(second), ArrayOf(third));
     }
 
     [Fact]
-    public void OnlyABoundedNumberOfReturnedBlocksIsKept()
+    public void OnlyABoundedNumberOfReturnedBlocksIsKept_ForAllThePoolsOfOneFactory()
     {
-        using var pool = new LargeBlockMemoryPool();
-        var blocks = Enumerable.Range(0, LargeBlockMemoryPool.MaxRetainedBlocks + 10).Select(_ => pool.Rent()).ToList();
+        var factory = new LargeBlockMemoryPoolFactory();
+        using var one = (LargeBlockMemoryPool)factory.Create();
+        using var two = (LargeBlockMemoryPool)factory.Create();
+        var blocks = Enumerable.Range(0, LargeBlockMemoryPool.MaxRetainedBlocks).Select(_ => one.Rent())
+            .Concat(Enumerable.Range(0, 10).Select(_ => two.Rent())).ToList();
         blocks.ForEach(block => block.Dispose());
-        Assert.Equal(LargeBlockMemoryPool.MaxRetainedBlocks, pool.RetainedCount);
+        Assert.Equal(LargeBlockMemoryPool.MaxRetainedBlocks, one.RetainedCount);
+        Assert.Equal(LargeBlockMemoryPool.MaxRetainedBlocks, two.RetainedCount);
+        using var reused = two.Rent();
+        Assert.Contains(blocks, block => ArrayOf(block) == ArrayOf(reused)); // one pool's return serves the other
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class LimitedCopyTests
     }
 
     /// <summary>A body that counts its reads, and fails on a given one.</summary>
-    private sealed class CountingBody(int pieces, int failOnRead = -1) : Stream
+    private sealed class CountingBody(int pieces, int failOnRead = -1) : MemoryStream
     {
         private int _reads;
         public int Reads => Volatile.Read(ref _reads);
@@ -41,17 +41,6 @@ public sealed class LimitedCopyTests
             buffer.Span.Fill((byte)read);
             return buffer.Length;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>
@@ -116,6 +105,26 @@ public sealed class LimitedCopyTests
         await Assert.ThrowsAsync<IOException>(() => LimitedCopy.CopyAsync(body, file, new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default));
         Assert.False(file.Writing, "a write was still running when the copy gave up");
         Assert.Single(file.SawNextRead);
+    }
+
+    [Fact]
+    public async Task AWriteThatFailsWhileTheNextReadFailsTooIsTheErrorReported()
+    {
+        var body = new CountingBody(pieces: 10, failOnRead: 2);
+        var error = await Assert.ThrowsAsync<IOException>(() =>
+            LimitedCopy.CopyAsync(body, new FullDisk(body), new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default));
+        Assert.Equal("No space left on device", error.Message);
+    }
+
+    /// <summary>A file on a full disk: its write fails once the body's next read has started.</summary>
+    private sealed class FullDisk(CountingBody body) : MemoryStream
+    {
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            SpinWait.SpinUntil(() => body.Reads > 1, TimeSpan.FromSeconds(5));
+            Thread.Sleep(100);
+            throw new IOException("No space left on device");
+        }
     }
 
     [Fact]
