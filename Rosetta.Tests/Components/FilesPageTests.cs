@@ -64,6 +64,53 @@ public sealed class FilesPageTests
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
     }
 
+    /// <summary>Holds the first storage lookup after <see cref="Arm"/> until <see cref="Release"/>.</summary>
+    private sealed class HeldStorageLookup : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _armed;
+
+        public Task Holding => _holding.Task;
+        public void Arm() => Volatile.Write(ref _armed, 1);
+        public void Release() => _released.TrySetResult();
+
+        public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken ct)
+        {
+            if (command.CommandText.Contains("FROM \"Storages\"", StringComparison.Ordinal) && Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                _holding.TrySetResult();
+                await _released.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+            return result;
+        }
+    }
+
+    [Fact]
+    public async Task BackPressedTwiceShowsWhereTheSecondLands_EvenWhenTheFirstIsSlower()
+    {
+        var lookup = new HeldStorageLookup();
+        await using var ctx = new DashboardTestContext(databaseInterceptor: lookup);
+        PersonalFolder(ctx);
+        var navigation = ctx.Services.GetRequiredService<BunitNavigationManager>();
+        navigation.NavigateTo("/files?storage=personal");
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+
+        lookup.Arm();
+        await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=personal&path=data"));
+        await lookup.Holding; // the first Back waits for its storage
+        await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=personal"));
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        var renders = page.RenderCount;
+        lookup.Release();
+        page.WaitForState(() => page.RenderCount > renders); // the first Back's parameters have been handled
+        Assert.Equal(["data", "notes.txt"], Names(page));
+        Assert.EndsWith("/files?storage=personal", navigation.Uri);
+    }
+
     [Fact]
     public async Task AfterAnAddressThatNamedNothingAnyMoveWritesTheAddress()
     {
