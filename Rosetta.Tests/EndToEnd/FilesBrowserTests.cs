@@ -94,6 +94,7 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         Assert.Equal(spectrum, await File.ReadAllBytesAsync((await download.PathAsync())!));
         download = await page.RunAndWaitForDownloadAsync(() => Row(page, "notes.txt").Locator("[data-test=download]").ClickAsync());
         Assert.Equal(notes, await File.ReadAllBytesAsync((await download.PathAsync())!));
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files$")); // a download is no navigation
 
         // A name as long as a name may be wraps in its own cell: every row's actions stay on screen.
         var longName = new string('L', 240) + ".txt";
