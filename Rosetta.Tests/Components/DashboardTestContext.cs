@@ -144,10 +144,14 @@ public sealed class DashboardTestContext : BunitContext
         /// <summary>Runs while <see cref="RemoveAsync"/> removes a container (e.g. the engine's events about it).</summary>
         public Func<string, Task>? Removing { get; set; }
         public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Removing?.Invoke(backendId) ?? Task.CompletedTask;
+        /// <summary>When set, a followed log goes on with what is written here after <see cref="Logs"/>.</summary>
+        public static System.Threading.Channels.Channel<LogLine>? LiveLogs;
+
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {
             foreach (var line in Logs.ToList()) yield return line;
-            await Task.CompletedTask;
+            if (follow && LiveLogs is { } live)
+                await foreach (var line in live.Reader.ReadAllAsync(ct)) yield return line;
         }
         private readonly TaskCompletionSource _listed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -165,6 +165,44 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task LogViewer_FiltersAllItsLines_AlsoThoseThatArriveLater()
+    {
+        await using var ctx = new DashboardTestContext();
+        DashboardTestContext.FakeBackend.Logs.Clear();
+        DashboardTestContext.FakeBackend.Logs.AddRange(new[] { "starting", "ERROR: disk full", "working" }.Select(text => new LogLine(null, LogStream.Stdout, text)));
+        var live = System.Threading.Channels.Channel.CreateUnbounded<LogLine>();
+        DashboardTestContext.FakeBackend.LiveLogs = live;
+        try
+        {
+            var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
+            var viewer = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task));
+            List<string> Shown() => viewer.FindAll("[data-test=log-view] .log-line").Select(l => l.TextContent).ToList();
+            string Count() => viewer.Find("[data-test=log-count]").TextContent;
+            viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working"], Shown()));
+
+            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("error"));
+            viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full"], Shown()));
+            Assert.Equal("1 of 3 lines match", Count());
+
+            await live.Writer.WriteAsync(new LogLine(null, LogStream.Stderr, "an error again"));
+            await live.Writer.WriteAsync(new LogLine(null, LogStream.Stdout, "done"));
+            viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full", "an error again"], Shown()));
+            viewer.WaitForAssertion(() => Assert.Equal("2 of 5 lines match", Count()));
+
+            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("nothing like it"));
+            viewer.WaitForAssertion(() => Assert.Equal("No line has 'nothing like it' in it yet.", viewer.Find("[data-test=log-no-match]").TextContent));
+            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input(""));
+            viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working", "an error again", "done"], Shown()));
+            Assert.Equal("5 lines", Count());
+        }
+        finally
+        {
+            DashboardTestContext.FakeBackend.Logs.Clear();
+            DashboardTestContext.FakeBackend.LiveLogs = null;
+        }
+    }
+
+    [Fact]
     public async Task TaskDetail_CountsDownTheWalltimeAndWarnsBeforeTheEnd()
     {
         await using var ctx = new DashboardTestContext();
