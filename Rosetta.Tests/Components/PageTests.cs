@@ -228,9 +228,18 @@ public sealed class PageTests
         var task = await ctx.AddTaskAsync("shared", TaskState.Running);
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
         page.WaitForAssertion(() => page.Find("[data-test=share-create]"));
-        page.Find("[data-test=share-create]").Click();
+        // A name with a control character is refused on its field, and nothing is created.
+        await page.InvokeAsync(() => page.Find("input[data-test=share-name], [data-test=share-name] input").Change("Anna\u0007"));
+        await page.InvokeAsync(() => page.Find("[data-test=share-create]").Click());
+        page.WaitForAssertion(() => Assert.Contains("must not contain control characters", page.Find("[data-test=shares]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=share-url]"));
+        Assert.Empty(page.FindAll("[data-test=share-revoke]"));
+
+        await page.InvokeAsync(() => page.Find("input[data-test=share-name], [data-test=share-name] input").Change("Anna's review"));
+        await page.InvokeAsync(() => page.Find("[data-test=share-create]").Click());
         page.WaitForAssertion(() => Assert.Contains("/s/rss_", page.Find("[data-test=share-url]").TextContent));
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=share-revoke]")));
+        Assert.Contains("Anna's review", page.Find("[data-test=shares] table").TextContent);
         page.Find("[data-test=share-revoke]").Click();
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-revoke]")));
         Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent);
