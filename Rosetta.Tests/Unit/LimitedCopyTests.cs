@@ -44,24 +44,23 @@ public sealed class LimitedCopyTests
     }
 
     /// <summary>
-    /// A file whose every write waits (up to 5 s) for the body's next read to start, then lingers a
-    /// moment, as a write to a slow disk would.
+    /// A file whose every write waits (up to 5 s) for the body's next read to start. Given the copy
+    /// (<see cref="Copy"/>), a write then also waits (up to 1 s) for the copy to end, and records
+    /// whether it did: a copy that ends while its write still runs has handed back buffers in use.
     /// </summary>
     private sealed class WriteAwaitingNextRead(CountingBody body) : MemoryStream
     {
-        private volatile bool _writing;
         private int _writes;
         public List<bool> SawNextRead { get; } = [];
-        public bool Writing => _writing;
+        public Task? Copy { get; set; }
+        public bool OutlivedTheCopy { get; private set; }
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
-            _writing = true;
             var piece = ++_writes; // filled by read number `piece`
             SawNextRead.Add(SpinWait.SpinUntil(() => body.Reads > piece, TimeSpan.FromSeconds(5)));
-            Thread.Sleep(200);
+            if (Copy is not null) OutlivedTheCopy |= SpinWait.SpinUntil(() => Copy.IsCompleted, TimeSpan.FromSeconds(1));
             base.Write(buffer);
-            _writing = false;
         }
     }
 
@@ -102,8 +101,10 @@ public sealed class LimitedCopyTests
     {
         var body = new CountingBody(pieces: 10, failOnRead: 2);
         var file = new WriteAwaitingNextRead(body);
-        await Assert.ThrowsAsync<IOException>(() => LimitedCopy.CopyAsync(body, file, new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default));
-        Assert.False(file.Writing, "a write was still running when the copy gave up");
+        var copy = LimitedCopy.CopyAsync(body, file, new byte[4096], new byte[4096], 1 << 20, _ => new Exception(), default);
+        file.Copy = copy;
+        await Assert.ThrowsAsync<IOException>(() => copy);
+        Assert.False(file.OutlivedTheCopy, "a write was still running when the copy gave up");
         Assert.Single(file.SawNextRead);
     }
 
@@ -122,7 +123,6 @@ public sealed class LimitedCopyTests
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             SpinWait.SpinUntil(() => body.Reads > 1, TimeSpan.FromSeconds(5));
-            Thread.Sleep(100);
             throw new IOException("No space left on device");
         }
     }
