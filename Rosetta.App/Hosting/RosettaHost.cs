@@ -31,6 +31,7 @@ public static class RosettaHost
         builder.Services.AddHostedService<TaskHubPublisher>();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
+        builder.Services.AddTransient<Components.Model.CatalogueNames>(); // one per page: it holds that page's names
 
         var app = builder.Build();
         PathModeExposure.WarnAtStart(app);

@@ -79,6 +79,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddScoped<DashboardApiLinks>();
         Services.AddSingleton(new Rosetta.App.Proxy.TaskHostNames(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())); // path mode
         Services.AddSingleton<AccountEnds>();
+        Services.AddTransient<Rosetta.App.Components.Model.CatalogueNames>();
 
         var auth = AddAuthorization();
         auth.SetAuthorized("alice");
@@ -96,11 +97,11 @@ public sealed class DashboardTestContext : BunitContext
     public TaskMonitor Monitor { get; }
 
     /// <summary>Adds a task in a given state straight into the monitor (as if a backend had reported it).</summary>
-    public async Task<TaskRecord> AddTaskAsync(string name, TaskState status, string ownerId = UserId)
+    public async Task<TaskRecord> AddTaskAsync(string name, TaskState status, string ownerId = UserId, string softwareId = "hello", string computingId = "local")
     {
         var task = await Monitor.AddAsync(new TaskRecord
         {
-            Id = TaskIds.New(), OwnerId = ownerId, Name = name, SoftwareId = "hello", ComputingId = "local",
+            Id = TaskIds.New(), OwnerId = ownerId, Name = name, SoftwareId = softwareId, ComputingId = computingId,
             ImageReference = "rosetta/hello:latest", BackendId = status == TaskState.Created ? null : "container-" + name,
             InterfaceHost = "127.0.0.1", InterfacePort = 1,
         }, CancellationToken.None);

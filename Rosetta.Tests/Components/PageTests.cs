@@ -106,6 +106,44 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TasksPage_NamesSoftwareAndComputingAsTheirUsersDid_AlsoEntriesAddedLater_AndIdsOfRemovedOnes()
+    {
+        await using var ctx = new DashboardTestContext();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var catalogue = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.SoftwareService>();
+        await ctx.AddTaskAsync("bundled", TaskState.Running);
+        await catalogue.AddAsync(caller, Draft("gone-app", "Gone app"), platformWide: false, CancellationToken.None);
+        await ctx.AddTaskAsync("from a removed image", TaskState.Exited, softwareId: "gone-app");
+        Assert.True(await catalogue.DeleteAsync(caller, "gone-app", CancellationToken.None));
+        var page = ctx.Render<Home>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-test=task-name]").Count));
+        Assert.Equal(["gone-app", "Hello"], Cells(page, "Software"));
+        Assert.Equal(["Local Docker engine", "Local Docker engine"], Cells(page, "Computing"));
+
+        // Software and a host added after the page opened, and a task on them: named too.
+        await catalogue.AddAsync(caller, Draft("astro-lab", "Astro lab"), platformWide: false, CancellationToken.None);
+        await using (var db = await ctx.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Computing.Add(new ComputingResource { Id = "c-0badcafe", Name = "Lab workstation", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Port = 22, Username = "u", OwnerId = DashboardTestContext.UserId });
+            await db.SaveChangesAsync();
+        }
+        await ctx.AddTaskAsync("new one", TaskState.Starting, softwareId: "astro-lab", computingId: "c-0badcafe");
+        page.WaitForAssertion(() => Assert.Equal(["Astro lab", "gone-app", "Hello"], Cells(page, "Software")));
+        Assert.Equal("Lab workstation", Cells(page, "Computing")[0]);
+
+        // The filter goes by the names shown.
+        page.Find("input[data-test=filter], [data-test=filter] input").Input("workstation");
+        page.WaitForAssertion(() => Assert.Contains("new one", Assert.Single(page.FindAll("[data-test=task-name]")).TextContent));
+    }
+
+    private static Rosetta.Core.Catalogue.SoftwareDraft Draft(string id, string name) =>
+        new(id, name, null, "rosetta/hello", null, null, 8080, "http", null, null, null, null, null);
+
+    /// <summary>The texts of one column, newest task first.</summary>
+    private static List<string> Cells(IRenderedComponent<Home> page, string column) =>
+        page.FindAll($"td[data-label={column}]").Select(c => c.TextContent.Trim()).ToList();
+
+    [Fact]
     public async Task TaskDetail_ShowsFactsErrorAndLiveStatus()
     {
         await using var ctx = new DashboardTestContext();
@@ -114,6 +152,7 @@ public sealed class PageTests
         var task = await ctx.AddTaskAsync("nb", TaskState.Running);
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
         page.WaitForAssertion(() => Assert.Contains("nb", page.Find("[data-test=task-title]").TextContent));
+        Assert.Equal(("Hello", "Local Docker engine"), (page.Find("[data-test=software]").TextContent, page.Find("[data-test=computing]").TextContent));
         // ANSI colours become classes, never markup.
         page.WaitForAssertion(() => Assert.Equal("ready", page.Find("[data-test=log-view] .ansi-fg-2").TextContent));
 

@@ -78,6 +78,9 @@ public sealed class StorageManagerTests
             Assert.Equal(archive, added.BasePath);
         }
 
+        // The list names the resource it lives on (not its id).
+        Assert.Equal("Local Docker engine", page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Archive")).QuerySelector("[data-test=storage-computing]")!.TextContent);
+
         // It is a chip to browse right away.
         ClickFresh(page, () => page.FindAll("[data-test=storage]").Single(c => c.TextContent.Contains("Archive")));
         page.WaitForAssertion(() => Assert.Equal(["2025.csv"], FilesPageTests.Names(page)));
@@ -159,7 +162,7 @@ public sealed class StorageManagerTests
         page.Find("[data-test=s-save]").Click();
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
         var row = page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Cluster data"));
-        Assert.Contains("sftp · c-mine", row.TextContent);
+        Assert.Contains("sftp · My host", row.TextContent);
         Assert.Contains("yours", row.TextContent);
         await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
             Assert.Equal(DashboardTestContext.UserId, (await db.Storages.SingleAsync(s => s.Name == "Cluster data")).OwnerId);

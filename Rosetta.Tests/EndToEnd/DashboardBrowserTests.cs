@@ -84,6 +84,13 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         // Stop from the list; the chip turns stopped without a reload.
         await page.Locator("[data-test=tasks] [data-test=stop]").First.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Dialog)).ToContainTextAsync("save open work first");
+        // Escape closes the question, as Cancel does (once the dialog has the focus, as it takes it when it opens).
+        await Expect(page.GetByRole(AriaRole.Dialog).Locator(":focus")).ToHaveCountAsync(1);
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
+        await Expect(page.Locator("[data-test=tasks] .status-chip").First).ToHaveAttributeAsync("data-status", "running");
+        await page.Locator("[data-test=tasks] [data-test=stop]").First.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog)).ToContainTextAsync("save open work first");
         await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
         await Expect(page.Locator("[data-test=tasks] .status-chip").First).ToHaveAttributeAsync("data-status", "stopped");
 
