@@ -95,6 +95,35 @@ public static class SlurmCluster
     /// <summary>Where the platform leaves a task's environment for its job on the demo login host.</summary>
     public static string EnvFileOf(string taskId) => $"/home/{DemoSshHost.User}/.rosetta/slurm/{taskId}.env";
 
+    /// <summary>
+    /// The processes of a task's submission on the demo login host while its sbatch runs: sbatch (found by
+    /// the job name, which holds the task id) and the login shell that started it.
+    /// </summary>
+    public static async Task<(int Shell, int Sbatch)> WaitForSubmissionAsync(string taskId, int seconds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out var pid)) continue;
+                try
+                {
+                    var args = (await File.ReadAllTextAsync(Path.Combine(directory, "cmdline"))).Split('\0');
+                    if (!args[0].EndsWith("sbatch", StringComparison.Ordinal) || !args.Contains($"rosetta-{taskId}")) continue;
+                    var parent = (await File.ReadAllLinesAsync(Path.Combine(directory, "status"))).Single(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+                    return (int.Parse(parent["PPid:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture), pid);
+                }
+                catch (IOException)
+                {
+                    // The process ended while it was read.
+                }
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"No sbatch of task {taskId} ran within {seconds} s.");
+    }
+
     /// <summary>CPUs of the node, as Slurm counts them.</summary>
     public static async Task<int> NodeCpusAsync() => int.Parse((await RunAsync("sinfo", "-h", "-N", "-o", "%c")).Output.Trim().Split('\n')[0]);
 

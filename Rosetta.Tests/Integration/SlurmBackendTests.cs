@@ -35,6 +35,36 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
+    public async Task ASubmissionCutOffBeforeSbatchAnswersFailsTheTaskAndLeavesNoEnvFileWithTheSecret()
+    {
+        // sbatch waits for a stopped controller while the login host's shell running the submission is
+        // killed: the env file (the interface secret) is written, and the command's own clean-up never runs.
+        using var client = await App.NewUserClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/computing/{DemoSlurm}/test", null)).StatusCode); // the cluster's size, known before it goes quiet
+        string? id = null;
+        await SlurmCluster.StopControllerAsync();
+        try
+        {
+            id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!;
+            var (shell, sbatch) = await SlurmCluster.WaitForSubmissionAsync(id, seconds: 8);
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(id)), "the submission wrote no env file before sbatch");
+            Process.GetProcessById(shell).Kill();
+            Process.GetProcessById(sbatch).Kill();
+
+            var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
+            Assert.Contains("ended before sbatch answered", (string?)failed["error"]);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (File.Exists(SlurmCluster.EnvFileOf(id)) && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(id)), "the cut-off submission left the env file");
+        }
+        finally
+        {
+            await SlurmCluster.StartControllerAsync();
+            if (id is not null) await StopAndDeleteIfPresentAsync(client, id);
+        }
+    }
+
+    [Fact]
     public async Task HelloRunsAsAJobBehindATunnelWithLogsAndStopCancelsTheJobAndRemovesTheContainer()
     {
         using var client = await App.NewUserClientAsync();
@@ -84,6 +114,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm, options = new { partition = "nosuchpartition" } }))["id"]!;
         var failed = await TaskApi.WaitForStatusAsync(client, id, "failed", seconds: 30);
         Assert.Contains("invalid partition", (string?)failed["error"], StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(SlurmCluster.EnvFileOf(id)), "the refused submission left the env file");
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
     }
 

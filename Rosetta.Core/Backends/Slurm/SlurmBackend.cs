@@ -36,6 +36,8 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     private readonly ConcurrentDictionary<string, long> _listingCounts = new();
     /// <summary>How ended jobs ended, by cluster and job id: asked once, and kept after Slurm forgets the job (MinJobAge).</summary>
     private readonly ConcurrentDictionary<(string Computing, string JobId), (string TaskId, SlurmJobEnd End)> _ended = new();
+    /// <summary>Env files of submissions that gave no job id, still to be deleted (<see cref="ForgetEnvironmentAsync"/>).</summary>
+    private readonly ConcurrentDictionary<(string Computing, string TaskId), byte> _unsubmittedEnvFiles = new();
 
     private sealed record ClusterView(DateTime At, IReadOnlyList<SlurmJob> Jobs, IReadOnlyList<ObservedContainer> Observed);
 
@@ -83,13 +85,27 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         progress.Report($"Submitting the job to {computing.Host}");
         // Not cancelled half-way: a submission cut off may still reach sbatch, and a job whose id was
         // never recorded is one that nothing cancels. Finished, the stop that follows cancels it by id.
-        RemoteResult submit;
-        using (var noReturn = new CancellationTokenSource(Ssh.SshBackend.PointOfNoReturnTimeout))
-            submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, noReturn.Token);
-        if (!submit.Succeeded)
-            throw new LaunchFailedException($"Slurm refused the job: {SchedulerMessage(submit)}");
-        var jobId = submit.Output.Trim().Split('\n')[^1].Split(';')[0].Trim();
-        if (!SlurmQueue.IsJobId(jobId)) throw new LaunchFailedException($"sbatch answered something that is not a job id: {submit.Output.Trim()}");
+        string jobId;
+        try
+        {
+            RemoteResult submit;
+            using (var noReturn = new CancellationTokenSource(Ssh.SshBackend.PointOfNoReturnTimeout))
+                submit = await pool.For(computing).RunAsync(SubmitCommand(computing, spec, request.TaskId, script), envFile, noReturn.Token);
+            if (submit.ExitStatus < 0)
+                throw new LaunchFailedException($"The submission on {computing.Host} ended before sbatch answered (the login host ended the command); start the task again.");
+            if (!submit.Succeeded)
+                throw new LaunchFailedException($"Slurm refused the job: {SchedulerMessage(submit)}");
+            jobId = submit.Output.Trim().Split('\n')[^1].Split(';')[0].Trim();
+            if (!SlurmQueue.IsJobId(jobId)) throw new LaunchFailedException($"sbatch answered something that is not a job id: {submit.Output.Trim()}");
+        }
+        catch
+        {
+            // Recorded first, so the next listing deletes it whatever becomes of the attempt made at once
+            // (in the background: the host may take its connect timeout to answer, and the task's failure should not wait).
+            _unsubmittedEnvFiles[(computing.Id, request.TaskId)] = 0;
+            _ = Task.Run(() => ForgetEnvironmentAsync(computing, request.TaskId), CancellationToken.None);
+            throw;
+        }
         var batch = progress as IBatchLaunchProgress;
         if (batch is not null) await batch.SubmittedAsync(jobId, CancellationToken.None);
         ct.ThrowIfCancellationRequested();
@@ -338,7 +354,12 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var connection = pool.For(computing);
         _listingCounts.AddOrUpdate(computing.Id, 1, (_, n) => n + 1);
-        var listing = await connection.RunAsync(SlurmQueue.ListCommand(), null, timeout.Token);
+        // Before the listing, whatever squeue answers: the env files of submissions cut off before sbatch
+        // answered (ForgetEnvironmentAsync). rm -f does not fail on its own; a command that ran deleted them.
+        var unsubmitted = _unsubmittedEnvFiles.Keys.Where(k => k.Computing == computing.Id).ToList();
+        var clearing = unsubmitted.Count > 0 ? $"rm -f {string.Join(' ', unsubmitted.Select(k => EnvFilePath(k.TaskId)))}; " : "";
+        var listing = await connection.RunAsync(clearing + SlurmQueue.ListCommand(), null, timeout.Token);
+        foreach (var key in unsubmitted) _unsubmittedEnvFiles.TryRemove(key, out _);
         if (!listing.Succeeded)
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
@@ -349,8 +370,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         {
             // In the same command: the env files (interface secrets) of jobs that ended without running
             // their script, e.g. cancelled while queued, which nothing else would delete before the task is.
-            var envFiles = newlyEnded.Where(j => j.TaskId.All(char.IsAsciiLetterOrDigit))
-                .Select(j => $"\"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(j.TaskId))}");
+            var envFiles = newlyEnded.Where(j => j.TaskId.All(char.IsAsciiLetterOrDigit)).Select(j => EnvFilePath(j.TaskId));
             var show = await connection.RunAsync(
                 $"{SlurmQueue.ShowJobsCommand(newlyEnded.Select(j => j.JobId))}; rm -f {string.Join(' ', envFiles)}", null, timeout.Token);
             foreach (var (id, end) in SlurmQueue.ParseShowJobs(show.Output))
@@ -406,8 +426,32 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     /// </summary>
     private string RemoveEnvFile(ComputingResource computing, string jobId) =>
         _views.TryGetValue(computing.Id, out var view) && view.Jobs.FirstOrDefault(j => j.JobId == jobId) is { } job
-            ? $"; rc=$?; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(job.TaskId))}; exit $rc"
+            ? $"; rc=$?; rm -f {EnvFilePath(job.TaskId)}; exit $rc"
             : "";
+
+    /// <summary>
+    /// Deletes the env file (the interface secret) of a submission that gave no job id. The submit
+    /// command deletes it itself when sbatch refuses; a command cut off (its shell killed, the connection
+    /// lost) may have written it and never run sbatch, and then nothing else ever would. A job that sbatch
+    /// took all the same belongs to a failed task: it finds no environment and ends, and the reconciliation
+    /// cancels it. Tried at once; when the host does not answer, with each later listing of the cluster.
+    /// </summary>
+    private async Task ForgetEnvironmentAsync(ComputingResource computing, string taskId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            if ((await pool.For(computing).RunAsync($"rm -f {EnvFilePath(taskId)}", null, timeout.Token)).Succeeded)
+                _unsubmittedEnvFiles.TryRemove((computing.Id, taskId), out _);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning(e, "The env file of task {TaskId} could not be deleted on {Computing} yet; the next listing retries", taskId, computing.Id);
+        }
+    }
+
+    /// <summary>Where a task's env file waits for its job, for a remote shell (the task id is quoted).</summary>
+    private static string EnvFilePath(string taskId) => $"\"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.EnvFileName(taskId))}";
 
     /// <summary>sbatch's own words (its "error:" lines), so the user reads the scheduler's reason.</summary>
     private static string SchedulerMessage(RemoteResult result)
