@@ -12,7 +12,7 @@ public static class ApiSetup
         services.AddSingleton<IProblemDetailsWriter, Hosting.HtmlProblemPages>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx => ctx.ProblemDetails.Detail ??=
             ctx.ProblemDetails.Status == 401 && ctx.HttpContext.Items.ContainsKey(Auth.DashboardRequestTokens.CookieWithoutToken)
-                ? "The dashboard's session opens only the file transfers and log downloads the dashboard links to; API clients authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens)."
+                ? "The dashboard's session opens only the file transfers and log downloads the dashboard links to, for a day after the page made the link (reload the page for a new one); API clients authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens)."
                 : DefaultDetail(ctx.ProblemDetails.Status));
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
