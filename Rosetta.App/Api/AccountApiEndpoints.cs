@@ -12,6 +12,7 @@ public static class AccountApiEndpoints
     public sealed record TokenIssued(string Id, string Name, string Token);
     public sealed record TokenInfo(string Id, string Name, string Prefix, DateTime CreatedAt, DateTime? LastUsedAt);
     public sealed record NewUser(string? Username, string? Password, bool? Admin);
+    public sealed record NewPassword(string? Password);
 
     public static void MapTokenEndpoints(this RouteGroupBuilder api)
     {
@@ -76,6 +77,14 @@ public static class AccountApiEndpoints
 
         users.MapGet("/", (UserAdministration administration) => administration.ListAsync())
             .WithSummary("All users (admins only).");
+
+        users.MapPost("/{id}/password", async (string id, NewPassword body, ClaimsPrincipal caller, UserAdministration administration) =>
+            {
+                await administration.ResetPasswordAsync(caller.ToCaller(), id, body.Password);
+                return Results.NoContent();
+            })
+            .WithSummary("Give a user who lost their password a new one (admins only): their sessions end and a lockout is lifted.")
+            .Produces(204).ProducesValidationProblem().ProducesProblem(404).ProducesProblem(409);
     }
 
     private static IResult WrongCredentials() =>

@@ -36,6 +36,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
                 Status = 400, Title = "The request is invalid.", Detail = $"A path would be longer than the system allows ({Rosetta.Core.Storages.StoragePath.MaxPathLength} bytes); use shorter names or fewer folders.",
             },
             StorageEntryNotFoundException n => new ProblemDetails { Status = 404, Title = "Not found.", Detail = n.Message },
+            Auth.UnknownUserException u => new ProblemDetails { Status = 404, Title = "Not found.", Detail = u.Message },
             ReadOnlyStorageException r => new ProblemDetails { Status = 403, Title = "The storage is read-only.", Detail = r.Message },
             StorageAccessDeniedException d => new ProblemDetails { Status = 403, Title = "Permission denied.", Detail = d.Message },
             CrossOriginUploadException o => new ProblemDetails { Status = 403, Title = "Forbidden.", Detail = o.Message },

@@ -4,6 +4,9 @@ using Rosetta.Core.Validation;
 
 namespace Rosetta.App.Auth;
 
+/// <summary>No user has the id asked for (a 404 in the API).</summary>
+public sealed class UnknownUserException() : Exception("No user has this id.");
+
 /// <summary>A user as the admin page and the users API show them.</summary>
 public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
 
@@ -93,6 +96,30 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
             throw new ValidationException(failed);
         }
         principals.Invalidate(userId); // its new security stamp ends the sessions opened with the old password
+    }
+
+    /// <summary>
+    /// An admin gives a user who lost their password a new one (there is no e-mail to reset it by). As
+    /// with a change of their own, every session opened with the old one ends; a lockout from wrong
+    /// guesses is lifted, since the next attempt is the user's with the password just handed over.
+    /// </summary>
+    public async Task ResetPasswordAsync(Caller caller, string userId, string? password)
+    {
+        if (userId == caller.UserId) throw new ConflictException("Change your own password on the Account page; it asks for the current one.");
+        if (string.IsNullOrEmpty(password))
+        {
+            var missing = new ValidationErrors();
+            missing.Add("password", "is required.");
+            throw new ValidationException(missing);
+        }
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var user = await users.FindByIdAsync(userId) ?? throw new UnknownUserException();
+        // Through a reset token: the new password is checked against the rules before the old one goes.
+        ThrowIfFailed(await users.ResetPasswordAsync(user, await users.GeneratePasswordResetTokenAsync(user), password));
+        await users.SetLockoutEndDateAsync(user, null);
+        await users.ResetAccessFailedCountAsync(user);
+        principals.Invalidate(userId);
     }
 
     private static UserManager<RosettaUser> Users(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();

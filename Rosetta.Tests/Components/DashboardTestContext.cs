@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Bunit;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -72,7 +73,8 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<UserKeyService>();
         Services.AddIdentityCore<RosettaUser>(AuthenticationSetup.ConfigureIdentity)
             .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
-            .AddEntityFrameworkStores<RosettaDbContext>();
+            .AddEntityFrameworkStores<RosettaDbContext>()
+            .AddDefaultTokenProviders();
         Services.AddSingleton<UserAdministration>();
         Services.AddSingleton<PrincipalCache>();
         Services.AddSingleton<DashboardRequestTokens>();

@@ -537,4 +537,34 @@ public sealed class ManagementPageTests
         page.Find("[data-test=create-user]").Click();
         page.WaitForAssertion(() => Assert.Contains("carol", page.Find("[data-test=users]").TextContent));
     }
+
+    [Fact]
+    public async Task AdminPage_GivesAUserANewPasswordAfterCheckingItOnTheField()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var carol = await ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().CreateAsync("carol", "first-password", admin: false);
+        var page = ctx.Render<Admin>();
+        page.WaitForAssertion(() => Assert.Contains("carol", page.Find("[data-test=users]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=reset-form]"));
+
+        await page.InvokeAsync(() => page.Find("[data-test=reset]").Click());
+        Assert.Contains("New password for carol", page.Find("[data-test=reset-form]").TextContent);
+        await page.InvokeAsync(() => page.Find("input[data-test=reset-password], [data-test=reset-password] input").Change("short"));
+        await page.InvokeAsync(() => page.Find("[data-test=reset-save]").Click());
+        page.WaitForAssertion(() => Assert.Contains("at least 8", page.Find("[data-test=reset-form]").TextContent));
+        Assert.True(await PasswordWorksAsync(ctx, carol.Id, "first-password"));
+
+        await page.InvokeAsync(() => page.Find("input[data-test=reset-password], [data-test=reset-password] input").Change("second-password"));
+        await page.InvokeAsync(() => page.Find("[data-test=reset-save]").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=reset-form]")));
+        Assert.True(await PasswordWorksAsync(ctx, carol.Id, "second-password"));
+        Assert.False(await PasswordWorksAsync(ctx, carol.Id, "first-password"));
+    }
+
+    private static async Task<bool> PasswordWorksAsync(DashboardTestContext ctx, string userId, string password)
+    {
+        using var scope = ctx.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<RosettaUser>>();
+        return await users.CheckPasswordAsync((await users.FindByIdAsync(userId))!, password);
+    }
 }

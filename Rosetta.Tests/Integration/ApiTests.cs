@@ -381,6 +381,41 @@ public sealed class ApiTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task AnAdminGivesAUserWhoLostTheirPasswordANewOne_EndingTheirSessionsAndLiftingALockout()
+    {
+        var name = "lost" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(name)).Dispose();
+        var id = (await App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync()).Single(u => u.Username == name).Id;
+        using var browser = new BrowserLikeClient(App.BaseAddress);
+        await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+        var page = new Uri(App.BaseAddress, "/account");
+        Assert.Equal(HttpStatusCode.OK, (await browser.NavigateAsync(page)).StatusCode);
+        // Ten wrong guesses lock the account (someone tried; the user forgot).
+        using var anonymous = App.CreateClient();
+        for (var i = 0; i < 10; i++) await anonymous.PostAsJsonAsync("/api/v1/tokens", new { username = name, password = "wrong-guess" });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/tokens", new { username = name, password = "password-" + name })).StatusCode);
+
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var refused = await admin.PostAsJsonAsync($"/api/v1/users/{id}/password", new { password = "short" });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("at least 8", (string?)(await TaskApi.ProblemAsync(refused))["errors"]!["password"]![0]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync($"/api/v1/users/{id}/password", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsJsonAsync("/api/v1/users/no-such-id/password", new { password = "long-enough-1" })).StatusCode);
+        var adminId = (await App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync()).Single(u => u.Username == "admin").Id;
+        var own = await admin.PostAsJsonAsync($"/api/v1/users/{adminId}/password", new { password = "long-enough-1" });
+        Assert.Equal(HttpStatusCode.Conflict, own.StatusCode);
+        Assert.Contains("Account page", (string?)(await TaskApi.ProblemAsync(own))["detail"]);
+        using (var other = await App.NewUserClientAsync())
+            Assert.Equal(HttpStatusCode.Forbidden, (await other.PostAsJsonAsync($"/api/v1/users/{id}/password", new { password = "long-enough-1" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.NavigateAsync(page)).StatusCode); // nothing changed yet
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsJsonAsync($"/api/v1/users/{id}/password", new { password = "handed-over-" + name })).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.NavigateAsync(page)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/tokens", new { username = name, password = "password-" + name })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await anonymous.PostAsJsonAsync("/api/v1/tokens", new { username = name, password = "handed-over-" + name })).StatusCode);
+    }
+
+    [Fact]
     public async Task ComputingResourcesAndSoftwareAreRemovedByTheirOwnersOnceNothingDependsOnThem()
     {
         var ownerName = "rm" + Guid.NewGuid().ToString("N")[..8];
