@@ -56,6 +56,16 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await Expect(page.GetByText("is not a memory size")).ToBeVisibleAsync();
         await page.Locator("input[data-test=memory], [data-test=memory] input").FillAsync("128M");
         await Expect(page.GetByText("is not a memory size")).ToHaveCountAsync(0);
+        // A number field says what is wrong with each wrong value typed, also one after another with the same message.
+        var cpus = page.Locator("input[data-test=cpus], [data-test=cpus] input");
+        foreach (var (typed, message) in new[] { ("64", "asks for 64 cores"), ("-1", "must be at least"), ("-2", "must be at least"), ("99", "asks for 99 cores"), ("98", "asks for 98 cores") })
+        {
+            await cpus.FillAsync(typed);
+            await Expect(page.GetByText(message)).ToBeVisibleAsync();
+        }
+        await cpus.FillAsync("1");
+        await Expect(page.GetByText("cores but")).ToHaveCountAsync(0);
+        await Expect(page.GetByText("must be at least")).ToHaveCountAsync(0);
         await page.ClickAsync("[data-test=next]");
         await Expect(page.Locator("[data-test=summary]")).ToContainTextAsync("e2e hello");
         await page.DblClickAsync("[data-test=start]"); // a double click starts one task

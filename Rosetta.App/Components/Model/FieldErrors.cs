@@ -16,4 +16,9 @@ public sealed class FieldErrors
     public void Set(ValidationErrors errors) => _errors = errors.ToDictionary();
     public void Set(string field, string message) => _errors = new Dictionary<string, string[]> { [field] = [message] };
     public void Clear() => _errors = new Dictionary<string, string[]>();
+    public IReadOnlyCollection<string> Fields => [.. _errors.Keys];
+
+    /// <summary>Drops the messages of these fields; the others stay.</summary>
+    public void Remove(IEnumerable<string> fields) =>
+        _errors = _errors.Where(e => !fields.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value);
 }

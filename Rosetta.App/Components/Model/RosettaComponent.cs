@@ -62,13 +62,17 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
     /// <summary>
     /// Puts Core's messages on a form's fields, also on a field that showed one already: MudBlazor's
     /// fields validate themselves on every change and drop an error their page keeps passing (the same
-    /// value again is no change to them). One render without errors makes the new ones a change.
+    /// value again is no change to them). One render without the errors of the fields still in error
+    /// makes their new ones a change; the other fields' errors come and go without it (so checking
+    /// as the user types does not make every error on the form blink).
     /// </summary>
     protected async Task ShowErrorsAsync(FieldErrors errors, ValidationErrors found)
     {
-        if (errors.Any)
+        var next = found.ToDictionary();
+        var stillWrong = errors.Fields.Where(next.ContainsKey).ToList();
+        if (stillWrong.Count > 0)
         {
-            errors.Clear();
+            errors.Remove(stillWrong);
             StateHasChanged();
             await Task.Yield();
         }
