@@ -219,7 +219,8 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
     /// <summary>
     /// The notebook UI through the proxy in a real browser, with only the dashboard's session: the kernel
-    /// starts, a cell runs over the kernel's WebSocket, and the page never holds Jupyter's token.
+    /// starts, a cell runs over the kernel's WebSocket, a plot and a widget are drawn, and the page never
+    /// holds Jupyter's token.
     /// </summary>
     [Fact]
     public async Task ANotebookRunsACellInTheBrowserThroughTheProxyWithoutItsToken()
@@ -242,6 +243,15 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.Keyboard.TypeAsync("print(6 * 7)");
             await page.Keyboard.PressAsync("Shift+Enter");
             await Expect(page.Locator(".output_subarea").First).ToContainTextAsync("42", new() { Timeout = 30_000 });
+
+            // A plot and a widget in the next cell: the widgets' notebook extension draws the slider in the page.
+            await page.Keyboard.TypeAsync("%matplotlib inline");
+            await page.Keyboard.PressAsync("Enter");
+            await page.Keyboard.TypeAsync("import ipywidgets as w, matplotlib.pyplot as plt; plt.plot([1, 4, 9]); plt.show(); display(w.IntSlider(value=7))");
+            await page.Keyboard.PressAsync("Shift+Enter");
+            await Expect(page.Locator(".output_png img")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+            await Expect(page.Locator(".widget-hslider")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+            await Expect(page.Locator(".widget-hslider .widget-readout")).ToContainTextAsync("7");
 
             var monitor = App.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>();
             Assert.DoesNotContain(monitor.SecretOf(monitor.Get(id)!)!, await page.ContentAsync());

@@ -9,8 +9,16 @@ namespace Rosetta.Tests.Infrastructure;
 /// <summary>A minimal Jupyter client: starts a kernel through the proxy and runs code over its WebSocket channels.</summary>
 public static class JupyterKernel
 {
-    /// <summary>Runs <paramref name="code"/> in a new kernel of task <paramref name="taskId"/> and returns what it printed.</summary>
-    public static async Task<string?> RunAsync(Uri platform, HttpClient client, string token, string taskId, string code)
+    /// <summary>Runs <paramref name="code"/> in a new kernel of task <paramref name="taskId"/> and returns what it printed first.</summary>
+    public static async Task<string?> RunAsync(Uri platform, HttpClient client, string token, string taskId, string code) =>
+        (string?)(await ExecuteAsync(platform, client, token, taskId, code)).FirstOrDefault(m => (string?)m["msg_type"] == "stream")?["content"]?["text"];
+
+    /// <summary>
+    /// Runs <paramref name="code"/> in a new kernel of task <paramref name="taskId"/> over the kernel's
+    /// WebSocket through the proxy, and returns the messages it sent about it (stream, display_data,
+    /// execute_result, error...) until the kernel is idle again.
+    /// </summary>
+    public static async Task<IReadOnlyList<JsonNode>> ExecuteAsync(Uri platform, HttpClient client, string token, string taskId, string code, int seconds = 30)
     {
         var kernel = await client.PostAsJsonAsync($"/t/{taskId}/api/kernels", new { name = "python3" });
         if (kernel.StatusCode != HttpStatusCode.Created)
@@ -29,8 +37,9 @@ public static class JupyterKernel
         };
         await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var buffer = new byte[64 * 1024];
+        var answers = new List<JsonNode>();
         while (true)
         {
             using var message = new MemoryStream();
@@ -41,11 +50,14 @@ public static class JupyterKernel
                 message.Write(buffer, 0, result.Count);
             } while (!result.EndOfMessage);
             var reply = JsonNode.Parse(message.ToArray())!;
-            if ((string?)reply["parent_header"]?["msg_id"] == msgId && (string?)reply["msg_type"] == "stream")
+            if ((string?)reply["parent_header"]?["msg_id"] != msgId) continue;
+            // Idle on iopub ends the request's output (the shell's execute_reply can overtake the last of it).
+            if ((string?)reply["msg_type"] == "status" && (string?)reply["content"]?["execution_state"] == "idle")
             {
                 await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
-                return (string?)reply["content"]!["text"];
+                return answers;
             }
+            answers.Add(reply);
         }
     }
 }

@@ -89,6 +89,19 @@ public sealed class TaskLifecycleTests(PlatformFixture platform)
             Assert.Equal(HttpStatusCode.OK, status.StatusCode);
             Assert.Equal("42\n", await JupyterKernel.RunAsync(App.BaseAddress, client, token, id, "print(6 * 7)"));
 
+            // The scientific stack a notebook starts with, and widgets: a plot renders inline, a slider is a widget view.
+            var outputs = await JupyterKernel.ExecuteAsync(App.BaseAddress, client, token, id,
+                "%matplotlib inline\nimport numpy as np, pandas as pd, matplotlib.pyplot as plt, ipywidgets as widgets\n" +
+                "plt.plot(np.arange(5) ** 2); plt.show()\ndisplay(widgets.IntSlider(value=7))\nprint(pd.DataFrame({'x': [1, 2, 3]}).x.sum())", seconds: 60);
+            Assert.True(outputs.All(o => (string?)o["msg_type"] != "error"), string.Join("\n", outputs.Select(o => o.ToJsonString())));
+            Assert.Contains(outputs, o => o["content"]?["data"]?["image/png"] is not null);
+            Assert.Contains(outputs, o => o["content"]?["data"]?["application/vnd.jupyter.widget-view+json"] is not null);
+            Assert.Contains(outputs, o => (string?)o["msg_type"] == "stream" && (string?)o["content"]?["text"] == "6\n");
+            // The widgets' notebook extension is enabled and reachable through the proxy, so the page draws the slider.
+            var config = await client.GetFromJsonAsync<JsonObject>($"/t/{id}/api/config/notebook");
+            Assert.True((bool?)config?["load_extensions"]?["jupyter-js-widgets/extension"], config?.ToJsonString());
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/t/{id}/nbextensions/jupyter-js-widgets/extension.js")).StatusCode);
+
             // Jupyter writes its token into its pages for its scripts; through the proxy they do without it,
             // and the page never hands it to the browser (an owner or a share-link guest).
             var secret = App.Services.GetRequiredService<TaskMonitor>().SecretOf(App.Services.GetRequiredService<TaskMonitor>().Get(id)!)!;
