@@ -83,7 +83,7 @@ public static class AccountApiEndpoints
                 await administration.ResetPasswordAsync(caller.ToCaller(), id, body.Password);
                 return Results.NoContent();
             })
-            .WithSummary("Give a user who lost their password a new one (admins only): their sessions end and a lockout is lifted.")
+            .WithSummary("Give a user who lost their password a new one (admins only): their browser sessions end (API tokens stay) and a lockout is lifted.")
             .Produces(204).ProducesValidationProblem().ProducesProblem(404).ProducesProblem(409);
     }
 

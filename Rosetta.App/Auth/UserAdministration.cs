@@ -101,7 +101,8 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     /// <summary>
     /// An admin gives a user who lost their password a new one (there is no e-mail to reset it by). As
     /// with a change of their own, every session opened with the old one ends; a lockout from wrong
-    /// guesses is lifted, since the next attempt is the user's with the password just handed over.
+    /// guesses is lifted, since the next attempt is the user's with the password just handed over. API
+    /// tokens stay, as with a change of their own (their scripts go on); disabling the account ends those too.
     /// </summary>
     public async Task ResetPasswordAsync(Caller caller, string userId, string? password)
     {
@@ -116,7 +117,14 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var users = Users(scope);
         var user = await users.FindByIdAsync(userId) ?? throw new UnknownUserException();
         // Through a reset token: the new password is checked against the rules before the old one goes.
-        ThrowIfFailed(await users.ResetPasswordAsync(user, await users.GeneratePasswordResetTokenAsync(user), password));
+        var reset = await users.ResetPasswordAsync(user, await users.GeneratePasswordResetTokenAsync(user), password);
+        if (!reset.Succeeded)
+        {
+            // The form has one field: every refusal goes on it (a concurrency failure too, said as such).
+            var refused = new ValidationErrors();
+            foreach (var error in reset.Errors) refused.Add("password", error.Description);
+            throw new ValidationException(refused);
+        }
         await users.SetLockoutEndDateAsync(user, null);
         await users.ResetAccessFailedCountAsync(user);
         principals.Invalidate(userId);

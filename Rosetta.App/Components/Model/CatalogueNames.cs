@@ -27,9 +27,23 @@ public sealed class CatalogueNames(SoftwareService software, ComputingService co
     public async Task CatchUpAsync(Caller caller, IEnumerable<TaskRecord> tasks, CancellationToken ct)
     {
         var missing = false;
-        foreach (var task in tasks)
+        var list = tasks.ToList();
+        foreach (var task in list)
             missing |= NewlyMissing(_software, _softwareLookedFor, task.SoftwareId) | NewlyMissing(_computing, _computingLookedFor, task.ComputingId);
-        if (missing) await LoadAsync(caller, ct);
+        if (!missing) return;
+        try
+        {
+            await LoadAsync(caller, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
+        {
+            // Names are a nicety: the ids stay on the page (whose live updates go on), and the next change tries again.
+            foreach (var task in list)
+            {
+                _softwareLookedFor.Remove(task.SoftwareId);
+                _computingLookedFor.Remove(task.ComputingId);
+            }
+        }
     }
 
     public string Software(string id) => _software.GetValueOrDefault(id, id);

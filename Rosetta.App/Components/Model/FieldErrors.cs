@@ -18,6 +18,10 @@ public sealed class FieldErrors
     public void Clear() => _errors = new Dictionary<string, string[]>();
     public IReadOnlyCollection<string> Fields => [.. _errors.Keys];
 
+    /// <summary>Counts the times errors were put on the form, so a showing overtaken by a later one yields to it.</summary>
+    public int Showings { get; private set; }
+    public int StartShowing() => ++Showings;
+
     /// <summary>Drops the messages of these fields; the others stay.</summary>
     public void Remove(IEnumerable<string> fields) =>
         _errors = _errors.Where(e => !fields.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value);

@@ -355,11 +355,12 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var connection = pool.For(computing);
         _listingCounts.AddOrUpdate(computing.Id, 1, (_, n) => n + 1);
         // Before the listing, whatever squeue answers: the env files of submissions cut off before sbatch
-        // answered (ForgetEnvironmentAsync). rm -f does not fail on its own; a command that ran deleted them.
+        // answered (ForgetEnvironmentAsync). rm -f does not fail on its own: a command that ran to an exit
+        // status deleted them (one ended by a signal may not have, and they stay for the next listing).
         var unsubmitted = _unsubmittedEnvFiles.Keys.Where(k => k.Computing == computing.Id).ToList();
         var clearing = unsubmitted.Count > 0 ? $"rm -f {string.Join(' ', unsubmitted.Select(k => EnvFilePath(k.TaskId)))}; " : "";
         var listing = await connection.RunAsync(clearing + SlurmQueue.ListCommand(), null, timeout.Token);
-        foreach (var key in unsubmitted) _unsubmittedEnvFiles.TryRemove(key, out _);
+        if (listing.ExitStatus >= 0) foreach (var key in unsubmitted) _unsubmittedEnvFiles.TryRemove(key, out _);
         if (!listing.Succeeded)
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
