@@ -72,8 +72,11 @@ public sealed class TaskHostNames
     /// <summary>The dashboard's public URL without a trailing slash, when configured.</summary>
     public string? DashboardBase => _publicUrl?.AbsoluteUri.TrimEnd('/');
 
+    /// <summary>The path the dashboard is served under (<c>/rosetta</c>; empty at the root).</summary>
+    public string DashboardPath => _publicUrl?.AbsolutePath.TrimEnd('/') ?? "";
+
     /// <summary>Where a browser without a valid task-host session starts over: the task's dashboard entry point, when the dashboard's URL is known.</summary>
     public string? DashboardEntry(string taskId, HttpRequest taskHostRequest) =>
         _publicUrl is null ? null
-            : $"{_publicUrl.AbsoluteUri.TrimEnd('/')}/t/{taskId}{taskHostRequest.Path.ToUriComponent()}{taskHostRequest.QueryString.ToUriComponent()}";
+            : $"{DashboardBase}/t/{taskId}{taskHostRequest.Path.ToUriComponent()}{taskHostRequest.QueryString.ToUriComponent()}";
 }

@@ -55,8 +55,7 @@ public static class TaskHostProxy
             }
         if (grant is null && heldShareLink)
         {
-            var dashboard = names.DashboardBase;
-            await TaskProxy.EndedShareLinkAsync(ctx, dashboard, $"{(dashboard is null ? "" : new Uri(dashboard).AbsolutePath.TrimEnd('/'))}/t/{taskId}/");
+            await TaskProxy.EndedShareLinkAsync(ctx, names.DashboardBase, $"{names.DashboardPath}/t/{taskId}/");
             return;
         }
         if (grant is null)

@@ -63,7 +63,10 @@ public static class TaskProxy
             if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor, secret);
             await ctx.SignOutAsync(Microsoft.AspNetCore.Identity.IdentityConstants.ApplicationScheme);
         }
-        ctx.Response.Cookies.Append(ShareCookie(taskId), secret, ShareCookieOptions(ctx, taskId));
+        ctx.Response.Cookies.Append(ShareCookie(taskId), secret, new CookieOptions
+        {
+            Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
+        });
         return Results.Redirect($"/t/{taskId}/");
     }
 
@@ -80,11 +83,6 @@ public static class TaskProxy
         }
         return Problem(ctx, 401, "This share link no longer works.", LoginNotices.ShareLinkEndedText);
     }
-
-    private static CookieOptions ShareCookieOptions(HttpContext ctx, string taskId) => new()
-    {
-        Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
-    };
 
     private static async Task<string?> ShareSecretAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
         ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)

@@ -72,7 +72,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<ApiTokenService>();
         Services.AddSingleton<UserKeyService>();
         Services.AddIdentityCore<RosettaUser>(AuthenticationSetup.ConfigureIdentity)
-            .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
+            .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<RosettaDbContext>()
             .AddDefaultTokenProviders();
         Services.AddSingleton<UserAdministration>();

@@ -442,7 +442,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            if ((await pool.For(computing).RunAsync($"rm -f {EnvFilePath(taskId)}", null, timeout.Token)).Succeeded)
+            if ((await pool.For(computing).RunAsync($"rm -f {EnvFilePath(taskId)}", null, timeout.Token)).ExitStatus >= 0) // ran: see QueryAsync
                 _unsubmittedEnvFiles.TryRemove((computing.Id, taskId), out _);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
