@@ -4,7 +4,8 @@ namespace Rosetta.App.Components.Model;
 
 /// <summary>
 /// Validation messages of a form, by field name (the same names the API uses), so every page puts
-/// Core's messages on its fields the same way.
+/// Core's messages on its fields the same way: as the <c>Problem</c> of a checked field
+/// (<see cref="Controls.Fields.FieldProblem"/>).
 /// </summary>
 public sealed class FieldErrors
 {
@@ -16,13 +17,4 @@ public sealed class FieldErrors
     public void Set(ValidationErrors errors) => _errors = errors.ToDictionary();
     public void Set(string field, string message) => _errors = new Dictionary<string, string[]> { [field] = [message] };
     public void Clear() => _errors = new Dictionary<string, string[]>();
-    public IReadOnlyCollection<string> Fields => [.. _errors.Keys];
-
-    /// <summary>Counts the times errors were put on the form, so a showing overtaken by a later one yields to it.</summary>
-    public int Showings { get; private set; }
-    public int StartShowing() => ++Showings;
-
-    /// <summary>Drops the messages of these fields; the others stay.</summary>
-    public void Remove(IEnumerable<string> fields) =>
-        _errors = _errors.Where(e => !fields.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value);
 }
