@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Validation;
 
@@ -10,12 +11,15 @@ public sealed class UnknownUserException() : Exception("No user has this id.");
 /// <summary>A user as the admin page and the users API show them.</summary>
 public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
 
+/// <summary>A deleted user, and where their folders on the platform host are now.</summary>
+public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersSetAside);
+
 /// <summary>
 /// User management for interactive pages and the API. Identity's UserManager is scoped to one
 /// DbContext; a Blazor circuit lives for hours, so every operation gets its own scope here
 /// instead of sharing one context across the circuit.
 /// </summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds)
+public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds, AccountRemoval removal)
 {
     public async Task<IReadOnlyList<UserSummary>> ListAsync()
     {
@@ -128,6 +132,33 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         await users.SetLockoutEndDateAsync(user, null);
         await users.ResetAccessFailedCountAsync(user);
         principals.Invalidate(userId);
+    }
+
+    /// <summary>
+    /// Deletes a user and what is theirs (see <see cref="AccountRemoval"/>), once none of their tasks
+    /// runs. The account is disabled first, so nothing of theirs starts meanwhile and what they have
+    /// open ends; a deletion that fails half-way leaves it disabled, to be deleted again.
+    /// </summary>
+    /// <exception cref="UnknownUserException">No such user.</exception>
+    /// <exception cref="ConflictException">The caller's own account, or some of the user's tasks still run.</exception>
+    public async Task<DeletedUser> DeleteAsync(Caller caller, string userId, CancellationToken ct)
+    {
+        if (userId == caller.UserId) throw new ConflictException("You cannot delete your own account.");
+        using var scope = scopes.CreateScope();
+        var users = Users(scope);
+        var user = await users.FindByIdAsync(userId) ?? throw new UnknownUserException();
+        removal.EnsureNothingRuns(userId, user.UserName!);
+        if (!user.IsDisabled)
+        {
+            user.IsDisabled = true;
+            ThrowIfFailed(await users.UpdateAsync(user));
+            await users.UpdateSecurityStampAsync(user);
+        }
+        principals.Invalidate(userId);
+        accountEnds.End(userId); // for good: the id is never used again
+        var setAside = await removal.RemoveAsync(userId, user.UserName!, ct);
+        ThrowIfFailed(await users.DeleteAsync(user));
+        return new DeletedUser(user.UserName!, setAside);
     }
 
     private static UserManager<RosettaUser> Users(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();

@@ -59,6 +59,7 @@ public static class CoreServices
         services.AddSingleton<ComputingService>();
         services.AddSingleton<ApiTokenService>();
         services.AddSingleton<UserKeyService>();
+        services.AddSingleton<Rosetta.Core.Accounts.AccountRemoval>();
         return services;
     }
 }

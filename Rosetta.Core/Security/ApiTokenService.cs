@@ -89,5 +89,13 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         return updated > 0;
     }
 
+    /// <summary>Deletes every token of a user whose account goes (the tokens name a user id that will not exist).</summary>
+    public async Task ForgetAllAsync(string userId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.ApiTokens.Where(t => t.UserId == userId).ExecuteDeleteAsync(ct);
+        _validated.InvalidateWhere(valid => valid.UserId == userId);
+    }
+
     private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 }

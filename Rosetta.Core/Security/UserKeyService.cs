@@ -42,6 +42,13 @@ public sealed class UserKeyService(IDbContextFactory<RosettaDbContext> dbFactory
         return (await GetOrCreateAsync(userId, userName, ct)).PublicKey;
     }
 
+    /// <summary>Deletes the user's key pair, as their account goes.</summary>
+    public async Task ForgetAsync(string userId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Set<UserKey>().Where(k => k.UserId == userId).ExecuteDeleteAsync(ct);
+    }
+
     private async Task<UserKey> GetOrCreateAsync(string userId, string userName, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

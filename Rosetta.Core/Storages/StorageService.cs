@@ -206,6 +206,27 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         return binds;
     }
 
+    /// <summary>
+    /// The folders on the platform host that hold one user's files alone: of every local storage with
+    /// $USER in its path (platform-wide, or the user's own), the path up to the segment with the name
+    /// in it (<c>…/users/alice</c> of <c>…/users/$USER/work</c>). Only those that exist.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> UserFoldersAsync(string userId, string userName, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var basePaths = await db.Storages.AsNoTracking()
+            .Where(s => s.Kind == StorageKind.Local && (s.OwnerId == null || s.OwnerId == userId)).Select(s => s.BasePath).ToListAsync(ct);
+        return basePaths.Where(p => p.Contains(StorageRules.UserVariable))
+            .Select(p => StorageRules.Substitute(UpToUserSegment(p), userName, sshUser: null))
+            .Distinct().Where(Directory.Exists).ToList();
+    }
+
+    private static string UpToUserSegment(string basePath)
+    {
+        var end = basePath.IndexOf('/', basePath.IndexOf(StorageRules.UserVariable, StringComparison.Ordinal));
+        return end < 0 ? basePath : basePath[..end];
+    }
+
     /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>
     public static IEnumerable<Storage> Defaults(StorageOptions options) =>
     [

@@ -71,6 +71,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<ComputingService>();
         Services.AddSingleton<ApiTokenService>();
         Services.AddSingleton<UserKeyService>();
+        Services.AddSingleton<Rosetta.Core.Accounts.AccountRemoval>();
         Services.AddIdentityCore<RosettaUser>(AuthenticationSetup.ConfigureIdentity)
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<RosettaDbContext>()

@@ -561,6 +561,39 @@ public sealed class ManagementPageTests
         Assert.False(await PasswordWorksAsync(ctx, carol.Id, "first-password"));
     }
 
+    [Fact]
+    public async Task AdminPage_DeletesAUserOnlyOnceTheirTasksHaveEndedAndTheAdminConfirmed()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var dave = await ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().CreateAsync("dave", "first-password", admin: false);
+        var run = await ctx.AddTaskAsync("dave's fit", TaskState.Running, ownerId: dave.Id);
+        var page = ctx.Render<Admin>();
+        page.WaitForAssertion(() => Assert.Contains("dave", page.Find("[data-test=users]").TextContent));
+
+        // A running task stops the deletion, and says which.
+        await page.InvokeAsync(() => page.Find("[data-test=delete-user]").Click());
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click());
+        var snackbar = ctx.Services.GetRequiredService<MudBlazor.ISnackbar>();
+        page.WaitForAssertion(() => Assert.Contains("'dave's fit'", Assert.Single(snackbar.ShownSnackbars).Message));
+        Assert.Contains("dave", page.Find("[data-test=users]").TextContent);
+        Assert.False(Assert.Single(await ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync(), u => u.Id == dave.Id).Disabled);
+
+        await ctx.SetStatusAsync(run.Id, TaskState.Stopped);
+        // Cancel keeps him (nothing else would now).
+        await page.InvokeAsync(() => page.Find("[data-test=delete-user]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("cannot be undone", dialogs.Markup));
+        await dialogs.InvokeAsync(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click());
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("cannot be undone", dialogs.Markup));
+        Assert.Contains("dave", page.Find("[data-test=users]").TextContent);
+
+        await page.InvokeAsync(() => page.Find("[data-test=delete-user]").Click());
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click());
+        page.WaitForAssertion(() => Assert.DoesNotContain("dave", page.Find("[data-test=users]").TextContent));
+        Assert.Contains(snackbar.ShownSnackbars, s => s.Message == "Deleted dave.");
+        Assert.Null(ctx.Monitor.Get(run.Id));
+    }
+
     private static async Task<bool> PasswordWorksAsync(DashboardTestContext ctx, string userId, string password)
     {
         using var scope = ctx.Services.CreateScope();

@@ -1,0 +1,75 @@
+using Rosetta.Core.Catalogue;
+using Rosetta.Core.Domain;
+using Rosetta.Core.Security;
+using Rosetta.Core.Storages;
+using Rosetta.Core.Tasks;
+
+namespace Rosetta.Core.Accounts;
+
+/// <summary>
+/// What goes with a user's account when an admin deletes it: their tasks (with what those left on
+/// their resources, their logs and share links), their own software, computing resources and
+/// storages, their API tokens and their SSH key pair. Their folders on the platform host stay, under
+/// a new name: a user given the same name later must not find the old one's files as their own, and
+/// deleting research data is for an admin to decide, file by file if need be.
+/// </summary>
+public sealed class AccountRemoval(TaskService tasks, SoftwareService software, ComputingService computing,
+    StorageService storages, ApiTokenService tokens, UserKeyService keys, TimeProvider time)
+{
+    /// <summary>The suffix of a deleted user's folders: '+' is in no user name, so no user gets one as theirs.</summary>
+    public const string SetAsideMark = "+deleted-";
+
+    /// <exception cref="ConflictException">Some of the user's tasks still run.</exception>
+    public void EnsureNothingRuns(string userId, string userName)
+    {
+        var running = tasks.List(OwnerOnly(userId)).Where(t => t.Status.IsActive()).Select(t => $"'{t.Name}'").ToList();
+        if (running.Count > 0)
+            throw new ConflictException($"{userName} has {running.Count} task{(running.Count == 1 ? "" : "s")} that still run{(running.Count == 1 ? "s" : "")} " +
+                $"({string.Join(", ", running)}); stop {(running.Count == 1 ? "it" : "them")} first, or disable the account instead, which keeps everything.");
+    }
+
+    /// <summary>
+    /// Removes everything of the user but the account itself (the caller deletes that last, so a
+    /// removal that fails half-way can be run again). Returns where their folders now are.
+    /// </summary>
+    /// <exception cref="ConflictException">Some of the user's tasks still run, or something else refuses to go.</exception>
+    public async Task<IReadOnlyList<string>> RemoveAsync(string userId, string userName, CancellationToken ct)
+    {
+        EnsureNothingRuns(userId, userName);
+        var owner = OwnerOnly(userId);
+        // Found while the user's own storages still exist; moved once the rest has gone.
+        var folders = await storages.UserFoldersAsync(userId, userName, ct);
+        foreach (var task in tasks.List(owner)) await tasks.DeleteAsync(owner, task.Id, ct);
+        // Their storages before their resources, which refuse to go while a storage is on them.
+        foreach (var storage in await storages.ListAsync(owner, ct))
+            if (storage.OwnerId == userId) await storages.DeleteAsync(owner, storage.Id, ct);
+        foreach (var entry in await software.ListAsync(owner, ct))
+            if (entry.OwnerId == userId) await software.DeleteAsync(owner, entry.Id, ct);
+        foreach (var resource in await computing.ListAsync(owner, ct))
+            if (resource.OwnerId == userId) await computing.DeleteAsync(owner, resource.Id, ct);
+        await tokens.ForgetAllAsync(userId, ct);
+        await keys.ForgetAsync(userId, ct); // last: removing tasks on their SSH resources logs in with it
+
+        var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'");
+        var setAside = new List<string>();
+        foreach (var folder in folders)
+        {
+            var aside = folder + SetAsideMark + stamp;
+            try
+            {
+                Directory.Move(folder, aside);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The rest is gone and the account stays (disabled): once the folder can be renamed, deleting again finishes.
+                throw new ConflictException($"{userName}'s folder {folder} could not be renamed to {aside} ({e.Message}); " +
+                    $"their other things are removed and the account is disabled. Make the folder's parent writable for the platform and delete the user again.");
+            }
+            setAside.Add(aside);
+        }
+        return setAside;
+    }
+
+    /// <summary>The user as the owner of their things (not as an admin, who would see everyone's).</summary>
+    private static Caller OwnerOnly(string userId) => new(userId, IsAdmin: false);
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Rosetta.App.Auth;
+using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
+using Rosetta.Core.Storages;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>An admin deletes a user: what goes with them, what stays (their files, renamed), and what is refused.</summary>
+[Collection("platform")]
+public sealed class UserDeletionTests(PlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task AnAdminDeletesAUserWhoseTasksHaveEnded_TheirThingsGoAndTheirFilesStayForNobodyElse()
+    {
+        var name = "leaving" + Guid.NewGuid().ToString("N")[..8];
+        using var user = await App.NewUserClientAsync(name);
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var id = (await App.Services.GetRequiredService<UserAdministration>().ListAsync()).Single(u => u.Username == name).Id;
+        var personal = Path.Combine(App.Services.GetRequiredService<IOptions<StorageOptions>>().Value.Root, "users", name);
+
+        // What the user has: a file in their personal folder, software, a resource with a storage, a running task.
+        var results = Encoding.UTF8.GetBytes("fit converged\n");
+        await StorageApi.UploadAsync(user, "personal", "thesis/results.txt", results);
+        Assert.Equal(HttpStatusCode.Created, (await user.PostAsJsonAsync("/api/v1/software", new { name = $"Tool {name}", image = "rosetta/hello", interfacePort = 8080 })).StatusCode);
+        var computing = (string)(await (await user.PostAsJsonAsync("/api/v1/computing", new { name = "Own box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" }))
+            .Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Equal(HttpStatusCode.Created, (await user.PostAsJsonAsync("/api/v1/storages", new { name = "Box data", kind = "sftp", computing, basePath = "/data", bindPath = "/storages/box" })).StatusCode);
+        Assert.StartsWith("ssh-ed25519 ", await user.GetStringAsync("/api/v1/account/public-key"));
+        var task = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing = "local", name = "long fit" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(user, task, "running");
+
+        // Not while a task runs (nothing is lost that the user may still be working with).
+        var running = await admin.DeleteAsync($"/api/v1/users/{id}");
+        Assert.Equal(HttpStatusCode.Conflict, running.StatusCode);
+        Assert.Contains("'long fit'", (string?)(await TaskApi.ProblemAsync(running))["detail"]);
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync("/api/v1/tasks")).StatusCode); // refused: nothing changed
+        // Nor an unknown user, nor one's own account, nor by a non-admin.
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/users/no-such-id")).StatusCode);
+        var adminId = (await App.Services.GetRequiredService<UserAdministration>().ListAsync()).Single(u => u.Username == "admin").Id;
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.DeleteAsync($"/api/v1/users/{adminId}")).StatusCode);
+        using (var other = await App.NewUserClientAsync())
+            Assert.Equal(HttpStatusCode.Forbidden, (await other.DeleteAsync($"/api/v1/users/{id}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await user.PostAsync($"/api/v1/tasks/{task}/stop", null)).StatusCode);
+        await TaskApi.WaitForStatusAsync(user, task, "stopped");
+        var deleted = await admin.DeleteAsync($"/api/v1/users/{id}");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        var body = (await deleted.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(name, (string?)body["username"]);
+
+        // The files stay, renamed; the old name is free.
+        var setAside = (string)Assert.Single(body["foldersSetAside"]!.AsArray())!;
+        Assert.StartsWith(personal + "+deleted-", setAside);
+        Assert.Equal(results, File.ReadAllBytes(Path.Combine(setAside, "thesis/results.txt")));
+        Assert.False(Directory.Exists(personal));
+
+        // The rest goes: the account, its token, its task, software, resource and storage.
+        Assert.DoesNotContain(name, (await admin.GetFromJsonAsync<JsonArray>("/api/v1/users"))!.Select(u => (string?)u!["username"]));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync("/api/v1/tasks")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/tasks/{task}")).StatusCode);
+        Assert.DoesNotContain($"Tool {name}", (await admin.GetFromJsonAsync<JsonArray>("/api/v1/software"))!.Select(s => (string?)s!["name"]));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/computing/{computing}")).StatusCode);
+        Assert.DoesNotContain("Box data", (await admin.GetFromJsonAsync<JsonArray>("/api/v1/storages"))!.Select(s => (string?)s!["name"]));
+        // Nothing is left under the user's id: not a revoked token, not the key pair (with its private half).
+        await using (var db = await App.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            Assert.False(await db.ApiTokens.AnyAsync(t => t.UserId == id));
+            Assert.False(await db.Set<UserKey>().AnyAsync(k => k.UserId == id));
+        }
+
+        // Someone new of the same name starts with an empty personal folder.
+        using var newcomer = await App.NewUserClientAsync(name);
+        Assert.Empty(await StorageApi.NamesAsync(newcomer, "personal"));
+    }
+}
