@@ -349,6 +349,58 @@ public sealed class PageTests
         Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
     }
 
+    [Fact]
+    public async Task NewTaskWizard_RunsAnEarlierTaskAgainWithItsNameAndOptions_FromItsPage()
+    {
+        await using var ctx = new DashboardTestContext();
+        var earlier = await ctx.AddTaskAsync("spectra fit", TaskState.Exited);
+        await ctx.Monitor.UpdateAsync(earlier.Id, t =>
+        {
+            t.Options = new TaskOptions { Cpus = 1.5, Memory = "256M", Env = new() { ["MODEL"] = "lorentz", ["SEED"] = "7" } };
+            t.ImageDigest = "sha256:" + new string('a', 64);
+            return true;
+        });
+        var detail = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, earlier.Id));
+        detail.WaitForAssertion(() => Assert.Equal($"tasks/new?from={earlier.Id}", detail.Find("[data-test=run-again]").GetAttribute("href")));
+
+        ctx.Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>().NavigateTo($"tasks/new?from={earlier.Id}");
+        var page = ctx.Render<NewTask>();
+        AngleSharp.Dom.IElement Field(string test, int row = 0) => page.FindAll($"input[data-test={test}], [data-test={test}] input")[row];
+        page.WaitForAssertion(() => Assert.Equal("256M", Field("memory").GetAttribute("value")));
+        Assert.Equal(("spectra fit", "1.5"), (Field("name").GetAttribute("value"), Field("cpus").GetAttribute("value")));
+        Assert.Equal(["MODEL", "SEED"], page.FindAll("input[data-test=env-name], [data-test=env-name] input").Select(i => i.GetAttribute("value")));
+        Assert.Equal(["lorentz", "7"], page.FindAll("input[data-test=env-value], [data-test=env-value] input").Select(i => i.GetAttribute("value")));
+        // The bundled software is not pinned: the page says the image may differ from the one that ran.
+        Assert.Contains("'spectra fit'", page.Find("[data-test=run-again-from]").TextContent);
+        Assert.Contains("not pinned", page.Find("[data-test=run-again-from]").TextContent);
+
+        await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
+        page.WaitForAssertion(() => Assert.Contains("1.5 CPUs, memory 256M", page.Find("[data-test=summary]").TextContent));
+        Assert.Equal("MODEL, SEED", page.Find("[data-test=summary-env]").TextContent);
+        await page.InvokeAsync(() => page.Find("[data-test=start]").Click());
+        page.WaitForAssertion(() => Assert.Equal(2, ctx.Monitor.Feed.Items.Count));
+        var again = ctx.Monitor.Feed.Items.Values.Single(t => t.Id != earlier.Id);
+        Assert.Equal(("spectra fit", 1.5, "lorentz"), (again.Name, again.Options.Cpus, again.Options.Env!["MODEL"]));
+    }
+
+    [Fact]
+    public async Task NewTaskWizard_RunsAgainOnlyTheCallersOwnTasks()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var someoneElses = await ctx.AddTaskAsync("their fit", TaskState.Exited, ownerId: "user-2");
+        await ctx.Monitor.UpdateAsync(someoneElses.Id, t => { t.Options = new TaskOptions { Env = new() { ["TOKEN"] = "theirs" } }; return true; });
+        // An admin sees the task, but gets no button to run it as themselves with its owner's variables.
+        var detail = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, someoneElses.Id));
+        detail.WaitForAssertion(() => Assert.Contains("their fit", detail.Find("[data-test=task-title]").TextContent));
+        Assert.Empty(detail.FindAll("[data-test=run-again]"));
+
+        ctx.Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>().NavigateTo($"tasks/new?from={someoneElses.Id}");
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => Assert.Contains("no task of yours to run again", page.Find("[data-test=submit-error]").TextContent));
+        Assert.DoesNotContain("theirs", page.Markup);
+        Assert.NotEmpty(page.FindAll("[data-test=software-hello]"));
+    }
+
     /// <summary>A number field kept its error only the first time: MudBlazor drops an error its page passes again unchanged.</summary>
     [Fact]
     public async Task SoftwarePage_ShowsANumberFieldsErrorAgainAfterItWasChangedToAnotherWrongValue()
