@@ -86,10 +86,10 @@ public static class AccountApiEndpoints
             .WithSummary("Give a user who lost their password a new one (admins only): their browser sessions end (API tokens stay) and a lockout is lifted.")
             .Produces(204).ProducesValidationProblem().ProducesProblem(404).ProducesProblem(409);
 
-        users.MapDelete("/{id}", (string id, ClaimsPrincipal caller, UserAdministration administration, CancellationToken ct) =>
-                administration.DeleteAsync(caller.ToCaller(), id, ct))
+        users.MapDelete("/{id}", (string id, ClaimsPrincipal caller, UserAdministration administration) =>
+                administration.DeleteAsync(caller.ToCaller(), id))
             .WithSummary("Delete a user whose tasks have all ended (admins only), with their tasks, own software, computing resources, storages and API tokens; their folders on the platform host are renamed, not deleted.")
-            .Produces<DeletedUser>(200).ProducesProblem(404).ProducesProblem(409);
+            .Produces<DeletedUser>(200).ProducesProblem(404).ProducesProblem(409).ProducesProblem(503);
     }
 
     private static IResult WrongCredentials() =>

@@ -11,8 +11,8 @@ public sealed class UnknownUserException() : Exception("No user has this id.");
 /// <summary>A user as the admin page and the users API show them.</summary>
 public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
 
-/// <summary>A deleted user, and where their folders on the platform host are now.</summary>
-public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersSetAside);
+/// <summary>A deleted user, where their folders on the platform host are now, and those left as they were (not theirs alone).</summary>
+public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersSetAside, IReadOnlyList<Rosetta.Core.Storages.UserFolder> FoldersLeft);
 
 /// <summary>
 /// User management for interactive pages and the API. Identity's UserManager is scoped to one
@@ -137,29 +137,41 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     /// <summary>
     /// Deletes a user and what is theirs (see <see cref="AccountRemoval"/>), once none of their tasks
     /// runs. The account is disabled first, so nothing of theirs starts meanwhile and what they have
-    /// open ends; a deletion that fails half-way leaves it disabled, to be deleted again.
+    /// open ends; a deletion that fails half-way leaves it disabled, to be deleted again. It runs to
+    /// its end once begun (an admin leaving the page does not cut it short), one deletion at a time.
     /// </summary>
-    /// <exception cref="UnknownUserException">No such user.</exception>
-    /// <exception cref="ConflictException">The caller's own account, or some of the user's tasks still run.</exception>
-    public async Task<DeletedUser> DeleteAsync(Caller caller, string userId, CancellationToken ct)
+    /// <exception cref="UnknownUserException">No such user (or deleted meanwhile).</exception>
+    /// <exception cref="ConflictException">The caller's own account, some of the user's tasks still run, or something of theirs refuses to go.</exception>
+    public async Task<DeletedUser> DeleteAsync(Caller caller, string userId)
     {
         if (userId == caller.UserId) throw new ConflictException("You cannot delete your own account.");
-        using var scope = scopes.CreateScope();
-        var users = Users(scope);
-        var user = await users.FindByIdAsync(userId) ?? throw new UnknownUserException();
-        removal.EnsureNothingRuns(userId, user.UserName!);
-        if (!user.IsDisabled)
+        await _deleting.WaitAsync();
+        try
         {
-            user.IsDisabled = true;
-            ThrowIfFailed(await users.UpdateAsync(user));
+            using var scope = scopes.CreateScope();
+            var users = Users(scope);
+            var user = await users.FindByIdAsync(userId) ?? throw new UnknownUserException();
+            removal.EnsureNothingRuns(userId, user.UserName!);
+            if (!user.IsDisabled)
+            {
+                user.IsDisabled = true;
+                ThrowIfFailed(await users.UpdateAsync(user));
+            }
+            // A new stamp ends their browser sessions; it also makes the user current for the delete below.
             await users.UpdateSecurityStampAsync(user);
+            principals.Invalidate(userId);
+            accountEnds.End(userId); // for good: the id is never used again
+            var removed = await removal.RemoveAsync(userId, user.UserName!, CancellationToken.None);
+            ThrowIfFailed(await users.DeleteAsync(user));
+            return new DeletedUser(user.UserName!, removed.FoldersSetAside, removed.FoldersLeft);
         }
-        principals.Invalidate(userId);
-        accountEnds.End(userId); // for good: the id is never used again
-        var setAside = await removal.RemoveAsync(userId, user.UserName!, ct);
-        ThrowIfFailed(await users.DeleteAsync(user));
-        return new DeletedUser(user.UserName!, setAside);
+        finally
+        {
+            _deleting.Release();
+        }
     }
+
+    private readonly SemaphoreSlim _deleting = new(1, 1);
 
     private static UserManager<RosettaUser> Users(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<UserManager<RosettaUser>>();
 

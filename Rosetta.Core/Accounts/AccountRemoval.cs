@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Rosetta.Core.Catalogue;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Security;
@@ -14,7 +15,7 @@ namespace Rosetta.Core.Accounts;
 /// deleting research data is for an admin to decide, file by file if need be.
 /// </summary>
 public sealed class AccountRemoval(TaskService tasks, SoftwareService software, ComputingService computing,
-    StorageService storages, ApiTokenService tokens, UserKeyService keys, TimeProvider time)
+    StorageService storages, ApiTokenService tokens, UserKeyService keys, TimeProvider time, ILogger<AccountRemoval> logger)
 {
     /// <summary>The suffix of a deleted user's folders: '+' is in no user name, so no user gets one as theirs.</summary>
     public const string SetAsideMark = "+deleted-";
@@ -29,16 +30,18 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
     }
 
     /// <summary>
-    /// Removes everything of the user but the account itself (the caller deletes that last, so a
-    /// removal that fails half-way can be run again). Returns where their folders now are.
+    /// Removes everything of the user but the account itself, which the caller deletes last (and
+    /// only if this returns), so a removal that fails half-way can be run again. Their folders are
+    /// renamed first: a retry finds the renamed ones gone and the logs say where they went.
     /// </summary>
     /// <exception cref="ConflictException">Some of the user's tasks still run, or something else refuses to go.</exception>
-    public async Task<IReadOnlyList<string>> RemoveAsync(string userId, string userName, CancellationToken ct)
+    public async Task<RemovedAccount> RemoveAsync(string userId, string userName, CancellationToken ct)
     {
         EnsureNothingRuns(userId, userName);
         var owner = OwnerOnly(userId);
-        // Found while the user's own storages still exist; moved once the rest has gone.
         var folders = await storages.UserFoldersAsync(userId, userName, ct);
+        var setAside = SetAside(folders.Own, userName);
+
         foreach (var task in tasks.List(owner)) await tasks.DeleteAsync(owner, task.Id, ct);
         // Their storages before their resources, which refuse to go while a storage is on them.
         foreach (var storage in await storages.ListAsync(owner, ct))
@@ -49,7 +52,15 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
             if (resource.OwnerId == userId) await computing.DeleteAsync(owner, resource.Id, ct);
         await tokens.ForgetAllAsync(userId, ct);
         await keys.ForgetAsync(userId, ct); // last: removing tasks on their SSH resources logs in with it
+        // A task created by a request let in before the account was disabled (TaskMonitor.AddAsync
+        // refuses one after): its owner must not go from under it.
+        if (tasks.List(owner).FirstOrDefault() is { } late)
+            throw new ConflictException($"{userName} got the task '{late.Name}' while being deleted; stop it if it runs and delete the user again.");
+        return new RemovedAccount(setAside, folders.Shared);
+    }
 
+    private List<string> SetAside(IEnumerable<string> folders, string userName)
+    {
         var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'");
         var setAside = new List<string>();
         foreach (var folder in folders)
@@ -61,10 +72,10 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // The rest is gone and the account stays (disabled): once the folder can be renamed, deleting again finishes.
-                throw new ConflictException($"{userName}'s folder {folder} could not be renamed to {aside} ({e.Message}); " +
-                    $"their other things are removed and the account is disabled. Make the folder's parent writable for the platform and delete the user again.");
+                throw new ConflictException($"{userName}'s folder {folder} could not be renamed to {aside} ({e.Message}); nothing else was removed" +
+                    (setAside.Count == 0 ? "" : $" (but {string.Join(", ", setAside)} already has its new name)") + ". Make the folder's parent writable for the platform and delete the user again.");
             }
+            logger.LogInformation("The folder {Folder} of deleted user {User} is now {SetAside}", folder, userName, aside);
             setAside.Add(aside);
         }
         return setAside;
@@ -73,3 +84,8 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
     /// <summary>The user as the owner of their things (not as an admin, who would see everyone's).</summary>
     private static Caller OwnerOnly(string userId) => new(userId, IsAdmin: false);
 }
+
+/// <summary>What became of a deleted user's folders on the platform host.</summary>
+/// <param name="FoldersSetAside">Their own folders, under their new names.</param>
+/// <param name="FoldersLeft">Folders bearing their name that are not theirs alone, left as they are.</param>
+public sealed record RemovedAccount(IReadOnlyList<string> FoldersSetAside, IReadOnlyList<UserFolder> FoldersLeft);

@@ -127,6 +127,9 @@ public sealed partial class TaskMonitor(
                 throw ValidationException.For("computing", $"'{task.ComputingId}' was removed while the task was being created; choose another computing resource.");
             if (!await db.Software.AnyAsync(s => s.Id == task.SoftwareId, ct))
                 throw ValidationException.For("software", $"'{task.SoftwareId}' was removed from the catalogue while the task was being created; choose other software.");
+            // And the owner: an account disabled (or being deleted) since its request was let in gets no task.
+            if (!await db.Users.AnyAsync(u => u.Id == task.OwnerId && !u.IsDisabled, ct))
+                throw new ConflictException("The account was disabled while the task was being created.");
             db.Tasks.Add(task);
             await db.SaveChangesAsync(ct);
             await write.CommitAsync(ct);

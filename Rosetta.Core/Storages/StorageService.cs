@@ -207,24 +207,56 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     }
 
     /// <summary>
-    /// The folders on the platform host that hold one user's files alone: of every local storage with
-    /// $USER in its path (platform-wide, or the user's own), the path up to the segment with the name
-    /// in it (<c>…/users/alice</c> of <c>…/users/$USER/work</c>). Only those that exist.
+    /// The folders on the platform host named after one user: of every local storage with $USER in
+    /// its path (platform-wide, or the user's own), the path up to the segment with the name in it
+    /// (<c>…/users/alice</c> of <c>…/users/$USER/work</c>); only those that exist. A folder is the
+    /// user's alone unless it is a read-only storage's (managed outside the platform) or it is, holds
+    /// or lies in a folder of another storage or another user (<c>/scratch/tmp-$USER</c> of alice is
+    /// <c>/scratch/$USER</c> of a user named tmp-alice).
     /// </summary>
-    public async Task<IReadOnlyList<string>> UserFoldersAsync(string userId, string userName, CancellationToken ct)
+    public async Task<UserFolders> UserFoldersAsync(string userId, string userName, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var basePaths = await db.Storages.AsNoTracking()
-            .Where(s => s.Kind == StorageKind.Local && (s.OwnerId == null || s.OwnerId == userId)).Select(s => s.BasePath).ToListAsync(ct);
-        return basePaths.Where(p => p.Contains(StorageRules.UserVariable))
-            .Select(p => StorageRules.Substitute(UpToUserSegment(p), userName, sshUser: null))
-            .Distinct().Where(Directory.Exists).ToList();
+        var local = await db.Storages.AsNoTracking().Where(s => s.Kind == StorageKind.Local).ToListAsync(ct);
+        var names = await db.Users.AsNoTracking().ToDictionaryAsync(u => u.Id, u => u.UserName!, ct);
+        var otherNames = names.Where(n => n.Key != userId).Select(n => n.Value).ToList();
+
+        var others = new List<string>();
+        foreach (var storage in local)
+        {
+            if (!storage.BasePath.Contains(StorageRules.UserVariable)) others.Add(Path.GetFullPath(storage.BasePath));
+            else if (storage.OwnerId is null) others.AddRange(otherNames.Select(name => FolderOf(storage, name)).OfType<string>());
+            else if (storage.OwnerId != userId && names.TryGetValue(storage.OwnerId, out var owner) && FolderOf(storage, owner) is { } theirs) others.Add(theirs);
+        }
+
+        var own = new List<string>();
+        var notOwn = new List<UserFolder>();
+        foreach (var storage in local.Where(s => (s.OwnerId is null || s.OwnerId == userId) && s.BasePath.Contains(StorageRules.UserVariable)))
+        {
+            if (FolderOf(storage, userName) is not { } folder || !Directory.Exists(folder)
+                || own.Contains(folder) || notOwn.Any(n => n.Path == folder)) continue;
+            if (storage.ReadOnly)
+                notOwn.Add(new UserFolder(folder, $"the read-only storage '{storage.Name}' is managed outside the platform"));
+            else if (others.FirstOrDefault(o => PosixPath.IsWithin(o, folder) || PosixPath.IsWithin(folder, o)) is { } other)
+                notOwn.Add(new UserFolder(folder, $"it is, holds or lies in {other}, which is not {userName}'s alone"));
+            else own.Add(folder);
+        }
+        return new UserFolders(own, notOwn);
     }
 
-    private static string UpToUserSegment(string basePath)
+    /// <summary>The folder of a $USER storage that bears the name, or null for a name that cannot be a folder's.</summary>
+    private static string? FolderOf(Storage storage, string userName)
     {
-        var end = basePath.IndexOf('/', basePath.IndexOf(StorageRules.UserVariable, StringComparison.Ordinal));
-        return end < 0 ? basePath : basePath[..end];
+        var path = storage.BasePath;
+        var end = path.IndexOf('/', path.IndexOf(StorageRules.UserVariable, StringComparison.Ordinal));
+        try
+        {
+            return Path.GetFullPath(StorageRules.Substitute(end < 0 ? path : path[..end], userName, sshUser: null));
+        }
+        catch (ValidationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>
@@ -242,3 +274,9 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         },
     ];
 }
+
+/// <summary>A folder named after a user, and why it is not theirs alone.</summary>
+public sealed record UserFolder(string Path, string Why);
+
+/// <summary>A user's folders on the platform host: their own, and those shared with others.</summary>
+public sealed record UserFolders(IReadOnlyList<string> Own, IReadOnlyList<UserFolder> Shared);

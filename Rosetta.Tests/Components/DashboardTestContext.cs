@@ -93,6 +93,7 @@ public sealed class DashboardTestContext : BunitContext
             Services.GetRequiredService<PlatformIdentity>(), Microsoft.Extensions.Options.Options.Create(new DemoOptions()),
             Services.GetRequiredService<IOptions<Rosetta.Core.Storages.StorageOptions>>(), NullLogger<DatabaseInitializer>.Instance);
         initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        EnsureUserAsync(UserId, "alice").GetAwaiter().GetResult(); // the signed-in user, who owns tasks
         Monitor = Services.GetRequiredService<TaskMonitor>();
         Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
@@ -102,6 +103,7 @@ public sealed class DashboardTestContext : BunitContext
     /// <summary>Adds a task in a given state straight into the monitor (as if a backend had reported it).</summary>
     public async Task<TaskRecord> AddTaskAsync(string name, TaskState status, string ownerId = UserId, string softwareId = "hello", string computingId = "local")
     {
+        await EnsureUserAsync(ownerId, ownerId); // tasks have owners with accounts
         var task = await Monitor.AddAsync(new TaskRecord
         {
             Id = TaskIds.New(), OwnerId = ownerId, Name = name, SoftwareId = softwareId, ComputingId = computingId,
@@ -109,6 +111,14 @@ public sealed class DashboardTestContext : BunitContext
             InterfaceHost = "127.0.0.1", InterfacePort = 1,
         }, CancellationToken.None);
         return await SetStatusAsync(task.Id, status);
+    }
+
+    private async Task EnsureUserAsync(string id, string name)
+    {
+        await using var db = await Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        if (await db.Users.AnyAsync(u => u.Id == id)) return;
+        db.Users.Add(new RosettaUser { Id = id, UserName = name, NormalizedUserName = name.ToUpperInvariant() });
+        await db.SaveChangesAsync();
     }
 
     public async Task<TaskRecord> SetStatusAsync(string id, TaskState status, string? error = null) =>

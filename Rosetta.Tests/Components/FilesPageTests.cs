@@ -19,9 +19,6 @@ public sealed class FilesPageTests
     /// <summary>Alice's personal folder with data/a.txt and notes.txt.</summary>
     internal static string PersonalFolder(DashboardTestContext ctx)
     {
-        var db = ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContext();
-        db.Users.Add(new RosettaUser { Id = DashboardTestContext.UserId, UserName = "alice", NormalizedUserName = "ALICE" });
-        db.SaveChanges();
         var folder = Path.Combine(ctx.Services.GetRequiredService<IOptions<StorageOptions>>().Value.Root, "users", "alice");
         Directory.CreateDirectory(Path.Combine(folder, "data"));
         File.WriteAllText(Path.Combine(folder, "data", "a.txt"), "a");

@@ -317,6 +317,28 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>Letters in the CPUs field reach the page as "not given": without a word the task would get the default.</summary>
+    [Fact]
+    public async Task NewTaskWizard_DoesNotGoOnWithTextThatIsNoNumber()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")));
+
+        await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input("two"));
+        page.WaitForAssertion(() => Assert.True(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+        page.WaitForAssertion(() => Assert.Contains("mud-input-error", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
+
+        foreach (var (typed, unreadable) in new[] { ("", false), ("two", true), ("2", false) })
+        {
+            await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input(typed));
+            page.WaitForAssertion(() => Assert.Equal(unreadable, page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+            page.WaitForAssertion(() => Assert.Equal(unreadable, page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup.Contains("mud-input-error")), TimeSpan.FromSeconds(5));
+        }
+    }
+
     [Fact]
     public async Task NewTaskWizard_SaysWhatIsWrongWithAnEnvironmentRowAndListsTheVariablesToConfirm()
     {
@@ -381,6 +403,33 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.Equal(2, ctx.Monitor.Feed.Items.Count));
         var again = ctx.Monitor.Feed.Items.Values.Single(t => t.Id != earlier.Id);
         Assert.Equal(("spectra fit", 1.5, "lorentz"), (again.Name, again.Options.Cpus, again.Options.Env!["MODEL"]));
+    }
+
+    [Fact]
+    public async Task NewTaskWizard_RunningAgainAsksForWhatIsGone_AndLeavesSlurmsOptionsToSlurm()
+    {
+        await using var ctx = new DashboardTestContext();
+        // Its cluster was removed since: the user picks the local engine, which has no partitions.
+        var onCluster = await ctx.AddTaskAsync("cluster fit", TaskState.Exited);
+        await ctx.Monitor.UpdateAsync(onCluster.Id, t => { t.ComputingId = "c-removed"; t.Options = new TaskOptions { Partition = "debug", Gpus = 1, Memory = "256M" }; return true; });
+        var navigation = ctx.Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>();
+        navigation.NavigateTo($"tasks/new?from={onCluster.Id}");
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => Assert.Contains("no longer exists; pick another", page.Find("[data-test=submit-error]").TextContent));
+        await page.InvokeAsync(() => page.Find("[data-test=computing-local]").Click());
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")));
+        Assert.Empty(page.FindAll("[data-test=submit-error]"));
+        await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
+        page.WaitForAssertion(() => Assert.Contains("memory 256M", page.Find("[data-test=summary]").TextContent));
+        Assert.DoesNotContain("partition", page.Find("[data-test=summary]").TextContent);
+
+        // Its software was removed since: back to the first step, whatever else the address asks for.
+        var ofGoneSoftware = await ctx.AddTaskAsync("old app", TaskState.Exited);
+        await ctx.Monitor.UpdateAsync(ofGoneSoftware.Id, t => { t.SoftwareId = "gone-app"; return true; });
+        navigation.NavigateTo($"tasks/new?software=hello&from={ofGoneSoftware.Id}");
+        var again = ctx.Render<NewTask>();
+        again.WaitForAssertion(() => Assert.Contains("'gone-app' that 'old app' ran is no longer in the catalogue", again.Find("[data-test=submit-error]").TextContent));
+        Assert.NotEmpty(again.FindAll("[data-test=software-hello]"));
     }
 
     [Fact]
@@ -551,6 +600,28 @@ public sealed class ManagementPageTests
         dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click());
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=remove-computing]")));
         Assert.Null(await resources.FindAsync(caller, workstation.Id, CancellationToken.None));
+    }
+
+    /// <summary>Letters in a number field reach the page as an empty value, which would save the default port.</summary>
+    [Fact]
+    public async Task ComputingPage_SavesNoHostWhosePortIsNoNumber()
+    {
+        await using var ctx = new DashboardTestContext();
+        var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var page = ctx.Render<Computing>();
+        page.WaitForAssertion(() => page.Find("[data-test=add-computing]").Click());
+        page.WaitForAssertion(() => page.Find("input[data-test=c-name], [data-test=c-name] input").Change("Box"));
+        page.Find("input[data-test=c-host], [data-test=c-host] input").Change("127.0.0.1");
+        page.Find("input[data-test=c-user], [data-test=c-user] input").Change("demo");
+        page.Find("input[data-test=c-port], [data-test=c-port] input").Change("twenty-two");
+        await page.InvokeAsync(() => page.Find("[data-test=c-save]").Click());
+        page.WaitForAssertion(() => Assert.Contains("mud-input-error", page.FindComponents<MudBlazor.MudNumericField<int?>>().Single().Markup));
+        Assert.DoesNotContain(await resources.ListAsync(caller, CancellationToken.None), c => c.Name == "Box");
+
+        page.Find("input[data-test=c-port], [data-test=c-port] input").Change("2222");
+        await page.InvokeAsync(() => page.Find("[data-test=c-save]").Click());
+        page.WaitForAssertion(() => Assert.Equal(2222, Assert.Single(resources.ListAsync(caller, CancellationToken.None).Result, c => c.Name == "Box").Port));
     }
 
     [Fact]

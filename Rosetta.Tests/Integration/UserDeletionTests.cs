@@ -82,4 +82,54 @@ public sealed class UserDeletionTests(PlatformFixture platform)
         using var newcomer = await App.NewUserClientAsync(name);
         Assert.Empty(await StorageApi.NamesAsync(newcomer, "personal"));
     }
+    /// <summary>
+    /// Only folders that are the user's alone get a new name: storages an admin set up so that one
+    /// user's folder is another's (<c>tmp-$USER</c> next to <c>$USER</c>), and read-only ones (managed
+    /// outside the platform), are left as they are and said.
+    /// </summary>
+    [Fact]
+    public async Task FoldersBearingTheNameThatAreNotTheUsersAloneAreLeftAndSaid()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        var root = Path.Combine(App.DataDirectory, "deletion-" + suffix);
+        using var admin = App.Client(await App.AdminTokenAsync());
+        async Task<string> AddStorageAsync(string basePath, string bind, bool readOnly)
+        {
+            var created = await admin.PostAsJsonAsync("/api/v1/storages", new { name = bind, kind = "local", basePath, bindPath = $"/storages/{bind}", readOnly, platformWide = true });
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            return (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        }
+        string[] storages =
+        [
+            await AddStorageAsync(root + "/scratch/$USER", "scr-" + suffix, readOnly: false),
+            await AddStorageAsync(root + "/scratch/tmp-$USER/work", "tmp-" + suffix, readOnly: false),
+            await AddStorageAsync(root + "/datasets/$USER", "ds-" + suffix, readOnly: true),
+        ];
+        try
+        {
+            var name = "al" + suffix;
+            using var leaving = await App.NewUserClientAsync(name);
+            using var staying = await App.NewUserClientAsync("tmp-" + name); // their /scratch/$USER is the leaving user's /scratch/tmp-$USER
+            await StorageApi.UploadAsync(leaving, storages[0], "mine.txt", "mine"u8.ToArray());
+            await StorageApi.UploadAsync(staying, storages[0], "theirs.txt", "theirs"u8.ToArray());
+            Directory.CreateDirectory(Path.Combine(root, "datasets", name));
+            var id = (await App.Services.GetRequiredService<UserAdministration>().ListAsync()).Single(u => u.Username == name).Id;
+
+            var deleted = await admin.DeleteAsync($"/api/v1/users/{id}");
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+            var body = (await deleted.Content.ReadFromJsonAsync<JsonObject>())!;
+            Assert.StartsWith(Path.Combine(root, "scratch", name) + "+deleted-", (string?)Assert.Single(body["foldersSetAside"]!.AsArray()));
+            var left = body["foldersLeft"]!.AsArray().ToDictionary(f => (string)f!["path"]!, f => (string)f!["why"]!);
+            Assert.Equal([Path.Combine(root, "datasets", name), Path.Combine(root, "scratch", "tmp-" + name)], left.Keys.Order());
+            Assert.Contains("read-only", left[Path.Combine(root, "datasets", name)]);
+            Assert.Contains("not " + name + "'s alone", left[Path.Combine(root, "scratch", "tmp-" + name)]);
+            Assert.Equal("theirs", File.ReadAllText(Path.Combine(root, "scratch", "tmp-" + name, "theirs.txt")));
+            Assert.True(Directory.Exists(Path.Combine(root, "datasets", name)));
+        }
+        finally
+        {
+            // Storages for everyone would be bound into every other test's tasks.
+            foreach (var storage in storages) await admin.DeleteAsync($"/api/v1/storages/{storage}");
+        }
+    }
 }

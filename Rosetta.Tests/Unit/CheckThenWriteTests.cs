@@ -87,6 +87,28 @@ public sealed class CheckThenWriteTests
         Assert.DoesNotContain(ctx.Monitor.Feed.Items.Values, t => t.SoftwareId == mine.Id);
     }
 
+    /// <summary>A request let in before its account was disabled (to be deleted) must not leave a task behind it.</summary>
+    [Fact]
+    public async Task ATaskWhoseOwnerIsDisabledWhileTheTaskIsCreatedIsRefused()
+    {
+        var (ssh, measuring, measured) = HeldCapacityCheck();
+        var launches = 0;
+        ssh.Launching = (_, _) => { Interlocked.Increment(ref launches); return Task.FromResult<LaunchResult>(null!); };
+        using var ctx = new DashboardTestContext(moreBackends: [ssh]);
+        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+
+        var creating = ctx.Services.GetRequiredService<TaskService>().CreateAsync(Alice, new NewTask(Software: "hello", Computing: host.Id), default);
+        await measuring.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+            await db.Users.Where(u => u.Id == Alice.UserId).ExecuteUpdateAsync(u => u.SetProperty(x => x.IsDisabled, true));
+        measured.SetResult();
+
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => creating);
+        Assert.Contains("account was disabled", refused.Message);
+        Assert.Empty(ctx.Monitor.Feed.Items.Values);
+        Assert.Equal(0, launches);
+    }
+
     [Fact]
     public async Task ARemovalThatComesWhileATaskIsBeingAddedWaitsForItAndIsRefused()
     {

@@ -12,16 +12,19 @@ namespace Rosetta.App.Components.Controls.Fields;
 internal static class FieldProblem
 {
     /// <summary>
-    /// Shows <paramref name="problem"/>, or no error when it is null; a value the field cannot convert
-    /// (letters in a number) keeps the field's own message, since the page has not seen that value.
+    /// Shows <paramref name="problem"/>, or no error when it is null. Text the field cannot read as its
+    /// type (letters in a number field) shows the field's own message instead: the page never got that
+    /// text (the field hands it an empty value), so its check cannot have found what is wrong with it.
+    /// The page's message replaces what the field found itself, so these fields take no
+    /// <c>Required</c>, <c>Validation</c> or <c>For</c>: the page's check says all.
     /// </summary>
-    public static async Task ShowAsync(string? problem, bool conversionError,
+    public static async Task ShowAsync(string? problem, string? unreadable,
         ParameterState<bool> error, ParameterState<string?> errorText, ParameterState<string?> errorId)
     {
-        if (conversionError) return;
-        await error.SetValueAsync(problem is not null);
-        await errorText.SetValueAsync(problem);
+        var shown = unreadable ?? problem;
+        await error.SetValueAsync(shown is not null);
+        await errorText.SetValueAsync(shown);
         // The id ties the message to the input for screen readers (aria-describedby).
-        await errorId.SetValueAsync(problem is null ? null : errorId.Value ?? Guid.NewGuid().ToString("n"));
+        await errorId.SetValueAsync(shown is null ? null : errorId.Value ?? Guid.NewGuid().ToString("n"));
     }
 }
