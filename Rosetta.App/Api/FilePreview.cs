@@ -48,13 +48,44 @@ public static class FilePreview
         var truncated = length > MaxTextBytes;
         var shown = buffer.AsSpan(0, Math.Min(length, MaxTextBytes));
         if (shown.Contains((byte)0)) return new TextPreview("", Truncated: truncated, Binary: true);
+        if (!truncated)
+        {
+            // All of the file, and valid UTF-8: it can be edited, since saving gives back the same bytes for what is unchanged.
+            try
+            {
+                var text = StrictUtf8.GetString(shown);
+                return new TextPreview(text, Truncated: false, Binary: false, Editable: true, WindowsLineEnds: text.Contains("\r\n"));
+            }
+            catch (DecoderFallbackException)
+            {
+            }
+        }
         // A cut in the middle of a multi-byte character drops that character instead of showing a '?'.
         var decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
         var chars = new char[shown.Length];
         var count = decoder.GetChars(shown, chars, flush: !truncated);
         return new TextPreview(new string(chars, 0, count), truncated, Binary: false);
     }
+
+    /// <summary>
+    /// Saves an edited text over the file, as UTF-8 with the line ends it had (a browser hands a text
+    /// area's text back with \n only). Written like an upload: under a temporary name first, within the
+    /// upload size and quota, refused on a read-only storage.
+    /// </summary>
+    public static Task SaveTextAsync(OpenedStorage storage, StoragePath path, string text, bool windowsLineEnds, CancellationToken ct)
+    {
+        text = text.Replace("\r\n", "\n");
+        if (windowsLineEnds) text = text.Replace("\n", "\r\n");
+        var bytes = StrictUtf8.GetBytes(text);
+        return storage.UploadAsync(path, new MemoryStream(bytes), bytes.Length, ct);
+    }
+
+    /// <summary>UTF-8 that refuses what it cannot decode (and writes no byte-order mark of its own: a file's own one is kept as its first character).</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 }
 
-/// <summary>A text file's beginning: <see cref="Truncated"/> when there is more than <see cref="FilePreview.MaxTextBytes"/>.</summary>
-public sealed record TextPreview(string Text, bool Truncated, bool Binary);
+/// <summary>
+/// A text file's beginning: <see cref="Truncated"/> when there is more than <see cref="FilePreview.MaxTextBytes"/>;
+/// <see cref="Editable"/> when it is the whole file, valid UTF-8, with <see cref="WindowsLineEnds"/> when its lines end with \r\n.
+/// </summary>
+public sealed record TextPreview(string Text, bool Truncated, bool Binary, bool Editable = false, bool WindowsLineEnds = false);

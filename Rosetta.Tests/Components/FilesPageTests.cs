@@ -26,6 +26,10 @@ public sealed class FilesPageTests
         return folder;
     }
 
+    /// <summary>The preview button on the row of a file.</summary>
+    private static AngleSharp.Dom.IElement PreviewButton(IRenderedComponent<Files> page, string name) =>
+        page.FindAll("tr").Single(row => row.QuerySelector("[data-test=entry-name]")?.TextContent.Trim() == name).QuerySelector("[data-test=preview]")!;
+
     internal static List<string> Names(IRenderedComponent<Files> page) =>
         page.FindAll("[data-test=entry-name]").Select(e => e.TextContent.Trim()).ToList();
 
@@ -319,6 +323,84 @@ public sealed class FilesPageTests
         dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
         dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=move-copy-dialog]")));
         Assert.True(Directory.Exists(Path.Combine(folder, "data")));
+    }
+
+    [Fact]
+    public async Task ATextFileIsEditedInItsPreviewAndSavedWithItsOwnLineEnds()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        var config = Path.Combine(folder, "fit.cfg");
+        File.WriteAllText(config, "model = gauss\r\nsteps = 10\r\n");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Contains("fit.cfg", Names(page)));
+
+        await page.InvokeAsync(() => PreviewButton(page, "fit.cfg").Click());
+        dialogs.WaitForAssertion(() => dialogs.Find("[data-test=preview-edit]").Click());
+        // The browser hands a text area's text back with \n line ends.
+        await dialogs.InvokeAsync(() => dialogs.Find("textarea[data-test=edit-text], [data-test=edit-text] textarea").Change("model = lorentz\nsteps = 10\nseed = 7\n"));
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
+        Assert.Equal("model = lorentz\r\nsteps = 10\r\nseed = 7\r\n", File.ReadAllText(config));
+        page.WaitForAssertion(() => Assert.Contains(ctx.Services.GetRequiredService<ISnackbar>().ShownSnackbars, s => s.Message == "Saved fit.cfg"));
+    }
+
+    [Fact]
+    public async Task AFileChangedSinceItWasOpenedIsSavedOverOnlyWhenAskedTwice()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        var notes = Path.Combine(folder, "notes.txt");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Contains("notes.txt", Names(page)));
+        await page.InvokeAsync(() => PreviewButton(page, "notes.txt").Click());
+        dialogs.WaitForAssertion(() => dialogs.Find("[data-test=preview-edit]").Click());
+        await dialogs.InvokeAsync(() => dialogs.Find("textarea[data-test=edit-text], [data-test=edit-text] textarea").Change("mine"));
+
+        File.WriteAllText(notes, "a task wrote this meanwhile"); // another size, another time
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("changed since you opened it", dialogs.Find("[data-test=edit-conflict]").TextContent));
+        Assert.Equal("a task wrote this meanwhile", File.ReadAllText(notes));
+        Assert.Equal("Save anyway", dialogs.Find("[data-test=edit-save]").TextContent.Trim());
+
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
+        Assert.Equal("mine", File.ReadAllText(notes));
+    }
+
+    [Fact]
+    public async Task OnlyWholeUtf8TextOnAWritableStorageCanBeEdited()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        File.WriteAllText(Path.Combine(folder, "long.txt"), new string('x', 70 * 1024)); // only its beginning is shown
+        File.WriteAllBytes(Path.Combine(folder, "latin1.txt"), [0x63, 0x61, 0x66, 0xE9]); // "café" in Latin-1: saving would change its bytes
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Contains("long.txt", Names(page)));
+        foreach (var (name, editable) in new[] { ("long.txt", false), ("latin1.txt", false), ("notes.txt", true) })
+        {
+            await page.InvokeAsync(() => PreviewButton(page, name).Click());
+            dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=preview-text]")));
+            Assert.Equal(editable, dialogs.FindAll("[data-test=preview-edit]").Count == 1);
+            await dialogs.InvokeAsync(() => dialogs.Find("[data-test=preview-close]").Click());
+            dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
+        }
+
+        // On a read-only storage nothing is edited.
+        var factory = ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>();
+        await using (var db = await factory.CreateDbContextAsync())
+        {
+            (await db.Storages.SingleAsync(x => x.Id == "personal")).ReadOnly = true;
+            await db.SaveChangesAsync();
+        }
+        var readOnly = ctx.Render<Files>();
+        readOnly.WaitForAssertion(() => Assert.Contains("notes.txt", Names(readOnly)));
+        await readOnly.InvokeAsync(() => PreviewButton(readOnly, "notes.txt").Click());
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=preview-text]")));
+        Assert.Empty(dialogs.FindAll("[data-test=preview-edit]"));
     }
 
     [Fact]

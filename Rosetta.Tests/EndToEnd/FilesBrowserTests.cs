@@ -133,4 +133,24 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         // Decoded by the browser: the request went through with the session cookie and came back as a PNG.
         await page.WaitForFunctionAsync("() => { const i = document.querySelector('img[data-test=preview-image]'); return i && i.complete && i.naturalWidth === 1; }");
     }
+    [Fact]
+    public async Task ATextFileEditedInItsPreviewIsSavedWithItsLineEnds()
+    {
+        var (context, page, user) = await OpenFilesAsync();
+        await using var _ = context;
+        using var api = App.Client(await App.TokenAsync(user, "password-files"));
+        await StorageApi.UploadAsync(api, "personal", "job.cfg", "a = 1\r\nb = 2\r\n"u8.ToArray());
+        await page.Locator("[data-test=storage][data-storage=personal]").ClickAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["job.cfg"]);
+
+        await Row(page, "job.cfg").Locator("[data-test=preview]").ClickAsync();
+        await page.Locator("[data-test=preview-edit]").ClickAsync();
+        var editor = page.Locator("textarea[data-test=edit-text], [data-test=edit-text] textarea");
+        await Expect(editor).ToHaveValueAsync("a = 1\nb = 2\n"); // a text area shows (and gives back) \n line ends
+        await editor.FillAsync("a = 1\nb = 3\nc = 4\n");
+        await page.Locator("[data-test=edit-save]").ClickAsync(); // the text area's change arrives first
+        await Expect(page.Locator("[data-test=preview-dialog]")).ToHaveCountAsync(0);
+        await Expect(page.GetByText("Saved job.cfg")).ToBeVisibleAsync();
+        Assert.Equal("a = 1\r\nb = 3\r\nc = 4\r\n", await api.GetStringAsync("/api/v1/storages/personal/download?path=job.cfg"));
+    }
 }
