@@ -389,13 +389,24 @@ public sealed class FilesPageTests
             dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
         }
 
-        // On a read-only storage nothing is edited.
+        // A storage made read-only while a file is edited refuses the save, and says so.
+        await page.InvokeAsync(() => PreviewButton(page, "notes.txt").Click());
+        dialogs.WaitForAssertion(() => dialogs.Find("[data-test=preview-edit]").Click());
+        await dialogs.InvokeAsync(() => dialogs.Find("textarea[data-test=edit-text], [data-test=edit-text] textarea").Change("mine"));
         var factory = ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>();
         await using (var db = await factory.CreateDbContextAsync())
         {
             (await db.Storages.SingleAsync(x => x.Id == "personal")).ReadOnly = true;
             await db.SaveChangesAsync();
         }
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("read-only", dialogs.Find("[data-test=edit-error]").TextContent));
+        Assert.Equal("notes", File.ReadAllText(Path.Combine(folder, "notes.txt")));
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-cancel]").Click());
+        await dialogs.InvokeAsync(() => dialogs.Find("[data-test=preview-close]").Click());
+        dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
+
+        // On a storage read-only when opened, nothing is edited.
         var readOnly = ctx.Render<Files>();
         readOnly.WaitForAssertion(() => Assert.Contains("notes.txt", Names(readOnly)));
         await readOnly.InvokeAsync(() => PreviewButton(readOnly, "notes.txt").Click());
