@@ -50,11 +50,14 @@ public static class FilePreview
         if (shown.Contains((byte)0)) return new TextPreview("", Truncated: truncated, Binary: true);
         if (!truncated)
         {
-            // All of the file, and valid UTF-8: it can be edited, since saving gives back the same bytes for what is unchanged.
+            // All of the file, valid UTF-8, with one kind of line end: it can be edited, since saving gives
+            // back the same bytes for what is unchanged (a text area turns every line end into \n).
             try
             {
                 var text = StrictUtf8.GetString(shown);
-                return new TextPreview(text, Truncated: false, Binary: false, Editable: true, WindowsLineEnds: text.Contains("\r\n"));
+                var (returns, feeds, pairs) = (text.Count(c => c == '\r'), text.Count(c => c == '\n'), text.Split("\r\n").Length - 1);
+                var windows = returns > 0 && returns == pairs && feeds == pairs;
+                return new TextPreview(text, Truncated: false, Binary: false, Editable: returns == 0 || windows, WindowsLineEnds: windows);
             }
             catch (DecoderFallbackException)
             {
@@ -86,6 +89,6 @@ public static class FilePreview
 
 /// <summary>
 /// A text file's beginning: <see cref="Truncated"/> when there is more than <see cref="FilePreview.MaxTextBytes"/>;
-/// <see cref="Editable"/> when it is the whole file, valid UTF-8, with <see cref="WindowsLineEnds"/> when its lines end with \r\n.
+/// <see cref="Editable"/> when it is the whole file, valid UTF-8, its lines ending all with \n or all with \r\n (<see cref="WindowsLineEnds"/>).
 /// </summary>
 public sealed record TextPreview(string Text, bool Truncated, bool Binary, bool Editable = false, bool WindowsLineEnds = false);

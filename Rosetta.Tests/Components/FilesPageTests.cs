@@ -377,10 +377,11 @@ public sealed class FilesPageTests
         var folder = PersonalFolder(ctx);
         File.WriteAllText(Path.Combine(folder, "long.txt"), new string('x', 70 * 1024)); // only its beginning is shown
         File.WriteAllBytes(Path.Combine(folder, "latin1.txt"), [0x63, 0x61, 0x66, 0xE9]); // "café" in Latin-1: saving would change its bytes
+        File.WriteAllText(Path.Combine(folder, "mixed.txt"), "dos\r\nunix\n"); // a text area would make every line end alike
         var dialogs = ctx.Render<MudDialogProvider>();
         var page = ctx.Render<Files>();
         page.WaitForAssertion(() => Assert.Contains("long.txt", Names(page)));
-        foreach (var (name, editable) in new[] { ("long.txt", false), ("latin1.txt", false), ("notes.txt", true) })
+        foreach (var (name, editable) in new[] { ("long.txt", false), ("latin1.txt", false), ("mixed.txt", false), ("notes.txt", true) })
         {
             await page.InvokeAsync(() => PreviewButton(page, name).Click());
             dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=preview-text]")));
