@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Rosetta.Core.Storages;
 
@@ -13,6 +14,9 @@ public static class FilePreview
 {
     /// <summary>The most of a text file read for its preview.</summary>
     public const int MaxTextBytes = 64 * 1024;
+
+    /// <summary>The most characters the editor takes (the text area refuses more): a file of up to <see cref="MaxTextBytes"/> holds no more.</summary>
+    public const int MaxEditChars = MaxTextBytes;
 
     /// <summary>The largest image shown inline; bigger ones are downloaded.</summary>
     public const long MaxImageBytes = 32L << 20;
@@ -38,13 +42,7 @@ public static class FilePreview
     /// <summary>The beginning of a file as text, or <see cref="TextPreview.Binary"/> when it holds NUL bytes.</summary>
     public static async Task<TextPreview> ReadTextAsync(OpenedStorage storage, StoragePath path, CancellationToken ct)
     {
-        var buffer = new byte[MaxTextBytes + 1]; // one more byte says whether there is more
-        var length = 0;
-        await using (var content = storage.OpenRead(path))
-        {
-            int read;
-            while (length < buffer.Length && (read = await content.ReadAsync(buffer.AsMemory(length), ct)) > 0) length += read;
-        }
+        var (buffer, length) = await ReadBeginningAsync(storage, path, ct);
         var truncated = length > MaxTextBytes;
         var shown = buffer.AsSpan(0, Math.Min(length, MaxTextBytes));
         if (shown.Contains((byte)0)) return new TextPreview("", Truncated: truncated, Binary: true);
@@ -57,7 +55,8 @@ public static class FilePreview
                 var text = StrictUtf8.GetString(shown);
                 var (returns, feeds, pairs) = (text.Count(c => c == '\r'), text.Count(c => c == '\n'), text.Split("\r\n").Length - 1);
                 var windows = returns > 0 && returns == pairs && feeds == pairs;
-                return new TextPreview(text, Truncated: false, Binary: false, Editable: returns == 0 || windows, WindowsLineEnds: windows);
+                return new TextPreview(text, Truncated: false, Binary: false, Editable: returns == 0 || windows, WindowsLineEnds: windows,
+                    Fingerprint: SHA256.HashData(shown));
             }
             catch (DecoderFallbackException)
             {
@@ -68,6 +67,27 @@ public static class FilePreview
         var chars = new char[shown.Length];
         var count = decoder.GetChars(shown, chars, flush: !truncated);
         return new TextPreview(new string(chars, 0, count), truncated, Binary: false);
+    }
+
+    /// <summary>The first <see cref="MaxTextBytes"/> bytes of a file and one more, which says whether there is more.</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBeginningAsync(OpenedStorage storage, StoragePath path, CancellationToken ct)
+    {
+        var buffer = new byte[MaxTextBytes + 1];
+        var length = 0;
+        await using var content = storage.OpenRead(path);
+        int read;
+        while (length < buffer.Length && (read = await content.ReadAsync(buffer.AsMemory(length), ct)) > 0) length += read;
+        return (buffer, length);
+    }
+
+    /// <summary>
+    /// Whether the file holds what <paramref name="preview"/> read (by content: a rewrite of the same size
+    /// within the same second, or one that kept the old time, is a change too).
+    /// </summary>
+    public static async Task<bool> StillHoldsAsync(OpenedStorage storage, StoragePath path, TextPreview preview, CancellationToken ct)
+    {
+        var (buffer, length) = await ReadBeginningAsync(storage, path, ct);
+        return length <= MaxTextBytes && preview.Fingerprint is { } read && SHA256.HashData(buffer.AsSpan(0, length)).AsSpan().SequenceEqual(read);
     }
 
     /// <summary>
@@ -91,4 +111,4 @@ public static class FilePreview
 /// A text file's beginning: <see cref="Truncated"/> when there is more than <see cref="FilePreview.MaxTextBytes"/>;
 /// <see cref="Editable"/> when it is the whole file, valid UTF-8, its lines ending all with \n or all with \r\n (<see cref="WindowsLineEnds"/>).
 /// </summary>
-public sealed record TextPreview(string Text, bool Truncated, bool Binary, bool Editable = false, bool WindowsLineEnds = false);
+public sealed record TextPreview(string Text, bool Truncated, bool Binary, bool Editable = false, bool WindowsLineEnds = false, byte[]? Fingerprint = null);

@@ -29,7 +29,11 @@ public static class RosettaHost
         builder.Services.AddTaskProxy();
         builder.Services.AddSignalR();
         builder.Services.AddHostedService<TaskHubPublisher>();
-        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        // The file manager's editor hands a whole text (up to FilePreview.MaxEditChars characters) to the
+        // circuit in one message; SignalR's default of 32 KB would drop the circuit with the edits.
+        // Characters take up to 3 bytes in UTF-8, and control characters 6 as JSON escapes.
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = 6 * Api.FilePreview.MaxEditChars + 64 * 1024);
         builder.Services.AddMudServices();
         builder.Services.AddTransient<Components.Model.CatalogueNames>(); // one per page: it holds that page's names
 

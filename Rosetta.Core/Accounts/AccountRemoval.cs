@@ -42,20 +42,29 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
         var folders = await storages.UserFoldersAsync(userId, userName, ct);
         var setAside = SetAside(folders.Own, userName);
 
-        foreach (var task in tasks.List(owner)) await tasks.DeleteAsync(owner, task.Id, ct);
-        // Their storages before their resources, which refuse to go while a storage is on them.
-        foreach (var storage in await storages.ListAsync(owner, ct))
-            if (storage.OwnerId == userId) await storages.DeleteAsync(owner, storage.Id, ct);
-        foreach (var entry in await software.ListAsync(owner, ct))
-            if (entry.OwnerId == userId) await software.DeleteAsync(owner, entry.Id, ct);
-        foreach (var resource in await computing.ListAsync(owner, ct))
-            if (resource.OwnerId == userId) await computing.DeleteAsync(owner, resource.Id, ct);
-        await tokens.ForgetAllAsync(userId, ct);
-        await keys.ForgetAsync(userId, ct); // last: removing tasks on their SSH resources logs in with it
-        // A task created by a request let in before the account was disabled (TaskMonitor.AddAsync
-        // refuses one after): its owner must not go from under it.
-        if (tasks.List(owner).FirstOrDefault() is { } late)
-            throw new ConflictException($"{userName} got the task '{late.Name}' while being deleted; stop it if it runs and delete the user again.");
+        try
+        {
+            foreach (var task in tasks.List(owner)) await tasks.DeleteAsync(owner, task.Id, ct);
+            // Their storages before their resources, which refuse to go while a storage is on them.
+            foreach (var storage in await storages.ListAsync(owner, ct))
+                if (storage.OwnerId == userId) await storages.DeleteAsync(owner, storage.Id, ct);
+            foreach (var entry in await software.ListAsync(owner, ct))
+                if (entry.OwnerId == userId) await software.DeleteAsync(owner, entry.Id, ct);
+            foreach (var resource in await computing.ListAsync(owner, ct))
+                if (resource.OwnerId == userId) await computing.DeleteAsync(owner, resource.Id, ct);
+            await tokens.ForgetAllAsync(userId, ct);
+            await keys.ForgetAsync(userId, ct); // last: removing tasks on their SSH resources logs in with it
+            // A task created by a request let in before the account was disabled (TaskMonitor.AddAsync
+            // refuses one after): its owner must not go from under it.
+            if (tasks.List(owner).FirstOrDefault() is { } late)
+                throw new ConflictException($"{userName} got the task '{late.Name}' while being deleted; stop it if it runs and delete the user again.");
+        }
+        catch (Exception e) when (setAside.Count > 0 && e is ConflictException or Backends.BackendUnavailableException)
+        {
+            // The folders went first: the admin must learn where, since the retry finds none to rename.
+            var moved = $" {userName}'s folders already have their new names: {string.Join(", ", setAside)}.";
+            throw e is ConflictException ? new ConflictException(e.Message + moved) : new Backends.BackendUnavailableException(e.Message + moved, e);
+        }
         return new RemovedAccount(setAside, folders.Shared);
     }
 

@@ -230,6 +230,8 @@ public sealed class ConfinedDirectory : IStorageFolder
                 written = await LimitedCopy.CopyAsync(content, file, first.AsMemory(0, UploadBufferSize), second.AsMemory(0, UploadBufferSize),
                     limit, tooLarge, ct);
                 _owner.Apply(file.SafeFileHandle);
+                // A file replaced keeps its permissions: a script its execute bit, a private file its 0600.
+                if (!OperatingSystem.IsWindows() && File.Exists(target) && !IsLink(target)) File.SetUnixFileMode(file.SafeFileHandle, File.GetUnixFileMode(target));
             }
             // rename(2) replaces the target (or a link at its name) in one step.
             folder.Replace(temporary, path.Name);

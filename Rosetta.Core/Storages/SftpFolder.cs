@@ -163,16 +163,17 @@ public sealed class SftpFolder : IStorageFolder
 
     public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct)
     {
-        var target = OnHost(() =>
+        var (target, replaced) = OnHost(() =>
         {
             if (path.IsRoot) throw ValidationException.For("path", "names the storage's root; give a file name.");
             var entry = Entry(path);
-            switch (LStat(entry))
+            var existing = LStat(entry);
+            switch (existing)
             {
                 case { IsSymbolicLink: true }: throw LinkUnchangeable("path", path);
                 case { IsDirectory: true }: throw new ConflictException($"'{path}' is a folder.");
             }
-            return entry;
+            return (entry, existing);
         });
         var temporary = TemporaryNear(target);
         var committed = false;
@@ -182,6 +183,7 @@ public sealed class SftpFolder : IStorageFolder
             // waits for each one's answer (a third slower than scp in bench/storage.sh).
             var limited = new LimitedReadStream(content, limit, tooLarge);
             await _sftp.UploadFileAsync(limited, temporary, canOverride: false, uploadProgress: null, ct);
+            if (replaced is { IsRegularFile: true }) KeepPermissions(replaced, temporary);
             // OpenSSH's posix-rename replaces the target in one step, like rename(2).
             _sftp.RenameFile(temporary, target, isPosix: true);
             committed = true;
@@ -199,6 +201,19 @@ public sealed class SftpFolder : IStorageFolder
         {
             if (!committed) TryDelete(temporary);
         }
+    }
+
+    /// <summary>A file replaced keeps its permissions (a script its execute bit, a private file its 0600): only they are set.</summary>
+    private void KeepPermissions(SftpFileAttributes of, string remote)
+    {
+        static int Digit(bool read, bool write, bool execute) => (read ? 4 : 0) + (write ? 2 : 0) + (execute ? 1 : 0);
+        var attributes = _sftp.GetAttributes(remote);
+        // SSH.NET takes the mode as its octal digits written in decimal (0750 as 750) and sends only what changed.
+        attributes.SetPermissions((short)(1000 * Digit(of.IsUIDBitSet, of.IsGroupIDBitSet, of.IsStickyBitSet)
+            + 100 * Digit(of.OwnerCanRead, of.OwnerCanWrite, of.OwnerCanExecute)
+            + 10 * Digit(of.GroupCanRead, of.GroupCanWrite, of.GroupCanExecute)
+            + Digit(of.OthersCanRead, of.OthersCanWrite, of.OthersCanExecute)));
+        _sftp.SetAttributes(remote, attributes);
     }
 
     public bool IsFolder(StoragePath path) => OnHost(() => IsDirectory(Checked(path)));

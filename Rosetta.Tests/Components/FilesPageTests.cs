@@ -326,23 +326,29 @@ public sealed class FilesPageTests
     }
 
     [Fact]
-    public async Task ATextFileIsEditedInItsPreviewAndSavedWithItsOwnLineEnds()
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ATextFileIsEditedInItsPreviewAndSavedWithItsOwnLineEndsAndPermissions()
     {
         await using var ctx = new DashboardTestContext();
         var folder = PersonalFolder(ctx);
         var config = Path.Combine(folder, "fit.cfg");
         File.WriteAllText(config, "model = gauss\r\nsteps = 10\r\n");
+        File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite); // private: it stays so
         var dialogs = ctx.Render<MudDialogProvider>();
         var page = ctx.Render<Files>();
         page.WaitForAssertion(() => Assert.Contains("fit.cfg", Names(page)));
 
         await page.InvokeAsync(() => PreviewButton(page, "fit.cfg").Click());
         dialogs.WaitForAssertion(() => dialogs.Find("[data-test=preview-edit]").Click());
+        // While editing, a click beside the dialog does not close it (and lose the edits).
+        await dialogs.InvokeAsync(() => dialogs.Find(".mud-overlay").Click());
+        Assert.Single(dialogs.FindAll("[data-test=preview-dialog]"));
         // The browser hands a text area's text back with \n line ends.
         await dialogs.InvokeAsync(() => dialogs.Find("textarea[data-test=edit-text], [data-test=edit-text] textarea").Change("model = lorentz\nsteps = 10\nseed = 7\n"));
         await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
         dialogs.WaitForAssertion(() => Assert.Empty(dialogs.FindAll("[data-test=preview-dialog]")));
         Assert.Equal("model = lorentz\r\nsteps = 10\r\nseed = 7\r\n", File.ReadAllText(config));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(config));
         page.WaitForAssertion(() => Assert.Contains(ctx.Services.GetRequiredService<ISnackbar>().ShownSnackbars, s => s.Message == "Saved fit.cfg"));
     }
 
@@ -359,10 +365,13 @@ public sealed class FilesPageTests
         dialogs.WaitForAssertion(() => dialogs.Find("[data-test=preview-edit]").Click());
         await dialogs.InvokeAsync(() => dialogs.Find("textarea[data-test=edit-text], [data-test=edit-text] textarea").Change("mine"));
 
-        File.WriteAllText(notes, "a task wrote this meanwhile"); // another size, another time
+        // The same size, and the old time kept (as cp -p or rsync -t do): only the content tells.
+        var opened = File.GetLastWriteTimeUtc(notes);
+        File.WriteAllText(notes, "NOTES");
+        File.SetLastWriteTimeUtc(notes, opened);
         await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());
         dialogs.WaitForAssertion(() => Assert.Contains("changed since you opened it", dialogs.Find("[data-test=edit-conflict]").TextContent));
-        Assert.Equal("a task wrote this meanwhile", File.ReadAllText(notes));
+        Assert.Equal("NOTES", File.ReadAllText(notes));
         Assert.Equal("Save anyway", dialogs.Find("[data-test=edit-save]").TextContent.Trim());
 
         await dialogs.InvokeAsync(() => dialogs.Find("[data-test=edit-save]").Click());

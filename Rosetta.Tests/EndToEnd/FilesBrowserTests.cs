@@ -1,3 +1,4 @@
+using System.Text;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Microsoft.Playwright;
@@ -139,18 +140,20 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         var (context, page, user) = await OpenFilesAsync();
         await using var _ = context;
         using var api = App.Client(await App.TokenAsync(user, "password-files"));
-        await StorageApi.UploadAsync(api, "personal", "job.cfg", "a = 1\r\nb = 2\r\n"u8.ToArray());
+        // Near the editor's 64 KiB: the whole text goes to the server in one message when it changes.
+        var lines = string.Concat(Enumerable.Range(0, 2000).Select(i => $"param{i:D4} = {i * 7 % 1000,-10}\r\n"));
+        await StorageApi.UploadAsync(api, "personal", "job.cfg", Encoding.UTF8.GetBytes("a = 1\r\nb = 2\r\n" + lines));
         await page.Locator("[data-test=storage][data-storage=personal]").ClickAsync();
         await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["job.cfg"]);
 
         await Row(page, "job.cfg").Locator("[data-test=preview]").ClickAsync();
         await page.Locator("[data-test=preview-edit]").ClickAsync();
         var editor = page.Locator("textarea[data-test=edit-text], [data-test=edit-text] textarea");
-        await Expect(editor).ToHaveValueAsync("a = 1\nb = 2\n"); // a text area shows (and gives back) \n line ends
-        await editor.FillAsync("a = 1\nb = 3\nc = 4\n");
+        await Expect(editor).ToHaveValueAsync("a = 1\nb = 2\n" + lines.Replace("\r\n", "\n")); // a text area shows (and gives back) \n line ends
+        await editor.FillAsync("a = 1\nb = 3\nc = 4\n" + lines.Replace("\r\n", "\n"));
         await page.Locator("[data-test=edit-save]").ClickAsync(); // the text area's change arrives first
         await Expect(page.Locator("[data-test=preview-dialog]")).ToHaveCountAsync(0);
         await Expect(page.GetByText("Saved job.cfg")).ToBeVisibleAsync();
-        Assert.Equal("a = 1\r\nb = 3\r\nc = 4\r\n", await api.GetStringAsync("/api/v1/storages/personal/download?path=job.cfg"));
+        Assert.Equal("a = 1\r\nb = 3\r\nc = 4\r\n" + lines, await api.GetStringAsync("/api/v1/storages/personal/download?path=job.cfg"));
     }
 }

@@ -36,6 +36,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task EveryOperationWorksOverSftpAndStaysInTheFolder()
     {
         var (id, root) = await AddStorageAsync(readOnly: false);
@@ -64,10 +65,13 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             using (var zip = new ZipArchive(new MemoryStream(await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=a"))))
                 Assert.Equal(content.Length, zip.GetEntry("b/moved.bin")!.Length);
 
-            // Replacing a file is atomic and leaves no temporary file behind.
+            // Replacing a file is atomic, leaves no temporary file behind, and keeps the file's permissions.
+            const UnixFileMode script = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+            File.SetUnixFileMode($"{folder}/a/b/moved.bin", script);
             await StorageApi.UploadAsync(client, id, "a/b/moved.bin", "small"u8.ToArray());
             Assert.Equal(["moved.bin"], Directory.GetFileSystemEntries($"{folder}/a/b").Select(Path.GetFileName));
             Assert.Equal("small", await File.ReadAllTextAsync($"{folder}/a/b/moved.bin"));
+            Assert.Equal(script, File.GetUnixFileMode($"{folder}/a/b/moved.bin"));
 
             Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/storages/{id}/files?path=a")).StatusCode);
             Assert.Equal(["runs"], await StorageApi.NamesAsync(client, id));

@@ -83,6 +83,44 @@ public sealed class UserDeletionTests(PlatformFixture platform)
         Assert.Empty(await StorageApi.NamesAsync(newcomer, "personal"));
     }
     /// <summary>
+    /// A deletion that stops after the folders were renamed (here: an admin's storage on the user's own
+    /// host) says where they went, since deleting again finds none to rename.
+    /// </summary>
+    [Fact]
+    public async Task ADeletionStoppedHalfWaySaysWhereTheFoldersWentAndFinishesWhenRunAgain()
+    {
+        var name = "half" + Guid.NewGuid().ToString("N")[..8];
+        using var user = await App.NewUserClientAsync(name);
+        using var admin = App.Client(await App.AdminTokenAsync());
+        await StorageApi.UploadAsync(user, "personal", "keep.txt", "keep"u8.ToArray());
+        var computing = (string)(await (await user.PostAsJsonAsync("/api/v1/computing", new { name = "Own box", kind = "ssh", host = "127.0.0.1", port = 1, username = "demo" }))
+            .Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var administration = App.Services.GetRequiredService<UserAdministration>();
+        var users = await administration.ListAsync();
+        var (id, adminId) = (users.Single(u => u.Username == name).Id, users.Single(u => u.Username == "admin").Id);
+        var database = App.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>();
+        await using (var db = await database.CreateDbContextAsync())
+        {
+            db.Storages.Add(new Rosetta.Core.Domain.Storage { Id = "on-" + name, Name = "Admin's data on " + name, Kind = Rosetta.Core.Domain.StorageKind.Sftp,
+                ComputingId = computing, OwnerId = adminId, BasePath = "/data", BindPath = "/storages/admins" });
+            await db.SaveChangesAsync();
+        }
+
+        var stopped = await admin.DeleteAsync($"/api/v1/users/{id}");
+        Assert.Equal(HttpStatusCode.Conflict, stopped.StatusCode);
+        var detail = (string)(await TaskApi.ProblemAsync(stopped))["detail"]!;
+        var personal = Path.Combine(App.Services.GetRequiredService<IOptions<StorageOptions>>().Value.Root, "users", name);
+        Assert.Contains($"folders already have their new names: {personal}+deleted-", detail);
+
+        await using (var db = await database.CreateDbContextAsync())
+            await db.Storages.Where(s => s.Id == "on-" + name).ExecuteDeleteAsync();
+        var finished = await admin.DeleteAsync($"/api/v1/users/{id}");
+        Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        Assert.Empty((await finished.Content.ReadFromJsonAsync<JsonObject>())!["foldersSetAside"]!.AsArray());
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(Directory.GetDirectories(Path.GetDirectoryName(personal)!, name + "+deleted-*").Single(), "keep.txt")));
+    }
+
+    /// <summary>
     /// Only folders that are the user's alone get a new name: storages an admin set up so that one
     /// user's folder is another's (<c>tmp-$USER</c> next to <c>$USER</c>), and read-only ones (managed
     /// outside the platform), are left as they are and said.
