@@ -230,8 +230,7 @@ public sealed class ConfinedDirectory : IStorageFolder
                 written = await LimitedCopy.CopyAsync(content, file, first.AsMemory(0, UploadBufferSize), second.AsMemory(0, UploadBufferSize),
                     limit, tooLarge, ct);
                 _owner.Apply(file.SafeFileHandle);
-                // A file replaced keeps its permissions: a script its execute bit, a private file its 0600.
-                if (!OperatingSystem.IsWindows() && File.Exists(target) && !IsLink(target)) File.SetUnixFileMode(file.SafeFileHandle, File.GetUnixFileMode(target));
+                if (!OperatingSystem.IsWindows()) KeepPermissions(target, file.SafeFileHandle);
             }
             // rename(2) replaces the target (or a link at its name) in one step.
             folder.Replace(temporary, path.Name);
@@ -243,6 +242,24 @@ public sealed class ConfinedDirectory : IStorageFolder
             ArrayPool<byte>.Shared.Return(first);
             ArrayPool<byte>.Shared.Return(second);
             if (!committed) folder.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// A file replaced keeps its permissions (a script its execute bit, a private file its 0600), but not
+    /// setuid or setgid: the new bytes are the uploader's, and the file may be the platform's (uid -1).
+    /// After the owner is set, which would clear them. A file gone or swapped meanwhile gives the default.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void KeepPermissions(string replaced, Microsoft.Win32.SafeHandles.SafeFileHandle temporary)
+    {
+        try
+        {
+            if (!File.Exists(replaced) || IsLink(replaced)) return;
+            File.SetUnixFileMode(temporary, File.GetUnixFileMode(replaced) & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 

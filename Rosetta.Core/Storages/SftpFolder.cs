@@ -203,14 +203,16 @@ public sealed class SftpFolder : IStorageFolder
         }
     }
 
-    /// <summary>A file replaced keeps its permissions (a script its execute bit, a private file its 0600): only they are set.</summary>
+    /// <summary>
+    /// A file replaced keeps its permissions (a script its execute bit, a private file its 0600), not
+    /// setuid or setgid (the new bytes are the uploader's): only the mode is set.
+    /// </summary>
     private void KeepPermissions(SftpFileAttributes of, string remote)
     {
         static int Digit(bool read, bool write, bool execute) => (read ? 4 : 0) + (write ? 2 : 0) + (execute ? 1 : 0);
         var attributes = _sftp.GetAttributes(remote);
         // SSH.NET takes the mode as its octal digits written in decimal (0750 as 750) and sends only what changed.
-        attributes.SetPermissions((short)(1000 * Digit(of.IsUIDBitSet, of.IsGroupIDBitSet, of.IsStickyBitSet)
-            + 100 * Digit(of.OwnerCanRead, of.OwnerCanWrite, of.OwnerCanExecute)
+        attributes.SetPermissions((short)(100 * Digit(of.OwnerCanRead, of.OwnerCanWrite, of.OwnerCanExecute)
             + 10 * Digit(of.GroupCanRead, of.GroupCanWrite, of.GroupCanExecute)
             + Digit(of.OthersCanRead, of.OthersCanWrite, of.OthersCanExecute)));
         _sftp.SetAttributes(remote, attributes);

@@ -65,9 +65,9 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             using (var zip = new ZipArchive(new MemoryStream(await client.GetByteArrayAsync($"/api/v1/storages/{id}/download?path=a"))))
                 Assert.Equal(content.Length, zip.GetEntry("b/moved.bin")!.Length);
 
-            // Replacing a file is atomic, leaves no temporary file behind, and keeps the file's permissions.
+            // Replacing a file is atomic, leaves no temporary file behind, and keeps the file's permissions (but not setuid).
             const UnixFileMode script = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
-            File.SetUnixFileMode($"{folder}/a/b/moved.bin", script);
+            File.SetUnixFileMode($"{folder}/a/b/moved.bin", script | UnixFileMode.SetUser); // setuid is not the uploader's to keep
             await StorageApi.UploadAsync(client, id, "a/b/moved.bin", "small"u8.ToArray());
             Assert.Equal(["moved.bin"], Directory.GetFileSystemEntries($"{folder}/a/b").Select(Path.GetFileName));
             Assert.Equal("small", await File.ReadAllTextAsync($"{folder}/a/b/moved.bin"));

@@ -269,6 +269,26 @@ public sealed class ConfinedDirectoryTests : IDisposable
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task AFileReplacedKeepsItsPermissionsButNotSetuid()
+    {
+        var script = Path.Combine(_root, "run.sh");
+        var secret = Path.Combine(_root, "token.txt");
+        File.WriteAllText(script, "old");
+        File.WriteAllText(secret, "old");
+        // A task's setuid program replaced by an upload (the platform may run as root): the new bytes are the uploader's.
+        File.SetUnixFileMode(script, UnixFileMode.SetUser | UnixFileMode.SetGroup | (UnixFileMode)0b111_101_000);
+        File.SetUnixFileMode(secret, (UnixFileMode)0b110_000_000);
+
+        await _folder.WriteAsync(P("run.sh"), Stream(4), long.MaxValue, _ => new Exception(), default);
+        await _folder.WriteAsync(P("token.txt"), Stream(4), long.MaxValue, _ => new Exception(), default);
+
+        Assert.Equal((UnixFileMode)0b111_101_000, File.GetUnixFileMode(script));
+        Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(secret));
+        Assert.Equal(4, new FileInfo(secret).Length);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void ACopiedTreeKeepsItsFilesModesAndLeavesItsLinksBehind()
     {
         var tools = Path.Combine(_root, "tools");
