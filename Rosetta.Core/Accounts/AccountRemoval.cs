@@ -18,7 +18,7 @@ public sealed class AccountRemoval(TaskService tasks, SoftwareService software, 
     StorageService storages, ApiTokenService tokens, UserKeyService keys, TimeProvider time, ILogger<AccountRemoval> logger)
 {
     /// <summary>The suffix of a deleted user's folders: '+' is in no user name, so no user gets one as theirs.</summary>
-    public const string SetAsideMark = "+deleted-";
+    private const string SetAsideMark = "+deleted-";
 
     /// <exception cref="ConflictException">Some of the user's tasks still run.</exception>
     public void EnsureNothingRuns(string userId, string userName)

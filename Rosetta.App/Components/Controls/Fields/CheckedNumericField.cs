@@ -18,7 +18,7 @@ public sealed class CheckedNumericField<T> : MudNumericField<T>
     protected override async Task OnParametersSetAsync()
     {
         await base.OnParametersSetAsync();
-        await FieldProblem.ShowAsync(Problem, ConversionError ? ConversionErrorMessage : null, ErrorState, ErrorTextState, ErrorIdState);
+        await FieldProblem.ShowAsync(Problem, ConversionErrorMessage, ErrorState, ErrorTextState, ErrorIdState);
     }
 
     protected override T? ConvertGet(string? input)
@@ -34,7 +34,7 @@ public sealed class CheckedNumericField<T> : MudNumericField<T>
     protected override async Task ValidateValue()
     {
         await base.ValidateValue();
-        await FieldProblem.ShowAsync(Problem, ConversionError ? ConversionErrorMessage : null, ErrorState, ErrorTextState, ErrorIdState);
+        await FieldProblem.ShowAsync(Problem, ConversionErrorMessage, ErrorState, ErrorTextState, ErrorIdState);
         StateHasChanged();
     }
 }

@@ -12,13 +12,13 @@ public sealed class CheckedSelect<T> : MudSelect<T>
     protected override async Task OnParametersSetAsync()
     {
         await base.OnParametersSetAsync();
-        await FieldProblem.ShowAsync(Problem, ConversionError ? ConversionErrorMessage : null, ErrorState, ErrorTextState, ErrorIdState);
+        await FieldProblem.ShowAsync(Problem, ConversionErrorMessage, ErrorState, ErrorTextState, ErrorIdState);
     }
 
     protected override async Task ValidateValue()
     {
         await base.ValidateValue();
-        await FieldProblem.ShowAsync(Problem, ConversionError ? ConversionErrorMessage : null, ErrorState, ErrorTextState, ErrorIdState);
+        await FieldProblem.ShowAsync(Problem, ConversionErrorMessage, ErrorState, ErrorTextState, ErrorIdState);
         StateHasChanged();
     }
 }

@@ -12,7 +12,8 @@ namespace Rosetta.App.Components.Controls.Fields;
 internal static class FieldProblem
 {
     /// <summary>
-    /// Shows <paramref name="problem"/>, or no error when it is null. Text the field cannot read as its
+    /// Shows <paramref name="problem"/>, or no error when it is null. <paramref name="unreadable"/> is the
+    /// field's <c>ConversionErrorMessage</c> (null unless its text did not convert): text the field cannot read as its
     /// type (letters in a number field) shows the field's own message instead: the page never got that
     /// text (the field hands it an empty value), so its check cannot have found what is wrong with it.
     /// The page's message replaces what the field found itself, so these fields take no
