@@ -6,9 +6,9 @@ namespace Rosetta.App.Api;
 
 public static class ShareEndpoints
 {
-    public sealed record NewShare(string? Name, int? ExpiresInMinutes);
-    public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active);
-    public sealed record ShareIssued(string Id, string Name, DateTime ExpiresAt, string Url);
+    public sealed record NewShare(string? Name, int? ExpiresInMinutes, bool? ViewOnly);
+    public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active, bool ViewOnly);
+    public sealed record ShareIssued(string Id, string Name, DateTime ExpiresAt, bool ViewOnly, string Url);
 
     /// <summary>Where a share link's secret is exchanged for a cookie scoped to the task's path.</summary>
     public const string OpenPath = "/s";
@@ -20,17 +20,17 @@ public static class ShareEndpoints
         shares.MapPost("/", async (string id, NewShare body, ClaimsPrincipal user, ShareLinkService service, HttpRequest request, CancellationToken ct) =>
             {
                 var lifetime = TimeSpan.FromMinutes(body.ExpiresInMinutes ?? 24 * 60);
-                var issued = await service.CreateAsync(user.ToCaller(), id, body.Name, lifetime, ct);
+                var issued = await service.CreateAsync(user.ToCaller(), id, body.Name, lifetime, body.ViewOnly ?? false, ct);
                 if (issued is null) return TaskEndpoints.NotFound(id);
                 return Results.Created($"/api/v1/tasks/{id}/shares/{issued.Link.Id}",
-                    new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, $"{request.Scheme}://{request.Host}{OpenPath}/{issued.Secret}"));
+                    new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, issued.Link.ViewOnly, $"{request.Scheme}://{request.Host}{OpenPath}/{issued.Secret}"));
             })
-            .WithSummary("Create a share link to the task's interface (owner only; default 24 h, at most 30 days). The URL is shown once.")
+            .WithSummary("Create a share link to the task's interface (owner only; default 24 h, at most 30 days; `viewOnly` for desktop tasks: the holder sees the desktop but cannot control it). The URL is shown once.")
             .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(404);
 
         shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
                 await service.ListAsync(user.ToCaller(), id, ct) is { } links
-                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow)))
+                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly)))
                     : TaskEndpoints.NotFound(id))
             .WithSummary("The task's share links (never their secrets).");
 

@@ -33,11 +33,11 @@ public static class TaskForwarding
     public static string ForwardedPrefix(TaskRecord task, bool onTaskHost) =>
         onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
 
-    /// <param name="shareSecret">
+    /// <param name="share">
     /// The share link that let the request in, null for the owner. The connection ends with the owner's
     /// account (a disabled owner's links open nothing either) and with the link.
     /// </param>
-    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, string? shareSecret)
+    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, ShareLink? share)
     {
         var services = ctx.RequestServices;
         // Checked once per request, so a WebSocket (or a long download) would outlive a link's revocation
@@ -50,7 +50,7 @@ public static class TaskForwarding
             return;
         }
         using var accountEnded = accountEnd.Register(ctx.Abort);
-        using var linkEnded = shareSecret is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(shareSecret).Register(ctx.Abort);
+        using var linkEnded = share is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(share).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
@@ -69,10 +69,19 @@ public static class TaskForwarding
         }
 
         var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
-        if (task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest && monitor.SecretOf(task) is { } vncPassword)
+        var vncPassword = task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest ? monitor.SecretOf(task) : null;
+        var viewOnly = share is { ViewOnly: true };
+        if (viewOnly && (ctx.WebSockets.IsWebSocketRequest ? vncPassword is null : !(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method))))
+        {
+            // Only the VNC relay can hold a guest's input back; the desktop's page itself is only read.
+            await Results.Problem(statusCode: 403, title: "This share link is view-only.",
+                detail: "It shows the desktop but does not control it: its pages load, and its screen is sent to you, but nothing else reaches the task. Ask the task's owner for a full link to work in it.").ExecuteAsync(ctx);
+            return;
+        }
+        if (vncPassword is not null)
         {
             var upstream = new Uri($"http://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
-            await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, loggers.CreateLogger(typeof(VncWebSocketProxy)));
+            await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, viewOnly, loggers.CreateLogger(typeof(VncWebSocketProxy)));
             return;
         }
         var secret = task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization ? monitor.SecretOf(task) : null;

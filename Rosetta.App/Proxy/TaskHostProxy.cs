@@ -46,11 +46,12 @@ public static class TaskHostProxy
 
         var task = ctx.RequestServices.GetRequiredService<TaskMonitor>().Get(taskId);
         TaskHostGrant? grant = null;
+        ShareLink? share = null;
         var heldShareLink = false;
         if (task is not null)
             foreach (var candidate in ctx.RequestServices.GetRequiredService<TaskHostSessions>().Read(ctx.Request))
             {
-                if (await AllowsAsync(ctx, candidate, task)) { grant = candidate; break; }
+                if (await AdmitAsync(ctx, candidate, task) is { } admitted) { (grant, share) = (candidate, admitted.Share); break; }
                 heldShareLink |= candidate.TaskId == task.Id && candidate.UserId is null;
             }
         if (grant is null && heldShareLink)
@@ -75,7 +76,7 @@ public static class TaskHostProxy
             return;
         }
         dashboardOrigin = grant.DashboardOrigin;
-        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true, grant.UserId is null ? grant.ShareSecret : null);
+        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true, share);
     }
 
     /// <summary>One-time code → session cookie, then a redirect that takes the code out of the address bar.</summary>
@@ -97,18 +98,22 @@ public static class TaskHostProxy
     }
 
     /// <summary>
-    /// The grant is for this task and still holds: its owner (an enabled account whose password and roles
+    /// Whether the grant is for this task and still holds: its owner (an enabled account whose password and roles
     /// have not changed since: the session's security stamp is still the account's), or a live share link.
     /// </summary>
-    private static async Task<bool> AllowsAsync(HttpContext ctx, TaskHostGrant grant, TaskRecord task)
+    private static async Task<Admission?> AdmitAsync(HttpContext ctx, TaskHostGrant grant, TaskRecord task)
     {
-        if (grant.TaskId != task.Id) return false;
+        if (grant.TaskId != task.Id) return null;
         var services = ctx.RequestServices;
         if (grant.UserId is { } userId)
-            return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services);
+            return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services) ? new Admission(null) : null;
         return grant.ShareSecret is { } secret
-            && await services.GetRequiredService<ShareLinkService>().TaskForSecretAsync(secret, ctx.RequestAborted) == task.Id;
+            && await services.GetRequiredService<ShareLinkService>().ValidLinkAsync(secret, ctx.RequestAborted) is { } link && link.TaskId == task.Id
+            ? new Admission(link) : null;
     }
+
+    /// <summary>A grant that holds: the owner's (no link) or a live share link's.</summary>
+    private sealed record Admission(ShareLink? Share);
 
     /// <summary>A state-changing request or WebSocket upgrade whose Origin is not this task host.</summary>
     private static bool IsCrossOriginWrite(HttpRequest request)

@@ -52,12 +52,16 @@ public static class TaskProxy
     /// </summary>
     private static async Task<IResult> OpenShareAsync(string secret, HttpContext ctx, ShareLinkService shares, TaskHostNames hosts, TaskHostTickets tickets, TaskMonitor monitor)
     {
-        if (await shares.TaskForSecretAsync(secret, ctx.RequestAborted) is not { } taskId || monitor.Get(taskId) is not { } task)
+        if (await shares.ValidLinkAsync(secret, ctx.RequestAborted) is not { } link || monitor.Get(link.TaskId) is not { } task)
             return Results.Problem(statusCode: 404, title: "Not found.", detail: "This share link is unknown, expired or revoked. Ask its owner for a new one.");
+        var taskId = task.Id;
         ctx.Response.Headers.CacheControl = "no-store";
         ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+        // A view-only guest's noVNC is told so (and to scale the picture rather than resize the owner's
+        // screen); the relay enforces it whatever the page does.
+        var landing = link.ViewOnly ? ViewOnlyLanding : "";
         if (hosts.Enabled)
-            return Results.Redirect(HandOffUrl(ctx, hosts, tickets, new TaskHostGrant(taskId, null, secret, hosts.DashboardOrigin(ctx.Request)), "/"));
+            return Results.Redirect(HandOffUrl(ctx, hosts, tickets, new TaskHostGrant(taskId, null, secret, hosts.DashboardOrigin(ctx.Request)), $"/{landing}"));
         if (await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
         {
             if (!await ShareLinkWarning.ConfirmedAsync(ctx)) return ShareLinkWarning.Page(ctx, visitor, secret);
@@ -67,8 +71,11 @@ public static class TaskProxy
         {
             Path = $"/t/{taskId}/", HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
         });
-        return Results.Redirect($"/t/{taskId}/");
+        return Results.Redirect($"/t/{taskId}/{landing}");
     }
+
+    /// <summary>noVNC's own settings for a view-only guest: passed on by the desktop image's start page to vnc.html.</summary>
+    public const string ViewOnlyLanding = "?view_only=1&resize=scale";
 
     /// <summary>
     /// For a guest whose link was revoked or ran out, as for anyone anonymous (a browser to the login
@@ -84,9 +91,9 @@ public static class TaskProxy
         return Problem(ctx, 401, "This share link no longer works.", LoginNotices.ShareLinkEndedText);
     }
 
-    private static async Task<string?> ShareSecretAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
+    private static async Task<(ShareLink Link, string Secret)?> ShareLinkAsync(HttpContext ctx, ShareLinkService shares, string taskId) =>
         ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)
-        && await shares.TaskForSecretAsync(secret, ctx.RequestAborted) == taskId ? secret : null;
+        && await shares.ValidLinkAsync(secret, ctx.RequestAborted) is { } link && link.TaskId == taskId ? (link, secret) : null;
 
     /// <summary>The cookie that carries a share link for one task (a platform cookie: never forwarded).</summary>
     public static string ShareCookie(string taskId) => $"{PlatformCookies.Prefix}share.{taskId}";
@@ -99,8 +106,8 @@ public static class TaskProxy
         var auth = await ctx.AuthenticateAsync();
         var task = monitor.Get(taskId);
         var owner = task is not null && auth.Succeeded && task.OwnerId == auth.Principal.UserId();
-        var shareSecret = task is not null && !owner ? await ShareSecretAsync(ctx, shares, task.Id) : null;
-        if (task is null || !owner && shareSecret is null)
+        var share = task is not null && !owner ? await ShareLinkAsync(ctx, shares, task.Id) : null;
+        if (task is null || !owner && share is null)
         {
             if (!auth.Succeeded && ctx.Request.Cookies.ContainsKey(ShareCookie(taskId)))
             {
@@ -113,14 +120,14 @@ public static class TaskProxy
         }
         if (hosts.Enabled && !ApiTokenAuthenticationHandler.HasBearer(ctx.Request))
         {
-            await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, shareSecret, hosts.DashboardOrigin(ctx.Request),
+            await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, share?.Secret, hosts.DashboardOrigin(ctx.Request),
                 owner ? AuthenticationSetup.SecurityStampOf(auth.Principal!, ctx.RequestServices) : null));
             return;
         }
-        if (shareSecret is not null && ShareLinkWarning.IsPageLoad(ctx.Request) && await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
+        if (share is not null && ShareLinkWarning.IsPageLoad(ctx.Request) && await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
         {
             // A guest who signed in since opening the link: the page would now run beside that session.
-            await ShareLinkWarning.Page(ctx, visitor, shareSecret).ExecuteAsync(ctx);
+            await ShareLinkWarning.Page(ctx, visitor, share.Value.Secret).ExecuteAsync(ctx);
             return;
         }
         if (!ctx.Request.Path.Value!.EndsWith('/') && ctx.Request.Path.Equals($"/t/{task.Id}"))
@@ -129,7 +136,7 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, shareSecret);
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, share?.Link);
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace Rosetta.App.Proxy;
 /// <summary>
 /// Proxies a noVNC WebSocket and performs the VNC password handshake itself: the browser is offered
 /// "no authentication", the server gets the task's VNC password. The owner never sees or types it,
-/// and the password never reaches the browser. After the handshake bytes flow unchanged both ways.
+/// and the password never reaches the browser. After the handshake bytes flow unchanged both ways, but
+/// for a view-only guest, whose messages are filtered (<see cref="RfbViewOnlyFilter"/>).
 /// </summary>
 public static class VncWebSocketProxy
 {
@@ -14,7 +15,11 @@ public static class VncWebSocketProxy
     /// <summary>How long the browser's leg may stay silent before the relay pings it.</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(20);
 
-    public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, ILogger logger)
+    /// <param name="viewOnly">
+    /// For a view-only share link: the browser's messages then pass through <see cref="RfbViewOnlyFilter"/>,
+    /// so the guest sees the desktop but sends it no input, no clipboard and no new screen size.
+    /// </param>
+    public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, bool viewOnly, ILogger logger)
     {
         RawWebSocketUpgrade.Upstream? server;
         HttpStatusCode status;
@@ -53,6 +58,7 @@ public static class VncWebSocketProxy
             var clientVersion = await fromBrowser.ReadExactlyAsync(12, ct);
             await ToServerAsync(server.Stream, clientVersion, ct);
             var version = System.Text.Encoding.ASCII.GetString(clientVersion);
+            var answeredByRelay = false;
             if (version is "RFB 003.008\n" or "RFB 003.007\n")
             {
                 var count = (await fromServer.ReadExactlyAsync(1, ct))[0];
@@ -71,6 +77,7 @@ public static class VncWebSocketProxy
                         await ToServerAsync(server.Stream, [SecurityVncAuth], ct);
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
                         await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
+                        answeredByRelay = true;
                     }
                     else
                     {
@@ -78,12 +85,18 @@ public static class VncWebSocketProxy
                     }
                 }
             }
-            // From here on the frames pass untouched (SecurityResult, init and the session itself).
+            // Only after the relay's own security handshake does the browser's next byte start ClientInit,
+            // where the filter must begin reading.
+            if (viewOnly && !answeredByRelay) throw new InvalidDataException("The desktop did not ask for its VNC password: a view-only guest is not let in.");
+            // From here on the server's frames pass untouched (SecurityResult, init and the session itself),
+            // and so do the browser's unless it is a view-only guest.
             var toBrowser = new WebSocketPassThrough(browser);
-            var toServer = new WebSocketPassThrough(server.Stream);
+            var fromBrowserLeftover = await fromBrowser.TakeRestOfMessageAsync(ct);
             await Task.WhenAny(
                 RelayAsync(await fromServer.TakeRestOfMessageAsync(ct), masked: false, toBrowser, browser, server.Stream, ct),
-                RelayAsync(await fromBrowser.TakeRestOfMessageAsync(ct), masked: true, toServer, server.Stream, browser, ct),
+                viewOnly
+                    ? FilterAsync(fromBrowserLeftover, browser, server.Stream, logger, ct)
+                    : RelayAsync(fromBrowserLeftover, masked: true, new WebSocketPassThrough(server.Stream), server.Stream, browser, ct),
                 KeepAliveAsync(toBrowser, ct));
         }
         catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException)
@@ -112,6 +125,54 @@ public static class VncWebSocketProxy
             // Either side went away: the caller tears both down.
         }
     }
+
+    /// <summary>
+    /// A view-only guest's leg: each data frame's payload goes through the filter and what passes goes on as
+    /// one frame. Pings and pongs go on as they are (the server answers its own pings' pongs and ours go
+    /// back through the other leg), a close ends the leg; text frames are not RFB.
+    /// </summary>
+    private static async Task FilterAsync(byte[] leftover, Stream browser, Stream server, ILogger logger, CancellationToken ct)
+    {
+        var filter = new RfbViewOnlyFilter();
+        try
+        {
+            await ForwardAsync(filter.Pass(leftover));
+            while (true)
+            {
+                var frame = await WebSocketFrames.ReadAsync(browser, MaxGuestFrame, ct);
+                switch (frame.Opcode)
+                {
+                    case WebSocketFrames.Binary or WebSocketFrames.Continuation:
+                        await ForwardAsync(filter.Pass(frame.Payload));
+                        break;
+                    case WebSocketFrames.Ping or WebSocketFrames.Pong:
+                        await WebSocketFrames.WriteAsync(server, frame.Opcode, frame.Payload, masked: true, ct);
+                        break;
+                    case WebSocketFrames.Close:
+                        await WebSocketFrames.WriteAsync(server, WebSocketFrames.Close, frame.Payload, masked: true, ct);
+                        return;
+                    default:
+                        throw new InvalidDataException($"A view-only guest sent a WebSocket frame of type {frame.Opcode}, which RFB does not use.");
+                }
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogInformation("A view-only guest's desktop connection was ended: {Reason}", e.Message);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The guest went away: the caller tears both down.
+        }
+
+        async Task ForwardAsync(byte[] passed)
+        {
+            if (passed.Length > 0) await ToServerAsync(server, passed, ct);
+        }
+    }
+
+    /// <summary>Largest frame taken from a view-only guest: noVNC's are a few bytes, a refused clipboard may be long.</summary>
+    private const int MaxGuestFrame = 4 * 1024 * 1024;
 
     private static async Task KeepAliveAsync(WebSocketPassThrough toBrowser, CancellationToken ct)
     {

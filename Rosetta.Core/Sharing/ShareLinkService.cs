@@ -22,6 +22,11 @@ public sealed class ShareLink
     public DateTime CreatedAt { get; set; }
     public DateTime ExpiresAt { get; set; }
     public DateTime? RevokedAt { get; set; }
+    /// <summary>
+    /// The holder sees a desktop but cannot control it: no input, clipboard or screen size reaches the VNC
+    /// server, and no request but GET and HEAD reaches the interface. Only for desktop (VNC) tasks.
+    /// </summary>
+    public bool ViewOnly { get; set; }
 }
 
 /// <summary>
@@ -45,12 +50,14 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
 
     public sealed record Issued(ShareLink Link, string Secret);
 
-    public async Task<Issued?> CreateAsync(Caller caller, string taskId, string? name, TimeSpan lifetime, CancellationToken ct)
+    public async Task<Issued?> CreateAsync(Caller caller, string taskId, string? name, TimeSpan lifetime, bool viewOnly, CancellationToken ct)
     {
         if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return null;
         var errors = new ValidationErrors();
         TextRules.DisplayName(errors, "name", name?.Trim(), required: false);
         if (lifetime <= TimeSpan.Zero || lifetime > MaxLifetime) errors.Add("expiresInMinutes", $"must be between 1 minute and {MaxLifetime.TotalDays} days.");
+        if (viewOnly && !CanBeViewOnly(task))
+            errors.Add("viewOnly", "is only for desktop tasks: the platform can hold back a desktop's keyboard, mouse and clipboard, but cannot tell which of a web app's requests only look. Share this task with a full link, or not at all.");
         if (!errors.IsValid) throw new ValidationException(errors);
         await EnsureLoadedAsync(ct);
 
@@ -60,6 +67,7 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
         {
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), TaskId = taskId, OwnerId = caller.UserId,
             Name = string.IsNullOrWhiteSpace(name) ? "Share link" : name.Trim(), Hash = Hash(secret), CreatedAt = now, ExpiresAt = now + lifetime,
+            ViewOnly = viewOnly,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         db.Set<ShareLink>().Add(link);
@@ -67,6 +75,9 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
         _valid[link.Hash] = link;
         return new Issued(link, secret);
     }
+
+    /// <summary>Whether the task's interface is a desktop whose VNC stream the proxy relays, and so can filter.</summary>
+    public static bool CanBeViewOnly(TaskRecord task) => task.ProxyAuthorizationScheme == Software.VncAuthorization;
 
     /// <summary>The task's links (active and ended), for its owner; null for someone else's task.</summary>
     public async Task<IReadOnlyList<ShareLink>?> ListAsync(Caller caller, string taskId, CancellationToken ct)
@@ -91,13 +102,13 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
     }
 
     /// <summary>
-    /// A token cancelled when the link of <paramref name="secret"/> stops opening its task (revoked,
+    /// A token cancelled when <paramref name="link"/> stops opening its task (revoked,
     /// expired, its task deleted); already cancelled for a link that does not. The proxy ends the
     /// connections it opened with the link through it.
     /// </summary>
-    public CancellationToken EndOf(string secret)
+    public CancellationToken EndOf(ShareLink link)
     {
-        var hash = Hash(secret);
+        var hash = link.Hash;
         if (!_valid.ContainsKey(hash)) return new CancellationToken(canceled: true);
         var end = _ends.GetOrAdd(hash, _ => new CancellationTokenSource());
         if (!_valid.ContainsKey(hash)) End(hash); // revoked between the two looks
@@ -127,8 +138,8 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
 
     public void Dispose() => _expirySweep?.Dispose();
 
-    /// <summary>The task a link's secret opens, or null when the secret is unknown, revoked or expired.</summary>
-    public async Task<string?> TaskForSecretAsync(string? secret, CancellationToken ct)
+    /// <summary>The link a secret belongs to (its <see cref="ShareLink.TaskId"/> is what it opens), or null when the secret is unknown, revoked or expired.</summary>
+    public async Task<ShareLink?> ValidLinkAsync(string? secret, CancellationToken ct)
     {
         if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         await EnsureLoadedAsync(ct);
@@ -138,7 +149,7 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
             _valid.TryRemove(link.Hash, out _);
             return null;
         }
-        return link.TaskId;
+        return link;
     }
 
     /// <summary>Drops the links of a deleted task.</summary>

@@ -286,6 +286,29 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_OffersViewOnlyLinksForDesktopsOnly()
+    {
+        await using var ctx = new DashboardTestContext();
+        var web = await ctx.AddTaskAsync("web", TaskState.Running);
+        var webPage = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, web.Id));
+        webPage.WaitForAssertion(() => webPage.Find("[data-test=share-create]"));
+        Assert.Empty(webPage.FindAll("[data-test=share-view-only]"));
+
+        var desktop = await ctx.AddTaskAsync("desk", TaskState.Running, softwareId: "desktop");
+        await ctx.Monitor.UpdateAsync(desktop.Id, t => { t.ProxyAuthorizationScheme = Software.VncAuthorization; return true; });
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, desktop.Id));
+        page.WaitForAssertion(() => page.Find("[data-test=share-view-only]"));
+        Assert.Contains("A view-only link shows the desktop", page.Find("[data-test=shares]").TextContent);
+        await page.InvokeAsync(() => page.Find("input[data-test=share-view-only], [data-test=share-view-only] input").Change(true));
+        await page.InvokeAsync(() => page.Find("input[data-test=share-name], [data-test=share-name] input").Change("audience"));
+        await page.InvokeAsync(() => page.Find("[data-test=share-create]").Click());
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=share-view-only-chip]")));
+        var link = Assert.Single((await ctx.Services.GetRequiredService<Rosetta.Core.Sharing.ShareLinkService>()
+            .ListAsync(new Caller(DashboardTestContext.UserId, false), desktop.Id, CancellationToken.None))!);
+        Assert.True(link.ViewOnly);
+    }
+
+    [Fact]
     public async Task TaskDetail_OfAnotherUsersTaskRevealsNothing()
     {
         await using var ctx = new DashboardTestContext();

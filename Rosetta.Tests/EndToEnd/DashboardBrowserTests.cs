@@ -222,6 +222,34 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             // In its own tab as well.
             await page.GotoAsync($"/t/{id}/");
             await ExpectConnectedAsync(page, page.Locator("html"), browserLog);
+
+            // A view-only guest (no account, a smaller window) gets noVNC told to be view-only.
+            var share = (await (await api.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { viewOnly = true })).Content.ReadFromJsonAsync<JsonObject>())!;
+            await using var guestContext = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 900, Height = 600 } });
+            var guest = await guestContext.NewPageAsync();
+            guest.WebSocket += (_, ws) => ws.Close += (_, _) => { lock (browserLog) browserLog.Add($"guest websocket closed {ws.Url}"); };
+            await guest.GotoAsync((string)share["url"]!);
+            await ExpectConnectedAsync(guest, guest.Locator("html"), browserLog);
+            Assert.Contains("view_only=1", guest.Url);
+            // A guest who takes view_only out of the address gets a noVNC that sends everything (keys,
+            // clicks, a remote resize to its window, the clipboard): the relay drops those and the session holds.
+            await guest.GotoAsync($"/t/{id}/vnc.html?autoconnect=1&resize=remote&path=t/{id}/websockify");
+            await ExpectConnectedAsync(guest, guest.Locator("html"), browserLog);
+            var canvas = guest.Locator("#noVNC_container canvas");
+            await canvas.ClickAsync();
+            await guest.Keyboard.TypeAsync("echo view-only");
+            await guest.Keyboard.PressAsync("Enter");
+            await guest.SetViewportSizeAsync(1400, 900);
+            // The guest's socket outlived all that: the owner's next resize still reaches its picture (whose
+            // canvas, in a window larger than the desktop, is as wide as the desktop).
+            var before = await VncThroughProxy.HandshakeAsync(App, await App.AdminTokenAsync(), id);
+            await page.SetViewportSizeAsync(1000, 700);
+            var after = before;
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); after == before && DateTime.UtcNow < deadline; await Task.Delay(200))
+                after = await VncThroughProxy.HandshakeAsync(App, await App.AdminTokenAsync(), id);
+            Assert.NotEqual(before, after);
+            await Expect(canvas).ToHaveAttributeAsync("width", after.Width.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.False(Saw(browserLog, "guest websocket closed"), "the view-only guest's WebSocket was closed");
         }
         finally
         {

@@ -5,44 +5,115 @@ using System.Text;
 namespace Rosetta.Tests.Infrastructure;
 
 /// <summary>
-/// An RFB client on a desktop task's WebSocket through the proxy, with only the owner's credentials:
-/// the proxy offers "None" and answers the VNC challenge itself.
+/// An RFB client on a desktop task's WebSocket through the proxy, with only the credentials of the
+/// owner or a share-link holder: the proxy offers "None" and answers the VNC challenge itself.
 /// </summary>
 public static class VncThroughProxy
 {
-    /// <summary>Runs the handshake up to ServerInit and returns the desktop's size.</summary>
+    /// <summary>Runs the handshake up to ServerInit with the owner's token and returns the desktop's size.</summary>
     public static async Task<(int Width, int Height)> HandshakeAsync(RosettaAppFactory app, string token, string taskId)
     {
-        using var socket = new ClientWebSocket();
-        socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
-        socket.Options.AddSubProtocol("binary");
-        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/t/{taskId}/websockify"), CancellationToken.None);
-        var rfb = new Rfb(socket);
-
-        Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await rfb.ReadAsync(12)));
-        await rfb.SendAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"));
-        var count = (await rfb.ReadAsync(1))[0];
-        var types = await rfb.ReadAsync(count);
-        Assert.Equal([(byte)1], types); // only "None": the proxy answers the VNC challenge
-        await rfb.SendAsync([1]);
-        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(await rfb.ReadAsync(4))); // SecurityResult OK
-        await rfb.SendAsync([1]); // ClientInit, shared
-        var init = await rfb.ReadAsync(24);
-        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-        return (BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(0, 2)), BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(2, 2)));
+        await using var session = await Session.OpenAsync(app, taskId, o => o.SetRequestHeader("Authorization", $"Bearer {token}"));
+        return (session.Width, session.Height);
     }
 
-    private sealed class Rfb(ClientWebSocket socket)
+    /// <summary>A connection past ServerInit, to send client messages and wait until the server has handled them.</summary>
+    public sealed class Session : IAsyncDisposable
     {
+        private const byte Fence = 248, Bell = 2, ServerCutText = 3, EndOfContinuousUpdates = 150;
+        private const uint FenceRequest = 0x80000000, FenceBlockBefore = 1;
+        private readonly ClientWebSocket _socket;
         private readonly List<byte> _buffer = [];
 
-        public async Task<byte[]> ReadAsync(int count)
+        private Session(ClientWebSocket socket) => _socket = socket;
+
+        public int Width { get; private set; }
+        public int Height { get; private set; }
+
+        /// <param name="shared">ClientInit's flag: false asks the server to disconnect everyone else.</param>
+        public static async Task<Session> OpenAsync(RosettaAppFactory app, string taskId, Action<ClientWebSocketOptions> credentials, bool shared = true)
+        {
+            var socket = new ClientWebSocket();
+            credentials(socket.Options);
+            socket.Options.AddSubProtocol("binary");
+            await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/t/{taskId}/websockify"), CancellationToken.None);
+            var session = new Session(socket);
+            Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await session.ReadAsync(12)));
+            await session.SendAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"));
+            var count = (await session.ReadAsync(1))[0];
+            var types = await session.ReadAsync(count);
+            Assert.Equal([(byte)1], types); // only "None": the proxy answers the VNC challenge
+            await session.SendAsync([1]);
+            Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(await session.ReadAsync(4))); // SecurityResult OK
+            await session.SendAsync([shared ? (byte)1 : (byte)0]); // ClientInit
+            var init = await session.ReadAsync(24);
+            session.Width = BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(0, 2));
+            session.Height = BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(2, 2));
+            await session.ReadAsync((int)BinaryPrimitives.ReadUInt32BigEndian(init.AsSpan(20, 4))); // the desktop's name
+            // SetEncodings: Raw, ExtendedDesktopSize (-308: the server answers a resize with it, and drops a
+            // client that cannot take the answer), Fence (-312, for the barrier).
+            await session.SendAsync([2, 0, 0, 3, 0, 0, 0, 0, 0xFF, 0xFF, 0xFE, 0xCC, 0xFF, 0xFF, 0xFE, 0xC8]);
+            return session;
+        }
+
+        public Task SendAsync(byte[] bytes) => _socket.SendAsync(bytes, WebSocketMessageType.Binary, true, CancellationToken.None);
+
+        /// <summary>SetDesktopSize with one screen of the given size.</summary>
+        public Task RequestSizeAsync(int width, int height)
+        {
+            var message = new byte[8 + 16];
+            message[0] = 251;
+            BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), (ushort)width);
+            BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(4), (ushort)height);
+            message[6] = 1;
+            BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8 + 8), (ushort)width);
+            BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8 + 10), (ushort)height);
+            return SendAsync(message);
+        }
+
+        /// <summary>
+        /// Returns once the server has handled everything sent before: a fence request (BlockBefore) that it
+        /// answers only after the messages ahead of it. No update is ever requested, so nothing else arrives
+        /// but the server's own fence, a bell or a clipboard.
+        /// </summary>
+        public async Task BarrierAsync()
+        {
+            var mark = Guid.NewGuid().ToByteArray()[..8];
+            var fence = new byte[9 + mark.Length];
+            fence[0] = Fence; // ClientFence
+            BinaryPrimitives.WriteUInt32BigEndian(fence.AsSpan(4), FenceRequest | FenceBlockBefore);
+            fence[8] = (byte)mark.Length;
+            mark.CopyTo(fence, 9);
+            await SendAsync(fence);
+            while (true)
+            {
+                var type = (await ReadAsync(1))[0];
+                switch (type)
+                {
+                    case Fence:
+                        var head = await ReadAsync(8);
+                        var payload = await ReadAsync(head[7]);
+                        if (payload.AsSpan().SequenceEqual(mark)) return;
+                        break; // the server's own fence, announcing it has them
+                    case Bell or EndOfContinuousUpdates:
+                        break;
+                    case ServerCutText:
+                        var cut = await ReadAsync(7);
+                        await ReadAsync(Math.Abs(BinaryPrimitives.ReadInt32BigEndian(cut.AsSpan(3))));
+                        break;
+                    default:
+                        throw new InvalidDataException($"unexpected server message {type} while waiting for a fence");
+                }
+            }
+        }
+
+        private async Task<byte[]> ReadAsync(int count)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             var chunk = new byte[64 * 1024];
             while (_buffer.Count < count)
             {
-                var received = await socket.ReceiveAsync(chunk, timeout.Token);
+                var received = await _socket.ReceiveAsync(chunk, timeout.Token);
                 if (received.MessageType == WebSocketMessageType.Close) throw new EndOfStreamException("the proxy closed the VNC WebSocket");
                 _buffer.AddRange(chunk.AsSpan(0, received.Count).ToArray());
             }
@@ -51,6 +122,15 @@ public static class VncThroughProxy
             return result;
         }
 
-        public Task SendAsync(byte[] bytes) => socket.SendAsync(bytes, WebSocketMessageType.Binary, true, CancellationToken.None);
+        public async ValueTask DisposeAsync()
+        {
+            if (_socket.State == WebSocketState.Open)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try { await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token); }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+            }
+            _socket.Dispose();
+        }
     }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Rosetta.App.Auth;
+using Rosetta.App.Proxy;
 using Rosetta.Core.Domain;
 using Rosetta.Tests.Infrastructure;
 
@@ -256,6 +257,18 @@ public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFix
         var types = await ReadAsync(count);
         Assert.Equal(new byte[] { 1 }, types); // only "None": the proxy answers the VNC challenge
         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+
+        // A view-only guest lands on noVNC told so, and its session on the task host stays view-only.
+        var share = (await (await f.Alice.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { viewOnly = true })).Content.ReadFromJsonAsync<JsonObject>())!;
+        using var guest = new BrowserLikeClient(f.App.BaseAddress);
+        var handOff = (await guest.NavigateAsync(new Uri((string)share["url"]!))).Headers.Location!;
+        Assert.Equal(f.TaskHost(id, $"/{TaskProxy.ViewOnlyLanding}"), (await guest.NavigateAsync(handOff)).Headers.Location);
+        Assert.Contains("noVNC", await (await guest.NavigateAsync(f.TaskHost(id, "/vnc.html"))).Content.ReadAsStringAsync());
+        using var post = new HttpRequestMessage(HttpMethod.Post, f.TaskHost(id, "/vnc.html")) { Content = new StringContent("x") };
+        post.Headers.Add("Origin", f.TaskHost(id).GetLeftPart(UriPartial.Authority));
+        var refused = await guest.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("view-only", await refused.Content.ReadAsStringAsync());
         await TaskApi.StopAndDeleteAsync(f.Alice, id);
     }
 

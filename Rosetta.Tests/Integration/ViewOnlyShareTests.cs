@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Rosetta.App.Proxy;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// View-only share links on a real desktop: the guest's noVNC loads and its WebSocket gets the screen, but
+/// the relay keeps the guest's screen size (and input) from the VNC server and the guest cannot push the
+/// owner off; the owner, on the same desktop, still resizes it.
+/// </summary>
+[Collection("platform")]
+public sealed class ViewOnlyShareTests(PlatformFixture platform)
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task AViewOnlyGuestSeesTheDesktopButNeitherResizesNorDisconnectsIt()
+    {
+        var token = await App.AdminTokenAsync();
+        using var owner = App.Client(token);
+        var desktop = (string)(await TaskApi.StartAsync(owner, new { software = "desktop", computing = "local" }))["id"]!;
+        var hello = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(owner, desktop, "running", seconds: 90);
+
+            // Only a desktop's links can be view-only: a web app's requests cannot be told apart.
+            var refused = await owner.PostAsJsonAsync($"/api/v1/tasks/{hello}/shares", new { viewOnly = true });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("only for desktop tasks", (string?)(await TaskApi.ProblemAsync(refused))["errors"]!["viewOnly"]![0]);
+
+            var created = await owner.PostAsJsonAsync($"/api/v1/tasks/{desktop}/shares", new { name = "audience", viewOnly = true });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var share = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+            Assert.True((bool)share["viewOnly"]!);
+            Assert.True((bool)Assert.Single((await owner.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{desktop}/shares"))!)!["viewOnly"]!);
+
+            // The guest lands on noVNC told to be view-only and to scale rather than resize.
+            var cookies = new CookieContainer();
+            using var guest = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress };
+            var opened = await guest.GetAsync(new Uri((string)share["url"]!).PathAndQuery);
+            Assert.Equal(HttpStatusCode.Redirect, opened.StatusCode);
+            Assert.Equal($"/t/{desktop}/{TaskProxy.ViewOnlyLanding}", opened.Headers.Location!.OriginalString);
+            Assert.Equal(HttpStatusCode.OK, (await guest.GetAsync($"/t/{desktop}/vnc.html")).StatusCode);
+            // Reading only: nothing but GET and HEAD reaches the desktop's web server.
+            var post = await guest.PostAsync($"/t/{desktop}/vnc.html", new StringContent("x"));
+            Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+            Assert.Contains("view-only", (string?)(await TaskApi.ProblemAsync(post))["title"]);
+
+            await using var ownerSession = await VncThroughProxy.Session.OpenAsync(App, desktop, o => o.SetRequestHeader("Authorization", $"Bearer {token}"));
+            var (width, height) = (ownerSession.Width, ownerSession.Height);
+            // Not shared, the guest would push the owner off; the relay marks it shared.
+            await using (var guestSession = await VncThroughProxy.Session.OpenAsync(App, desktop, o => o.Cookies = cookies, shared: false))
+            {
+                Assert.Equal((width, height), (guestSession.Width, guestSession.Height)); // the guest gets the screen
+                await guestSession.RequestSizeAsync(width - 256, height - 200);
+                await guestSession.SendAsync([4, 1, 0, 0, 0, 0, 0, 0x61, 5, 1, 0, 10, 0, 20]); // a key and a click, dropped
+                await guestSession.BarrierAsync(); // the server has handled all of it
+            }
+            Assert.Equal((width, height), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+
+            // The owner's connection is still up, and the owner's own resize goes through.
+            await ownerSession.RequestSizeAsync(width - 256, height - 200);
+            await ownerSession.BarrierAsync();
+            Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(owner, desktop);
+            await TaskApi.StopAndDeleteAsync(owner, hello);
+        }
+    }
+}
