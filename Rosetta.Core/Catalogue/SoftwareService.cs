@@ -74,7 +74,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         await using var write = await db.BeginWriteAsync(ct);
         var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (existing is null || !CanEdit(caller, existing)) return false;
-        if (await db.Tasks.AnyAsync(t => t.SoftwareId == id && t.Status != TaskState.Stopped && t.Status != TaskState.Exited && t.Status != TaskState.Failed, ct))
+        if (await db.Tasks.AnyAsync(t => t.SoftwareId == id && !TaskStateExtensions.FinalStates.Contains(t.Status), ct))
             throw new ConflictException($"'{existing.Name}' has tasks that still run; stop them first.");
         db.Software.Remove(existing);
         await db.SaveChangesAsync(ct);

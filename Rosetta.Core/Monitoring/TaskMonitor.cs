@@ -130,6 +130,12 @@ public sealed partial class TaskMonitor(
             // And the owner: an account disabled (or being deleted) since its request was let in gets no task.
             if (!await db.Users.AnyAsync(u => u.Id == task.OwnerId && !u.IsDisabled, ct))
                 throw new ConflictException("The account was disabled while the task was being created.");
+            // Under the same lock: requests sent at once cannot each see room for one more.
+            if (_options.MaxActivePerUser > 0)
+            {
+                var active = await db.Tasks.CountAsync(t => t.OwnerId == task.OwnerId && !TaskStateExtensions.FinalStates.Contains(t.Status), ct);
+                if (LimitMessage(active) is { } reached) throw new ConflictException(reached);
+            }
             db.Tasks.Add(task);
             await db.SaveChangesAsync(ct);
             await write.CommitAsync(ct);
@@ -138,6 +144,17 @@ public sealed partial class TaskMonitor(
         Feed.Upsert(snapshot);
         return snapshot;
     }
+
+    /// <summary>
+    /// What stops the user from starting another task now (<see cref="TaskMonitorOptions.MaxActivePerUser"/>),
+    /// or null; for pages to say so before the user fills in a task. <see cref="AddAsync"/> decides.
+    /// </summary>
+    public string? TaskLimitReached(string ownerId) =>
+        _options.MaxActivePerUser > 0 ? LimitMessage(Feed.Items.Values.Count(t => t.OwnerId == ownerId && t.Status.IsActive())) : null;
+
+    private string? LimitMessage(int active) => active >= _options.MaxActivePerUser
+        ? $"You have {active} {(active == 1 ? "task that has" : "tasks that have")} not ended, the most one user may have on this platform: stop one (or wait for one to end), then start another."
+        : null;
 
     /// <summary>
     /// Applies <paramref name="mutate"/> to a copy of the task, persists and publishes it. The

@@ -13,4 +13,9 @@ public sealed class TaskMonitorOptions
     public int MaxReconnectDelaySeconds { get; set; } = 10;
     /// <summary>How often time limits (walltime) are checked.</summary>
     public int WalltimeCheckSeconds { get; set; } = 5;
+    /// <summary>
+    /// Most tasks one user may have that have not ended (created, queued, starting, running, stopping),
+    /// so one person cannot take a shared machine for themselves; 0: no limit.
+    /// </summary>
+    public int MaxActivePerUser { get; set; }
 }

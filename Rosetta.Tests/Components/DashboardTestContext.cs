@@ -32,8 +32,9 @@ public sealed class DashboardTestContext : BunitContext
 
     /// <param name="moreBackends">Backends of other kinds (e.g. a <see cref="FakeBackend"/> of kind SSH); the local one stays the default backend.</param>
     /// <param name="databaseInterceptor">Sees every database command (e.g. to hold writers at one point).</param>
+    /// <param name="tasks">The monitor's settings (e.g. a limit of tasks per user); the defaults otherwise.</param>
     public DashboardTestContext(bool admin = false, IEnumerable<ITaskBackend>? moreBackends = null,
-        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null)
+        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null, TaskMonitorOptions? tasks = null)
     {
         Directory.CreateDirectory(_directory);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -54,7 +55,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<InterfaceProbe>();
         foreach (var backend in moreBackends ?? []) Services.AddSingleton(backend);
         Services.AddSingleton<ITaskBackend, FakeBackend>(); // last: what GetRequiredService<ITaskBackend> answers
-        Services.AddSingleton(Options.Create(new TaskMonitorOptions()));
+        Services.AddSingleton(Options.Create(tasks ?? new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage") }));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Backends.Ssh.SshOptions()));

@@ -362,6 +362,20 @@ public sealed class PageTests
         }
     }
 
+    /// <summary>At the limit of tasks per user, the wizard says so before it is filled in, not only when Start is refused.</summary>
+    [Fact]
+    public async Task NewTaskWizard_SaysAtOnceWhenTheUserHasAsManyTasksAsAllowed()
+    {
+        await using var ctx = new DashboardTestContext(tasks: new() { MaxActivePerUser = 1 });
+        var roomy = ctx.Render<NewTask>();
+        roomy.WaitForAssertion(() => roomy.Find("[data-test=software-hello]"));
+        Assert.Empty(roomy.FindAll("[data-test=task-limit]"));
+
+        await ctx.AddTaskAsync("busy", TaskState.Running);
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => Assert.Contains("You have 1 task that has not ended", page.Find("[data-test=task-limit]").TextContent));
+    }
+
     [Fact]
     public async Task NewTaskWizard_SaysWhatIsWrongWithAnEnvironmentRowAndListsTheVariablesToConfirm()
     {

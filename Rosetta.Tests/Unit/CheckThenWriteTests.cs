@@ -109,6 +109,27 @@ public sealed class CheckThenWriteTests
         Assert.Equal(0, launches);
     }
 
+    /// <summary>Two starts at once with room for one more: one task, one refusal, never both.</summary>
+    [Fact]
+    public async Task TasksStartedAtOnceStayWithinTheLimitPerUser()
+    {
+        var meet = new InsertsMeet();
+        using var ctx = new DashboardTestContext(databaseInterceptor: meet, tasks: new() { MaxActivePerUser = 2 });
+        var tasks = ctx.Services.GetRequiredService<TaskService>();
+        var first = await tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default);
+        await AssertOneWinsAsync(meet, _ => tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default));
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default));
+        Assert.Contains("You have 2 tasks that have not ended", refused.Message);
+        Assert.Equal(refused.Message, ctx.Monitor.TaskLimitReached(Alice.UserId));
+
+        // An ended task makes room; another user has room of their own.
+        await ctx.SetStatusAsync(first.Id, TaskState.Stopped);
+        Assert.Null(ctx.Monitor.TaskLimitReached(Alice.UserId));
+        await tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default);
+        await ctx.AddTaskAsync("bob's", TaskState.Running, ownerId: "user-2");
+        Assert.Equal(4, ctx.Monitor.Feed.Items.Count);
+    }
+
     [Fact]
     public async Task ARemovalThatComesWhileATaskIsBeingAddedWaitsForItAndIsRefused()
     {
