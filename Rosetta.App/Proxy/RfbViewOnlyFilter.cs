@@ -17,7 +17,7 @@ public sealed class RfbViewOnlyFilter
         EnableContinuousUpdates = 150, ClientFence = 248, Xvp = 250, SetDesktopSize = 251, Qemu = 255;
     private const byte QemuExtendedKeyEvent = 0;
     private const byte Shared = 1;
-    private const int KeptBuffer = 64 * 1024;
+    private const int MaxIdleBuffer = 64 * 1024;
 
     private byte[] _pending = new byte[64];
     private int _pendingLength;
@@ -61,7 +61,7 @@ public sealed class RfbViewOnlyFilter
         }
         _pending.AsSpan(at, _pendingLength - at).CopyTo(_pending);
         _pendingLength -= at;
-        if (_pendingLength == 0 && _pending.Length > KeptBuffer) _pending = new byte[64]; // after a long refused paste
+        if (_pendingLength == 0 && _pending.Length > MaxIdleBuffer) _pending = new byte[64]; // after a long refused paste
         return [.. passed];
     }
 

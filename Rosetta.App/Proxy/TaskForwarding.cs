@@ -71,7 +71,10 @@ public static class TaskForwarding
         var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
         var vncPassword = task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest ? monitor.SecretOf(task) : null;
         var viewOnly = share is { ViewOnly: true };
-        if (viewOnly && (ctx.WebSockets.IsWebSocketRequest ? vncPassword is null : !(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method))))
+        // Any upgrade, not only what ASP.NET calls a WebSocket: YARP would tunnel an "Upgrade: websocket" with
+        // an older version or an odd key too, and websockify takes those, straight past the relay.
+        var upgrade = ctx.WebSockets.IsWebSocketRequest || ctx.Request.Headers.Upgrade.Count > 0;
+        if (viewOnly && (upgrade ? vncPassword is null : !(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method))))
         {
             // Only the VNC relay can hold a guest's input back; the desktop's page itself is only read.
             await Results.Problem(statusCode: 403, title: "This share link is view-only.",

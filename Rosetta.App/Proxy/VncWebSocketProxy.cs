@@ -128,8 +128,9 @@ public static class VncWebSocketProxy
 
     /// <summary>
     /// A view-only guest's leg: each data frame's payload goes through the filter and what passes goes on as
-    /// one frame. Pings and pongs go on as they are (the server answers its own pings' pongs and ours go
-    /// back through the other leg), a close ends the leg; text frames are not RFB.
+    /// one frame. Pings and pongs go on as they are: the server's pong to a ping comes back on the other
+    /// leg, and the browser's pongs to the relay's keep-alive are unsolicited, which the server ignores.
+    /// A close ends the leg; text frames are not RFB.
     /// </summary>
     private static async Task FilterAsync(byte[] leftover, Stream browser, Stream server, ILogger logger, CancellationToken ct)
     {
@@ -171,8 +172,11 @@ public static class VncWebSocketProxy
         }
     }
 
-    /// <summary>Largest frame taken from a view-only guest: noVNC's are a few bytes, a refused clipboard may be long.</summary>
-    private const int MaxGuestFrame = 4 * 1024 * 1024;
+    /// <summary>
+    /// Largest frame taken from a view-only guest: a whole SetEncodings of 65,535 encodings fits (256 KiB);
+    /// a view-only noVNC sends a few bytes at a time, and a longer paste only ends the guest's connection.
+    /// </summary>
+    private const int MaxGuestFrame = 320 * 1024;
 
     private static async Task KeepAliveAsync(WebSocketPassThrough toBrowser, CancellationToken ct)
     {

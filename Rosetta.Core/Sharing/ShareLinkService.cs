@@ -24,7 +24,8 @@ public sealed class ShareLink
     public DateTime? RevokedAt { get; set; }
     /// <summary>
     /// The holder sees a desktop but cannot control it: no input, clipboard or screen size reaches the VNC
-    /// server, and no request but GET and HEAD reaches the interface. Only for desktop (VNC) tasks.
+    /// server, and no request but GET and HEAD (and the WebSocket through the VNC relay) reaches the
+    /// interface. Only for desktop (VNC) tasks.
     /// </summary>
     public bool ViewOnly { get; set; }
 }

@@ -46,9 +46,12 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
             Assert.Equal($"/t/{desktop}/{TaskProxy.ViewOnlyLanding}", opened.Headers.Location!.OriginalString);
             Assert.Equal(HttpStatusCode.OK, (await guest.GetAsync($"/t/{desktop}/vnc.html")).StatusCode);
             // Reading only: nothing but GET and HEAD reaches the desktop's web server.
+            Assert.Equal(HttpStatusCode.OK, (await guest.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/t/{desktop}/vnc.html"))).StatusCode);
             var post = await guest.PostAsync($"/t/{desktop}/vnc.html", new StringContent("x"));
             Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
             Assert.Contains("view-only", (string?)(await TaskApi.ProblemAsync(post))["title"]);
+            // An upgrade ASP.NET does not call a WebSocket (websockify takes version 8) would pass the relay by: refused.
+            Assert.StartsWith("HTTP/1.1 403", await RawUpgradeAsync($"/t/{desktop}/websockify", cookies.GetCookieHeader(new Uri(App.BaseAddress, $"/t/{desktop}/"))));
 
             await using var ownerSession = await VncThroughProxy.Session.OpenAsync(App, desktop, o => o.SetRequestHeader("Authorization", $"Bearer {token}"));
             var (width, height) = (ownerSession.Width, ownerSession.Height);
@@ -72,5 +75,19 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
             await TaskApi.StopAndDeleteAsync(owner, desktop);
             await TaskApi.StopAndDeleteAsync(owner, hello);
         }
+    }
+
+    /// <summary>Sends a WebSocket upgrade of protocol version 8 by hand and returns the status line.</summary>
+    private async Task<string> RawUpgradeAsync(string path, string cookie)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(App.BaseAddress.Host, App.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var request = $"GET {path} HTTP/1.1\r\nHost: {App.BaseAddress.Authority}\r\nCookie: {cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+                      "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        return await reader.ReadLineAsync(timeout.Token) ?? "";
     }
 }

@@ -67,6 +67,25 @@ public sealed class RfbViewOnlyFilterTests
         Assert.Empty(filter.Pass(CutText(5).AsSpan(0, 7))); // its length not yet known
     }
 
+    [Fact]
+    public void TheLongestMessagesAreMeasuredRight()
+    {
+        // SetEncodings with 65,535 encodings, in pieces: passed whole, once.
+        var encodings = new byte[4 + 4 * 65535];
+        encodings[0] = 2;
+        encodings[2] = encodings[3] = 0xFF;
+        var filter = new RfbViewOnlyFilter();
+        filter.Pass([1]);
+        var passed = new List<byte>();
+        foreach (var piece in encodings.Chunk(100_000)) passed.AddRange(filter.Pass(piece));
+        Assert.Equal(encodings, passed);
+
+        // A clipboard claiming int.MinValue bytes: 2 GiB to skip (not a negative count), whatever follows.
+        byte[] huge = [6, 0, 0, 0, 0x80, 0, 0, 0];
+        Assert.Empty(filter.Pass([.. huge, .. UpdateRequest]));
+        Assert.Empty(filter.Pass(new byte[1_000_000]));
+    }
+
     [Theory]
     [InlineData(new byte[] { 7, 0, 0, 0 })]          // no such client message
     [InlineData(new byte[] { 253, 0, 0, 0, 0, 0 })]  // GII: noVNC never sends it, and its length is not measured here
