@@ -14,6 +14,9 @@ public sealed record StorageDto(
 /// <summary>One folder's content. Entries: <c>name</c>, <c>path</c> (relative to the storage's root), <c>kind</c> (file, folder, link), <c>size</c> (files), <c>modified</c>.</summary>
 public sealed record FolderDto(string Storage, string Path, bool ReadOnly, IReadOnlyList<StorageEntry> Entries);
 
+/// <summary>Bytes in the storage's files and its quota; both null where no quota applies.</summary>
+public sealed record StorageUsageDto(long? UsedBytes, long? QuotaBytes);
+
 /// <summary>A file stored by an upload.</summary>
 public sealed record UploadedDto(string Path, long Size);
 

@@ -58,6 +58,15 @@ public static class StorageEndpoints
             .WithSummary("List a folder (?path= relative to the root, empty for the root; ?sort=name|size|modified&order=asc|desc; folders first).")
             .Produces<FolderDto>().ProducesValidationProblem().ProducesProblem(404);
 
+        storages.MapGet("/{id}/usage", async (string id, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
+            {
+                var storage = await OpenAsync(service, user, id, ct);
+                var usage = await Task.Run(storage.Usage, ct); // a walk of the whole folder: off the request's thread
+                return Results.Ok(new StorageUsageDto(usage?.UsedBytes, usage?.QuotaBytes));
+            })
+            .WithSummary("What the storage holds against its quota; both null where no quota applies (none configured, or an sftp storage: the host's own quota rules there).")
+            .Produces<StorageUsageDto>().ProducesProblem(404);
+
         storages.MapGet("/{id}/download", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>
             {
                 var target = StoragePath.Parse(path);

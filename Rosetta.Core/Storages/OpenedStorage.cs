@@ -72,6 +72,12 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         }
     }
 
+    /// <summary>
+    /// What the storage holds against its quota (a walk of the whole folder), or null where no quota applies:
+    /// none is configured, or the storage is on a remote host, whose own quota rules there.
+    /// </summary>
+    public StorageUsage? Usage() => options.QuotaBytes > 0 && folder.Usage() is { } used ? new StorageUsage(used, options.QuotaBytes) : null;
+
     /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
     public bool IsFolder(StoragePath path) => folder.IsFolder(path);
 
@@ -105,6 +111,9 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         _ => $"{bytes} bytes",
     };
 }
+
+/// <summary>Bytes in a storage's files (uploads still in flight not counted) and the most it may hold.</summary>
+public sealed record StorageUsage(long UsedBytes, long QuotaBytes);
 
 /// <summary>Bytes held by uploads in flight into one storage folder (see <see cref="OpenedStorage"/>); lock the instance to check and hold at once.</summary>
 internal sealed class QuotaReservation

@@ -33,8 +33,9 @@ public sealed class DashboardTestContext : BunitContext
     /// <param name="moreBackends">Backends of other kinds (e.g. a <see cref="FakeBackend"/> of kind SSH); the local one stays the default backend.</param>
     /// <param name="databaseInterceptor">Sees every database command (e.g. to hold writers at one point).</param>
     /// <param name="tasks">The monitor's settings (e.g. a limit of tasks per user); the defaults otherwise.</param>
+    /// <param name="storageQuotaBytes">Rosetta:Storage:QuotaBytes (0: none).</param>
     public DashboardTestContext(bool admin = false, IEnumerable<ITaskBackend>? moreBackends = null,
-        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null, TaskMonitorOptions? tasks = null)
+        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null, TaskMonitorOptions? tasks = null, long storageQuotaBytes = 0)
     {
         Directory.CreateDirectory(_directory);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -57,7 +58,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<ITaskBackend, FakeBackend>(); // last: what GetRequiredService<ITaskBackend> answers
         Services.AddSingleton(Options.Create(tasks ?? new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage") }));
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage"), QuotaBytes = storageQuotaBytes }));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Backends.Ssh.SshOptions()));
         Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
         Services.AddSingleton<Rosetta.Core.Backends.Ssh.SshConnectionPool>();

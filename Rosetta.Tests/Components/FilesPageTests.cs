@@ -218,6 +218,51 @@ public sealed class FilesPageTests
         Assert.False(File.Exists(Path.Combine(folder, "renamed.txt")));
     }
 
+    /// <summary>With a quota, the storage says how much of it is used, again after a change and on a refresh (tasks write there too).</summary>
+    [Fact]
+    public async Task AStorageWithAQuotaShowsHowMuchOfItIsUsed()
+    {
+        await using var ctx = new DashboardTestContext(storageQuotaBytes: 1000);
+        var folder = PersonalFolder(ctx); // 1 + 5 bytes
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal("6 B of 1000 B used", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+
+        await page.InvokeAsync(() => page.FindAll("[data-test=delete]")[1].Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("Delete 'notes.txt'?", dialogs.Markup));
+        await dialogs.InvokeAsync(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click());
+        page.WaitForAssertion(() => Assert.Equal("1 B of 1000 B used", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+
+        File.WriteAllBytes(Path.Combine(folder, "from-a-task.bin"), new byte[950]);
+        await page.InvokeAsync(() => page.Find("[data-test=refresh]").Click());
+        page.WaitForAssertion(() => Assert.StartsWith("951 B of 1000 B used: delete files to make room", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+    }
+
+    [Fact]
+    public async Task TheUsageIsMeasuredAgainWhenUploadsEnd()
+    {
+        await using var ctx = new DashboardTestContext(storageQuotaBytes: 1000);
+        var folder = PersonalFolder(ctx);
+        ctx.JSInterop.SetupVoid("rosetta.uploadFiles", _ => true).SetVoidResult();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal("6 B of 1000 B used", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+        await page.InvokeAsync(() => page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("first", "one.txt")));
+        page.WaitForAssertion(() => Assert.Single(ctx.JSInterop.Invocations["rosetta.uploadFiles"]));
+        File.WriteAllText(Path.Combine(folder, "one.txt"), "first"); // what the API stored
+        await page.InvokeAsync(() => page.Instance.UploadFinished(0, 201, """{"path":"one.txt","size":5}"""));
+        page.WaitForAssertion(() => Assert.Equal("11 B of 1000 B used", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+    }
+
+    [Fact]
+    public async Task WithoutAQuotaNoUsageIsShown()
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.Empty(page.FindAll("[data-test=storage-usage]"));
+    }
+
     [Fact]
     public async Task AReadOnlyStorageShowsNoWriteActions()
     {

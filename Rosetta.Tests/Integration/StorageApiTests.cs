@@ -360,6 +360,24 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     }
 
     [Fact]
+    public async Task UsageSaysWhatCountsAgainstTheQuota()
+    {
+        var (client, name) = await NewUserAsync();
+        Assert.Equal((0L, StorageFixture.Quota), await UsageAsync(client, "personal"));
+        await StorageApi.UploadAsync(client, "personal", "a.bin", new byte[1000]);
+        await StorageApi.UploadAsync(client, "personal", "deep/er/b.bin", new byte[500]);
+        File.WriteAllBytes(Path.Combine(PersonalFolder(name), "from-a-task.bin"), new byte[20]); // what tasks write counts too
+        Assert.Equal((1520L, StorageFixture.Quota), await UsageAsync(client, "personal"));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/storages/someone-elses/usage")).StatusCode);
+    }
+
+    private static async Task<(long? Used, long? Quota)> UsageAsync(HttpClient client, string storage)
+    {
+        var usage = (await client.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/api/v1/storages/{storage}/usage"))!;
+        return ((long?)usage["usedBytes"], (long?)usage["quotaBytes"]);
+    }
+
+    [Fact]
     public async Task UploadLimitAndQuotaAreClear413sAndLeaveNothingBehind()
     {
         var (client, name) = await NewUserAsync();

@@ -32,10 +32,17 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
     protected virtual Task OnCallerKnownAsync() => Task.CompletedTask;
 
     /// <summary>
-    /// Runs a background loop (a subscription) for the page's lifetime. Errors other than the
-    /// cancellation at disposal go to the renderer, which shows them, instead of vanishing.
+    /// Runs a background loop (a subscription) or a one-off job (a measurement) for at most the page's
+    /// lifetime. Errors other than the cancellation at disposal go to the renderer, which shows them,
+    /// instead of vanishing. Called on the page's own dispatcher, like every event handler.
     /// </summary>
-    protected void RunInBackground(Func<CancellationToken, Task> loop) => _background.Add(Task.Run(async () =>
+    protected void RunInBackground(Func<CancellationToken, Task> loop)
+    {
+        _background.RemoveAll(t => t.IsCompleted); // one-off jobs come and go: only what runs is awaited at disposal
+        _background.Add(RunGuardedAsync(loop));
+    }
+
+    private Task RunGuardedAsync(Func<CancellationToken, Task> loop) => Task.Run(async () =>
     {
         try
         {
@@ -48,7 +55,7 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
         {
             await DispatchExceptionAsync(e);
         }
-    }));
+    });
 
     public async ValueTask DisposeAsync()
     {
