@@ -8,8 +8,8 @@ namespace Rosetta.App.Auth;
 /// <summary>No user has the id asked for (a 404 in the API).</summary>
 public sealed class UnknownUserException() : Exception("No user has this id.");
 
-/// <summary>A user as the admin page and the users API show them.</summary>
-public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt);
+/// <summary>A user as the admin page and the users API show them; <see cref="ActiveTasks"/>: their tasks that have not ended.</summary>
+public sealed record UserSummary(string Id, string Username, bool Admin, bool Disabled, DateTime CreatedAt, int ActiveTasks);
 
 /// <summary>A deleted user, where their folders on the platform host are now, and those left as they were (not theirs alone).</summary>
 public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersSetAside, IReadOnlyList<Rosetta.Core.Storages.UserFolder> FoldersLeft);
@@ -19,7 +19,8 @@ public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersS
 /// DbContext; a Blazor circuit lives for hours, so every operation gets its own scope here
 /// instead of sharing one context across the circuit.
 /// </summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds, AccountRemoval removal)
+public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds, AccountRemoval removal,
+    Rosetta.Core.Monitoring.TaskMonitor monitor)
 {
     public async Task<IReadOnlyList<UserSummary>> ListAsync()
     {
@@ -27,7 +28,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var users = Users(scope);
         var admins = (await users.GetUsersInRoleAsync(Roles.Admin)).Select(u => u.Id).ToHashSet();
         return users.Users.OrderBy(u => u.UserName).AsEnumerable()
-            .Select(u => new UserSummary(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt)).ToList();
+            .Select(u => new UserSummary(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt, monitor.ActiveTasksOf(u.Id))).ToList();
     }
 
     /// <summary>Creates a user. Invalid input → <see cref="ValidationException"/>; a taken name → <see cref="ConflictException"/>.</summary>
@@ -50,7 +51,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var user = new RosettaUser { UserName = username! };
         ThrowIfFailed(await users.CreateAsync(user, password!));
         if (admin) await users.AddToRoleAsync(user, Roles.Admin);
-        return new UserSummary(user.Id, user.UserName, admin, false, user.CreatedAt);
+        return new UserSummary(user.Id, user.UserName, admin, false, user.CreatedAt, ActiveTasks: 0);
     }
 
     public async Task SetDisabledAsync(Caller caller, string userId, bool disabled)

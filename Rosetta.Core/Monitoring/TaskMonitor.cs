@@ -149,8 +149,10 @@ public sealed partial class TaskMonitor(
     /// What stops the user from starting another task now (<see cref="TaskMonitorOptions.MaxActivePerUser"/>),
     /// or null; for pages to say so before the user fills in a task. <see cref="AddAsync"/> decides.
     /// </summary>
-    public string? TaskLimitReached(string ownerId) =>
-        _options.MaxActivePerUser > 0 ? LimitMessage(Feed.Items.Values.Count(t => t.OwnerId == ownerId && t.Status.IsActive())) : null;
+    public string? TaskLimitReached(string ownerId) => _options.MaxActivePerUser > 0 ? LimitMessage(ActiveTasksOf(ownerId)) : null;
+
+    /// <summary>How many of the user's tasks have not ended, as the monitor knows them now.</summary>
+    public int ActiveTasksOf(string ownerId) => Feed.Items.Values.Count(t => t.OwnerId == ownerId && t.Status.IsActive());
 
     private string? LimitMessage(int active) => active >= _options.MaxActivePerUser
         ? $"You have {active} {(active == 1 ? "task that has" : "tasks that have")} not ended, the most one user may have on this platform: stop one (or wait for one to end), then start another."

@@ -730,6 +730,9 @@ public sealed class ManagementPageTests
         var run = await ctx.AddTaskAsync("dave's fit", TaskState.Running, ownerId: dave.Id);
         var page = ctx.Render<Admin>();
         page.WaitForAssertion(() => Assert.Contains("dave", page.Find("[data-test=users]").TextContent));
+        string DavesTasks() => page.FindAll("tr").Single(r => r.TextContent.Contains("dave")).QuerySelector("[data-test=active-tasks]")!.TextContent.Trim();
+        Assert.Equal("1", DavesTasks());
+        Assert.Equal(1, Assert.Single(await ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync(), u => u.Id == dave.Id).ActiveTasks);
 
         // A running task stops the deletion, and says which.
         await page.InvokeAsync(() => page.Find("[data-test=delete-user]").Click());
@@ -740,6 +743,7 @@ public sealed class ManagementPageTests
         Assert.False(Assert.Single(await ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync(), u => u.Id == dave.Id).Disabled);
 
         await ctx.SetStatusAsync(run.Id, TaskState.Stopped);
+        page.WaitForAssertion(() => Assert.Equal("0", DavesTasks())); // live
         // Cancel keeps him (nothing else would now).
         await page.InvokeAsync(() => page.Find("[data-test=delete-user]").Click());
         dialogs.WaitForAssertion(() => Assert.Contains("cannot be undone", dialogs.Markup));

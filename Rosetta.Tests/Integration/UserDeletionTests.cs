@@ -43,6 +43,7 @@ public sealed class UserDeletionTests(PlatformFixture platform)
         var running = await admin.DeleteAsync($"/api/v1/users/{id}");
         Assert.Equal(HttpStatusCode.Conflict, running.StatusCode);
         Assert.Contains("'long fit'", (string?)(await TaskApi.ProblemAsync(running))["detail"]);
+        Assert.Equal(1, (int?)(await admin.GetFromJsonAsync<JsonArray>("/api/v1/users"))!.Single(u => (string?)u!["username"] == name)!["activeTasks"]);
         Assert.Equal(HttpStatusCode.OK, (await user.GetAsync("/api/v1/tasks")).StatusCode); // refused: nothing changed
         // Nor an unknown user, nor one's own account, nor by a non-admin.
         Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/users/no-such-id")).StatusCode);
