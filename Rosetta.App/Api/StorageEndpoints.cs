@@ -61,7 +61,7 @@ public static class StorageEndpoints
         storages.MapGet("/{id}/usage", async (string id, ClaimsPrincipal user, StorageService service, CancellationToken ct) =>
             {
                 var storage = await OpenAsync(service, user, id, ct);
-                var usage = await Task.Run(storage.Usage, ct); // a walk of the whole folder: off the request's thread
+                var usage = await storage.UsageAsync(ct);
                 return Results.Ok(new StorageUsageDto(usage?.UsedBytes, usage?.QuotaBytes));
             })
             .WithSummary("What the storage holds against its quota; both null where no quota applies (none configured, or an sftp storage: the host's own quota rules there).")

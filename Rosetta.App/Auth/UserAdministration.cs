@@ -27,8 +27,9 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         using var scope = scopes.CreateScope();
         var users = Users(scope);
         var admins = (await users.GetUsersInRoleAsync(Roles.Admin)).Select(u => u.Id).ToHashSet();
+        var active = monitor.ActiveTasksByOwner();
         return users.Users.OrderBy(u => u.UserName).AsEnumerable()
-            .Select(u => new UserSummary(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt, monitor.ActiveTasksOf(u.Id))).ToList();
+            .Select(u => new UserSummary(u.Id, u.UserName!, admins.Contains(u.Id), u.IsDisabled, u.CreatedAt, active.GetValueOrDefault(u.Id))).ToList();
     }
 
     /// <summary>Creates a user. Invalid input → <see cref="ValidationException"/>; a taken name → <see cref="ConflictException"/>.</summary>

@@ -26,11 +26,11 @@ public enum TaskState
 
 public static class TaskStateExtensions
 {
-    /// <summary>The states a task never leaves on its own; an array, so a database query can use it too.</summary>
-    public static readonly TaskState[] FinalStates = [TaskState.Stopped, TaskState.Exited, TaskState.Failed];
+    /// <summary>The states a task never leaves on its own, as a list a database query can use too.</summary>
+    public static readonly IReadOnlyList<TaskState> FinalStates = [TaskState.Stopped, TaskState.Exited, TaskState.Failed];
 
     /// <summary>True once the task will never run again on its own.</summary>
-    public static bool IsFinal(this TaskState state) => Array.IndexOf(FinalStates, state) >= 0;
+    public static bool IsFinal(this TaskState state) => FinalStates.Contains(state);
 
     /// <summary>True while the task holds (or may soon hold) resources on its computing resource.</summary>
     public static bool IsActive(this TaskState state) => !state.IsFinal();

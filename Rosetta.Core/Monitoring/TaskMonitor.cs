@@ -154,8 +154,12 @@ public sealed partial class TaskMonitor(
     /// <summary>How many of the user's tasks have not ended, as the monitor knows them now.</summary>
     public int ActiveTasksOf(string ownerId) => Feed.Items.Values.Count(t => t.OwnerId == ownerId && t.Status.IsActive());
 
+    /// <summary>Per user with any, how many of their tasks have not ended (one pass, for lists of users).</summary>
+    public Dictionary<string, int> ActiveTasksByOwner() =>
+        Feed.Items.Values.Where(t => t.Status.IsActive()).CountBy(t => t.OwnerId).ToDictionary(StringComparer.Ordinal);
+
     private string? LimitMessage(int active) => active >= _options.MaxActivePerUser
-        ? $"You have {active} {(active == 1 ? "task that has" : "tasks that have")} not ended, the most one user may have on this platform: stop one (or wait for one to end), then start another."
+        ? $"You have {active} {(active == 1 ? "task that has" : "tasks that have")} not ended; one user may have at most {_options.MaxActivePerUser} on this platform: stop one (or wait for one to end), then start another."
         : null;
 
     /// <summary>

@@ -73,10 +73,12 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     }
 
     /// <summary>
-    /// What the storage holds against its quota (a walk of the whole folder), or null where no quota applies:
-    /// none is configured, or the storage is on a remote host, whose own quota rules there.
+    /// What the storage holds against its quota, for display, or null where no quota applies: none is
+    /// configured, or the storage is on a remote host, whose own quota rules there. A walk of the whole
+    /// folder, shared with others who ask meanwhile (<see cref="UsageWalks"/>).
     /// </summary>
-    public StorageUsage? Usage() => options.QuotaBytes > 0 && folder.Usage() is { } used ? new StorageUsage(used, options.QuotaBytes) : null;
+    public async Task<StorageUsage?> UsageAsync(CancellationToken ct) =>
+        options.QuotaBytes > 0 && await UsageWalks.MeasureAsync(folder.Root, folder.Usage, ct) is { } used ? new StorageUsage(used, options.QuotaBytes) : null;
 
     /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
     public bool IsFolder(StoragePath path) => folder.IsFolder(path);

@@ -65,6 +65,9 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
         var options = request.Options ?? new TaskOptions();
         TaskRequestValidator.ValidateOptions(errors, options, software!, computing, capacity: null);
         if (!errors.IsValid) throw new ValidationException(errors);
+        // Before the resource is asked anything (a user at the limit should not hear that a host is down);
+        // the insert decides, under its lock.
+        if (monitor.TaskLimitReached(caller.UserId) is { } limit) throw new ConflictException(limit);
         if (monitor.UnavailableReason(computing.Id) is { } down) throw new BackendUnavailableException(down);
 
         TaskRequestValidator.CheckCapacity(errors, options, computing, await backend.GetCapacityAsync(computing, ct));

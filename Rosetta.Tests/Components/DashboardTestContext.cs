@@ -97,6 +97,7 @@ public sealed class DashboardTestContext : BunitContext
         initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         EnsureUserAsync(UserId, "alice").GetAwaiter().GetResult(); // the signed-in user, who owns tasks
         Monitor = Services.GetRequiredService<TaskMonitor>();
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true)); // as on a live circuit
         Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 

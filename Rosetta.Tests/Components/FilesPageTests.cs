@@ -235,7 +235,7 @@ public sealed class FilesPageTests
 
         File.WriteAllBytes(Path.Combine(folder, "from-a-task.bin"), new byte[950]);
         await page.InvokeAsync(() => page.Find("[data-test=refresh]").Click());
-        page.WaitForAssertion(() => Assert.StartsWith("951 B of 1000 B used: delete files to make room", page.Find("[data-test=storage-usage]").TextContent.Trim()));
+        page.WaitForAssertion(() => Assert.StartsWith("951 B of 1000 B used: delete files to make room (uploads and copies are refused", page.Find("[data-test=storage-usage]").TextContent.Trim()));
     }
 
     [Fact]

@@ -57,6 +57,23 @@ public sealed class PageTests
         Assert.False(page.Find("[data-test=delete]").HasAttribute("disabled"));
     }
 
+    /// <summary>A stop that failed says so on the task and asks to stop again: the button is there for it.</summary>
+    [Fact]
+    public async Task TaskDetail_StopsAgainATaskWhoseStopFailed()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("stuck", TaskState.Running);
+        await ctx.Monitor.UpdateAsync(task.Id, t => { t.Status = TaskState.Stopping; t.StatusDetail = "The stop failed: the engine timed out. Stop the task again to retry."; return true; });
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Equal("Stop again", page.Find("[data-test=stop]").TextContent.Trim()));
+        Assert.False(page.Find("[data-test=stop]").HasAttribute("disabled"));
+        await page.InvokeAsync(() => page.Find("[data-test=stop]").Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("Try again to stop 'stuck'? The stop failed: the engine timed out.", dialogs.Markup));
+        await dialogs.InvokeAsync(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Stop").Click());
+        page.WaitForAssertion(() => Assert.Equal(TaskState.Stopped, ctx.Monitor.Get(task.Id)!.Status));
+    }
+
     [Fact]
     public async Task TasksPage_StopsAndDeletesOnlyAfterSayingWhatGoes()
     {

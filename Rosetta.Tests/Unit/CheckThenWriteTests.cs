@@ -114,20 +114,26 @@ public sealed class CheckThenWriteTests
     public async Task TasksStartedAtOnceStayWithinTheLimitPerUser()
     {
         var meet = new InsertsMeet();
-        using var ctx = new DashboardTestContext(databaseInterceptor: meet, tasks: new() { MaxActivePerUser = 2 });
+        // Launches that never finish: the tasks stay starting, so they count until the test ends one.
+        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh) { Launching = (_, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => (LaunchResult)null!, TaskScheduler.Default) };
+        using var ctx = new DashboardTestContext(moreBackends: [ssh], databaseInterceptor: meet, tasks: new() { MaxActivePerUser = 2 });
+        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
         var tasks = ctx.Services.GetRequiredService<TaskService>();
-        var first = await tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default);
-        await AssertOneWinsAsync(meet, _ => tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default));
-        var refused = await Assert.ThrowsAsync<ConflictException>(() => tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default));
-        Assert.Contains("You have 2 tasks that have not ended", refused.Message);
+        NewTask Request() => new(Software: "hello", Computing: host.Id);
+        var first = await tasks.CreateAsync(Alice, Request(), default);
+        await AssertOneWinsAsync(meet, _ => tasks.CreateAsync(Alice, Request(), default));
+        Assert.Equal(2, ctx.Monitor.ActiveTasksOf(Alice.UserId));
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => tasks.CreateAsync(Alice, Request(), default));
+        Assert.StartsWith("You have 2 tasks that have not ended; one user may have at most 2", refused.Message);
         Assert.Equal(refused.Message, ctx.Monitor.TaskLimitReached(Alice.UserId));
 
         // An ended task makes room; another user has room of their own.
         await ctx.SetStatusAsync(first.Id, TaskState.Stopped);
         Assert.Null(ctx.Monitor.TaskLimitReached(Alice.UserId));
-        await tasks.CreateAsync(Alice, new NewTask(Software: "hello", Computing: "local"), default);
+        await tasks.CreateAsync(Alice, Request(), default);
         await ctx.AddTaskAsync("bob's", TaskState.Running, ownerId: "user-2");
         Assert.Equal(4, ctx.Monitor.Feed.Items.Count);
+        Assert.Equal(2, ctx.Monitor.ActiveTasksOf(Alice.UserId));
     }
 
     [Fact]

@@ -6,7 +6,10 @@ namespace Rosetta.App.Components.Model;
 public static class TaskActions
 {
     public static bool CanConnect(TaskRecord t) => t.Status == TaskState.Running;
-    public static bool CanStop(TaskRecord t) => t.Status is TaskState.Created or TaskState.Queued or TaskState.Starting or TaskState.Running;
+    /// <summary>A stopping task too: a stop that failed (it says so on the task) is retried by stopping again.</summary>
+    public static bool CanStop(TaskRecord t) => t.Status.IsActive();
+
+    public static string StopLabel(TaskRecord t) => t.Status == TaskState.Stopping ? "Stop again" : "Stop";
     public static bool CanDelete(TaskRecord t) => t.Status.IsFinal();
     public static bool HasLogs(TaskRecord t) => t.BackendId is not null;
 
@@ -14,8 +17,9 @@ public static class TaskActions
     /// What stopping ends, asked before it happens: a task cannot be started again, and unsaved work
     /// in its interface (a notebook's kernel, a desktop's open windows) is gone.
     /// </summary>
-    public static string StopQuestion(TaskRecord t) =>
-        $"Stop '{t.Name}'? Its programs end and its interface closes: save open work first, in its storages (~/personal and the like) if it is to outlive the task. A stopped task cannot be started again; start a new one.";
+    public static string StopQuestion(TaskRecord t) => t.Status == TaskState.Stopping
+        ? $"Try again to stop '{t.Name}'? {t.StatusDetail}"
+        : $"Stop '{t.Name}'? Its programs end and its interface closes: save open work first, in its storages (~/personal and the like) if it is to outlive the task. A stopped task cannot be started again; start a new one.";
 
     /// <summary>What deleting takes with it: everything outside the storages bound into the task.</summary>
     public static string DeleteQuestion(TaskRecord t) =>
