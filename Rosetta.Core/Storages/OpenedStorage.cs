@@ -78,7 +78,8 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     /// folder, shared with others who ask meanwhile (<see cref="UsageWalks"/>).
     /// </summary>
     public async Task<StorageUsage?> UsageAsync(CancellationToken ct) =>
-        options.QuotaBytes > 0 && await UsageWalks.MeasureAsync(folder.Root, folder.Usage, ct) is { } used ? new StorageUsage(used, options.QuotaBytes) : null;
+        options.QuotaBytes > 0 && Storage.Kind == StorageKind.Local // a remote folder's path may spell a local one: never shared with it
+        && await UsageWalks.MeasureAsync(folder.Root, folder.Usage, ct) is { } used ? new StorageUsage(used, options.QuotaBytes) : null;
 
     /// <summary>Whether a download of <paramref name="path"/> is a folder (archived) or a file (streamed).</summary>
     public bool IsFolder(StoragePath path) => folder.IsFolder(path);
