@@ -12,10 +12,11 @@ public static class CatalogueEndpoints
     public sealed record SoftwareBody(
         string? Id, string? Name, string? Description, string? Image, string? Tag, string? Digest,
         int? InterfacePort, string? InterfaceProtocol, Dictionary<string, string>? Env,
-        string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv, bool? PlatformWide)
+        string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv, bool? PlatformWide,
+        string? ViewOnlySecretEnv = null)
     {
         public SoftwareDraft ToDraft() => new(Id, Name, Description, Image, Tag, Digest, InterfacePort, InterfaceProtocol, Env,
-            PortEnv, SecretEnv, ProxyAuthorizationScheme, BasePathEnv);
+            PortEnv, SecretEnv, ProxyAuthorizationScheme, BasePathEnv, ViewOnlySecretEnv);
     }
 
     public static void MapCatalogueEndpoints(this RouteGroupBuilder api)

@@ -14,11 +14,11 @@ public sealed record InterfaceDto(string Protocol, string? Url, string? Host, in
 public sealed record SoftwareDto(
     string Id, string Name, string Description, string Image, string Tag, string? Digest, int InterfacePort,
     string InterfaceProtocol, IReadOnlyDictionary<string, string> Env, bool AcceptsCustomPort, bool AcceptsInterfacePassword,
-    string? PortEnv, string? SecretEnv, string? BasePathEnv, string? ProxyAuthorizationScheme, bool PlatformWide)
+    string? PortEnv, string? SecretEnv, string? BasePathEnv, string? ProxyAuthorizationScheme, string? ViewOnlySecretEnv, bool PlatformWide)
 {
     public static SoftwareDto From(Software s) => new(s.Id, s.Name, s.Description, s.Image, s.Tag, s.Digest, s.InterfacePort,
         s.InterfaceProtocol.ToString().ToLowerInvariant(), s.Env, s.AcceptsCustomPort, s.AcceptsInterfacePassword,
-        s.PortEnv, s.SecretEnv, s.BasePathEnv, s.ProxyAuthorizationScheme, s.OwnerId is null);
+        s.PortEnv, s.SecretEnv, s.BasePathEnv, s.ProxyAuthorizationScheme, s.ViewOnlySecretEnv, s.OwnerId is null);
 }
 
 public sealed record ComputingDto(

@@ -2,6 +2,7 @@ using Rosetta.App.Auth;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
+using Rosetta.Core.Security;
 using Rosetta.Core.Sharing;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -83,6 +84,9 @@ public static class TaskForwarding
         }
         if (vncPassword is not null)
         {
+            // A desktop that knows a view-only password gets that from a view-only guest: then the VNC server
+            // itself ignores the guest's input too, should anything ever pass the relay's filter.
+            if (viewOnly && task.HasViewOnlyPassword) vncPassword = TaskSecrets.ViewOnlyOf(vncPassword);
             var upstream = new Uri($"http://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
             await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, viewOnly, loggers.CreateLogger(typeof(VncWebSocketProxy)));
             return;

@@ -1,4 +1,5 @@
 using Rosetta.Core.Domain;
+using Rosetta.Core.Security;
 using Rosetta.Core.Validation;
 
 namespace Rosetta.Core.Backends;
@@ -16,6 +17,8 @@ public static class ContainerSpecFactory
         foreach (var (name, value) in task.Options.Env ?? []) env[name] = value;
         if (software.BasePathEnv is { } basePathEnv) env[basePathEnv] = ProxyPath(task.Id);
         if (software.SecretEnv is { } secretEnv && secret is not null) env[secretEnv] = secret;
+        if (task.HasViewOnlyPassword && software.ViewOnlySecretEnv is { } viewOnlyEnv && secret is not null)
+            env[viewOnlyEnv] = TaskSecrets.ViewOnlyOf(secret);
         // Where the storages are inside the task, for images that show them where users save their work
         // (the bundled Jupyter and desktop link them into the home folder, which goes with the container).
         if (binds is { Count: > 0 }) env[StoragesEnv] = string.Join(':', binds.Select(b => b.ContainerPath));

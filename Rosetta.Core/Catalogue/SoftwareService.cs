@@ -10,7 +10,7 @@ namespace Rosetta.Core.Catalogue;
 public sealed record SoftwareDraft(
     string? Id, string? Name, string? Description, string? Image, string? Tag, string? Digest,
     int? InterfacePort, string? InterfaceProtocol, Dictionary<string, string>? Env,
-    string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv);
+    string? PortEnv, string? SecretEnv, string? ProxyAuthorizationScheme, string? BasePathEnv, string? ViewOnlySecretEnv = null);
 
 /// <summary>The software catalogue: platform-wide entries plus each user's own images.</summary>
 public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> dbFactory)
@@ -114,7 +114,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             errors.Add("interfaceProtocol", "must be 'http' or 'ssh'.");
 
         TextRules.Environment(errors, "env", draft.Env);
-        foreach (var (field, value) in new[] { ("portEnv", draft.PortEnv), ("secretEnv", draft.SecretEnv), ("basePathEnv", draft.BasePathEnv) })
+        foreach (var (field, value) in new[] { ("portEnv", draft.PortEnv), ("secretEnv", draft.SecretEnv), ("basePathEnv", draft.BasePathEnv), ("viewOnlySecretEnv", draft.ViewOnlySecretEnv) })
         {
             if (value is not null && !TextRules.IsEnvName(value)) errors.Add(field, "must be a variable name: letters, digits and '_', not starting with a digit.");
         }
@@ -122,6 +122,10 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             errors.Add("proxyAuthorizationScheme", "must be one word, such as 'token' or 'Bearer'.");
         if (draft.ProxyAuthorizationScheme is not null && draft.SecretEnv is null)
             errors.Add("proxyAuthorizationScheme", "needs secretEnv: the proxy can only send a secret the container received.");
+        if (draft.ViewOnlySecretEnv is not null && draft.ProxyAuthorizationScheme != Software.VncAuthorization)
+            errors.Add("viewOnlySecretEnv", $"is for VNC desktops only: set proxyAuthorizationScheme to '{Software.VncAuthorization}' (and secretEnv), or leave it empty.");
+        else if (draft.ViewOnlySecretEnv is not null && draft.ViewOnlySecretEnv == draft.SecretEnv)
+            errors.Add("viewOnlySecretEnv", "must differ from secretEnv: the view-only password is a second password.");
 
         if (!errors.IsValid) return null;
         return new Software
@@ -130,6 +134,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             Digest = string.IsNullOrEmpty(draft.Digest) ? null : draft.Digest, InterfacePort = draft.InterfacePort!.Value,
             InterfaceProtocol = protocol, Env = draft.Env ?? new(), PortEnv = draft.PortEnv, SecretEnv = draft.SecretEnv,
             ProxyAuthorizationScheme = draft.ProxyAuthorizationScheme, BasePathEnv = draft.BasePathEnv,
+            ViewOnlySecretEnv = draft.ViewOnlySecretEnv,
         };
     }
 

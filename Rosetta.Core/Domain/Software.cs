@@ -31,6 +31,13 @@ public sealed class Software
     /// </summary>
     public string? SecretEnv { get; set; }
     /// <summary>
+    /// For a <see cref="VncAuthorization"/> desktop: the variable that receives a second, view-only VNC
+    /// password, derived from the secret (<see cref="Security.TaskSecrets.ViewOnlyOf"/>). The proxy logs
+    /// view-only share-link guests in with it, so the VNC server itself ignores their input as well as the
+    /// proxy's filter. Null: the desktop knows one password, and only the filter holds guests back.
+    /// </summary>
+    public string? ViewOnlySecretEnv { get; set; }
+    /// <summary>
     /// When set, the proxy authenticates to the interface itself with
     /// <c>Authorization: {scheme} {secret}</c> (Jupyter uses <c>token</c>), or, for
     /// <see cref="VncAuthorization"/>, answers the VNC password challenge inside the WebSocket.

@@ -41,6 +41,11 @@ public sealed class TaskRecord
     public bool ProxyKeepsPrefix { get; set; }
     /// <summary>Scheme of the Authorization header the proxy sends with the secret (e.g. <c>token</c>); null: none.</summary>
     public string? ProxyAuthorizationScheme { get; set; }
+    /// <summary>
+    /// Whether the container was given a view-only VNC password (<see cref="Software.ViewOnlySecretEnv"/>):
+    /// fixed at creation like the secret, so the proxy knows it may log view-only guests in with it.
+    /// </summary>
+    public bool HasViewOnlyPassword { get; set; }
     /// <summary>The per-task interface secret, encrypted at rest.</summary>
     public string? ProtectedSecret { get; set; }
 

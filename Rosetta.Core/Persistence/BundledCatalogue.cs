@@ -27,6 +27,7 @@ public static class BundledCatalogue
             Id = "desktop", Name = "Remote desktop", Image = "rosetta/desktop", InterfacePort = 8590,
             Description = "A Linux desktop in the browser through noVNC.",
             PortEnv = "BASE_PORT", SecretEnv = "VNC_PASSWORD", ProxyAuthorizationScheme = Domain.Software.VncAuthorization,
+            ViewOnlySecretEnv = "VNC_VIEW_ONLY_PASSWORD",
         },
         new()
         {

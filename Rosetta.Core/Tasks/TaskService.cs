@@ -86,6 +86,7 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
             InterfaceProtocol = software.InterfaceProtocol,
             ProxyKeepsPrefix = software.BasePathEnv is not null,
             ProxyAuthorizationScheme = secret is null ? null : software.ProxyAuthorizationScheme,
+            HasViewOnlyPassword = secret is not null && software.ViewOnlySecretEnv is not null,
             ProtectedSecret = secret is null ? null : secrets.Protect(secret),
         };
         var created = await monitor.AddAsync(task, ct);

@@ -75,6 +75,7 @@ public static partial class TaskRequestValidator
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         if (software.SecretEnv is { } secret) names.Add(secret);
+        if (software.ViewOnlySecretEnv is { } viewOnly) names.Add(viewOnly);
         if (software.BasePathEnv is { } basePath) names.Add(basePath);
         if (software.PortEnv is { } port) names.Add(port);
         return names;

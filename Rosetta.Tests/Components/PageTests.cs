@@ -1,5 +1,7 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
+using Rosetta.Core.Persistence;
 using Rosetta.App.Components.Controls;
 using Rosetta.App.Components.Pages;
 using Rosetta.Core.Backends;
@@ -388,8 +390,16 @@ public sealed class PageTests
         roomy.WaitForAssertion(() => roomy.Find("[data-test=software-hello]"));
         Assert.Empty(roomy.FindAll("[data-test=task-limit]"));
 
-        await ctx.AddTaskAsync("busy", TaskState.Running);
+        // The open page follows: another tab starts the last allowed task, then it ends.
+        var busy = await ctx.AddTaskAsync("busy", TaskState.Running);
+        roomy.WaitForAssertion(() => Assert.Contains("You have 1 task that has not ended", roomy.Find("[data-test=task-limit]").TextContent));
         var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => Assert.Contains("You have 1 task that has not ended", page.Find("[data-test=task-limit]").TextContent));
+        await ctx.SetStatusAsync(busy.Id, TaskState.Stopped);
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=task-limit]")));
+        // Another user's tasks are theirs to count.
+        await ctx.AddTaskAsync("theirs", TaskState.Running, ownerId: "someone-else");
+        await ctx.AddTaskAsync("mine", TaskState.Running);
         page.WaitForAssertion(() => Assert.Contains("You have 1 task that has not ended", page.Find("[data-test=task-limit]").TextContent));
     }
 
@@ -536,6 +546,30 @@ public sealed class PageTests
             page.WaitForAssertion(() => Assert.DoesNotContain("up to 2", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
             page.WaitForAssertion(() => Assert.Contains("mud-input-error", page.FindComponents<MudBlazor.MudNumericField<double?>>().Single().Markup), TimeSpan.FromSeconds(5));
         }
+    }
+
+    [Fact]
+    public async Task SoftwarePage_KeepsTheDesktopsViewOnlyPasswordVariableThroughAnEdit()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=sw-edit-desktop]"));
+        await page.InvokeAsync(() => page.Find("[data-test=sw-edit-desktop]").Click());
+        Assert.Equal("VNC_VIEW_ONLY_PASSWORD", page.Find("input[data-test=sw-view-only-env], [data-test=sw-view-only-env] input").GetAttribute("value"));
+        await page.InvokeAsync(() => page.Find("input[data-test=sw-name], [data-test=sw-name] input").Change("Desktop for the lab"));
+        await page.InvokeAsync(() => page.Find("[data-test=sw-save]").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=software-form]")));
+        await using var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        var saved = await db.Software.SingleAsync(s => s.Id == "desktop");
+        Assert.Equal(("Desktop for the lab", "VNC_VIEW_ONLY_PASSWORD"), (saved.Name, saved.ViewOnlySecretEnv));
+
+        // Cleared in the form, it is cleared: view-only guests then rely on the relay's filter alone.
+        await page.InvokeAsync(() => page.Find("[data-test=sw-edit-desktop]").Click());
+        await page.InvokeAsync(() => page.Find("input[data-test=sw-view-only-env], [data-test=sw-view-only-env] input").Change(""));
+        await page.InvokeAsync(() => page.Find("[data-test=sw-save]").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=software-form]")));
+        await using var again = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        Assert.Null((await again.Software.SingleAsync(s => s.Id == "desktop")).ViewOnlySecretEnv);
     }
 
     [Fact]

@@ -31,20 +31,44 @@ public static class VncThroughProxy
         public int Height { get; private set; }
 
         /// <param name="shared">ClientInit's flag: false asks the server to disconnect everyone else.</param>
-        public static async Task<Session> OpenAsync(RosettaAppFactory app, string taskId, Action<ClientWebSocketOptions> credentials, bool shared = true)
+        public static async Task<Session> OpenAsync(RosettaAppFactory app, string taskId, Action<ClientWebSocketOptions> credentials, bool shared = true) =>
+            await TryOpenAsync(ProxiedUri(app, taskId), credentials, vncPassword: null, shared)
+            ?? throw new InvalidDataException("the desktop refused the proxy's VNC password");
+
+        public static Uri ProxiedUri(RosettaAppFactory app, string taskId) => new($"ws://{app.BaseAddress.Authority}/t/{taskId}/websockify");
+
+        /// <summary>
+        /// Connects and logs in: with <paramref name="vncPassword"/> null the server must offer only "None" (the proxy
+        /// answers the VNC challenge); with a password, it must offer VNC authentication, answered here (a desktop
+        /// reached directly). Null when the server refuses the login (SecurityResult "failed").
+        /// </summary>
+        public static async Task<Session?> TryOpenAsync(Uri websocket, Action<ClientWebSocketOptions> credentials, string? vncPassword, bool shared = true)
         {
             var socket = new ClientWebSocket();
             credentials(socket.Options);
             socket.Options.AddSubProtocol("binary");
-            await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/t/{taskId}/websockify"), CancellationToken.None);
+            await socket.ConnectAsync(websocket, CancellationToken.None);
             var session = new Session(socket);
             Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await session.ReadAsync(12)));
             await session.SendAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"));
             var count = (await session.ReadAsync(1))[0];
             var types = await session.ReadAsync(count);
-            Assert.Equal([(byte)1], types); // only "None": the proxy answers the VNC challenge
-            await session.SendAsync([1]);
-            Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(await session.ReadAsync(4))); // SecurityResult OK
+            if (vncPassword is null)
+            {
+                Assert.Equal([(byte)1], types); // only "None": the proxy answers the VNC challenge
+                await session.SendAsync([1]);
+            }
+            else
+            {
+                Assert.Contains((byte)2, types);
+                await session.SendAsync([2]);
+                await session.SendAsync(Rosetta.App.Proxy.VncAuthentication.Respond(await session.ReadAsync(16), vncPassword));
+            }
+            if (BinaryPrimitives.ReadUInt32BigEndian(await session.ReadAsync(4)) != 0) // SecurityResult
+            {
+                await session.DisposeAsync();
+                return null;
+            }
             await session.SendAsync([shared ? (byte)1 : (byte)0]); // ClientInit
             var init = await session.ReadAsync(24);
             session.Width = BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(0, 2));

@@ -169,6 +169,17 @@ public sealed class ApiTests(PlatformFixture platform)
         foreach (var image in new[] { "Registry.Example.org/team/app", "localhost:5000/app", "quay.io/org/app" })
             Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Fine", image, interfacePort = 8080 })).StatusCode);
 
+        // A view-only password is a second VNC password: only for a VNC desktop, and not the first one's variable.
+        var notVnc = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/hello", interfacePort = 8080, secretEnv = "TOKEN", proxyAuthorizationScheme = "token", viewOnlySecretEnv = "VIEW" });
+        Assert.Contains("VNC desktops only", (string?)(await TaskApi.ProblemAsync(notVnc))["errors"]!["viewOnlySecretEnv"]![0]);
+        var same = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "PW" });
+        Assert.Contains("must differ from secretEnv", (string?)(await TaskApi.ProblemAsync(same))["errors"]!["viewOnlySecretEnv"]![0]);
+        var badName = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "1 VIEW" });
+        Assert.NotNull((await TaskApi.ProblemAsync(badName))["errors"]!["viewOnlySecretEnv"]);
+        var desktop = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My desktop", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "VIEW_PW" });
+        Assert.Equal(HttpStatusCode.Created, desktop.StatusCode);
+        Assert.Equal("VIEW_PW", (string?)(await desktop.Content.ReadFromJsonAsync<JsonObject>())!["viewOnlySecretEnv"]);
+
         var good = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My web app", image = "rosetta/hello", tag = "latest", interfacePort = 8080 });
         Assert.Equal(HttpStatusCode.Created, good.StatusCode);
         var id = (string)(await good.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;

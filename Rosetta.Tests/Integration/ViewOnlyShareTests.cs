@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Rosetta.App.Proxy;
+using Rosetta.Core.Monitoring;
+using Rosetta.Core.Security;
 using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
@@ -74,6 +77,60 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
         {
             await TaskApi.StopAndDeleteAsync(owner, desktop);
             await TaskApi.StopAndDeleteAsync(owner, hello);
+        }
+    }
+
+    [Fact]
+    public async Task TheDesktopItselfKnowsTheGuestIsViewOnly()
+    {
+        var token = await App.AdminTokenAsync();
+        using var owner = App.Client(token);
+        var desktop = (string)(await TaskApi.StartAsync(owner, new { software = "desktop", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(owner, desktop, "running", seconds: 90);
+            var monitor = App.Services.GetRequiredService<TaskMonitor>();
+            var task = monitor.Get(desktop)!;
+            Assert.True(task.HasViewOnlyPassword);
+            var secret = monitor.SecretOf(task)!;
+            var direct = new Uri($"ws://{task.InterfaceHost}:{task.InterfacePort}/websockify");
+            var (width, height) = await VncThroughProxy.HandshakeAsync(App, token, desktop);
+
+            // Straight to the desktop, past the platform's filter: with the view-only password Xvnc lets the
+            // client watch but does not act on its resize; with the full password it does.
+            await using (var watcher = await VncThroughProxy.Session.TryOpenAsync(direct, _ => { }, TaskSecrets.ViewOnlyOf(secret)))
+            {
+                Assert.NotNull(watcher);
+                Assert.Equal((width, height), (watcher.Width, watcher.Height));
+                await watcher.RequestSizeAsync(width - 256, height - 200);
+                await watcher.BarrierAsync();
+            }
+            Assert.Equal((width, height), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+            await using (var controller = await VncThroughProxy.Session.TryOpenAsync(direct, _ => { }, secret))
+            {
+                await controller!.RequestSizeAsync(width - 256, height - 200);
+                await controller.BarrierAsync();
+            }
+            Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+
+            // The relay logs a view-only guest in with the view-only password: once the desktop forgets it
+            // (Xvnc reads its password file at every login), the guest is refused and the owner is not.
+            var created = await owner.PostAsJsonAsync($"/api/v1/tasks/{desktop}/shares", new { viewOnly = true });
+            var cookies = new CookieContainer();
+            using var guest = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress };
+            Assert.Equal(HttpStatusCode.Redirect, (await guest.GetAsync(new Uri((string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["url"]!).PathAndQuery)).StatusCode);
+            var proxied = VncThroughProxy.Session.ProxiedUri(App, desktop);
+            await using (var admitted = await VncThroughProxy.Session.TryOpenAsync(proxied, o => o.Cookies = cookies, vncPassword: null))
+                Assert.NotNull(admitted);
+            var container = (await DockerEngine.FindTaskContainerAsync(desktop))!.ID;
+            var forget = await DockerEngine.ExecAsync(container, "1000:1000", "bash", "-c", "printf '%s\\n' \"$VNC_PASSWORD\" | vncpasswd -f > \"$HOME/.vnc/passwd\"");
+            Assert.True(forget.ExitCode == 0, forget.Error);
+            Assert.Null(await VncThroughProxy.Session.TryOpenAsync(proxied, o => o.Cookies = cookies, vncPassword: null));
+            Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(owner, desktop);
         }
     }
 

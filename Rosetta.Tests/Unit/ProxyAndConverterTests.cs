@@ -4,6 +4,7 @@ using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Docker;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Persistence;
+using Rosetta.Core.Security;
 
 namespace Rosetta.Tests.Unit;
 
@@ -123,6 +124,26 @@ public sealed class ProxyAndConverterTests
         var binding = Assert.Single(create.HostConfig.PortBindings!["8888/tcp"]);
         Assert.Equal("127.0.0.1", binding.HostIP);
         Assert.Equal("", binding.HostPort);
+    }
+
+    [Fact]
+    public void ADesktopGetsAViewOnlyPasswordOfItsOwnWhoseFirstEightCharactersAreNotTheSecrets()
+    {
+        var desktop = BundledCatalogue.Software().Single(s => s.Id == "desktop");
+        var task = new TaskRecord { Id = "0123456789abcdef", OwnerId = "u", Name = "d", SoftwareId = "desktop", ComputingId = "local", HasViewOnlyPassword = true };
+        var secret = TaskSecrets.Generate();
+        var env = ContainerSpecFactory.Create(task, desktop, "inst1", secret).Env;
+        Assert.Equal(secret, env["VNC_PASSWORD"]);
+        var viewOnly = env["VNC_VIEW_ONLY_PASSWORD"];
+        Assert.Equal(16, viewOnly.Length);
+        Assert.NotEqual(secret[..8], viewOnly[..8]); // VNC reads 8 characters and tries the full password first
+        Assert.Equal(viewOnly, TaskSecrets.ViewOnlyOf(secret)); // what the proxy logs guests in with
+        Assert.NotEqual(viewOnly, TaskSecrets.ViewOnlyOf(TaskSecrets.Generate()));
+        Assert.Matches("^[A-Za-z0-9_-]{16}$", viewOnly);
+
+        // A task made before (or of software without the variable) gets no second password.
+        task.HasViewOnlyPassword = false;
+        Assert.False(ContainerSpecFactory.Create(task, desktop, "inst1", secret).Env.ContainsKey("VNC_VIEW_ONLY_PASSWORD"));
     }
 
     [Fact]

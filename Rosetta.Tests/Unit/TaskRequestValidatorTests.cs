@@ -46,6 +46,11 @@ public sealed class TaskRequestValidatorTests
         var errors = Validate(new TaskOptions { Env = new() { ["JUPYTER_TOKEN"] = "guessable", ["BASE_URL"] = "/" } }).ToDictionary();
         Assert.True(errors.ContainsKey("options.env.JUPYTER_TOKEN"));
         Assert.True(errors.ContainsKey("options.env.BASE_URL"));
+
+        var desktop = BundledCatalogue.Software().Single(s => s.Id == "desktop");
+        var forDesktop = new ValidationErrors();
+        TaskRequestValidator.ValidateOptions(forDesktop, new TaskOptions { Env = new() { ["VNC_VIEW_ONLY_PASSWORD"] = "known" } }, desktop, Local, TwoCores);
+        Assert.True(forDesktop.ToDictionary().ContainsKey("options.env.VNC_VIEW_ONLY_PASSWORD"));
     }
 
     [Fact]

@@ -4,6 +4,9 @@
 #   VNC_PASSWORD   VNC password (only the first 8 characters count); unset or
 #                  empty: a random one nobody knows. It goes to a mode-600 file
 #                  through vncpasswd's stdin, never onto a command line.
+#   VNC_VIEW_ONLY_PASSWORD  optional second password: whoever logs in with it
+#                  sees the desktop, but Xvnc ignores their keyboard, mouse,
+#                  clipboard and resizes (the same 8-character rule and file).
 #   VNC_GEOMETRY   initial desktop size, default 1280x800 (clients may resize it)
 # Xvnc listens on 127.0.0.1:5901 (display :1) only; websockify is the one way in.
 # The container ends when Xvnc, websockify or the session (fluxbox) ends.
@@ -31,16 +34,26 @@ passwd_file="$vnc_dir/passwd"
 umask 077
 mkdir -p "$vnc_dir"
 chmod 700 "$vnc_dir"
+rm -f "$passwd_file.tmp"
 if [ -n "${VNC_PASSWORD:-}" ]; then
     [ "${#VNC_PASSWORD}" -gt 8 ] && say "note: VNC uses only the first 8 characters of VNC_PASSWORD"
-    printf '%s\n' "$VNC_PASSWORD" | vncpasswd -f >"$passwd_file.tmp"
+    full="$VNC_PASSWORD"
 else
     say "VNC_PASSWORD is not set: using a random password (not shown); set VNC_PASSWORD to connect"
-    printf '%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" | vncpasswd -f >"$passwd_file.tmp"
+    full="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 fi
+# The file holds the full password, then the view-only one (vncpasswd -f takes up to two lines).
+if [ -n "${VNC_VIEW_ONLY_PASSWORD:-}" ] && [ "${VNC_VIEW_ONLY_PASSWORD:0:8}" = "${full:0:8}" ]; then
+    # Xvnc tries the full password first, so this one would give full control.
+    say "VNC_VIEW_ONLY_PASSWORD is ignored: its first 8 characters are those of VNC_PASSWORD"
+elif [ -n "${VNC_VIEW_ONLY_PASSWORD:-}" ]; then
+    printf '%s\n%s\n' "$full" "$VNC_VIEW_ONLY_PASSWORD" | vncpasswd -f >"$passwd_file.tmp"
+    say "a view-only password is set"
+fi
+[ -s "$passwd_file.tmp" ] || printf '%s\n' "$full" | vncpasswd -f >"$passwd_file.tmp"
 mv -f "$passwd_file.tmp" "$passwd_file"
-# Keep the password out of the environment of the session and its programs.
-unset VNC_PASSWORD
+# Keep the passwords out of the environment of the session and its programs.
+unset VNC_PASSWORD VNC_VIEW_ONLY_PASSWORD full
 umask 022
 
 # A stale lock or socket from a previous run of this container (docker restart).

@@ -354,6 +354,9 @@ namespace Rosetta.Core.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ViewOnlySecretEnv")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("OwnerId");
@@ -432,6 +435,9 @@ namespace Rosetta.Core.Persistence.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<int?>("ForwardedPort")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("HasViewOnlyPassword")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ImageDigest")
