@@ -54,6 +54,8 @@ public static class CoreServices
         services.AddHostedService(sp => sp.GetRequiredService<InterfaceForwarding>());
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Rosetta.Core.Sharing.ShareLinkService>();
+        services.Configure<Rosetta.Core.Sharing.SharingOptions>(configuration.GetSection("Rosetta:Sharing"));
+        services.AddSingleton<Rosetta.Core.Sharing.ShareLinkConnections>();
         services.AddSingleton<TaskService>();
         services.AddSingleton<SoftwareService>();
         services.AddSingleton<ComputingService>();

@@ -82,6 +82,15 @@ public static class TaskForwarding
                 detail: "It shows the desktop but does not control it: its pages load, and its screen is sent to you, but nothing else reaches the task. Ask the task's owner for a full link to work in it.").ExecuteAsync(ctx);
             return;
         }
+        // A link needs no account: the WebSockets open through it are bounded (the owner's are not).
+        var connections = services.GetRequiredService<ShareLinkConnections>();
+        using var held = share is not null && upgrade ? connections.TryOpen(share) : null;
+        if (share is not null && upgrade && held is null)
+        {
+            await Results.Problem(statusCode: 429, title: "This share link has as many connections open as it may.",
+                detail: $"One link may hold {connections.Limit} open at once (notebook channels, desktop screens). Close a tab that uses it and try again, or ask the task's owner for a link of your own.").ExecuteAsync(ctx);
+            return;
+        }
         if (vncPassword is not null)
         {
             // A desktop that knows a view-only password gets that from a view-only guest: then the VNC server
