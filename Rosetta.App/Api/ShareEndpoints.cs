@@ -7,7 +7,7 @@ namespace Rosetta.App.Api;
 public static class ShareEndpoints
 {
     public sealed record NewShare(string? Name, int? ExpiresInMinutes, bool? ViewOnly);
-    public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active, bool ViewOnly);
+    public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active, bool ViewOnly, int OpenConnections);
     public sealed record ShareIssued(string Id, string Name, DateTime ExpiresAt, bool ViewOnly, string Url);
 
     /// <summary>Where a share link's secret is exchanged for a cookie scoped to the task's path.</summary>
@@ -28,11 +28,11 @@ public static class ShareEndpoints
             .WithSummary("Create a share link to the task's interface (owner only; default 24 h, at most 30 days; `viewOnly` for desktop tasks: the holder sees the desktop but cannot control it). The URL is shown once.")
             .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(404);
 
-        shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
+        shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, ShareLinkConnections connections, CancellationToken ct) =>
                 await service.ListAsync(user.ToCaller(), id, ct) is { } links
-                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly)))
+                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly, connections.OpenThrough(l))))
                     : TaskEndpoints.NotFound(id))
-            .WithSummary("The task's share links (never their secrets).");
+            .WithSummary("The task's share links (never their secrets), each with how many WebSockets are open through it now.");
 
         shares.MapDelete("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
                 await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent() : TaskEndpoints.NotFound(id))

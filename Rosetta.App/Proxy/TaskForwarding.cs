@@ -34,6 +34,23 @@ public static class TaskForwarding
     public static string ForwardedPrefix(TaskRecord task, bool onTaskHost) =>
         onTaskHost && !task.ProxyKeepsPrefix ? "" : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
 
+    /// <summary>
+    /// The desktop refused its view-only password: its image predates <c>VNC_VIEW_ONLY_PASSWORD</c> (an old or
+    /// pinned build, a remote host not yet updated). From now on its view-only guests log in with the full password,
+    /// held back by the relay's filter alone, as before the second layer existed; retrying would only fail again,
+    /// and each failure counts towards the VNC server's block of its one client address (websockify), owner included.
+    /// </summary>
+    private static async Task ForgetViewOnlyPasswordAsync(TaskMonitor monitor, TaskRecord task, ILogger logger)
+    {
+        logger.LogWarning("The desktop of task {TaskId} refused its view-only VNC password: its image may predate VNC_VIEW_ONLY_PASSWORD (rebuild it with ./rosetta.sh infra). Its view-only guests now log in with the full password, held back by the relay's filter alone.", task.Id);
+        await monitor.UpdateAsync(task.Id, t =>
+        {
+            if (!t.HasViewOnlyPassword) return false;
+            t.HasViewOnlyPassword = false;
+            return true;
+        }, CancellationToken.None);
+    }
+
     /// <param name="share">
     /// The share link that let the request in, null for the owner. The connection ends with the owner's
     /// account (a disabled owner's links open nothing either) and with the link.
@@ -95,9 +112,15 @@ public static class TaskForwarding
         {
             // A desktop that knows a view-only password gets that from a view-only guest: then the VNC server
             // itself ignores the guest's input too, should anything ever pass the relay's filter.
-            if (viewOnly && task.HasViewOnlyPassword) vncPassword = TaskSecrets.ViewOnlyOf(vncPassword);
+            var relayLogger = loggers.CreateLogger(typeof(VncWebSocketProxy));
+            Func<Task>? viewOnlyRefused = null;
+            if (viewOnly && task.HasViewOnlyPassword)
+            {
+                vncPassword = TaskSecrets.ViewOnlyOf(vncPassword);
+                viewOnlyRefused = () => ForgetViewOnlyPasswordAsync(monitor, task, relayLogger);
+            }
             var upstream = new Uri($"http://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
-            await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, viewOnly, loggers.CreateLogger(typeof(VncWebSocketProxy)));
+            await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, viewOnly, relayLogger, viewOnlyRefused);
             return;
         }
         var secret = task.ProxyAuthorizationScheme is { } scheme && scheme != Software.VncAuthorization ? monitor.SecretOf(task) : null;

@@ -19,7 +19,12 @@ public static class VncWebSocketProxy
     /// For a view-only share link: the browser's messages then pass through <see cref="RfbViewOnlyFilter"/>,
     /// so the guest sees the desktop but sends it no input, no clipboard and no new screen size.
     /// </param>
-    public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, bool viewOnly, ILogger logger)
+    /// <param name="passwordRefused">
+    /// Called when the server refuses <paramref name="password"/> (SecurityResult "failed"); the refusal still
+    /// reaches the browser. Null: not watched.
+    /// </param>
+    public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, bool viewOnly, ILogger logger,
+        Func<Task>? passwordRefused = null)
     {
         RawWebSocketUpgrade.Upstream? server;
         HttpStatusCode status;
@@ -78,6 +83,13 @@ public static class VncWebSocketProxy
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
                         await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
                         answeredByRelay = true;
+                        if (passwordRefused is not null)
+                        {
+                            // Read here only to be told; passed on as it came, and the server's reason and close follow.
+                            var result = await fromServer.ReadExactlyAsync(4, ct);
+                            await ToBrowserAsync(browser, result, ct);
+                            if (result.AsSpan().IndexOfAnyExcept((byte)0) >= 0) await passwordRefused();
+                        }
                     }
                     else
                     {

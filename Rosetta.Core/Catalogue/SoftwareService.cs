@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Persistence;
 using Rosetta.Core.Validation;
+using Rosetta.Core.Backends;
 
 namespace Rosetta.Core.Catalogue;
 
@@ -124,8 +125,8 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             errors.Add("proxyAuthorizationScheme", "needs secretEnv: the proxy can only send a secret the container received.");
         if (draft.ViewOnlySecretEnv is not null && draft.ProxyAuthorizationScheme != Software.VncAuthorization)
             errors.Add("viewOnlySecretEnv", $"is for VNC desktops only: set proxyAuthorizationScheme to '{Software.VncAuthorization}' (and secretEnv), or leave it empty.");
-        else if (draft.ViewOnlySecretEnv is not null && draft.ViewOnlySecretEnv == draft.SecretEnv)
-            errors.Add("viewOnlySecretEnv", "must differ from secretEnv: the view-only password is a second password.");
+        else if (draft.ViewOnlySecretEnv is { } viewOnly && new[] { draft.SecretEnv, draft.PortEnv, draft.BasePathEnv, ContainerSpecFactory.StoragesEnv }.Contains(viewOnly))
+            errors.Add("viewOnlySecretEnv", "must be a variable of its own, not secretEnv, portEnv, basePathEnv or ROSETTA_STORAGES: the view-only password is a second password.");
 
         if (!errors.IsValid) return null;
         return new Software

@@ -145,12 +145,13 @@ public sealed partial class TaskMonitor(
         return snapshot;
     }
 
+    /// <summary>Whether <see cref="TaskMonitorOptions.MaxActivePerUser"/> limits anyone (pages follow the count only then).</summary>
+    public bool LimitsTasksPerUser => _options.MaxActivePerUser > 0;
+
     /// <summary>
     /// What stops the user from starting another task now (<see cref="TaskMonitorOptions.MaxActivePerUser"/>),
     /// or null; for pages to say so before the user fills in a task. <see cref="AddAsync"/> decides.
     /// </summary>
-    public bool LimitsTasksPerUser => _options.MaxActivePerUser > 0;
-
     public string? TaskLimitReached(string ownerId) => _options.MaxActivePerUser > 0 ? LimitMessage(ActiveTasksOf(ownerId)) : null;
 
     /// <summary>How many of the user's tasks have not ended, as the monitor knows them now.</summary>

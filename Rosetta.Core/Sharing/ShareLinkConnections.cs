@@ -15,6 +15,12 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
 
     public int Limit => _max;
 
+    /// <summary>
+    /// Raised with a link's hash after a connection through it opened or closed, on the thread that did it:
+    /// handlers only note it (the task page redraws its count of open connections).
+    /// </summary>
+    public event Action<string>? Changed;
+
     /// <summary>A hold on one connection, released when disposed; null when the link already has as many as allowed.</summary>
     public IDisposable? TryOpen(ShareLink link)
     {
@@ -24,7 +30,9 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
             var open = _open.GetOrAdd(hash, 0);
             if (_max > 0 && open >= _max) return null;
             // Compare-and-swap, so two opens racing for the last place cannot both have it.
-            if (_open.TryUpdate(hash, open + 1, open)) return new Hold(this, hash);
+            if (!_open.TryUpdate(hash, open + 1, open)) continue;
+            Changed?.Invoke(hash);
+            return new Hold(this, hash);
         }
     }
 
@@ -37,7 +45,9 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
         {
             var open = _open[hash];
             // The last one out removes the entry, only if nobody opened another meanwhile.
-            if (open == 1 ? _open.TryRemove(KeyValuePair.Create(hash, 1)) : _open.TryUpdate(hash, open - 1, open)) return;
+            if (!(open == 1 ? _open.TryRemove(KeyValuePair.Create(hash, 1)) : _open.TryUpdate(hash, open - 1, open))) continue;
+            Changed?.Invoke(hash);
+            return;
         }
     }
 

@@ -68,6 +68,8 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<Rosetta.Core.Tunnels.InterfaceForwarding>();
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<Rosetta.Core.Sharing.ShareLinkService>();
+        Services.AddSingleton(Options.Create(new Rosetta.Core.Sharing.SharingOptions()));
+        Services.AddSingleton<Rosetta.Core.Sharing.ShareLinkConnections>();
         Services.AddSingleton<TaskService>();
         Services.AddSingleton<SoftwareService>();
         Services.AddSingleton<ComputingService>();

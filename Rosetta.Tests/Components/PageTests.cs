@@ -305,6 +305,30 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_ShowsLiveHowManyConnectionsEachShareLinkHasOpen()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("shared", TaskState.Running);
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var shares = ctx.Services.GetRequiredService<Rosetta.Core.Sharing.ShareLinkService>();
+        var watched = (await shares.CreateAsync(caller, task.Id, "class", TimeSpan.FromHours(1), viewOnly: false, CancellationToken.None))!.Link;
+        await shares.CreateAsync(caller, task.Id, "unused", TimeSpan.FromHours(1), viewOnly: false, CancellationToken.None);
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-test=share-revoke]").Count));
+        Assert.Empty(page.FindAll("[data-test=share-connections]"));
+
+        var connections = ctx.Services.GetRequiredService<Rosetta.Core.Sharing.ShareLinkConnections>();
+        var first = connections.TryOpen(watched)!;
+        page.WaitForAssertion(() => Assert.Equal("1 connection open", page.Find("[data-test=share-connections]").TextContent));
+        using (connections.TryOpen(watched))
+            page.WaitForAssertion(() => Assert.Equal("2 connections open", page.Find("[data-test=share-connections]").TextContent));
+        page.WaitForAssertion(() => Assert.Equal("1 connection open", page.Find("[data-test=share-connections]").TextContent));
+        Assert.Contains("class", page.Find("[data-test=share-connections]").Closest("tr")!.TextContent); // on the link's own row
+        first.Dispose();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-connections]")));
+    }
+
+    [Fact]
     public async Task TaskDetail_OffersViewOnlyLinksForDesktopsOnly()
     {
         await using var ctx = new DashboardTestContext();

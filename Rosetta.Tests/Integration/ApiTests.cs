@@ -173,7 +173,7 @@ public sealed class ApiTests(PlatformFixture platform)
         var notVnc = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/hello", interfacePort = 8080, secretEnv = "TOKEN", proxyAuthorizationScheme = "token", viewOnlySecretEnv = "VIEW" });
         Assert.Contains("VNC desktops only", (string?)(await TaskApi.ProblemAsync(notVnc))["errors"]!["viewOnlySecretEnv"]![0]);
         var same = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "PW" });
-        Assert.Contains("must differ from secretEnv", (string?)(await TaskApi.ProblemAsync(same))["errors"]!["viewOnlySecretEnv"]![0]);
+        Assert.Contains("must be a variable of its own", (string?)(await TaskApi.ProblemAsync(same))["errors"]!["viewOnlySecretEnv"]![0]);
         var badName = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "1 VIEW" });
         Assert.NotNull((await TaskApi.ProblemAsync(badName))["errors"]!["viewOnlySecretEnv"]);
         var desktop = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My desktop", image = "rosetta/desktop", interfacePort = 8590, secretEnv = "PW", proxyAuthorizationScheme = "vnc", viewOnlySecretEnv = "VIEW_PW" });

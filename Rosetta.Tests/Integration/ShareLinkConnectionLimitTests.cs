@@ -45,6 +45,9 @@ public sealed class ShareLinkConnectionLimitTests
             // Neither the owner nor another link shares the count.
             for (var i = 0; i < 3; i++) sockets.Add(await HeldWebSockets.OpenAsync(echo, authorization: $"Bearer {token}"));
             sockets.Add(await HeldWebSockets.OpenAsync(echo, await OpenLinkAsync(app, owner, id)));
+            // The owner sees how many each link holds.
+            var listed = (await owner.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares"))!;
+            Assert.Equal([1, 2], listed.Select(l => (int)l!["openConnections"]!).Order());
 
             // A closed one makes room (the proxy lets go of it once both ends have closed).
             await sockets[0].CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);

@@ -108,13 +108,16 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
             Assert.Equal((width, height), await VncThroughProxy.HandshakeAsync(App, token, desktop));
             await using (var controller = await VncThroughProxy.Session.TryOpenAsync(direct, _ => { }, secret))
             {
-                await controller!.RequestSizeAsync(width - 256, height - 200);
+                Assert.NotNull(controller);
+                await controller.RequestSizeAsync(width - 256, height - 200);
                 await controller.BarrierAsync();
             }
             Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
 
             // The relay logs a view-only guest in with the view-only password: once the desktop forgets it
-            // (Xvnc reads its password file at every login), the guest is refused and the owner is not.
+            // (Xvnc reads its password file at every login, as an image that predates it never knew it), the
+            // guest is refused and the owner is not. The platform then stops asking for it: the next guest gets
+            // in with the full password, held back by the relay's filter alone.
             var created = await owner.PostAsJsonAsync($"/api/v1/tasks/{desktop}/shares", new { viewOnly = true });
             var cookies = new CookieContainer();
             using var guest = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress };
@@ -126,6 +129,14 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
             var forget = await DockerEngine.ExecAsync(container, "1000:1000", "bash", "-c", "printf '%s\\n' \"$VNC_PASSWORD\" | vncpasswd -f > \"$HOME/.vnc/passwd\"");
             Assert.True(forget.ExitCode == 0, forget.Error);
             Assert.Null(await VncThroughProxy.Session.TryOpenAsync(proxied, o => o.Cookies = cookies, vncPassword: null));
+            Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
+            Assert.False(monitor.Get(desktop)!.HasViewOnlyPassword);
+            await using (var filtered = await VncThroughProxy.Session.TryOpenAsync(proxied, o => o.Cookies = cookies, vncPassword: null))
+            {
+                Assert.NotNull(filtered);
+                await filtered.RequestSizeAsync(width, height);
+                await filtered.BarrierAsync();
+            }
             Assert.Equal((width - 256, height - 200), await VncThroughProxy.HandshakeAsync(App, token, desktop));
         }
         finally

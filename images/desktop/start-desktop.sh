@@ -43,9 +43,11 @@ else
     full="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 fi
 # The file holds the full password, then the view-only one (vncpasswd -f takes up to two lines).
-if [ -n "${VNC_VIEW_ONLY_PASSWORD:-}" ] && [ "${VNC_VIEW_ONLY_PASSWORD:0:8}" = "${full:0:8}" ]; then
+# VNC keys on the first 8 bytes (not characters), so compare those.
+first8() { printf '%s' "$1" | head -c 8; }
+if [ -n "${VNC_VIEW_ONLY_PASSWORD:-}" ] && [ "$(first8 "$VNC_VIEW_ONLY_PASSWORD")" = "$(first8 "$full")" ]; then
     # Xvnc tries the full password first, so this one would give full control.
-    say "VNC_VIEW_ONLY_PASSWORD is ignored: its first 8 characters are those of VNC_PASSWORD"
+    say "VNC_VIEW_ONLY_PASSWORD is ignored: its first 8 bytes are those of VNC_PASSWORD"
 elif [ -n "${VNC_VIEW_ONLY_PASSWORD:-}" ]; then
     printf '%s\n%s\n' "$full" "$VNC_VIEW_ONLY_PASSWORD" | vncpasswd -f >"$passwd_file.tmp"
     say "a view-only password is set"

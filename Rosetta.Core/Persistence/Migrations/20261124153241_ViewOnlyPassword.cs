@@ -23,11 +23,11 @@ namespace Rosetta.Core.Persistence.Migrations
                 type: "TEXT",
                 nullable: true);
 
-            // The bundled desktop as seeded (not one an admin re-pointed) learns its view-only password variable;
-            // tasks made before keep their one password (HasViewOnlyPassword false).
+            // The bundled desktop as seeded (not one an admin re-pointed or pinned to an older build by digest) learns
+            // its view-only password variable; tasks made before keep their one password (HasViewOnlyPassword false).
             migrationBuilder.Sql(
                 "UPDATE Software SET ViewOnlySecretEnv = 'VNC_VIEW_ONLY_PASSWORD' " +
-                "WHERE Id = 'desktop' AND Image = 'rosetta/desktop' AND SecretEnv = 'VNC_PASSWORD' AND ProxyAuthorizationScheme = 'vnc' AND OwnerId IS NULL;");
+                "WHERE Id = 'desktop' AND Image = 'rosetta/desktop' AND SecretEnv = 'VNC_PASSWORD' AND ProxyAuthorizationScheme = 'vnc' AND OwnerId IS NULL AND Digest IS NULL;");
         }
 
         /// <inheritdoc />
