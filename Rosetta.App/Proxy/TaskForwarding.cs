@@ -43,12 +43,20 @@ public static class TaskForwarding
     private static async Task ForgetViewOnlyPasswordAsync(TaskMonitor monitor, TaskRecord task, ILogger logger)
     {
         logger.LogWarning("The desktop of task {TaskId} refused its view-only VNC password: its image may predate VNC_VIEW_ONLY_PASSWORD (rebuild it with ./rosetta.sh infra). Its view-only guests now log in with the full password, held back by the relay's filter alone.", task.Id);
-        await monitor.UpdateAsync(task.Id, t =>
+        try
         {
-            if (!t.HasViewOnlyPassword) return false;
-            t.HasViewOnlyPassword = false;
-            return true;
-        }, CancellationToken.None);
+            await monitor.UpdateAsync(task.Id, t =>
+            {
+                if (!t.HasViewOnlyPassword) return false;
+                t.HasViewOnlyPassword = false;
+                return true;
+            }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The database is away: the next guest is refused once more and this is tried again.
+            logger.LogWarning(e, "Task {TaskId}: could not record that its desktop has no view-only password", task.Id);
+        }
     }
 
     /// <param name="share">

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 
 namespace Rosetta.App.Proxy;
@@ -83,13 +84,7 @@ public static class VncWebSocketProxy
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
                         await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
                         answeredByRelay = true;
-                        if (passwordRefused is not null)
-                        {
-                            // Read here only to be told; passed on as it came, and the server's reason and close follow.
-                            var result = await fromServer.ReadExactlyAsync(4, ct);
-                            await ToBrowserAsync(browser, result, ct);
-                            if (result.AsSpan().IndexOfAnyExcept((byte)0) >= 0) await passwordRefused();
-                        }
+                        if (passwordRefused is not null && await PasswordRefusedAsync(fromServer, browser, version, ct)) await passwordRefused();
                     }
                     else
                     {
@@ -119,6 +114,25 @@ public static class VncWebSocketProxy
         {
             await abort.CancelAsync();
         }
+    }
+
+    /// <summary>
+    /// Reads the server's SecurityResult (and, in RFB 3.8, its reason) and passes them on as they came. True when
+    /// the server refused the password: a failure whose reason speaks of authentication (TigerVNC: "Authentication
+    /// failure"), not one for another cause such as a server already in use; in 3.7, which gives no reason, any failure.
+    /// </summary>
+    private static async Task<bool> PasswordRefusedAsync(FrameReader fromServer, Stream browser, string version, CancellationToken ct)
+    {
+        var result = await fromServer.ReadExactlyAsync(4, ct);
+        await ToBrowserAsync(browser, result, ct);
+        if (BinaryPrimitives.ReadUInt32BigEndian(result) == 0) return false;
+        if (version != "RFB 003.008\n") return true;
+        var length = await fromServer.ReadExactlyAsync(4, ct);
+        var size = BinaryPrimitives.ReadUInt32BigEndian(length);
+        if (size > 4096) throw new InvalidDataException($"The desktop's reason for refusing the login is {size} bytes long.");
+        var reason = await fromServer.ReadExactlyAsync((int)size, ct);
+        await ToBrowserAsync(browser, [.. length, .. reason], ct);
+        return System.Text.Encoding.UTF8.GetString(reason).Contains("auth", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
 
     /// <summary>
     /// Raised with a link's hash after a connection through it opened or closed, on the thread that did it:
-    /// handlers only note it (the task page redraws its count of open connections).
+    /// handlers only note it and hand any work off (the task page queues a redraw of its count).
     /// </summary>
     public event Action<string>? Changed;
 
@@ -31,8 +31,9 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
             if (_max > 0 && open >= _max) return null;
             // Compare-and-swap, so two opens racing for the last place cannot both have it.
             if (!_open.TryUpdate(hash, open + 1, open)) continue;
-            Changed?.Invoke(hash);
-            return new Hold(this, hash);
+            var hold = new Hold(this, hash);
+            Raise(hash);
+            return hold;
         }
     }
 
@@ -46,8 +47,25 @@ public sealed class ShareLinkConnections(IOptions<SharingOptions> options)
             var open = _open[hash];
             // The last one out removes the entry, only if nobody opened another meanwhile.
             if (!(open == 1 ? _open.TryRemove(KeyValuePair.Create(hash, 1)) : _open.TryUpdate(hash, open - 1, open))) continue;
-            Changed?.Invoke(hash);
+            Raise(hash);
             return;
+        }
+    }
+
+    /// <summary>Tells every handler; one that throws neither stops the others nor reaches the proxied connection.</summary>
+    private void Raise(string hash)
+    {
+        if (Changed is not { } changed) return;
+        foreach (var handler in changed.GetInvocationList().Cast<Action<string>>())
+        {
+            try
+            {
+                handler(hash);
+            }
+            catch (Exception)
+            {
+                // A page's bookkeeping; the count itself is already right.
+            }
         }
     }
 

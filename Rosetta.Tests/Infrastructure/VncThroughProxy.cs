@@ -35,6 +35,17 @@ public static class VncThroughProxy
             await TryOpenAsync(ProxiedUri(app, taskId), credentials, vncPassword: null, shared)
             ?? throw new InvalidDataException("the desktop refused the proxy's VNC password");
 
+        /// <summary>Opens the desktop's WebSocket, reads the server's version and leaves without logging in.</summary>
+        public static async Task LeaveBeforeLoginAsync(RosettaAppFactory app, string taskId, Action<ClientWebSocketOptions> credentials)
+        {
+            using var socket = new ClientWebSocket();
+            credentials(socket.Options);
+            socket.Options.AddSubProtocol("binary");
+            await socket.ConnectAsync(ProxiedUri(app, taskId), CancellationToken.None);
+            await using var session = new Session(socket);
+            Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await session.ReadAsync(12)));
+        }
+
         public static Uri ProxiedUri(RosettaAppFactory app, string taskId) => new($"ws://{app.BaseAddress.Authority}/t/{taskId}/websockify");
 
         /// <summary>

@@ -62,12 +62,15 @@ umask 022
 rm -f "/tmp/.X${display#:}-lock" "/tmp/.X11-unix/X${display#:}"
 
 # --- The VNC server: loopback only, VNC password, resizable, never times out.
+# No blacklist: Xvnc counts every connection that has not logged in yet against its client's
+# address and blocks that address after 5, and its one client address is websockify's, so any
+# visitor who opened and dropped a few sockets would lock everyone out, the owner too.
 Xvnc "$display" \
     -desktop "Rosetta desktop" \
     -geometry "$geometry" -depth 24 \
     -rfbport "$vnc_port" -localhost -nolisten tcp \
     -SecurityTypes VncAuth -PasswordFile "$passwd_file" \
-    -AcceptSetDesktopSize=1 \
+    -AcceptSetDesktopSize=1 -UseBlacklist=0 \
     -IdleTimeout 0 -MaxDisconnectionTime 0 -MaxConnectionTime 0 -MaxIdleTime 0 &
 xvnc_pid=$!
 
