@@ -49,6 +49,7 @@ public sealed class HostileInputSweepTests
         {
             using var admin = app.Client(await app.AdminTokenAsync());
             using var anonymous = app.Client();
+            using var someone = await app.NewUserClientAsync(); // not an admin: the admins' calls are refused, not broken
             var doc = JsonNode.Parse(await admin.GetStringAsync("/openapi/v1.json"))!;
             var schemas = doc["components"]!["schemas"]!.AsObject();
             // Real objects of the admin's, so that bodies sent to /things/{id}/… reach the checks behind the lookup.
@@ -70,6 +71,7 @@ public sealed class HostileInputSweepTests
             // a sweep that only ever met those would pass without having checked anything.
             var reached = new Dictionary<string, bool>();
             string? operationKey = null;
+            var nestedSwept = 0;
 
             async Task CallAsync(HttpClient client, HttpMethod method, string url, string? body, string contentType = "application/json")
             {
@@ -115,7 +117,7 @@ public sealed class HostileInputSweepTests
 
                     var bodyProperties = BodyProperties(operation, schemas);
                     var sampleBody = bodyProperties is null ? null : "{}";
-                    foreach (var client in new[] { admin, anonymous })
+                    foreach (var client in new[] { admin, anonymous, someone })
                     {
                         foreach (var text in PathTexts.Where(_ => pathNames.Count > 0)) await CallAsync(client, method, Url(text, null), sampleBody);
                         foreach (var name in queryNames)
@@ -139,11 +141,16 @@ public sealed class HostileInputSweepTests
                     Assert.NotEmpty(bodyProperties);
                     foreach (var raw in RawBodies) await CallAsync(admin, method, url, raw);
                     await CallAsync(admin, method, url, "{}", "text/plain");
+                    var nested = NestedProperties(operation, schemas);
                     foreach (var value in Values.Concat(Texts.Select(t => JsonValue.Create(t).ToJsonString())))
                     {
                         await CallAsync(admin, method, url, "{" + string.Join(",", bodyProperties.Select(p => $"\"{p}\":{value}")) + "}");
                         foreach (var property in bodyProperties) await CallAsync(admin, method, url, $"{{\"{property}\":{value}}}");
+                        foreach (var (property, fields) in nested)
+                        foreach (var field in fields)
+                            await CallAsync(admin, method, url, $"{{\"{property}\":{{\"{field}\":{value}}}}}");
                     }
+                    nestedSwept += nested.Count;
                 }
             }
             // The pages and the proxy, for a signed-in browser and an anonymous one: ids, secrets and queries.
@@ -170,6 +177,7 @@ public sealed class HostileInputSweepTests
             // task that has none (hello).
             Assert.True(unreached.All(k => k.StartsWith("DELETE ") || k == "POST /api/v1/tasks/{id}/stop" || k == "GET /api/v1/tasks/{id}/secret"),
                 "never got past routing and lookup: " + string.Join(", ", unreached));
+            Assert.True(nestedSwept >= 2, $"only {nestedSwept} nested objects found in the bodies (a task's options, a resource's defaults)");
             Assert.True(calls > 1000, $"only {calls} calls: the OpenAPI document lists fewer operations than expected");
             Assert.True(failures.Count == 0, $"{failures.Count} of {calls} calls answered 5xx:\n" + string.Join("\n", failures.Distinct().Take(60)));
         }
@@ -192,6 +200,21 @@ public sealed class HostileInputSweepTests
         if (operation["requestBody"]?["content"]?["application/json"]?["schema"] is not { } schema) return null;
         if ((string?)schema["$ref"] is { } reference) schema = schemas[reference.Split('/')[^1]]!;
         return schema["properties"]?.AsObject().Select(p => p.Key).ToList() ?? [];
+    }
+
+    /// <summary>Per body property that is an object of its own (a task's options, a resource's defaults), its property names.</summary>
+    private static Dictionary<string, List<string>> NestedProperties(JsonObject operation, JsonObject schemas)
+    {
+        var nested = new Dictionary<string, List<string>>();
+        if (operation["requestBody"]?["content"]?["application/json"]?["schema"] is not { } schema) return nested;
+        if ((string?)schema["$ref"] is { } reference) schema = schemas[reference.Split('/')[^1]]!;
+        foreach (var (name, property) in schema["properties"]?.AsObject() ?? [])
+        {
+            // A nullable object is written as a $ref inside oneOf/anyOf: the first $ref anywhere in it.
+            var inner = System.Text.RegularExpressions.Regex.Match(property!.ToJsonString(), "\"\\$ref\":\"#/components/schemas/([^\"]+)\"");
+            if (inner.Success && schemas[inner.Groups[1].Value]?["properties"] is JsonObject fields) nested[name] = [.. fields.Select(f => f.Key)];
+        }
+        return nested;
     }
 
     private static string Shorten(string? text) => text is null ? "" : text.Length > 120 ? text[..120] + "…" : text;
