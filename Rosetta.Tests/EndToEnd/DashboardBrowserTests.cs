@@ -231,7 +231,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.ClickAsync("[data-test=share-create]");
             await Expect(page.Locator("[data-test=share-view-only-chip]")).ToBeVisibleAsync();
             var link = (await page.Locator("[data-test=share-url] code").TextContentAsync())!.Trim();
-            await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("share-view-only.png") });
+            await Expect(page.Locator("[data-test=share-connections]")).ToHaveCountAsync(0);
 
             // A view-only guest (no account, a smaller window) gets noVNC told to be view-only.
             await using var guestContext = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 900, Height = 600 } });
@@ -244,6 +244,9 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await guest.GotoAsync(link);
             await ExpectConnectedAsync(guest, guest.Locator("html"), browserLog);
             Assert.Contains("view_only=1", guest.Url);
+            // The owner's page, open all along, shows someone is watching.
+            await Expect(page.Locator("[data-test=share-connections]")).ToHaveTextAsync("1 connection open");
+            await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("share-view-only.png") });
             // A guest who takes view_only out of the address gets a noVNC that sends everything (keys,
             // clicks, a remote resize to its window): the relay drops what real noVNC sends of those and the
             // session holds (that they do not reach the desktop is ViewOnlyShareTests' part, with a barrier).
