@@ -22,6 +22,10 @@ public static class RosettaHost
         // Loopback by default: exposing the platform is a decision (--urls / ASPNETCORE_URLS).
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
         AddKestrelBuffers(builder.Services);
+        // A file's path travels in the address (downloads, uploads, previews): up to the system's 4096 bytes, each
+        // escaped in 3 characters, which passes Kestrel's default request line of 8 KB; a file the file manager
+        // lists must also come down.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 3 * Rosetta.Core.Storages.StoragePath.MaxPathLength + 4 * 1024);
 
         builder.Services.AddRosettaCore(builder.Configuration);
         builder.Services.AddRosettaAuthentication();

@@ -27,6 +27,29 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     private string PersonalFolder(string user) => Path.Combine(fixture.StorageRoot, "users", user);
 
     [Fact]
+    public async Task AFileAsDeepAsTheSystemAllowsIsUploadedListedAndDownloadedThroughItsLongAddress()
+    {
+        var (client, name) = await NewUserAsync();
+        // Names of 84 three-byte characters (252 bytes, a name holds 255), as many as fit in the system's limit.
+        var rootBytes = Encoding.UTF8.GetByteCount(PersonalFolder(name));
+        var segment = new string('日', 84);
+        var folders = new List<string>();
+        while (rootBytes + 1 + Encoding.UTF8.GetByteCount(string.Join('/', [.. folders, segment, "f.txt"])) < Rosetta.Core.Storages.StoragePath.MaxPathLength)
+            folders.Add(segment);
+        var folder = string.Join('/', folders);
+        var path = $"{folder}/f.txt";
+        var made = await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = folder });
+        Assert.True(made.IsSuccessStatusCode, await made.Content.ReadAsStringAsync());
+        // Escaped, each character takes 9: the address is longer than the 8 KB request line web servers allow by default.
+        Assert.True(Uri.EscapeDataString(path).Length > 8 * 1024);
+
+        var content = Encoding.UTF8.GetBytes("deep down, and still here");
+        await StorageApi.UploadAsync(client, "personal", path, content);
+        Assert.Equal(["f.txt"], await StorageApi.NamesAsync(client, "personal", folder));
+        await StorageApi.AssertDownloadAsync(client, "personal", path, content);
+    }
+
+    [Fact]
     public async Task SeededStoragesAreListedWithTheirBindPaths()
     {
         var (client, _) = await NewUserAsync();
