@@ -342,6 +342,13 @@ public sealed class PageTests
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, desktop.Id));
         page.WaitForAssertion(() => page.Find("[data-test=share-view-only]"));
         Assert.Contains("A view-only link shows the desktop", page.Find("[data-test=shares]").TextContent);
+        // Said when the desktop has no view-only password of its own, and only then (live: a refusal takes it away).
+        Assert.Contains("no view-only password", page.Find("[data-test=share-single-layer]").TextContent);
+        await ctx.Monitor.UpdateAsync(desktop.Id, t => { t.HasViewOnlyPassword = true; return true; });
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-single-layer]")));
+        await ctx.Monitor.UpdateAsync(desktop.Id, t => { t.HasViewOnlyPassword = false; return true; });
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=share-single-layer]")));
+        Assert.Empty(webPage.FindAll("[data-test=share-single-layer]"));
         await page.InvokeAsync(() => page.Find("input[data-test=share-view-only], [data-test=share-view-only] input").Change(true));
         await page.InvokeAsync(() => page.Find("input[data-test=share-name], [data-test=share-name] input").Change("audience"));
         await page.InvokeAsync(() => page.Find("[data-test=share-create]").Click());
