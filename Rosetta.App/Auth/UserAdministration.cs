@@ -43,7 +43,9 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         // The name becomes a folder ($USER in storage paths): '.' and '..' never can, nor can a very long one.
         else if (username is "." or "..") errors.Add("username", "cannot be '.' or '..'.");
         else if (username.Length > MaxUsernameLength) errors.Add("username", $"is {username.Length} characters long; use at most {MaxUsernameLength}.");
+        else if (!TextRules.IsWellFormed(username)) errors.Add("username", TextRules.BrokenCharacter);
         if (string.IsNullOrEmpty(password)) errors.Add("password", "is required.");
+        else if (!TextRules.IsWellFormed(password)) errors.Add("password", TextRules.BrokenCharacter);
         if (!errors.IsValid) throw new ValidationException(errors);
 
         using var scope = scopes.CreateScope();
@@ -89,6 +91,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var errors = new ValidationErrors();
         if (string.IsNullOrEmpty(current)) errors.Add("current", "is required.");
         if (string.IsNullOrEmpty(next)) errors.Add("next", "is required.");
+        else if (!TextRules.IsWellFormed(next)) errors.Add("next", TextRules.BrokenCharacter); // stored as '�', it could never be typed again
         if (!errors.IsValid) throw new ValidationException(errors);
         using var scope = scopes.CreateScope();
         var users = Users(scope);
@@ -113,10 +116,10 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
     public async Task ResetPasswordAsync(Caller caller, string userId, string? password)
     {
         if (userId == caller.UserId) throw new ConflictException("Change your own password on the Account page; it asks for the current one.");
-        if (string.IsNullOrEmpty(password))
+        if (string.IsNullOrEmpty(password) || !TextRules.IsWellFormed(password))
         {
             var missing = new ValidationErrors();
-            missing.Add("password", "is required.");
+            missing.Add("password", string.IsNullOrEmpty(password) ? "is required." : TextRules.BrokenCharacter);
             throw new ValidationException(missing);
         }
         using var scope = scopes.CreateScope();

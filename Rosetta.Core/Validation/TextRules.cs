@@ -22,6 +22,24 @@ public static partial class TextRules
             errors.Add(field, $"is {value.Length} characters long; use at most {MaxDisplayNameLength}.");
         if (value.Any(char.IsControl))
             errors.Add(field, "must not contain control characters such as tabs or line breaks.");
+        if (!IsWellFormed(value)) errors.Add(field, BrokenCharacter);
+    }
+
+    public const string BrokenCharacter = "holds half of a character (a lone UTF-16 surrogate, as a bad copy and paste leaves): type it again.";
+
+    /// <summary>
+    /// False for text that holds half of a surrogate pair: no database, file system or terminal keeps it as typed
+    /// (it would be stored as '�', or refused further on), so it is refused where it is typed.
+    /// </summary>
+    public static bool IsWellFormed(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (!char.IsSurrogate(value[i])) continue;
+            if (!char.IsSurrogatePair(value, i)) return false;
+            i++; // the pair's low half
+        }
+        return true;
     }
 
     /// <summary>Identifiers appear in URLs: lower-case letters, digits and dashes, 2–40 long.</summary>

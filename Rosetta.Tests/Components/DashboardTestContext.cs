@@ -118,7 +118,7 @@ public sealed class DashboardTestContext : BunitContext
         return await SetStatusAsync(task.Id, status);
     }
 
-    private async Task EnsureUserAsync(string id, string name)
+    public async Task EnsureUserAsync(string id, string name)
     {
         await using var db = await Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
         if (await db.Users.AnyAsync(u => u.Id == id)) return;
