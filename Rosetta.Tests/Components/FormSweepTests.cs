@@ -19,8 +19,10 @@ public sealed class FormSweepTests
         new('a', 5000), "💥\u202e‮", "\ud800", "-1", "0", "99999999999999999999", "1e400", "NaN", "١٢٣", "ﬁ ǅ İ",
     ];
 
-    /// <summary>A form: how to open it on a fresh page, and the button that sends it.</summary>
-    public sealed record Form(string Name, Func<DashboardTestContext, Task<IRenderedComponent<IComponent>>> OpenAsync, string Send);
+    private const string AnyTextField = "input:not([type=checkbox]):not([type=radio]):not([type=file]):not([readonly]), textarea";
+
+    /// <summary>A form: how to open it on a fresh page, the button that sends it, and its fields (all the page's unless said).</summary>
+    public sealed record Form(string Name, Func<DashboardTestContext, Task<IRenderedComponent<IComponent>>> OpenAsync, string Send, string FieldSelector = AnyTextField);
 
     private static readonly Form[] Forms =
     [
@@ -39,6 +41,23 @@ public sealed class FormSweepTests
             return page;
         }, "[data-test=reset-save]"),
         new("folder", async ctx => await OpenAsync<Files>(ctx, null), "[data-test=new-folder]"),
+        new("storage", async ctx =>
+        {
+            var page = await OpenAsync<Files>(ctx, "[data-test=manage-storages]");
+            page.WaitForAssertion(() => page.Find("[data-test=add-storage]"));
+            await page.InvokeAsync(() => page.Find("[data-test=add-storage]").Click());
+            page.WaitForAssertion(() => page.Find("[data-test=s-name]"));
+            return page;
+        }, "[data-test=s-save]"),
+        new("rename", async ctx =>
+        {
+            FilesPageTests.PersonalFolder(ctx);
+            var page = await OpenAsync<Files>(ctx, null);
+            page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=rename]")));
+            await page.InvokeAsync(() => page.FindAll("[data-test=rename]").Last().Click());
+            page.WaitForAssertion(() => page.Find("[data-test=rename-save]"));
+            return page;
+        }, "[data-test=rename-save]", "input[data-test=rename-name], [data-test=rename-name] input"), // the search box would hide the row
         new("share", async ctx =>
         {
             var task = await ctx.AddTaskAsync("shared", TaskState.Running);
@@ -68,7 +87,7 @@ public sealed class FormSweepTests
         {
             var page = await form.OpenAsync(ctx);
             page.WaitForAssertion(() => page.Find(form.Send));
-            var fields = page.FindAll("input:not([type=checkbox]):not([type=radio]):not([type=file]):not([readonly]), textarea").Count;
+            var fields = page.FindAll(form.FieldSelector).Count;
             Assert.True(fields > 0, $"the {name} form has no text field");
             // Each field found anew on the renderer's thread: a field's check re-renders the form.
             for (var i = 0; i < fields; i++)
@@ -76,11 +95,11 @@ public sealed class FormSweepTests
                 var index = i;
                 await Try(() => page.InvokeAsync(() =>
                 {
-                    var field = Fields(page).ElementAtOrDefault(index);
+                    var field = page.FindAll(form.FieldSelector).ElementAtOrDefault(index);
                     if (field is null) return;
                     // Typed (oninput), then left (onchange), as far as the field listens to each.
                     try { field.Input(typed); } catch (MissingEventHandlerException) { }
-                    try { Fields(page).ElementAtOrDefault(index)?.Change(typed); } catch (MissingEventHandlerException) { }
+                    try { page.FindAll(form.FieldSelector).ElementAtOrDefault(index)?.Change(typed); } catch (MissingEventHandlerException) { }
                 }));
             }
             await Try(() => page.InvokeAsync(() => page.Find(form.Send).Click()));
@@ -102,9 +121,6 @@ public sealed class FormSweepTests
             failures.Add($"the page broke: {await ctx.Renderer.UnhandledException}");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Distinct()));
     }
-
-    private static IEnumerable<IElement> Fields(IRenderedComponent<IComponent> page) =>
-        page.FindAll("input:not([type=checkbox]):not([type=radio]):not([type=file]):not([readonly]), textarea");
 
     private static async Task<IRenderedComponent<IComponent>> OpenAsync<TPage>(DashboardTestContext ctx, string? opener) where TPage : IComponent
     {
