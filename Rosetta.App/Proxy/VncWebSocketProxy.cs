@@ -84,7 +84,11 @@ public static class VncWebSocketProxy
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
                         await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
                         answeredByRelay = true;
-                        if (passwordRefused is not null && await PasswordRefusedAsync(fromServer, browser, version, ct)) await passwordRefused();
+                        if (await PasswordRefusedAsync(fromServer, browser, version, ct))
+                        {
+                            if (passwordRefused is not null) await passwordRefused();
+                            if (version != "RFB 003.008\n") return; // 3.7 has no way to tell a client that chose None
+                        }
                     }
                     else
                     {
@@ -117,16 +121,18 @@ public static class VncWebSocketProxy
     }
 
     /// <summary>
-    /// Reads the server's SecurityResult (and, in RFB 3.8, its reason) and passes them on as they came. True when
-    /// the server refused the password: a failure whose reason speaks of authentication (TigerVNC: "Authentication
-    /// failure"), not one for another cause such as a server already in use; in 3.7, which gives no reason, any failure.
+    /// Reads the server's SecurityResult (and, in RFB 3.8, its reason). In 3.8 they go on to the browser as they
+    /// came; in 3.7 a client that chose None expects none, so it gets nothing. True when the server refused the
+    /// password: a failure whose reason speaks of authentication (TigerVNC: "Authentication failure"), not one for
+    /// another cause such as a server already in use; in 3.7, which gives no reason, any failure.
     /// </summary>
     private static async Task<bool> PasswordRefusedAsync(FrameReader fromServer, Stream browser, string version, CancellationToken ct)
     {
         var result = await fromServer.ReadExactlyAsync(4, ct);
+        var failed = BinaryPrimitives.ReadUInt32BigEndian(result) != 0;
+        if (version != "RFB 003.008\n") return failed;
         await ToBrowserAsync(browser, result, ct);
-        if (BinaryPrimitives.ReadUInt32BigEndian(result) == 0) return false;
-        if (version != "RFB 003.008\n") return true;
+        if (!failed) return false;
         var length = await fromServer.ReadExactlyAsync(4, ct);
         var size = BinaryPrimitives.ReadUInt32BigEndian(length);
         if (size > 4096) throw new InvalidDataException($"The desktop's reason for refusing the login is {size} bytes long.");

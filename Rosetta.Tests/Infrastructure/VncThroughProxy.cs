@@ -53,7 +53,8 @@ public static class VncThroughProxy
         /// answers the VNC challenge); with a password, it must offer VNC authentication, answered here (a desktop
         /// reached directly). Null when the server refuses the login (SecurityResult "failed").
         /// </summary>
-        public static async Task<Session?> TryOpenAsync(Uri websocket, Action<ClientWebSocketOptions> credentials, string? vncPassword, bool shared = true)
+        /// <param name="rfb37">Speak RFB 3.7, where a client that chose None gets no SecurityResult.</param>
+        public static async Task<Session?> TryOpenAsync(Uri websocket, Action<ClientWebSocketOptions> credentials, string? vncPassword, bool shared = true, bool rfb37 = false)
         {
             var socket = new ClientWebSocket();
             credentials(socket.Options);
@@ -61,7 +62,7 @@ public static class VncThroughProxy
             await socket.ConnectAsync(websocket, CancellationToken.None);
             var session = new Session(socket);
             Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await session.ReadAsync(12)));
-            await session.SendAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"));
+            await session.SendAsync(Encoding.ASCII.GetBytes(rfb37 ? "RFB 003.007\n" : "RFB 003.008\n"));
             var count = (await session.ReadAsync(1))[0];
             var types = await session.ReadAsync(count);
             if (vncPassword is null)
@@ -75,7 +76,7 @@ public static class VncThroughProxy
                 await session.SendAsync([2]);
                 await session.SendAsync(Rosetta.App.Proxy.VncAuthentication.Respond(await session.ReadAsync(16), vncPassword));
             }
-            if (BinaryPrimitives.ReadUInt32BigEndian(await session.ReadAsync(4)) != 0) // SecurityResult
+            if (!(rfb37 && vncPassword is null) && BinaryPrimitives.ReadUInt32BigEndian(await session.ReadAsync(4)) != 0) // SecurityResult
             {
                 await session.DisposeAsync();
                 return null;

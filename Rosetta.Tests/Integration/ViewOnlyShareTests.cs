@@ -98,6 +98,10 @@ public sealed class ViewOnlyShareTests(PlatformFixture platform)
             // one address) do not get that address blocked, which would lock the owner out too.
             for (var i = 0; i < 8; i++) await VncThroughProxy.Session.LeaveBeforeLoginAsync(App, desktop, o => o.SetRequestHeader("Authorization", $"Bearer {token}"));
             var (width, height) = await VncThroughProxy.HandshakeAsync(App, token, desktop);
+            // A client of RFB 3.7 that chose None gets no SecurityResult: the relay keeps the desktop's to itself.
+            await using (var older = await VncThroughProxy.Session.TryOpenAsync(VncThroughProxy.Session.ProxiedUri(App, desktop),
+                             o => o.SetRequestHeader("Authorization", $"Bearer {token}"), vncPassword: null, rfb37: true))
+                Assert.Equal((width, height), (older!.Width, older.Height));
 
             // Straight to the desktop, past the platform's filter: with the view-only password Xvnc lets the
             // client watch but does not act on its resize; with the full password it does.
