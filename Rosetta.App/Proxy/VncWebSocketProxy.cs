@@ -84,11 +84,8 @@ public static class VncWebSocketProxy
                         var challenge = await fromServer.ReadExactlyAsync(VncAuthentication.ChallengeLength, ct);
                         await ToServerAsync(server.Stream, VncAuthentication.Respond(challenge, password), ct);
                         answeredByRelay = true;
-                        if (await PasswordRefusedAsync(fromServer, browser, version, ct))
-                        {
-                            if (passwordRefused is not null) await passwordRefused();
-                            if (version != "RFB 003.008\n") return; // 3.7 has no way to tell a client that chose None
-                        }
+                        // A 3.7 refusal ends here (3.7 has no way to tell a client that chose None); a 3.8 one goes on to the browser.
+                        if (await PasswordRefusedAsync(fromServer, browser, version, ct) && passwordRefused is not null) await passwordRefused();
                     }
                     else
                     {
@@ -123,14 +120,19 @@ public static class VncWebSocketProxy
     /// <summary>
     /// Reads the server's SecurityResult (and, in RFB 3.8, its reason). In 3.8 they go on to the browser as they
     /// came; in 3.7 a client that chose None expects none, so it gets nothing. True when the server refused the
-    /// password: a failure whose reason speaks of authentication (TigerVNC: "Authentication failure"), not one for
-    /// another cause such as a server already in use; in 3.7, which gives no reason, any failure.
+    /// password: a 3.8 failure whose reason is an authentication failure (TigerVNC: "Authentication failure"), not one
+    /// for another cause such as a server already in use or too many attempts. A 3.7 failure gives no reason, and a
+    /// guest may choose 3.7: it fails that connection and proves nothing.
     /// </summary>
     private static async Task<bool> PasswordRefusedAsync(FrameReader fromServer, Stream browser, string version, CancellationToken ct)
     {
         var result = await fromServer.ReadExactlyAsync(4, ct);
         var failed = BinaryPrimitives.ReadUInt32BigEndian(result) != 0;
-        if (version != "RFB 003.008\n") return failed;
+        if (version != "RFB 003.008\n")
+        {
+            if (failed) throw new InvalidDataException("The desktop refused the login (RFB 3.7 gives no reason).");
+            return false;
+        }
         await ToBrowserAsync(browser, result, ct);
         if (!failed) return false;
         var length = await fromServer.ReadExactlyAsync(4, ct);
@@ -138,7 +140,8 @@ public static class VncWebSocketProxy
         if (size > 4096) throw new InvalidDataException($"The desktop's reason for refusing the login is {size} bytes long.");
         var reason = await fromServer.ReadExactlyAsync((int)size, ct);
         await ToBrowserAsync(browser, [.. length, .. reason], ct);
-        return System.Text.Encoding.UTF8.GetString(reason).Contains("auth", StringComparison.OrdinalIgnoreCase);
+        var said = System.Text.Encoding.UTF8.GetString(reason);
+        return said.Contains("authentication fail", StringComparison.OrdinalIgnoreCase) && !said.Contains("too many", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>

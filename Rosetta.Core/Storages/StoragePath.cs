@@ -104,19 +104,9 @@ public sealed class StoragePath : IEquatable<StoragePath>
             if (c == '\\') throw Invalid(field, "contains '\\'; separate folders with '/'.");
         }
         // A lone surrogate cannot become a file name (it would silently turn into U+FFFD).
-        if (HasLoneSurrogate(segment))
+        if (!TextRules.IsWellFormed(segment))
             throw Invalid(field, "is not valid Unicode text.");
         if (Encoding.UTF8.GetByteCount(segment) > MaxNameBytes) throw Invalid(field, $"has a name longer than {MaxNameBytes} bytes.");
-    }
-
-    private static bool HasLoneSurrogate(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return true;
-        }
-        return false;
     }
 
     private static ValidationException Invalid(string field, string message) => ValidationException.For(field, message);

@@ -76,6 +76,8 @@ public static partial class TextRules
                 errors.Add($"{field}.{Printable(name)}", "must be a string.");
             else if (value.Contains('\0'))
                 errors.Add($"{field}.{Printable(name)}", "must not contain NUL characters.");
+            else if (!IsWellFormed(value))
+                errors.Add($"{field}.{Printable(name)}", BrokenCharacter);
             else if (value.Length > MaxEnvValueLength)
                 errors.Add($"{field}.{Printable(name)}", $"is {value.Length} characters long; use at most {MaxEnvValueLength}.");
         }
