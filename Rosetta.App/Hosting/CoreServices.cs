@@ -24,9 +24,7 @@ public static class CoreServices
         services.AddDbContextFactory<RosettaDbContext>(o => o.UseSqlite(connectionString));
 
         var dataDirectory = configuration["Rosetta:DataDirectory"] ?? "data";
-        services.AddDataProtection()
-            .SetApplicationName("Rosetta")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        services.AddRosettaDataProtection(configuration, dataDirectory);
 
         services.Configure<DockerEngineOptions>(configuration.GetSection("Rosetta:Docker"));
         services.Configure<TaskMonitorOptions>(configuration.GetSection("Rosetta:Tasks"));
