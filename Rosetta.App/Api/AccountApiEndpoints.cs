@@ -21,7 +21,12 @@ public static class AccountApiEndpoints
         tokens.MapPost("/", async (TokenRequest body, UserManager<RosettaUser> users, ApiTokenService service, DecoyPasswordCheck decoy, CancellationToken ct) =>
             {
                 if (string.IsNullOrEmpty(body.Username) || body.Password is null)
-                    throw Rosetta.Core.Validation.ValidationException.For(string.IsNullOrEmpty(body.Username) ? "username" : "password", "is required.");
+                {
+                    var missing = new Rosetta.Core.Validation.ValidationErrors();
+                    if (string.IsNullOrEmpty(body.Username)) missing.Add("username", "is required.");
+                    if (body.Password is null) missing.Add("password", "is required.");
+                    throw new Rosetta.Core.Validation.ValidationException(missing);
+                }
                 var user = await users.FindByNameAsync(body.Username);
                 if (user is null || user.IsDisabled || await users.IsLockedOutAsync(user))
                 {

@@ -11,7 +11,7 @@ namespace Rosetta.App.Api;
 
 /// <summary>
 /// Turns the exceptions Core uses for "your request is wrong" into RFC 7807 answers a person can act
-/// on: 400 (invalid), 403 (read-only storage), 404 (no such file), 409 (conflicts with the object's state),
+/// on: 400 (invalid), 403 (read-only storage, or only the owner may), 404 (no such file), 409 (conflicts with the object's state),
 /// 413 (upload limit or quota), 503 (computing resource unreachable).
 /// Anything else stays a 500 and is logged.
 /// </summary>
@@ -19,6 +19,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext ctx, Exception exception, CancellationToken ct)
     {
+        if (exception is BadHttpRequestException && ApiSetup.RepeatedQueryParameter(ctx.Request) is { } repeated) exception = repeated;
         ProblemDetails? problem = exception switch
         {
             ValidationException v => new HttpValidationProblemDetails(v.Errors.ToDictionary())
@@ -30,6 +31,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
                 Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b),
             },
             ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
+            OwnerOnlyException o => new ProblemDetails { Status = 403, Title = "Only the owner may do this.", Detail = o.Message },
             // E.g. a copy whose deepest file would end up past the system's PATH_MAX.
             PathTooLongException => new ProblemDetails
             {
@@ -59,6 +61,13 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
             var where = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "" : $" at '{json.Path.TrimStart('$', '.')}'";
             var unknown = UnknownMember().Match(json.Message);
             if (unknown.Success) return $"Unknown field '{FieldPath(json.Path, unknown.Groups[1].Value)}'; check the spelling against the API documentation (/openapi/v1.json).";
+            if (json.Message.StartsWith("Duplicate propert", StringComparison.Ordinal))
+            {
+                // An object's field is named in the message; a dictionary's key (options.env) only in the path.
+                var named = DuplicateMember().Match(json.Message);
+                var field = named.Success ? FieldPath(json.Path, named.Groups[1].Value) : json.Path?.TrimStart('$', '.');
+                return $"The field '{field}' is given twice; give it once.";
+            }
             // The reader's own complaint, wrapped by the serializer as "could not be converted to String".
             if (json.InnerException is InvalidOperationException { Message: var reader } && (reader.Contains("UTF-16", StringComparison.Ordinal) || reader.Contains("UTF-8", StringComparison.Ordinal)))
                 return $"The text{where} is not valid Unicode: it has half of a surrogate pair (\\uD800–\\uDFFF without its partner) or bytes that are not UTF-8.";
@@ -121,6 +130,9 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
 
     [GeneratedRegex("^Failed to bind parameter \"(?<type>[^\"]+) (?<name>[A-Za-z0-9_]+)\" from \"(?<value>[^\"]*)\"")]
     private static partial Regex QueryBinding();
+
+    [GeneratedRegex("Duplicate property '([^']*)'")]
+    private static partial Regex DuplicateMember();
 
     [GeneratedRegex("The JSON property '([^']*)' could not be mapped")]
     private static partial Regex UnknownMember();

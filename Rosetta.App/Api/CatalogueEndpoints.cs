@@ -58,16 +58,16 @@ public static class CatalogueEndpoints
 
         var computing = api.MapGroup("/computing").WithTags("Computing");
         computing.MapGet("/", async (ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
-                (await service.ListAsync(user.ToCaller(), ct)).Select(c => ComputingDto.From(c, monitor.UnavailableReason(c.Id))))
+                (await service.ListAsync(user.ToCaller(), ct)).Select(c => ComputingDto.From(c, monitor)))
             .WithSummary("Computing resources the caller can use, with their reachability.");
         computing.MapGet("/{id}", async (string id, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
-                await service.FindAsync(user.ToCaller(), id, ct) is { } c ? Results.Ok(ComputingDto.From(c, monitor.UnavailableReason(c.Id)))
+                await service.FindAsync(user.ToCaller(), id, ct) is { } c ? Results.Ok(ComputingDto.From(c, monitor))
                     : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'."))
             .Produces<ComputingDto>().ProducesProblem(404);
         computing.MapPost("/", async (ComputingDraft body, ClaimsPrincipal user, ComputingService service, TaskMonitor monitor, CancellationToken ct) =>
             {
                 var created = await service.AddAsync(user.ToCaller(), body, ct);
-                return Results.Created($"/api/v1/computing/{created.Id}", ComputingDto.From(created, monitor.UnavailableReason(created.Id)));
+                return Results.Created($"/api/v1/computing/{created.Id}", ComputingDto.From(created, monitor));
             })
             .WithSummary("Add an SSH host or Slurm cluster, owned by the caller who logs in with their own key.")
             .Produces<ComputingDto>(201).ProducesValidationProblem().ProducesProblem(409);

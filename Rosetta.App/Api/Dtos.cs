@@ -25,10 +25,20 @@ public sealed record ComputingDto(
     string Id, string Name, string Kind, string? Host, int Port, string? Username, string Engine,
     string? HostKeyFingerprint, TaskOptions Defaults, bool PlatformWide, string State, string? StateReason)
 {
-    public static ComputingDto From(ComputingResource c, string? unavailableReason) => new(c.Id, c.Name,
-        c.Kind.ToString().ToLowerInvariant(), c.Host, c.Port, c.Username, c.Engine.ToString().ToLowerInvariant(),
-        c.HostKeyFingerprint is null ? null : "SHA256:" + c.HostKeyFingerprint, c.Defaults, c.OwnerId is null,
-        unavailableReason is null ? "available" : "unreachable", unavailableReason);
+    public const string NotWatchedYet = "Not connected yet: the platform connects when the first task starts here. POST /api/v1/computing/{id}/test checks the connection now.";
+
+    /// <summary>
+    /// The monitor's view: <c>unreachable</c> (with why), <c>available</c> while it follows the resource
+    /// and reaches it, <c>unknown</c> before it has tried (a remote resource without tasks).
+    /// </summary>
+    public static ComputingDto From(ComputingResource c, Rosetta.Core.Monitoring.TaskMonitor monitor)
+    {
+        var (state, reason) = monitor.UnavailableReason(c.Id) is { } down ? ("unreachable", down)
+            : monitor.IsWatching(c.Id) ? ("available", null)
+            : ("unknown", NotWatchedYet.Replace("{id}", c.Id, StringComparison.Ordinal));
+        return new(c.Id, c.Name, c.Kind.ToString().ToLowerInvariant(), c.Host, c.Port, c.Username, c.Engine.ToString().ToLowerInvariant(),
+            c.HostKeyFingerprint is null ? null : "SHA256:" + c.HostKeyFingerprint, c.Defaults, c.OwnerId is null, state, reason);
+    }
 }
 
 /// <summary>Maps tasks to DTOs; the interface URL is absolute when <c>Rosetta:PublicUrl</c> is configured.</summary>

@@ -17,6 +17,9 @@ public static class OpenApiDocumentation
 
     public static void Configure(OpenApiOptions options)
     {
+        // HEAD twins of the GET operations (HeadRequests) are said once in the description, not listed.
+        var inDocument = options.ShouldInclude;
+        options.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && inDocument(description);
         options.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Rosetta.Blazor API";
@@ -24,7 +27,8 @@ public static class OpenApiDocumentation
                 "Authenticate with 'Authorization: Bearer <token>' from POST /api/v1/tokens. " +
                 "A task's HTTP interface (WebSockets included) is proxied at /t/{id}/ for its owner (the same Bearer token, " +
                 "or the dashboard's session) and for holders of its share links; an interface of protocol 'ssh' is a TCP port " +
-                "named by the task's interface.host and interface.port. Errors are RFC 7807 problem+json.";
+                "named by the task's interface.host and interface.port. Errors are RFC 7807 problem+json. " +
+                "Every GET also answers HEAD (the same status and headers, no body).";
             doc.Components ??= new OpenApiComponents();
             doc.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             doc.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme

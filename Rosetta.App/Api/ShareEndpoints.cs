@@ -25,17 +25,17 @@ public static class ShareEndpoints
                 return Results.Created($"/api/v1/tasks/{id}/shares/{issued.Link.Id}",
                     new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, issued.Link.ViewOnly, $"{request.Scheme}://{request.Host}{OpenPath}/{issued.Secret}"));
             })
-            .WithSummary("Create a share link to the task's interface (owner only; default 24 h, at most 30 days; `viewOnly` for desktop tasks: the holder sees the desktop but cannot control it). The URL is shown once.")
-            .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(404);
+            .WithSummary("Create a share link to the task's web interface (owner only: 403 for an admin; 409 for an SSH task; default 24 h, at most 30 days; `viewOnly` for desktop tasks: the holder sees the desktop but cannot control it). The URL is shown once.")
+            .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, ShareLinkConnections connections, CancellationToken ct) =>
                 await service.ListAsync(user.ToCaller(), id, ct) is { } links
                     ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly, connections.OpenThrough(l))))
                     : TaskEndpoints.NotFound(id))
-            .WithSummary("The task's share links (never their secrets), each with how many WebSockets are open through it now.");
+            .WithSummary("The task's share links (never their secrets), each with how many WebSockets are open through it now; for its owner and admins.");
 
         shares.MapDelete("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
                 await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent() : TaskEndpoints.NotFound(id))
-            .WithSummary("Revoke a share link; it stops working at once, WebSockets included.");
+            .WithSummary("Revoke a share link (its owner or an admin); it stops working at once, WebSockets included.");
     }
 }

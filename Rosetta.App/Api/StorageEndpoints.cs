@@ -76,7 +76,8 @@ public static class StorageEndpoints
                 // render as a page on the dashboard's origin.
                 if (!storage.IsFolder(target))
                 {
-                    if (ctx.Request.Headers.Range.Count > 0)
+                    // The file result sends no body for HEAD: only the whole-file path below would read it all.
+                    if (ctx.Request.Headers.Range.Count > 0 || ctx.IsHead())
                         return Results.File(storage.OpenRead(target), "application/octet-stream", name, enableRangeProcessing: true);
                     // A whole file goes the storage's fastest way (over SFTP many reads in flight, not one per round trip).
                     await storage.DownloadAsync(target, length =>
@@ -95,7 +96,7 @@ public static class StorageEndpoints
                 if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
                 ctx.Response.ContentType = "application/zip";
                 ctx.Response.Headers.ContentDisposition = new System.Net.Mime.ContentDisposition { FileName = name + ".zip" }.ToString();
-                await storage.WriteZipAsync(target, ctx.Response.Body, ct);
+                if (!ctx.IsHead()) await storage.WriteZipAsync(target, ctx.Response.Body, ct);
                 return Results.Empty;
             })
             .WithSummary("Download a file (streamed, ranges supported) or a folder as a zip archive (streamed).")
@@ -130,12 +131,16 @@ public static class StorageEndpoints
             {
                 var target = StoragePath.Parse(path);
                 var storage = await OpenAsync(service, user, id, ct);
+                if (ctx.Request.ContentType is { } type && type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+                    return Results.Problem(statusCode: 415, title: "A multipart body would be stored as it is.",
+                        detail: $"PUT stores the body byte for byte, form boundaries included. Send a multipart form with POST /api/v1/storages/{id}/files?path=FOLDER, or the file's own bytes with PUT.");
                 AllowLargeBody(ctx);
                 var size = await storage.UploadAsync(target, ctx.Request.Body, ctx.Request.ContentLength, ct);
                 return Results.Created($"/api/v1/storages/{id}/download?path={Uri.EscapeDataString(target.ToString())}", new UploadedDto(target.ToString(), size));
             })
-            .WithSummary("Upload the request body as the file at ?path= (replacing a file there, creating missing folders). Streamed to a temporary file and renamed when complete.")
-            .Accepts<byte[]>("application/octet-stream")
+            .WithSummary("Upload the request body as the file at ?path= (replacing a file there, creating missing folders); any Content-Type but multipart (the body is stored byte for byte). Streamed to a temporary file and renamed when complete.")
+            // Any type: curl --data-binary says application/x-www-form-urlencoded, others text/plain; the bytes are the file all the same.
+            .Accepts<byte[]>("application/octet-stream", "*/*")
             .Produces<UploadedDto>(201).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413);
 
         storages.MapPost("/{id}/files", async (string id, string? path, ClaimsPrincipal user, StorageService service, HttpContext ctx, CancellationToken ct) =>

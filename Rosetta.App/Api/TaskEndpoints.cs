@@ -44,14 +44,15 @@ public static class TaskEndpoints
                     ? Results.Ok(new { secret })
                     : Results.Problem(statusCode: 404, title: "Not found.", detail: "This task has no password to show: its interface needs none, or the proxy logs in for you.");
             })
-            .WithSummary("The owner's interface password of an SSH task (the proxy supplies HTTP interfaces' own secrets itself).")
-            .ProducesProblem(404);
+            .WithSummary("The owner's interface password of an SSH task (the proxy supplies HTTP interfaces' own secrets itself); 403 for an admin asking for another user's.")
+            .ProducesProblem(403).ProducesProblem(404);
 
         tasks.MapGet("/{id}/logs", async (string id, int? tail, bool? follow, ClaimsPrincipal user, TaskService service, HttpContext ctx) =>
             {
                 if (service.Find(user.ToCaller(), id) is not { } task) return NotFound(id);
                 if (tail is < 0) return Results.Problem(statusCode: 400, title: "The request is invalid.", detail: "tail must be zero or a positive number of lines.");
                 ctx.Response.ContentType = "text/plain; charset=utf-8";
+                if (ctx.IsHead()) return Results.Empty; // a followed log would never end
                 // Lines are written as they come: a follower sees output live, a large log never sits in memory.
                 await using var writer = new StreamWriter(ctx.Response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024);
                 await foreach (var line in service.ReadLogsAsync(task, tail, follow == true, ctx.RequestAborted))

@@ -80,6 +80,6 @@ public static class RosettaHost
     private static void MapHealthChecks(this WebApplication app) =>
         app.MapGet("/healthz", (Rosetta.Core.Monitoring.TaskMonitor monitor) =>
                 monitor.IsReady ? Results.Text("ok") : Results.Problem(statusCode: 503, title: "Starting", detail: "The platform is still starting."))
-            .AllowAnonymous().WithTags("Health").WithSummary("200 once the platform serves; 503 while it starts.")
+            .AllowAnonymous().AnswerHeadToo().WithTags("Health").WithSummary("200 once the platform serves; 503 while it starts.")
             .Produces<string>(200, "text/plain").ProducesProblem(503);
 }

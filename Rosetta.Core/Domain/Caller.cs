@@ -13,5 +13,11 @@ public sealed record Caller(string UserId, bool IsAdmin)
     public bool CanUse(string? ownerId) => ownerId is null || CanSee(ownerId);
 }
 
+/// <summary>
+/// The caller sees the object (an admin sees everything) but only its owner may do this, e.g. log in
+/// to the owner's session or hand it to someone else.
+/// </summary>
+public sealed class OwnerOnlyException(string message) : Exception(message);
+
 /// <summary>The request conflicts with the object's state (e.g. deleting a running task).</summary>
 public sealed class ConflictException(string message) : Exception(message);

@@ -53,6 +53,12 @@ public sealed partial class TaskMonitor(
     /// <summary>Why a computing resource cannot be used right now, or null when it can.</summary>
     public string? UnavailableReason(string computingId) => _unavailable.TryGetValue(computingId, out var reason) ? reason : null;
 
+    /// <summary>Whether the platform follows this resource now (the local engine always; a remote one from its first task).</summary>
+    public bool IsWatching(string computingId)
+    {
+        lock (_watchers) return _watchers.ContainsKey(computingId);
+    }
+
     /// <summary>Whether this installation has a backend for computing resources of this kind.</summary>
     public bool Supports(ComputingKind kind) => _backends.ContainsKey(kind);
 

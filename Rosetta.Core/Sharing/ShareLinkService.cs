@@ -51,9 +51,16 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
 
     public sealed record Issued(ShareLink Link, string Secret);
 
+    /// <summary>A new link to the task's web interface; null when the caller cannot see the task.</summary>
+    /// <exception cref="OwnerOnlyException">An admin asked to share another user's task.</exception>
+    /// <exception cref="ConflictException">The task's interface is not a web page a link could open.</exception>
     public async Task<Issued?> CreateAsync(Caller caller, string taskId, string? name, TimeSpan lifetime, bool viewOnly, CancellationToken ct)
     {
-        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return null;
+        if (monitor.Get(taskId) is not { } task || !caller.CanSee(task.OwnerId)) return null;
+        if (task.OwnerId != caller.UserId)
+            throw new OwnerOnlyException("Only the task's owner can share it. An admin can list and revoke its links.");
+        if (task.InterfaceProtocol != InterfaceProtocol.Http)
+            throw new ConflictException("This task's interface is not a web page, so a link cannot open it: people reach an SSH task with an SSH client, its address and its own password or key.");
         var errors = new ValidationErrors();
         TextRules.DisplayName(errors, "name", name?.Trim(), required: false);
         if (lifetime <= TimeSpan.Zero || lifetime > MaxLifetime) errors.Add("expiresInMinutes", $"must be between 1 minute and {MaxLifetime.TotalDays} days.");
@@ -80,17 +87,18 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
     /// <summary>Whether the task's interface is a desktop whose VNC stream the proxy relays, and so can filter.</summary>
     public static bool CanBeViewOnly(TaskRecord task) => task.ProxyAuthorizationScheme == Software.VncAuthorization;
 
-    /// <summary>The task's links (active and ended), for its owner; null for someone else's task.</summary>
+    /// <summary>The task's links (active and ended), for its owner or an admin; null for a task the caller cannot see.</summary>
     public async Task<IReadOnlyList<ShareLink>?> ListAsync(Caller caller, string taskId, CancellationToken ct)
     {
-        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return null;
+        if (monitor.Get(taskId) is not { } task || !caller.CanSee(task.OwnerId)) return null;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Set<ShareLink>().AsNoTracking().Where(s => s.TaskId == taskId).OrderByDescending(s => s.CreatedAt).ToListAsync(ct);
     }
 
+    /// <summary>Ends a link at once (its owner or an admin, e.g. for a link that leaked); false when there is no such link the caller can see.</summary>
     public async Task<bool> RevokeAsync(Caller caller, string taskId, string linkId, CancellationToken ct)
     {
-        if (monitor.Get(taskId) is not { } task || task.OwnerId != caller.UserId) return false;
+        if (monitor.Get(taskId) is not { } task || !caller.CanSee(task.OwnerId)) return false;
         await EnsureLoadedAsync(ct); // a first load running now must not bring the revoked link back
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var link = await db.Set<ShareLink>().FirstOrDefaultAsync(s => s.Id == linkId && s.TaskId == taskId, ct);

@@ -158,9 +158,7 @@ public sealed class ConfinedDirectory : IStorageFolder
 
     public void Move(StoragePath from, StoragePath to)
     {
-        if (from.IsRoot) throw ValidationException.For("from", "The storage's root cannot be moved.");
-        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being moved.");
+        StoragePath.EnsureMovable(from, to);
         var source = Entry(from, "from");
         if (!EntryExists(source)) throw new StorageEntryNotFoundException($"Nothing is at '{from}' in this storage.");
         var target = Entry(to, "to");

@@ -96,9 +96,7 @@ public sealed class SftpFolder : IStorageFolder
 
     public void Move(StoragePath from, StoragePath to) => OnHost(() =>
     {
-        if (from.IsRoot) throw ValidationException.For("from", "The storage's root cannot be moved.");
-        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being moved.");
+        StoragePath.EnsureMovable(from, to);
         var source = Entry(from, "from");
         var attributes = LStat(source) ?? throw new StorageEntryNotFoundException($"Nothing is at '{from}' in this storage.");
         if (attributes.IsSymbolicLink) throw LinkUnchangeable("from", from);

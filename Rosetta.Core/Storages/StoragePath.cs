@@ -42,6 +42,15 @@ public sealed class StoragePath : IEquatable<StoragePath>
         if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
     }
 
+    /// <summary>Refuses a move that cannot be made: the root either way, onto itself, or into the folder being moved.</summary>
+    public static void EnsureMovable(StoragePath from, StoragePath to)
+    {
+        if (from.IsRoot) throw ValidationException.For("from", "The storage's root cannot be moved.");
+        if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
+        if (from.Equals(to)) throw ValidationException.For("to", "is where it is already: give a new name or another folder.");
+        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being moved.");
+    }
+
     /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
     public bool Contains(StoragePath other) =>
         other.Segments.Count >= Segments.Count && Segments.SequenceEqual(other.Segments.Take(Segments.Count), StringComparer.Ordinal);

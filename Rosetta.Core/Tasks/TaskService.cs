@@ -98,10 +98,14 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
     /// The interface password of the caller's own task, for interfaces the proxy cannot log into for
     /// them (SSH). Null when there is none, when the proxy supplies it itself, or for someone else's task.
     /// </summary>
-    public string? InterfaceSecret(Caller caller, string taskId) =>
-        monitor.Get(taskId) is { } task && task.OwnerId == caller.UserId && task.ProxyAuthorizationScheme is null
-            ? monitor.SecretOf(task)
-            : null;
+    /// <exception cref="OwnerOnlyException">An admin asked for another user's task.</exception>
+    public string? InterfaceSecret(Caller caller, string taskId)
+    {
+        if (Find(caller, taskId) is not { } task) return null;
+        if (task.OwnerId != caller.UserId)
+            throw new OwnerOnlyException("Only the task's owner sees its password: it opens the owner's own session. An admin can stop or delete the task.");
+        return task.ProxyAuthorizationScheme is null ? monitor.SecretOf(task) : null;
+    }
 
     /// <summary>Asks for the task to stop; returns at once (the stop finishes in the background). False: no such task.</summary>
     public bool RequestStop(Caller caller, string taskId)

@@ -33,6 +33,9 @@ public static partial class ResourceQuantities
         return true;
     }
 
+    /// <summary>Written as a memory size, whether or not the amount fits (what a refusal then says).</summary>
+    public static bool IsMemoryNotation(string text) => MemoryPattern().IsMatch(text.Trim());
+
     // [0-9], not \d (which takes any script's digits), and \z, not $ (which lets a final newline through).
     [GeneratedRegex(@"^(?<n>[0-9]{1,15}(\.[0-9]{1,6})?)\s*(?<u>[kKmMgGtTbB]?)(i?[bB])?\z")]
     private static partial Regex MemoryPattern();
@@ -51,6 +54,20 @@ public static partial class ResourceQuantities
         if (minutes > 59 || seconds > 59 || (match.Groups["d"].Success && hours > 23)) return false;
         walltime = new TimeSpan(days, hours, minutes, seconds);
         return walltime > TimeSpan.Zero;
+    }
+
+    /// <summary>
+    /// Why a limit written in the right notation is still refused (zero, a minute of 75); null when the
+    /// notation itself is wrong or the limit is fine.
+    /// </summary>
+    public static string? WalltimeProblem(string text)
+    {
+        var match = WalltimePattern().Match(text);
+        if (!match.Success || TryParseWalltime(text, out _)) return null;
+        int Part(string name) => int.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture);
+        if (Part("m") > 59 || Part("s") > 59) return "has minutes or seconds over 59; write e.g. 01:30:00 for 90 minutes.";
+        if (match.Groups["d"].Success && Part("h") > 23) return "has more than 23 hours after the day; write e.g. 2-01:00:00.";
+        return "is zero: give the longest time the task may run, e.g. 02:00:00.";
     }
 
     [GeneratedRegex(@"^((?<d>[0-9]{1,3})-)?(?<h>[0-9]{1,4}):(?<m>[0-9]{2}):(?<s>[0-9]{2})\z")]

@@ -27,7 +27,7 @@ public static partial class TaskRequestValidator
     /// <summary>Whether well-formed cpus and memory fit what <paramref name="computing"/> can give one task.</summary>
     public static void CheckCapacity(ValidationErrors errors, TaskOptions options, ComputingResource computing, ComputingCapacity capacity)
     {
-        if (options.Cpus is { } cpus && cpus >= MinCpus && cpus > capacity.MaxCpus)
+        if (options.Cpus is { } cpus && double.IsFinite(cpus) && cpus >= MinCpus && cpus > capacity.MaxCpus)
             errors.Add("options.cpus", $"asks for {cpus} cores but '{computing.Name}' has {capacity.MaxCpus}.");
         if (ResourceQuantities.TryParseMemory(options.Memory, out var bytes) && bytes > capacity.MaxMemoryBytes)
             errors.Add("options.memory", $"asks for {ResourceQuantities.FormatBytes(bytes)} but '{computing.Name}' has {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)}.");
@@ -48,17 +48,23 @@ public static partial class TaskRequestValidator
     {
         if (options.Cpus is { } cpus && (double.IsNaN(cpus) || cpus < MinCpus))
             errors.Add($"{prefix}.cpus", $"must be at least {MinCpus} (a fraction of one core is allowed).");
+        else if (options.Cpus is { } huge && double.IsInfinity(huge)) // JSON's 1e400
+            errors.Add($"{prefix}.cpus", "is too large to be a number of cores; write e.g. 2 or 0.5.");
 
         if (options.Memory is { } memory)
         {
             if (!ResourceQuantities.TryParseMemory(memory, out var bytes))
-                errors.Add($"{prefix}.memory", $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
+                errors.Add($"{prefix}.memory", ResourceQuantities.IsMemoryNotation(memory)
+                    ? $"'{Shorten(memory)}' is more memory than any machine has; write e.g. 512M or 2G."
+                    : $"'{Shorten(memory)}' is not a memory size; write e.g. 512M or 2G.");
             else if (bytes < MinMemoryBytes)
                 errors.Add($"{prefix}.memory", "must be at least 6M.");
         }
 
         if (options.Walltime is { } walltime && !ResourceQuantities.TryParseWalltime(walltime, out _))
-            errors.Add($"{prefix}.walltime", $"'{Shorten(walltime)}' is not a duration; write HH:MM:SS (e.g. 02:00:00) or D-HH:MM:SS.");
+            errors.Add($"{prefix}.walltime", ResourceQuantities.WalltimeProblem(walltime) is { } problem
+                ? $"'{Shorten(walltime)}' {problem}"
+                : $"'{Shorten(walltime)}' is not a duration; write HH:MM:SS (e.g. 02:00:00) or D-HH:MM:SS.");
 
         bool slurm = kind == ComputingKind.Slurm;
         CheckSchedulerName(errors, $"{prefix}.partition", options.Partition, slurm);

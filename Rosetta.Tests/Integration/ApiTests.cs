@@ -45,7 +45,10 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tasks")).StatusCode);
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/tokens/{issued["id"]}")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/tasks")).StatusCode);
+        var refused = await client.GetAsync("/api/v1/tasks");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        // Not just "authenticate": the token it sent is what is wrong.
+        Assert.StartsWith("The Bearer token was not accepted", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
     }
 
     [Fact]
@@ -120,6 +123,8 @@ public sealed class ApiTests(PlatformFixture platform)
     [InlineData("""{"software":"hello","computing":"local","options":{"cpus":"two"}}""", "expected a number")]
     [InlineData("""{"software":"hello","computing":"local","options":{"memory":2}}""", "expected a string")]
     [InlineData("", "A JSON body is required")]
+    [InlineData("""{"software":"hello","computing":"local","name":"x","name":"y"}""", "The field 'name' is given twice; give it once.")]
+    [InlineData("""{"software":"hello","computing":"local","options":{"env":{"A":"1","A":"2"}}}""", "'options.env.A' is given twice")]
     [InlineData("""{"software":"hello","computing":"local","name":"a\uD800b"}""", "at 'name' is not valid Unicode")]
     [InlineData("""{"software":"hello","computing":"local","name":5}""", "at 'name' has the wrong type: expected a string")]
     [InlineData("""{"software":"hello","computing":"local","options":{"walltime":"٠١:٠٠:٠٠"}}""", "walltime")]
@@ -534,7 +539,9 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Contains("expected a whole number", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("""{"name":"x","image":"x","interfacePort":"8080"}"""))));
         // Missing credentials say which field; they are not "wrong credentials".
         Assert.Contains("password", await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("""{"username":"admin"}"""))));
-        Assert.Contains("username", await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("{}"))));
+        var neither = await DetailAsync(await anonymous.PostAsync("/api/v1/tokens", Json("{}")));
+        Assert.Contains("username", neither);
+        Assert.Contains("password", neither);
         Assert.Contains("cannot be '.' or '..'", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"..","password":"password-1"}"""))));
         Assert.Contains("'-', '.', '_' or '@'", await DetailAsync(await admin.PostAsync("/api/v1/users", Json("""{"username":"x y/z","password":"password-1"}"""))));
         Assert.DoesNotContain("id:", await DetailAsync(await admin.PostAsync("/api/v1/software", Json("{}"))));
@@ -546,6 +553,8 @@ public sealed class ApiTests(PlatformFixture platform)
             Assert.StartsWith("'tail' is too large", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=99999999999")));
             Assert.Equal("'follow' must be true or false, not 'yes'.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?follow=yes")));
             Assert.Contains("is given 2 times", await DetailAsync(await admin.PutAsync("/api/v1/storages/personal/files?path=a&path=b", new ByteArrayContent([1]))));
+            // Binding would join the two as "1,2" and complain about a value nobody sent.
+            Assert.Equal("tail: is given 2 times; give it once.", await DetailAsync(await admin.GetAsync($"/api/v1/tasks/{task}/logs?tail=1&tail=2")));
         }
         finally
         {
@@ -567,5 +576,52 @@ public sealed class ApiTests(PlatformFixture platform)
     {
         using var client = App.Client();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/healthz"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryGetAnswersHeadWithTheSameStatusAndNoBody_EvenAFollowedLog()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        using var anonymous = App.Client();
+        var task = (string)(await TaskApi.StartAsync(admin, new { software = "hello", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(admin, task, "running");
+            foreach (var path in new[] { "/api/v1/tasks", $"/api/v1/tasks/{task}", "/api/v1/software", $"/api/v1/tasks/{task}/logs?follow=true" })
+            {
+                using var get = await admin.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+                // A followed log never ends for GET; HEAD answers at once (the client's timeout would fail this).
+                using var head = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+                Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+                Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+                Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+            }
+            // The same rules as GET: anonymous is refused, another's or no task is not found.
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/tasks"))).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/tasks/nosuchtask"))).StatusCode);
+            // HEAD is not listed as operations of its own; a POST-only path does not run for it.
+            var document = await anonymous.GetStringAsync("/openapi/v1.json");
+            Assert.DoesNotContain("\"head\"", document);
+            Assert.False((await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/v1/tasks/{task}/stop"))).IsSuccessStatusCode);
+            Assert.Equal("running", (string?)(await admin.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{task}"))!["status"]);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(admin, task);
+        }
+    }
+
+    [Fact]
+    public async Task ABodyOverTheLimitIsRefusedWithTheLimit()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var huge = "{\"name\":\"" + new string('x', 31_000_000) + "\"}";
+        // As curl sends a large body: the answer comes before the body is sent.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/software") { Content = new StringContent(huge, Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = true;
+        var response = await admin.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("at most 30,000,000 bytes", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
     }
 }

@@ -56,10 +56,19 @@ public sealed class ShareLinkTests
             Assert.NotEqual(HttpStatusCode.OK, (await guest.GetAsync($"/t/{other}/")).StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized, (await guest.GetAsync($"/api/v1/tasks/{id}")).StatusCode);
 
-            // Listed on the task; revoked, it stops working at once, WebSockets included.
+            // Listed on the task, for its owner and for admins, who cannot make links to it themselves.
             var listed = await owner.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares");
             Assert.Equal("for Bob", (string?)Assert.Single(listed!)!["name"]);
-            Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/v1/tasks/{id}/shares")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
+            using var admin = app.Client(await app.AdminTokenAsync());
+            Assert.Equal("for Bob", (string?)Assert.Single((await admin.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares"))!)!["name"]);
+            var adminLink = await admin.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { });
+            Assert.Equal(HttpStatusCode.Forbidden, adminLink.StatusCode);
+            Assert.StartsWith("Only the task's owner can share it", (string?)(await TaskApi.ProblemAsync(adminLink))["detail"]);
+
+            // Revoked (here by an admin, as for a link that leaked), it stops working at once, WebSockets included.
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
             await AssertLinkDeadAsync(guest, $"/t/{id}/api/status");
             await AssertLinkDeadAsync(guest, $"/t/{id}/", page: true);
             await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(channels, cookies));

@@ -46,6 +46,17 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
             Assert.False(string.IsNullOrEmpty((string?)secret!["secret"]));
             using var other = await App.NewUserClientAsync();
             Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/tasks/{id}/secret")).StatusCode);
+            // An admin sees the task, and is told the password is the owner's alone.
+            using var admin = App.Client(await App.AdminTokenAsync());
+            var forAdmin = await admin.GetAsync($"/api/v1/tasks/{id}/secret");
+            Assert.Equal(HttpStatusCode.Forbidden, forAdmin.StatusCode);
+            Assert.StartsWith("Only the task's owner sees its password", (string?)(await TaskApi.ProblemAsync(forAdmin))["detail"]);
+
+            // A share link could not open an SSH interface: none is made.
+            var link = await client.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { });
+            Assert.Equal(HttpStatusCode.Conflict, link.StatusCode);
+            Assert.Contains("a link cannot open it", (string?)(await TaskApi.ProblemAsync(link))["detail"]);
+            Assert.Empty((await client.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares"))!);
 
             // A browser pointed at /t/{id}/ learns where the interface really is instead of a bare 502.
             var web = await client.GetAsync($"/t/{id}/");

@@ -21,11 +21,15 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
     {
         using var owner = await App.NewUserClientAsync();
         var id = await AddHostAsync(owner, DemoSshHost.Port, DemoSshHost.User);
+        // Not "available": nothing has tried it yet.
+        var added = (await owner.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{id}"))!;
+        Assert.Equal("unknown", (string?)added["state"]);
+        Assert.Contains($"POST /api/v1/computing/{id}/test", (string?)added["stateReason"]);
 
         // Before the key is on the host, the test button says what to do.
         var refused = await TestAsync(owner, id);
         Assert.False((bool)refused["ok"]!);
-        Assert.Contains($"refused the platform's key for user '{DemoSshHost.User}'", (string?)refused["message"]);
+        Assert.Contains($"refused your key for user '{DemoSshHost.User}'. Add the public key shown on your Account page", (string?)refused["message"]);
         Assert.Contains("authorized_keys", (string?)refused["message"]);
 
         // What the user does by hand on their host.
@@ -76,7 +80,7 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         }
         var notSsh = await FailureAsync(user, await AddHostAsync(user, App.BaseAddress.Port, DemoSshHost.User));
         Assert.True(notSsh.Contains("is not an SSH server"), notSsh);
-        Assert.Contains("refused the platform's key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
+        Assert.Contains("refused your key for user 'nosuchuser'", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, "nosuchuser")));
         var forged = "SHA256:" + new string('A', 43);
         Assert.Contains("host key of 127.0.0.1:2222 has changed", await FailureAsync(user, await AddHostAsync(user, DemoSshHost.Port, DemoSshHost.User, fingerprint: forged)));
         // The right fingerprint pasted with base64's padding is still the right one.

@@ -50,6 +50,55 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     }
 
     [Fact]
+    public async Task AnUploadIsTheBodysBytesWhateverItsContentTypeSaysButMultipartGoesToPost()
+    {
+        var (client, name) = await NewUserAsync();
+        // What curl --data-binary, a text editor's client and a JSON tool would send.
+        foreach (var type in new[] { "application/x-www-form-urlencoded", "text/plain; charset=utf-8", "application/json", "application/octet-stream" })
+        {
+            var bytes = Encoding.UTF8.GetBytes($"a=1&b=2 {{\"sent as\": \"{type}\"}}");
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(type);
+            var file = "typed-" + type.Split('/', ';')[1] + ".txt";
+            var response = await client.PutAsync($"/api/v1/storages/personal/files?path={file}", content);
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{type}: {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(PersonalFolder(name), file)));
+        }
+
+        using var form = new MultipartFormDataContent { { new ByteArrayContent([1, 2, 3]), "file", "f.bin" } };
+        var multipart = await client.PutAsync("/api/v1/storages/personal/files?path=f.bin", form);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, multipart.StatusCode);
+        Assert.Contains("with POST /api/v1/storages/personal/files?path=FOLDER", (string?)(await TaskApi.ProblemAsync(multipart))["detail"]);
+        Assert.False(File.Exists(Path.Combine(PersonalFolder(name), "f.bin")));
+    }
+
+    [Fact]
+    public async Task HeadOfADownloadGivesItsHeadersWithoutTheBody()
+    {
+        var (client, name) = await NewUserAsync();
+        Directory.CreateDirectory(Path.Combine(PersonalFolder(name), "folder"));
+        await File.WriteAllBytesAsync(Path.Combine(PersonalFolder(name), "folder", "data.bin"), new byte[100_000]);
+
+        using var file = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=folder/data.bin"));
+        Assert.Equal(HttpStatusCode.OK, file.StatusCode);
+        Assert.Equal(100_000, file.Content.Headers.ContentLength);
+        Assert.Equal("bytes", file.Headers.AcceptRanges.Single());
+        Assert.Equal("data.bin", file.Content.Headers.ContentDisposition?.FileNameStar ?? file.Content.Headers.ContentDisposition?.FileName);
+        Assert.Empty(await file.Content.ReadAsByteArrayAsync());
+
+        using var folder = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=folder"));
+        Assert.Equal(HttpStatusCode.OK, folder.StatusCode);
+        Assert.Equal("application/zip", folder.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await folder.Content.ReadAsByteArrayAsync());
+
+        // The same rules as GET: nothing is there, or the path is hostile.
+        using var missing = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=nothing"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var hostile = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=../x"));
+        Assert.Equal(HttpStatusCode.BadRequest, hostile.StatusCode);
+    }
+
+    [Fact]
     public async Task SeededStoragesAreListedWithTheirBindPaths()
     {
         var (client, _) = await NewUserAsync();

@@ -45,6 +45,17 @@ public sealed class StoragePathTests
     [InlineData("spaces and 'quotes' $(x)", "spaces and 'quotes' $(x)")]
     public void OrdinaryPathsParse(string? path, string expected) => Assert.Equal(expected, StoragePath.Parse(path).ToString());
 
+    [Theory]
+    [InlineData("data/c.txt", "data/c.txt", "to", "is where it is already")]
+    [InlineData("data", "data/inner", "to", "is inside the folder being moved")]
+    [InlineData("", "data", "from", "root cannot be moved")]
+    [InlineData("data", "", "to", "storage's root")]
+    public void AMoveThatCannotBeMadeSaysWhy(string from, string to, string field, string expected)
+    {
+        var refused = Assert.Throws<ValidationException>(() => StoragePath.EnsureMovable(StoragePath.Parse(from), StoragePath.Parse(to)));
+        Assert.Contains(expected, Assert.Single(refused.Errors.ToDictionary()[field]));
+    }
+
     [Fact]
     public void NameLimitIsCountedInUtf8Bytes()
     {

@@ -40,6 +40,27 @@ public sealed class TaskRequestValidatorTests
         Assert.Contains("4 GiB", errors["options.memory"][0]);
     }
 
+    [Theory]
+    [InlineData("lots", "memory", "is not a memory size")]
+    [InlineData("99999999T", "memory", "is more memory than any machine has")]
+    [InlineData("soon", "walltime", "is not a duration")]
+    [InlineData("00:00:00", "walltime", "is zero")]
+    [InlineData("01:75:00", "walltime", "minutes or seconds over 59")]
+    [InlineData("1-30:00:00", "walltime", "more than 23 hours after the day")]
+    public void AQuantityInTheRightNotationIsRefusedForWhatIsWrongWithIt(string text, string field, string expected)
+    {
+        var options = field == "memory" ? new TaskOptions { Memory = text } : new TaskOptions { Walltime = text };
+        var errors = Validate(options).ToDictionary();
+        Assert.Contains(expected, Assert.Single(errors[$"options.{field}"]));
+    }
+
+    [Fact]
+    public void AnInfiniteNumberOfCoresIsTooLargeNotAskedOfTheResource()
+    {
+        var message = Assert.Single(Validate(new TaskOptions { Cpus = double.PositiveInfinity }).ToDictionary()["options.cpus"]);
+        Assert.Equal("is too large to be a number of cores; write e.g. 2 or 0.5.", message);
+    }
+
     [Fact]
     public void PlatformManagedVariablesCannotBeOverridden()
     {

@@ -23,10 +23,12 @@ internal static class SshFailures
                 $"{where} did not answer within {timeoutSeconds} s: the host is down or a firewall drops the connection.",
             SocketException { SocketErrorCode: SocketError.NetworkUnreachable or SocketError.HostUnreachable } socket =>
                 $"{where} is unreachable from the platform ({socket.SocketErrorCode}).",
-            SshAuthenticationException =>
-                $"{computing.Host} refused the platform's key for user '{computing.Username}'. Add the public key shown on " +
-                $"{(computing.OwnerId is null ? "the admin's configuration (Rosetta:Ssh:PlatformKeyPath)" : "your Account page")} to " +
-                $"~{computing.Username}/.ssh/authorized_keys on that host, and check the username.",
+            // A user's own resource logs in with that user's key, a platform-wide one with the platform's.
+            SshAuthenticationException => computing.OwnerId is null
+                ? $"{computing.Host} refused the platform's key for user '{computing.Username}'. Add the platform's public key " +
+                  $"(the admin's configuration, Rosetta:Ssh:PlatformKeyPath) to ~{computing.Username}/.ssh/authorized_keys on that host, and check the username."
+                : $"{computing.Host} refused your key for user '{computing.Username}'. Add the public key shown on your Account page to " +
+                  $"~{computing.Username}/.ssh/authorized_keys on that host, and check the username.",
             SshConnectionException when e.Message.Contains("identification", StringComparison.OrdinalIgnoreCase) =>
                 $"{where} answered but is not an SSH server. Check the port.",
             _ => $"Could not connect to {where}: {e.GetBaseException().Message}",
