@@ -25,19 +25,12 @@ public sealed record ComputingDto(
     string Id, string Name, string Kind, string? Host, int Port, string? Username, string Engine,
     string? HostKeyFingerprint, TaskOptions Defaults, bool PlatformWide, string State, string? StateReason)
 {
-    public const string NotWatchedYet = "Not connected yet: the platform connects when the first task starts here. POST /api/v1/computing/{id}/test checks the connection now.";
-
-    /// <summary>
-    /// The monitor's view: <c>unreachable</c> (with why), <c>available</c> while it follows the resource
-    /// and reaches it, <c>unknown</c> before it has tried (a remote resource without tasks).
-    /// </summary>
+    /// <summary>With the monitor's view of it: <c>available</c>, <c>unreachable</c> (and why) or <c>unknown</c> (not tried yet).</summary>
     public static ComputingDto From(ComputingResource c, Rosetta.Core.Monitoring.TaskMonitor monitor)
     {
-        var (state, reason) = monitor.UnavailableReason(c.Id) is { } down ? ("unreachable", down)
-            : monitor.IsWatching(c.Id) ? ("available", null)
-            : ("unknown", NotWatchedYet.Replace("{id}", c.Id, StringComparison.Ordinal));
+        var (state, reason) = monitor.StateOf(c);
         return new(c.Id, c.Name, c.Kind.ToString().ToLowerInvariant(), c.Host, c.Port, c.Username, c.Engine.ToString().ToLowerInvariant(),
-            c.HostKeyFingerprint is null ? null : "SHA256:" + c.HostKeyFingerprint, c.Defaults, c.OwnerId is null, state, reason);
+            c.HostKeyFingerprint is null ? null : "SHA256:" + c.HostKeyFingerprint, c.Defaults, c.OwnerId is null, state.ToString().ToLowerInvariant(), reason);
     }
 }
 

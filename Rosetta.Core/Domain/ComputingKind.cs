@@ -11,6 +11,17 @@ public enum ComputingKind
     Slurm,
 }
 
+/// <summary>What the platform knows of a computing resource's reachability.</summary>
+public enum ComputingState
+{
+    /// <summary>Followed by the task monitor and reached.</summary>
+    Available,
+    /// <summary>Tried and not reached (or its kind is not served by this installation).</summary>
+    Unreachable,
+    /// <summary>Not tried yet: a remote resource is followed from its first task.</summary>
+    Unknown,
+}
+
 /// <summary>The container engine used on a computing resource.</summary>
 public enum ContainerEngineKind
 {

@@ -53,10 +53,21 @@ public sealed partial class TaskMonitor(
     /// <summary>Why a computing resource cannot be used right now, or null when it can.</summary>
     public string? UnavailableReason(string computingId) => _unavailable.TryGetValue(computingId, out var reason) ? reason : null;
 
-    /// <summary>Whether the platform follows this resource now (the local engine always; a remote one from its first task).</summary>
-    public bool IsWatching(string computingId)
+    /// <summary>
+    /// What the platform knows of <paramref name="computing"/>, and why when it is not available. The
+    /// local engine is followed from start-up, a remote resource from its first task: before that it
+    /// is <see cref="ComputingState.Unknown"/>, not "available".
+    /// </summary>
+    public (ComputingState State, string? Reason) StateOf(ComputingResource computing)
     {
-        lock (_watchers) return _watchers.ContainsKey(computingId);
+        if (!Supports(computing.Kind)) return (ComputingState.Unreachable, $"{computing.Kind} resources are not supported by this installation yet.");
+        if (UnavailableReason(computing.Id) is { } down) return (ComputingState.Unreachable, down);
+        lock (_watchers)
+        {
+            if (_watchers.ContainsKey(computing.Id)) return (ComputingState.Available, null);
+        }
+        return (ComputingState.Unknown, "Not connected yet: the platform connects when the first task starts here. " +
+            $"A connection test checks it now (the Computing page's Test connection, or POST /api/v1/computing/{computing.Id}/test).");
     }
 
     /// <summary>Whether this installation has a backend for computing resources of this kind.</summary>

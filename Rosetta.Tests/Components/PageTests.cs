@@ -705,7 +705,7 @@ public sealed class ManagementPageTests
     [Fact]
     public async Task ComputingPage_RemovesOwnResourcesAfterAskingButNeverTheLocalEngine()
     {
-        await using var ctx = new DashboardTestContext();
+        await using var ctx = new DashboardTestContext(moreBackends: [new DashboardTestContext.FakeBackend(ComputingKind.Ssh)]);
         var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
         var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
         var workstation = await resources.AddAsync(caller, new Rosetta.Core.Catalogue.ComputingDraft(null, "Workstation", "ssh", "127.0.0.1", 2222, "demo", null, null, null), CancellationToken.None);
@@ -714,6 +714,9 @@ public sealed class ManagementPageTests
 
         // One Remove button: the workstation's, not the local engine's.
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=remove-computing]")));
+        // Nothing has tried the workstation yet: it is not shown as available.
+        Assert.Contains(page.FindAll("[data-test=computing-state]"), chip => chip.TextContent.Trim() == "not connected yet");
+        Assert.StartsWith("Not connected yet", Assert.Single(page.FindAll("[data-test=computing-state-reason]")).TextContent);
         page.WaitForAssertion(() => page.Find("[data-test=remove-computing]").Click());
         dialogs.WaitForAssertion(() => Assert.Contains("Remove 'Workstation'?", dialogs.Markup));
         dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click());

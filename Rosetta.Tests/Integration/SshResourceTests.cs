@@ -24,6 +24,7 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         // Not "available": nothing has tried it yet.
         var added = (await owner.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{id}"))!;
         Assert.Equal("unknown", (string?)added["state"]);
+        Assert.StartsWith("Not connected yet", (string?)added["stateReason"]);
         Assert.Contains($"POST /api/v1/computing/{id}/test", (string?)added["stateReason"]);
 
         // Before the key is on the host, the test button says what to do.
