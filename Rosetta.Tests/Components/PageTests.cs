@@ -305,6 +305,24 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_ShowsAnAdminAnotherUsersLinksToRevokeButNoWayToMakeOne()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var task = await ctx.AddTaskAsync("theirs", TaskState.Running, ownerId: "someone-else");
+        var shares = ctx.Services.GetRequiredService<Rosetta.Core.Sharing.ShareLinkService>();
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Contains("There are none.", page.Find("[data-test=share-admin]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=share-create]"));
+        Assert.Empty(page.FindAll("[data-test=share-name]"));
+
+        await shares.CreateAsync(new Caller("someone-else", IsAdmin: false), task.Id, "leaked", TimeSpan.FromHours(1), viewOnly: false, CancellationToken.None);
+        page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => page.Find("[data-test=share-revoke]").Click());
+        page.WaitForAssertion(() => Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent));
+        Assert.NotNull(Assert.Single((await shares.ListAsync(new Caller("someone-else", IsAdmin: false), task.Id, CancellationToken.None))!).RevokedAt);
+    }
+
+    [Fact]
     public async Task TaskDetail_ShowsLiveHowManyConnectionsEachShareLinkHasOpen()
     {
         await using var ctx = new DashboardTestContext();
