@@ -408,6 +408,48 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>
+    /// A field left (Tab) before the typing pause ends is checked all the same: the wizard never goes on
+    /// with a value nobody checked, and a mended value takes its message away.
+    /// </summary>
+    [Fact]
+    public async Task NewTaskWizard_ChecksAFieldLeftBeforeTheTypingPause()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")));
+
+        // Typed and left at once (Tab), before the 200 ms pause that checks a field being typed in.
+        async Task TypeAndLeaveAsync(string field, string text)
+        {
+            await page.InvokeAsync(() => page.Find($"input[data-test={field}], [data-test={field}] input").Input(text));
+            await page.InvokeAsync(() => page.Find($"input[data-test={field}], [data-test={field}] input").Blur());
+        }
+        await TypeAndLeaveAsync("memory", "lots");
+        await TypeAndLeaveAsync("walltime", "99");
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("'lots' is not a memory size", page.Markup);
+            Assert.Contains("'99' is not a duration", page.Markup);
+            Assert.True(page.Find("[data-test=next]").HasAttribute("disabled"));
+        }, TimeSpan.FromSeconds(2));
+
+        // Mended the same way, the messages go and the wizard goes on (it used to keep the old message
+        // and a disabled Next until the user typed again somewhere and paused).
+        await TypeAndLeaveAsync("memory", "2G");
+        await TypeAndLeaveAsync("walltime", "01:00:00");
+        page.WaitForAssertion(() =>
+        {
+            Assert.DoesNotContain("is not a memory size", page.Markup);
+            Assert.DoesNotContain("is not a duration", page.Markup);
+            Assert.False(page.Find("[data-test=next]").HasAttribute("disabled"));
+        }, TimeSpan.FromSeconds(2));
+        await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
+        page.WaitForAssertion(() => Assert.Contains("memory 2G, walltime 01:00:00", page.Find("[data-test=summary]").TextContent));
+    }
+
     /// <summary>Letters in the CPUs field reach the page as "not given": without a word the task would get the default.</summary>
     [Fact]
     public async Task NewTaskWizard_DoesNotGoOnWithTextThatIsNoNumber()
