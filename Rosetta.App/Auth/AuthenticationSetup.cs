@@ -35,6 +35,7 @@ public static class AuthenticationSetup
             o.Cookie.SameSite = SameSiteMode.Lax;
             o.LoginPath = "/login";
             o.LogoutPath = "/logout";
+            o.AccessDeniedPath = "/forbidden"; // the framework's default, /Account/AccessDenied, is no page here
             o.SlidingExpiration = true;
             o.ExpireTimeSpan = TimeSpan.FromDays(7);
             // Programs get a status code, people get the login page.

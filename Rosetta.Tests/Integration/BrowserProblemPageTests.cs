@@ -18,6 +18,23 @@ public sealed class BrowserProblemPageTests(PlatformFixture platform)
         return request;
     }
 
+    [Fact]
+    public async Task AUserOpeningTheAdminPageIsToldItIsForAdministrators()
+    {
+        var name = "na" + Guid.NewGuid().ToString("N")[..8];
+        (await platform.App.NewUserClientAsync(name)).Dispose();
+        using var browser = new BrowserLikeClient(platform.App.BaseAddress);
+        await browser.LogInAsync(platform.App.BaseAddress, name, "password-" + name);
+
+        var admin = await browser.NavigateAsync(new Uri(platform.App.BaseAddress, "/admin"));
+        Assert.Equal(HttpStatusCode.Redirect, admin.StatusCode);
+        var location = admin.Headers.Location!.OriginalString;
+        Assert.StartsWith("/forbidden", new Uri(platform.App.BaseAddress, location).AbsolutePath);
+        var page = await browser.NavigateAsync(new Uri(platform.App.BaseAddress, location));
+        Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+        Assert.Contains("This page is for administrators, and your account is not one", await page.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData("/t/nosuchtask0000/", "You have no task with this address.")]
     [InlineData("/s/not-a-share-link", "This share link is unknown, expired or revoked.")]
