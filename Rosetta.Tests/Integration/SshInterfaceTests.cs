@@ -40,6 +40,8 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
             var output = await RunAsync("ssh", "-p", port.ToString(), "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", $"scientist@{host}", "echo hello-from-$(id -un)");
             Assert.Contains("hello-from-scientist", output);
+            // The image's tini runs under the engine's init as a subreaper: no warning opens the task's output.
+            Assert.DoesNotContain("Tini is not running as PID 1", await client.GetStringAsync($"/api/v1/tasks/{id}/logs"));
 
             // The owner can read the task password (for clients without a key); nobody else can.
             var secret = await client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{id}/secret");
