@@ -10,8 +10,16 @@ window.rosetta = {
             element.addEventListener("scroll", () => { element.dataset.touched = "1"; }, { passive: true });
         }
     },
-    fullscreen: function (element) {
-        if (element && element.requestFullscreen) element.requestFullscreen();
+    // True once the element fills the screen; false when the browser refuses (no click just before,
+    // a policy, an embedded view), so the page can say what to do instead.
+    fullscreen: async function (element) {
+        if (!element || !element.requestFullscreen) return false;
+        try {
+            await element.requestFullscreen();
+            return true;
+        } catch {
+            return false;
+        }
     },
     reload: function (frame) {
         if (frame) frame.src = frame.src;

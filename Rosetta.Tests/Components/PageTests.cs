@@ -746,6 +746,22 @@ public sealed class ManagementPageTests
         Assert.Empty(other.FindAll("[data-test=desktop-frame]"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DesktopView_SaysWhatToDoWhenTheBrowserRefusesFullScreen(bool granted)
+    {
+        await using var ctx = new DashboardTestContext();
+        ctx.JSInterop.Setup<bool>("rosetta.fullscreen", _ => true).SetResult(granted);
+        var desktop = await ctx.AddTaskAsync("desktop", TaskState.Running);
+        var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, desktop.Id));
+        page.WaitForAssertion(() => page.Find("[data-test=desktop-frame]"));
+        await page.InvokeAsync(() => page.Find("[data-test=fullscreen]").Click());
+        var shown = ctx.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars.Select(s => s.Message).ToList();
+        if (granted) Assert.Empty(shown);
+        else Assert.Contains("did not allow full screen here. Open the desktop in its own tab", Assert.Single(shown));
+    }
+
     [Fact]
     public async Task DesktopView_OfAStoppedDesktopSaysItWillNotComeBackAndOffersNothingToClick()
     {
