@@ -323,6 +323,30 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_ShowsAnSshTasksCommandAndItsPasswordOnlyWhenAskedAndHidesItAgain()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("shell", TaskState.Running, softwareId: "ssh");
+        var protector = ctx.Services.GetRequiredService<Rosetta.Core.Security.TaskSecrets>();
+        await ctx.Monitor.UpdateAsync(task.Id, t =>
+        {
+            t.InterfaceProtocol = InterfaceProtocol.Ssh;
+            t.ForwardedPort = 2201;
+            t.ProtectedSecret = protector.Protect("the-task-password");
+            return true;
+        });
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Contains("ssh -p 2201 scientist@", page.Find("[data-test=ssh-command]").TextContent));
+        Assert.DoesNotContain("the-task-password", page.Markup);
+
+        page.Find("[data-test=reveal-secret]").Click();
+        page.WaitForAssertion(() => Assert.Equal("the-task-password", page.Find("[data-test=secret]").TextContent));
+        page.Find("[data-test=hide-secret]").Click();
+        page.WaitForAssertion(() => Assert.DoesNotContain("the-task-password", page.Markup));
+        Assert.Single(page.FindAll("[data-test=reveal-secret]"));
+    }
+
+    [Fact]
     public async Task TaskDetail_ShowsLiveHowManyConnectionsEachShareLinkHasOpen()
     {
         await using var ctx = new DashboardTestContext();
