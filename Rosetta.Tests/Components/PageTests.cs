@@ -629,6 +629,17 @@ public sealed class PageTests
         Assert.NotEmpty(page.FindAll("[data-test=software-hello]"));
     }
 
+    [Fact]
+    public async Task SoftwarePage_SaysWhetherEachWebAppIsServedAtItsRootOrUnderTheTasksPath()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=card-jupyter]"));
+        Assert.Contains("served under /t/{id}/ (prefix kept, told in BASE_URL)", page.Find("[data-test=card-jupyter] [data-test=sw-interface]").TextContent);
+        Assert.Contains("served at / (prefix stripped)", page.Find("[data-test=card-hello] [data-test=sw-interface]").TextContent);
+        Assert.DoesNotContain("served", page.Find("[data-test=card-ssh] [data-test=sw-interface]").TextContent);
+    }
+
     /// <summary>A number field kept its error only the first time: MudBlazor drops an error its page passes again unchanged.</summary>
     [Fact]
     public async Task SoftwarePage_ShowsANumberFieldsErrorAgainAfterItWasChangedToAnotherWrongValue()
