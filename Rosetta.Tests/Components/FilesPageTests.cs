@@ -572,6 +572,34 @@ public sealed class FilesPageTests
     }
 
     [Fact]
+    public async Task ADragOverTheListingSaysWhereTheFilesGoAndEndedUploadLinesStayWithTheirFolder()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        ctx.JSInterop.SetupVoid("rosetta.uploadFiles", _ => true).SetVoidResult();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        page.Find("[data-test=entry-name]").Click();
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
+
+        Assert.Empty(page.FindAll("[data-test=drop-hint]"));
+        page.Find("[data-test=drop-zone]").DragEnter();
+        Assert.Equal("Drop the files to upload them into 'data'", page.Find("[data-test=drop-hint]").TextContent);
+        Assert.Contains("dragging", page.Find("[data-test=drop-zone]").ClassName);
+
+        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("first", "one.txt"));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=upload-item]")));
+        File.WriteAllText(Path.Combine(folder, "data", "one.txt"), "first");
+        await page.InvokeAsync(() => page.Instance.UploadFinished(0, 201, """{"path":"data/one.txt","size":5}"""));
+        page.WaitForAssertion(() => Assert.Equal(["a.txt", "one.txt"], Names(page)));
+        Assert.Single(page.FindAll("[data-test=upload-item]")); // listed again, same folder: the line stays
+
+        page.FindAll("[data-test=crumb]")[0].Click();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.Empty(page.FindAll("[data-test=upload-item]"));
+    }
+
+    [Fact]
     public async Task EnterInTheNewFolderOrRenameFieldDoesWhatItsButtonDoes()
     {
         await using var ctx = new DashboardTestContext();

@@ -73,12 +73,14 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         var files = await page.EvaluateHandleAsync("() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'x.txt')); return d; }");
         await page.DispatchEventAsync("[data-test=drop-zone]", "dragenter", new { dataTransfer = files });
         await Expect(input).ToBeVisibleAsync();
+        await Expect(page.Locator("[data-test=drop-hint]")).ToHaveTextAsync("Drop the files to upload them into this storage");
         var box = await input.BoundingBoxAsync();
         var listing = await page.Locator("[data-test=entries]").BoundingBoxAsync();
         Assert.True(box!.Width >= listing!.Width - 1 && box.Height >= listing.Height - 1, $"the drop target ({box.Width}×{box.Height}) does not cover the listing ({listing.Width}×{listing.Height})");
         // What the browser does with a drop on a file input: the drop event, then the files as the input's value.
         await input.DispatchEventAsync("drop", new { dataTransfer = files });
         await Expect(input).ToBeHiddenAsync();
+        await Expect(page.Locator("[data-test=drop-hint]")).ToHaveCountAsync(0);
         await input.SetInputFilesAsync(new[]
         {
             new FilePayload { Name = "spectrum.bin", MimeType = "application/octet-stream", Buffer = spectrum },
