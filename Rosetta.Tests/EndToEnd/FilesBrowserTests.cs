@@ -137,6 +137,28 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         await page.WaitForFunctionAsync("() => { const i = document.querySelector('img[data-test=preview-image]'); return i && i.complete && i.naturalWidth === 1; }");
     }
     [Fact]
+    public async Task OnAPhoneTheListingIsCardsWithItsSortButtonsAboveThem()
+    {
+        var (context, page, user) = await OpenFilesAsync();
+        await using var _ = context;
+        using (var client = App.Client(await App.TokenAsync(user, "password-files")))
+        {
+            await StorageApi.UploadAsync(client, "personal", "a-small.txt", "1"u8.ToArray());
+            await StorageApi.UploadAsync(client, "personal", "b-large.bin", new byte[5000]);
+        }
+        await page.Locator("[data-test=refresh]").ClickAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["a-small.txt", "b-large.bin"]);
+        await Expect(page.Locator("[data-test=phone-sort]")).ToBeHiddenAsync(); // the table's own header sorts here
+
+        await page.SetViewportSizeAsync(390, 844);
+        await Expect(page.Locator("[data-test=phone-sort]")).ToBeVisibleAsync();
+        await page.Locator("[data-test=phone-sort-by][data-sort=Size]").ClickAsync();
+        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["b-large.bin", "a-small.txt"]); // largest first
+        await Expect(page.Locator("[data-test=phone-sort-by][data-sort=Size]")).ToHaveAttributeAsync("data-direction", "descending");
+        await page.ScreenshotAsync(new() { Path = BrowserFixture.ScreenshotPath("files-phone.png") });
+    }
+
+    [Fact]
     public async Task ATextFileEditedInItsPreviewIsSavedWithItsLineEnds()
     {
         var (context, page, user) = await OpenFilesAsync();
