@@ -805,10 +805,12 @@ public sealed class ManagementPageTests
         var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, desktop.Id));
         page.WaitForAssertion(() => page.Find("[data-test=desktop-frame]"));
         Assert.Null(page.Find("[data-test=reconnect]").GetAttribute("disabled"));
+        Assert.Contains("Clipboard", page.Find("[data-test=desktop-panel-hint]").TextContent);
 
         await ctx.SetStatusAsync(desktop.Id, TaskState.Stopped);
         page.WaitForAssertion(() => Assert.Contains("it cannot be started again", page.Find("[data-test=desktop-not-running]").TextContent));
         Assert.Empty(page.FindAll("[data-test=desktop-frame]"));
+        Assert.Empty(page.FindAll("[data-test=desktop-panel-hint]"));
         foreach (var button in new[] { "reconnect", "fullscreen", "own-tab" })
             Assert.NotNull(page.Find($"[data-test={button}]").GetAttribute("disabled"));
     }
