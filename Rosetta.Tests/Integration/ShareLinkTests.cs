@@ -27,6 +27,9 @@ public sealed class ShareLinkTests
             var other = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = "local" }))["id"]!;
             await TaskApi.WaitForStatusAsync(owner, id, "running", seconds: 90);
             await TaskApi.WaitForStatusAsync(owner, other, "running");
+            // The bundled notebook offers no terminal (Debian's xterm.js cannot load in a browser: its page would be blank).
+            Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"/t/{id}/api/terminals")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"/t/{id}/api/kernelspecs")).StatusCode);
 
             // Only the owner creates links.
             using var stranger = await app.NewUserClientAsync();

@@ -38,9 +38,13 @@ if [ -n "${ROSETTA_STORAGES:-}" ]; then
     set +f
 fi
 
+# Terminals are off: Debian bookworm's xterm.js (libjs-xterm 3.8.1) is packaged as a CommonJS
+# module a browser cannot load, so Jupyter's terminal page would open blank. A shell is a
+# `!command` in a cell, or the desktop and ssh software.
 echo "start-notebook: Jupyter Notebook on 0.0.0.0:$port, base URL $base_url"
 exec python3 -m notebook \
     --no-browser \
+    --NotebookApp.terminals_enabled=False \
     --ip=0.0.0.0 \
     --port="$port" \
     --NotebookApp.port_retries=0 \
