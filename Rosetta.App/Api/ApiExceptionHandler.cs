@@ -19,7 +19,10 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext ctx, Exception exception, CancellationToken ct)
     {
-        if (exception is BadHttpRequestException && ApiSetup.RepeatedQueryParameter(ctx.Request) is { } repeated) exception = repeated;
+        // A parameter bound from "1,2" failed because it was given twice: say that (API calls only; a
+        // form or a share link may repeat its parameters, and a 413 is about the body).
+        if (exception is BadHttpRequestException { StatusCode: 400 } && ctx.Request.Path.StartsWithSegments("/api")
+            && ApiSetup.RepeatedQueryParameter(ctx.Request) is { } repeated) exception = repeated;
         ProblemDetails? problem = exception switch
         {
             ValidationException v => new HttpValidationProblemDetails(v.Errors.ToDictionary())

@@ -36,7 +36,7 @@ public static class ApiSetup
         404 => "Nothing is here: check the path against the API documentation (/openapi/v1.json), and that the object exists and is yours.",
         405 => "This path does not take this method; see the API documentation (/openapi/v1.json).",
         413 => http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit
-            ? $"The body is larger than this endpoint accepts: at most {limit:N0} bytes."
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The body is larger than this endpoint accepts: at most {limit:N0} bytes.")
             : "The body is larger than this endpoint accepts.",
         415 => "This endpoint takes another Content-Type: JSON bodies as application/json, uploads as multipart/form-data (POST) or the file's bytes (PUT, any type but multipart); see /openapi/v1.json.",
         _ => null,

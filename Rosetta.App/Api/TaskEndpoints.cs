@@ -52,7 +52,13 @@ public static class TaskEndpoints
                 if (service.Find(user.ToCaller(), id) is not { } task) return NotFound(id);
                 if (tail is < 0) return Results.Problem(statusCode: 400, title: "The request is invalid.", detail: "tail must be zero or a positive number of lines.");
                 ctx.Response.ContentType = "text/plain; charset=utf-8";
-                if (ctx.IsHead()) return Results.Empty; // a followed log would never end
+                if (ctx.IsHead())
+                {
+                    // The backend is asked as for GET (so an unreachable one is a 503 here too), for no lines:
+                    // a followed log would never end, and a long one is not read to be thrown away.
+                    await foreach (var _ in service.ReadLogsAsync(task, 0, false, ctx.RequestAborted)) { }
+                    return Results.Empty;
+                }
                 // Lines are written as they come: a follower sees output live, a large log never sits in memory.
                 await using var writer = new StreamWriter(ctx.Response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024);
                 await foreach (var line in service.ReadLogsAsync(task, tail, follow == true, ctx.RequestAborted))

@@ -22,6 +22,7 @@ public sealed partial class TaskMonitor
             {
                 var since = DateTimeOffset.UtcNow.AddSeconds(-1);
                 await ReconcileAsync(computing, ct);
+                _reached[computing.Id] = true;
                 if (_unavailable.TryRemove(computing.Id, out _))
                     logger.LogInformation("Computing resource {ComputingId} is reachable again", computing.Id);
                 delay = TimeSpan.FromSeconds(0.5);
@@ -36,6 +37,7 @@ public sealed partial class TaskMonitor
             }
             catch (BackendUnavailableException e)
             {
+                _reached.TryRemove(computing.Id, out _);
                 if (_unavailable.TryAdd(computing.Id, e.Message))
                     logger.LogWarning("Computing resource {ComputingId} is unreachable: {Reason}", computing.Id, e.Message);
                 else
@@ -43,6 +45,7 @@ public sealed partial class TaskMonitor
             }
             catch (Exception e)
             {
+                _reached.TryRemove(computing.Id, out _); // not known to be reached any more: "unknown" until the next reconciliation
                 logger.LogError(e, "Watching computing resource {ComputingId} failed", computing.Id);
             }
 

@@ -35,6 +35,8 @@ public sealed partial class TaskMonitor(
     private readonly Dictionary<ComputingKind, ITaskBackend> _backends = backends.ToDictionary(b => b.Kind);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, string> _unavailable = new();
+    /// <summary>Resources whose last reconciliation succeeded: what "available" means.</summary>
+    private readonly ConcurrentDictionary<string, bool> _reached = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationToken _stopping = CancellationToken.None;
 
@@ -55,16 +57,18 @@ public sealed partial class TaskMonitor(
 
     /// <summary>
     /// What the platform knows of <paramref name="computing"/>, and why when it is not available. The
-    /// local engine is followed from start-up, a remote resource from its first task: before that it
-    /// is <see cref="ComputingState.Unknown"/>, not "available".
+    /// local engine is followed from start-up, a remote resource from its first task; it is
+    /// <see cref="ComputingState.Available"/> once a reconciliation with it succeeded, and
+    /// <see cref="ComputingState.Unknown"/> before (not tried yet, or being reached now).
     /// </summary>
     public (ComputingState State, string? Reason) StateOf(ComputingResource computing)
     {
         if (!Supports(computing.Kind)) return (ComputingState.Unreachable, $"{computing.Kind} resources are not supported by this installation yet.");
         if (UnavailableReason(computing.Id) is { } down) return (ComputingState.Unreachable, down);
+        if (_reached.ContainsKey(computing.Id)) return (ComputingState.Available, null);
         lock (_watchers)
         {
-            if (_watchers.ContainsKey(computing.Id)) return (ComputingState.Available, null);
+            if (_watchers.ContainsKey(computing.Id)) return (ComputingState.Unknown, "Connecting: the platform is reaching it now.");
         }
         return (ComputingState.Unknown, "Not connected yet: the platform connects when the first task starts here. " +
             $"A connection test checks it now (the Computing page's Test connection, or POST /api/v1/computing/{computing.Id}/test).");
@@ -120,6 +124,7 @@ public sealed partial class TaskMonitor(
         lock (_watchers) _watchers.Remove(computingId);
         if (_watchEnds.TryRemove(computingId, out var end)) end.Cancel();
         _unavailable.TryRemove(computingId, out _);
+        _reached.TryRemove(computingId, out _);
         _computingKinds.TryRemove(computingId, out _);
     }
 

@@ -828,8 +828,9 @@ public sealed class ManagementPageTests
         // One Remove button: the workstation's, not the local engine's.
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=remove-computing]")));
         // Nothing has tried the workstation yet: it is not shown as available.
-        Assert.Contains(page.FindAll("[data-test=computing-state]"), chip => chip.TextContent.Trim() == "not connected yet");
-        Assert.StartsWith("Not connected yet", Assert.Single(page.FindAll("[data-test=computing-state-reason]")).TextContent);
+        var row = page.FindAll("[data-test=computing] tr").Single(r => r.TextContent.Contains("Workstation"));
+        Assert.Equal("not connected yet", row.QuerySelector("[data-test=computing-state]")!.TextContent.Trim());
+        Assert.StartsWith("Not connected yet", row.QuerySelector("[data-test=computing-state-reason]")!.TextContent);
         page.WaitForAssertion(() => page.Find("[data-test=remove-computing]").Click());
         dialogs.WaitForAssertion(() => Assert.Contains("Remove 'Workstation'?", dialogs.Markup));
         dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Remove").Click());

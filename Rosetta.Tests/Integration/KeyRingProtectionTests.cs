@@ -50,8 +50,23 @@ public sealed class KeyRingProtectionTests : IDisposable
             Assert.Equal("a task's secret", second.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(protectedText));
         }
         // Without the certificate, the same folder opens nothing.
-        await using var without = new RosettaAppFactory(dataDirectory);
-        Assert.ThrowsAny<CryptographicException>(() => without.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(protectedText));
+        await using (var without = new RosettaAppFactory(dataDirectory))
+            Assert.ThrowsAny<CryptographicException>(() => without.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(protectedText));
+
+        // A new certificate, the old one named as previous: what the old keys protected still opens.
+        var replacement = WriteCertificate("replacement.pfx", "new-password", withPrivateKey: true);
+        var replaced = new Dictionary<string, string?>
+        {
+            [KeyRingProtection.CertificatePathKey] = replacement,
+            [KeyRingProtection.CertificatePasswordKey] = "new-password",
+            [KeyRingProtection.PreviousCertificatePathKey] = pfx,
+            [KeyRingProtection.PreviousCertificatePasswordKey] = "pfx-password",
+        };
+        await using (var third = new RosettaAppFactory(dataDirectory, replaced))
+            Assert.Equal("a task's secret", third.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(protectedText));
+        replaced.Remove(KeyRingProtection.PreviousCertificatePathKey);
+        await using (var forgetful = new RosettaAppFactory(dataDirectory, replaced))
+            Assert.ThrowsAny<CryptographicException>(() => forgetful.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(protectedText));
     }
 
     [Fact]
@@ -64,6 +79,13 @@ public sealed class KeyRingProtectionTests : IDisposable
 
         var publicOnly = WriteCertificate("public.pfx", "p", withPrivateKey: false);
         Assert.Contains("holds no private key", Assert.Throws<InvalidOperationException>(() => KeyRingProtection.LoadCertificate(publicOnly, "p")).Message);
+
+        // Data Protection's XML encryption takes RSA only: an EC certificate would fail at the first new key.
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var ecCertificate = new CertificateRequest("CN=Rosetta key ring", ec, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var ecFile = Path.Combine(_certificates.FullName, "ec.pfx");
+        File.WriteAllBytes(ecFile, ecCertificate.Export(X509ContentType.Pkcs12, "e"));
+        Assert.Contains("is not RSA", Assert.Throws<InvalidOperationException>(() => KeyRingProtection.LoadCertificate(ecFile, "e")).Message);
     }
 
     private string WriteCertificate(string name, string password, bool withPrivateKey)
