@@ -14,11 +14,11 @@ public enum ComputingKind
 /// <summary>What the platform knows of a computing resource's reachability.</summary>
 public enum ComputingState
 {
-    /// <summary>Followed by the task monitor and reached.</summary>
+    /// <summary>Followed by the task monitor, and its last reconciliation succeeded.</summary>
     Available,
     /// <summary>Tried and not reached (or its kind is not served by this installation).</summary>
     Unreachable,
-    /// <summary>Not tried yet: a remote resource is followed from its first task.</summary>
+    /// <summary>Not tried yet (a remote resource is followed from its first task), or being reached now.</summary>
     Unknown,
 }
 
