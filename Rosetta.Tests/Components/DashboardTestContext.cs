@@ -55,7 +55,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<TaskSecrets>();
         Services.AddSingleton<InterfaceProbe>();
         foreach (var backend in moreBackends ?? []) Services.AddSingleton(backend);
-        Services.AddSingleton<ITaskBackend, FakeBackend>(); // last: what GetRequiredService<ITaskBackend> answers
+        Services.AddSingleton<ITaskBackend>(Backend); // last: what GetRequiredService<ITaskBackend> answers
         Services.AddSingleton(Options.Create(tasks ?? new TaskMonitorOptions()));
         Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         Services.AddSingleton(Options.Create(new Rosetta.Core.Storages.StorageOptions { Root = Path.Combine(_directory, "storage"), QuotaBytes = storageQuotaBytes }));
@@ -105,6 +105,12 @@ public sealed class DashboardTestContext : BunitContext
 
     public TaskMonitor Monitor { get; }
 
+    /// <summary>
+    /// This context's local engine. Its own, not shared: test classes run in parallel, and a page of
+    /// another test following the logs of a shared fake would read the lines written for this one.
+    /// </summary>
+    public FakeBackend Backend { get; } = new();
+
     /// <summary>Adds a task in a given state straight into the monitor (as if a backend had reported it).</summary>
     public async Task<TaskRecord> AddTaskAsync(string name, TaskState status, string ownerId = UserId, string softwareId = "hello", string computingId = "local")
     {
@@ -139,7 +145,7 @@ public sealed class DashboardTestContext : BunitContext
     /// <summary>A backend with no engine: capacity of a small machine, logs from a list, no events.</summary>
     public sealed class FakeBackend(ComputingKind kind = ComputingKind.Local) : ITaskBackend
     {
-        public static readonly List<LogLine> Logs = [];
+        public List<LogLine> Logs { get; } = [];
         public ComputingKind Kind => kind;
         public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult("fake engine");
         /// <summary>What <see cref="GetCapacityAsync"/> does; by default it answers at once.</summary>
@@ -164,7 +170,7 @@ public sealed class DashboardTestContext : BunitContext
         public Func<string, Task>? Removing { get; set; }
         public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Removing?.Invoke(backendId) ?? Task.CompletedTask;
         /// <summary>When set, a followed log goes on with what is written here after <see cref="Logs"/>.</summary>
-        public static System.Threading.Channels.Channel<LogLine>? LiveLogs;
+        public System.Threading.Channels.Channel<LogLine>? LiveLogs { get; set; }
 
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {

@@ -166,8 +166,7 @@ public sealed class PageTests
     public async Task TaskDetail_ShowsFactsErrorAndLiveStatus()
     {
         await using var ctx = new DashboardTestContext();
-        DashboardTestContext.FakeBackend.Logs.Clear();
-        DashboardTestContext.FakeBackend.Logs.Add(new LogLine(null, LogStream.Stdout, "\u001b[32mready\u001b[0m"));
+        ctx.Backend.Logs.Add(new LogLine(null, LogStream.Stdout, "\u001b[32mready\u001b[0m"));
         var task = await ctx.AddTaskAsync("nb", TaskState.Running);
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
         page.WaitForAssertion(() => Assert.Contains("nb", page.Find("[data-test=task-title]").TextContent));
@@ -198,66 +197,49 @@ public sealed class PageTests
     public async Task LogViewer_KeepsAtMostItsCapOfNewestLinesInView()
     {
         await using var ctx = new DashboardTestContext();
-        DashboardTestContext.FakeBackend.Logs.Clear();
-        DashboardTestContext.FakeBackend.Logs.AddRange(Enumerable.Range(1, 1_500).Select(i => new LogLine(null, LogStream.Stdout, $"line {i} ünï")));
-        try
+        ctx.Backend.Logs.AddRange(Enumerable.Range(1, 1_500).Select(i => new LogLine(null, LogStream.Stdout, $"line {i} ünï")));
+        var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
+        var viewer = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task).Add(x => x.MaxLines, 1_000));
+        // Lines arrive in batches, so where the cut falls varies; the invariants do not.
+        (int Shown, int Dropped) counts = default;
+        viewer.WaitForAssertion(() =>
         {
-            var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
-            var viewer = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task).Add(x => x.MaxLines, 1_000));
-            // Lines arrive in batches, so where the cut falls varies; the invariants do not.
-            (int Shown, int Dropped) counts = default;
-            viewer.WaitForAssertion(() =>
-            {
-                var match = System.Text.RegularExpressions.Regex.Match(viewer.Find("[data-test=log-count]").TextContent, @"^([\d,]+) lines \(oldest ([\d,]+) not shown");
-                Assert.True(match.Success, viewer.Find("[data-test=log-count]").TextContent);
-                counts = (int.Parse(match.Groups[1].Value.Replace(",", "")), int.Parse(match.Groups[2].Value.Replace(",", "")));
-                Assert.Equal(1_500, counts.Shown + counts.Dropped);
-            }, TimeSpan.FromSeconds(30));
-            Assert.InRange(counts.Shown, 1, 1_000);
-            Assert.Contains($"line {counts.Dropped + 1} ünï", viewer.Find("[data-test=log-view]").TextContent); // the oldest kept, decoded as written
-        }
-        finally
-        {
-            DashboardTestContext.FakeBackend.Logs.Clear();
-        }
+            var match = System.Text.RegularExpressions.Regex.Match(viewer.Find("[data-test=log-count]").TextContent, @"^([\d,]+) lines \(oldest ([\d,]+) not shown");
+            Assert.True(match.Success, viewer.Find("[data-test=log-count]").TextContent);
+            counts = (int.Parse(match.Groups[1].Value.Replace(",", "")), int.Parse(match.Groups[2].Value.Replace(",", "")));
+            Assert.Equal(1_500, counts.Shown + counts.Dropped);
+        }, TimeSpan.FromSeconds(30));
+        Assert.InRange(counts.Shown, 1, 1_000);
+        Assert.Contains($"line {counts.Dropped + 1} ünï", viewer.Find("[data-test=log-view]").TextContent); // the oldest kept, decoded as written
     }
 
     [Fact]
     public async Task LogViewer_FiltersAllItsLines_AlsoThoseThatArriveLater()
     {
         await using var ctx = new DashboardTestContext();
-        DashboardTestContext.FakeBackend.Logs.Clear();
-        DashboardTestContext.FakeBackend.Logs.AddRange(new[] { "starting", "ERROR: disk full", "working" }.Select(text => new LogLine(null, LogStream.Stdout, text)));
+        ctx.Backend.Logs.AddRange(new[] { "starting", "ERROR: disk full", "working" }.Select(text => new LogLine(null, LogStream.Stdout, text)));
         var live = System.Threading.Channels.Channel.CreateUnbounded<LogLine>();
-        DashboardTestContext.FakeBackend.LiveLogs = live;
-        try
-        {
-            var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
-            var viewer = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task));
-            List<string> Shown() => viewer.FindAll("[data-test=log-view] .log-line").Select(l => l.TextContent).ToList();
-            string Count() => viewer.Find("[data-test=log-count]").TextContent;
-            viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working"], Shown()));
+        ctx.Backend.LiveLogs = live;
+        var task = await ctx.AddTaskAsync("chatty", TaskState.Running);
+        var viewer = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task));
+        List<string> Shown() => viewer.FindAll("[data-test=log-view] .log-line").Select(l => l.TextContent).ToList();
+        string Count() => viewer.Find("[data-test=log-count]").TextContent;
+        viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working"], Shown()));
 
-            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("error"));
-            viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full"], Shown()));
-            Assert.Equal("1 of 3 lines match", Count());
+        await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("error"));
+        viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full"], Shown()));
+        Assert.Equal("1 of 3 lines match", Count());
 
-            await live.Writer.WriteAsync(new LogLine(null, LogStream.Stderr, "an error again"));
-            await live.Writer.WriteAsync(new LogLine(null, LogStream.Stdout, "done"));
-            viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full", "an error again"], Shown()));
-            viewer.WaitForAssertion(() => Assert.Equal("2 of 5 lines match", Count()));
+        await live.Writer.WriteAsync(new LogLine(null, LogStream.Stderr, "an error again"));
+        await live.Writer.WriteAsync(new LogLine(null, LogStream.Stdout, "done"));
+        viewer.WaitForAssertion(() => Assert.Equal(["ERROR: disk full", "an error again"], Shown()));
+        viewer.WaitForAssertion(() => Assert.Equal("2 of 5 lines match", Count()));
 
-            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("nothing like it"));
-            viewer.WaitForAssertion(() => Assert.Equal("No line has 'nothing like it' in it yet.", viewer.Find("[data-test=log-no-match]").TextContent));
-            await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input(""));
-            viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working", "an error again", "done"], Shown()));
-            Assert.Equal("5 lines", Count());
-        }
-        finally
-        {
-            DashboardTestContext.FakeBackend.Logs.Clear();
-            DashboardTestContext.FakeBackend.LiveLogs = null;
-        }
+        await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input("nothing like it"));
+        viewer.WaitForAssertion(() => Assert.Equal("No line has 'nothing like it' in it yet.", viewer.Find("[data-test=log-no-match]").TextContent));
+        await viewer.InvokeAsync(() => viewer.Find("input[data-test=log-filter], [data-test=log-filter] input").Input(""));
+        viewer.WaitForAssertion(() => Assert.Equal(["starting", "ERROR: disk full", "working", "an error again", "done"], Shown()));
+        Assert.Equal("5 lines", Count());
     }
 
     [Fact]
