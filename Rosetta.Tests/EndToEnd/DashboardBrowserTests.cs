@@ -269,6 +269,14 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             Assert.Equal((1000, 700), size);
             await Expect(canvas).ToHaveAttributeAsync("width", "1000");
             Assert.False(Saw(browserLog, "guest websocket closed"), "the view-only guest's WebSocket was closed");
+
+            // The owner revokes the link: the guest's desktop, left open, does not reconnect in vain but says why.
+            await page.GotoAsync($"/tasks/{id}");
+            await WaitForCircuitAsync(page);
+            await page.ClickAsync("[data-test=share-revoke]");
+            await Expect(page.Locator("[data-test=share-revoke]")).ToHaveCountAsync(0);
+            await Expect(guest.Locator("[data-test=login-notice]")).ToHaveTextAsync(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText);
+            Assert.True(Saw(browserLog, "guest websocket closed"), "the revoked guest's WebSocket stayed open");
         }
         finally
         {
