@@ -322,6 +322,19 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
             var monitor = App.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>();
             Assert.DoesNotContain(monitor.SecretOf(monitor.Get(id)!)!, await page.ContentAsync());
+
+            // A share-link guest works in the notebook until the owner revokes the link: then the page, left
+            // open, does not reconnect to its kernel in vain but says why.
+            var shared = await api.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { name = "colleague" });
+            shared.EnsureSuccessStatusCode();
+            var link = (await shared.Content.ReadFromJsonAsync<JsonObject>())!;
+            await using var guestContext = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
+            var guest = await guestContext.NewPageAsync();
+            await guest.GotoAsync((string)link["url"]!);
+            await guest.GotoAsync($"/t/{id}/notebooks/{Uri.EscapeDataString(notebook)}");
+            await Expect(guest.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            (await api.DeleteAsync($"/api/v1/tasks/{id}/shares/{link["id"]}")).EnsureSuccessStatusCode();
+            await Expect(guest.Locator("[data-test=login-notice]")).ToHaveTextAsync(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText);
         }
         finally
         {
@@ -331,10 +344,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
     /// <summary>
     /// Waits for noVNC to mark its document connected; if it does not, the failure says what noVNC
-    /// showed and what the browser saw on the way (console, failed requests, WebSockets).
-    /// </summary>
-    /// <summary>
-    /// Waits for noVNC's session. Chromium aborts the loads in flight when the host's network interfaces
+    /// showed and what the browser saw on the way (console, failed requests, WebSockets). Chromium aborts the loads in flight when the host's network interfaces
     /// change (ERR_NETWORK_CHANGED), and Docker adds one for every container the tests running alongside
     /// start: after such an abort the page is loaded once more (a user's browser is not on the engine's host).
     /// </summary>
