@@ -43,6 +43,11 @@ public static class AuthenticationSetup
             o.Events.OnRedirectToAccessDenied = ctx => Challenge(ctx, StatusCodes.Status403Forbidden);
             o.Events.OnValidatePrincipal = RejectEndedSessions;
         });
+        // The cookie names a session kept on the server, which logging out ends for good.
+        services.AddSingleton<SessionEnds>();
+        services.AddSingleton<SignInSessionStore>();
+        services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<SignInSessionStore>((o, store) => o.SessionStore = store);
         services.AddAntiforgery(o => o.Cookie.Name = PlatformCookies.Antiforgery);
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();

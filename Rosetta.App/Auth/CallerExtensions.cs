@@ -11,4 +11,7 @@ public static class CallerExtensions
         user.IsInRole(Roles.Admin));
 
     public static string? UserId(this ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier);
+
+    /// <summary>The id of the dashboard session (<see cref="SignInSessionStore"/>) that authenticated the user; null for an API token.</summary>
+    public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(SignInSessionStore.SessionIdClaim);
 }

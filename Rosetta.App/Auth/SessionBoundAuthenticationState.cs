@@ -7,7 +7,7 @@ namespace Rosetta.App.Auth;
 /// <summary>
 /// A dashboard circuit lives for hours after the cookie that opened it was checked. It ends with its
 /// account, at once when the account is disabled (<see cref="AccountEnds"/>), and with its session:
-/// a password change (a new security stamp) is noticed within <see cref="RevalidationInterval"/>
+/// at once when it logs out (in another tab: <see cref="SessionEnds"/>); a password change (a new security stamp) is noticed within <see cref="RevalidationInterval"/>
 /// (<c>Rosetta:Auth:SessionRecheckSeconds</c>, 30 s: a database query per open tab each time).
 /// The page then shows what an anonymous visitor gets: the way to the login page.
 /// </summary>
@@ -16,15 +16,20 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     private static readonly Task<AuthenticationState> Anonymous = Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity())));
     private readonly IServiceScopeFactory _scopes;
     private readonly AccountEnds _ends;
+    private readonly SessionEnds _sessionEnds;
+    private readonly SignInSessionStore _sessions;
     private readonly TimeSpan _recheck;
-    private CancellationTokenRegistration _accountEnd;
+    private CancellationTokenRegistration _accountEnd, _sessionEnd;
     private volatile bool _disposed;
 
-    public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends, IConfiguration configuration)
+    public SessionBoundAuthenticationState(ILoggerFactory loggers, IServiceScopeFactory scopes, AccountEnds ends, SessionEnds sessionEnds,
+        SignInSessionStore sessions, IConfiguration configuration)
         : base(loggers)
     {
         _scopes = scopes;
         _ends = ends;
+        _sessionEnds = sessionEnds;
+        _sessions = sessions;
         _recheck = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Rosetta:Auth:SessionRecheckSeconds", 30)));
         AuthenticationStateChanged += FollowAccount;
     }
@@ -34,17 +39,26 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
     {
         using var scope = _scopes.CreateScope();
-        return await AuthenticationSetup.IsCurrentAsync(state.User, scope.ServiceProvider);
+        return await AuthenticationSetup.IsCurrentAsync(state.User, scope.ServiceProvider)
+            && (state.User.SessionId() is not { } session || await _sessions.IsLiveAsync(session));
     }
 
     private async void FollowAccount(Task<AuthenticationState> changed)
     {
         _accountEnd.Dispose();
+        _sessionEnd.Dispose();
         try
         {
-            if ((await changed).User.UserId() is { } userId)
+            var user = (await changed).User;
+            if (user.UserId() is { } userId)
                 _accountEnd = _ends.EndOf(userId).Register(() => SetAuthenticationState(Anonymous));
-            if (_disposed) _accountEnd.Dispose(); // the tab closed meanwhile: hold nothing on the account's token
+            _sessionEnd = _sessionEnds.EndOf(user).Register(() => SetAuthenticationState(Anonymous));
+            if (_disposed)
+            {
+                // The tab closed meanwhile: hold nothing on the account's or the session's token.
+                _accountEnd.Dispose();
+                _sessionEnd.Dispose();
+            }
         }
         catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
         {
@@ -57,6 +71,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
         _disposed = true;
         AuthenticationStateChanged -= FollowAccount;
         _accountEnd.Dispose();
+        _sessionEnd.Dispose();
         base.Dispose(disposing);
     }
 }

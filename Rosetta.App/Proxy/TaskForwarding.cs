@@ -63,7 +63,9 @@ public static class TaskForwarding
     /// The share link that let the request in, null for the owner. The connection ends with the owner's
     /// account (a disabled owner's links open nothing either) and with the link.
     /// </param>
-    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, ShareLink? share)
+    /// <param name="session">The owner's dashboard session that let the request in (none for an API token or
+    /// a share link): the connection ends with it too, when the owner logs out.</param>
+    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, ShareLink? share, string? session)
     {
         var services = ctx.RequestServices;
         // Checked once per request, so a WebSocket (or a long download) would outlive a link's revocation
@@ -77,6 +79,7 @@ public static class TaskForwarding
         }
         using var accountEnded = accountEnd.Register(ctx.Abort);
         using var linkEnded = share is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(share).Register(ctx.Abort);
+        using var sessionEnded = session is null ? default : services.GetRequiredService<SessionEnds>().EndOf(session).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

@@ -76,7 +76,7 @@ public static class TaskHostProxy
             return;
         }
         dashboardOrigin = grant.DashboardOrigin;
-        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true, share);
+        await TaskForwarding.ForwardAsync(ctx, task!, onTaskHost: true, share, grant.SessionId);
     }
 
     /// <summary>One-time code → session cookie, then a redirect that takes the code out of the address bar.</summary>
@@ -99,14 +99,17 @@ public static class TaskHostProxy
 
     /// <summary>
     /// Whether the grant is for this task and still holds: its owner (an enabled account whose password and roles
-    /// have not changed since: the session's security stamp is still the account's), or a live share link.
+    /// have not changed since: the session's security stamp is still the account's; and still signed in to the
+    /// dashboard session it came from), or a live share link.
     /// </summary>
     private static async Task<Admission?> AdmitAsync(HttpContext ctx, TaskHostGrant grant, TaskRecord task)
     {
         if (grant.TaskId != task.Id) return null;
         var services = ctx.RequestServices;
         if (grant.UserId is { } userId)
-            return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services) ? new Admission(null) : null;
+            return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services)
+                && (grant.SessionId is null || await services.GetRequiredService<SignInSessionStore>().IsLiveAsync(grant.SessionId))
+                ? new Admission(null) : null;
         return grant.ShareSecret is { } secret
             && await services.GetRequiredService<ShareLinkService>().ValidLinkAsync(secret, ctx.RequestAborted) is { } link && link.TaskId == task.Id
             ? new Admission(link) : null;

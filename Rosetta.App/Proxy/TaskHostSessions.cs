@@ -20,13 +20,13 @@ public sealed class TaskHostSessions(IDataProtectionProvider dataProtection, Tim
     private const string Name = PlatformCookies.Prefix + "task";
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Rosetta.TaskHostSession.v1");
 
-    private sealed record Payload(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin, DateTimeOffset Expires, string? SecurityStamp);
+    private sealed record Payload(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin, DateTimeOffset Expires, string? SecurityStamp, string? SessionId = null);
 
     public static string CookieName(HttpRequest request) => request.IsHttps ? "__Host-" + Name : Name;
 
     public void SignIn(HttpContext ctx, TaskHostGrant grant)
     {
-        var payload = new Payload(grant.TaskId, grant.UserId, grant.ShareSecret, grant.DashboardOrigin, time.GetUtcNow() + Lifetime, grant.SecurityStamp);
+        var payload = new Payload(grant.TaskId, grant.UserId, grant.ShareSecret, grant.DashboardOrigin, time.GetUtcNow() + Lifetime, grant.SecurityStamp, grant.SessionId);
         ctx.Response.Cookies.Append(CookieName(ctx.Request), _protector.Protect(JsonSerializer.Serialize(payload)), new CookieOptions
         {
             Path = "/", HttpOnly = true, SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax, Secure = ctx.Request.IsHttps, IsEssential = true,
@@ -55,7 +55,7 @@ public sealed class TaskHostSessions(IDataProtectionProvider dataProtection, Tim
                 continue; // forged, from another key ring, or damaged
             }
             if (payload is not null && payload.Expires > time.GetUtcNow())
-                yield return new TaskHostGrant(payload.TaskId, payload.UserId, payload.ShareSecret, payload.DashboardOrigin, payload.SecurityStamp);
+                yield return new TaskHostGrant(payload.TaskId, payload.UserId, payload.ShareSecret, payload.DashboardOrigin, payload.SecurityStamp, payload.SessionId);
         }
     }
 }

@@ -10,7 +10,9 @@ namespace Rosetta.App.Proxy;
 /// (<see cref="ShareSecret"/>), checked again on every request. <see cref="DashboardOrigin"/> is the
 /// origin allowed to frame the interface (the embedded desktop view).
 /// </summary>
-public sealed record TaskHostGrant(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin, string? SecurityStamp = null);
+/// <param name="SessionId">The owner's dashboard session it came from (<see cref="Auth.SignInSessionStore"/>): logging out
+/// there ends it too. Null in cookies made before sessions were kept on the server.</param>
+public sealed record TaskHostGrant(string TaskId, string? UserId, string? ShareSecret, string DashboardOrigin, string? SecurityStamp = null, string? SessionId = null);
 
 /// <summary>
 /// The hand-off from the dashboard to a task host, whose browser has none of the dashboard's cookies

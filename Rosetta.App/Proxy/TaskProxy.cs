@@ -121,7 +121,7 @@ public static class TaskProxy
         if (hosts.Enabled && !ApiTokenAuthenticationHandler.HasBearer(ctx.Request))
         {
             await HandOffAsync(ctx, hosts, tickets, new TaskHostGrant(task.Id, owner ? task.OwnerId : null, share?.Secret, hosts.DashboardOrigin(ctx.Request),
-                owner ? AuthenticationSetup.SecurityStampOf(auth.Principal!, ctx.RequestServices) : null));
+                owner ? AuthenticationSetup.SecurityStampOf(auth.Principal!, ctx.RequestServices) : null, owner ? auth.Principal!.SessionId() : null));
             return;
         }
         if (share is not null && ShareLinkWarning.IsPageLoad(ctx.Request) && await ShareLinkWarning.SignedInOtherUserAsync(ctx, task.OwnerId) is { } visitor)
@@ -136,7 +136,7 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, share?.Link);
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, share?.Link, owner ? auth.Principal!.SessionId() : null);
     }
 
     /// <summary>

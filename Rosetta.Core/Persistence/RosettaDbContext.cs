@@ -9,7 +9,7 @@ namespace Rosetta.Core.Persistence;
 
 /// <summary>
 /// The platform's database. Identity's tables (users, roles, claims) plus the catalogue,
-/// computing resources, storages, tasks and API tokens. Always used through <c>IDbContextFactory</c>:
+/// computing resources, storages, tasks, API tokens and dashboard sign-in sessions. Always used through <c>IDbContextFactory</c>:
 /// one short-lived context per operation, never a long-lived one shared across threads.
 /// </summary>
 public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options) : IdentityDbContext<RosettaUser>(options)
@@ -20,6 +20,7 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<PlatformSetting> Settings => Set<PlatformSetting>();
     public DbSet<Storage> Storages => Set<Storage>();
+    public DbSet<Accounts.SignInSession> SignInSessions => Set<Accounts.SignInSession>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -74,6 +75,16 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
         {
             e.ToTable("UserKeys");
             e.HasKey(k => k.UserId);
+        });
+
+        builder.Entity<Accounts.SignInSession>(e =>
+        {
+            e.ToTable("SignInSessions");
+            e.HasKey(s => s.KeyHash);
+            e.HasIndex(s => s.UserId);
+            e.HasIndex(s => s.ExpiresAt);
+            // A deleted account's sessions go with it.
+            e.HasOne<RosettaUser>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<Sharing.ShareLink>(e =>

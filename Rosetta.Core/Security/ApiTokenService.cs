@@ -42,7 +42,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
             UserId = userId,
             Name = string.IsNullOrWhiteSpace(name) ? "API token" : name.Trim(),
-            Hash = Hash(secret),
+            Hash = TaskSecrets.HashOf(secret),
             Prefix = secret[..(Prefix.Length + 6)],
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -55,7 +55,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
     public async Task<string?> ValidateAsync(string secret, CancellationToken ct)
     {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
-        var hash = Hash(secret);
+        var hash = TaskSecrets.HashOf(secret);
         var valid = await _validated.GetOrCreateAsync(hash, async () =>
         {
             await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -97,5 +97,4 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         _validated.InvalidateWhere(valid => valid.UserId == userId);
     }
 
-    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 }

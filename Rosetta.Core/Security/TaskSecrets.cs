@@ -33,6 +33,10 @@ public sealed class TaskSecrets(IDataProtectionProvider provider)
 
     public string Unprotect(string protectedSecret) => _protector.Unprotect(protectedSecret);
 
+    /// <summary>How a bearer secret (an API token, a share link, a session key) is stored: its SHA-256, in hex.
+    /// The secrets are random 256-bit values, so a plain hash is enough to make the table open nothing.</summary>
+    public static string HashOf(string secret) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+
     public static string Base64Url(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -74,7 +74,7 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
         var link = new ShareLink
         {
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), TaskId = taskId, OwnerId = caller.UserId,
-            Name = string.IsNullOrWhiteSpace(name) ? "Share link" : name.Trim(), Hash = Hash(secret), CreatedAt = now, ExpiresAt = now + lifetime,
+            Name = string.IsNullOrWhiteSpace(name) ? "Share link" : name.Trim(), Hash = TaskSecrets.HashOf(secret), CreatedAt = now, ExpiresAt = now + lifetime,
             ViewOnly = viewOnly,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -152,7 +152,7 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
     {
         if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         await EnsureLoadedAsync(ct);
-        if (!_valid.TryGetValue(Hash(secret), out var link)) return null;
+        if (!_valid.TryGetValue(TaskSecrets.HashOf(secret), out var link)) return null;
         if (link.ExpiresAt <= time.GetUtcNow().UtcDateTime)
         {
             _valid.TryRemove(link.Hash, out _);
@@ -194,5 +194,4 @@ public sealed class ShareLinkService(IDbContextFactory<RosettaDbContext> dbFacto
         }
     }
 
-    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 }

@@ -154,6 +154,26 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     }
 
     [Fact]
+    public async Task LoggingOutInOneTabSignsOutTheSessionsOtherOpenTabs()
+    {
+        var username = "e2e" + Guid.NewGuid().ToString("N")[..6];
+        using (var admin = App.Client(await App.AdminTokenAsync()))
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-e2e" })).EnsureSuccessStatusCode();
+        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        await LogInAsync(page, username, "password-e2e");
+        var other = await context.NewPageAsync();
+        await other.GotoAsync("/account");
+        await WaitForCircuitAsync(other);
+        await Expect(other.GetByRole(AriaRole.Button, new() { Name = "Log out" })).ToBeVisibleAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+        // No reload: the other tab's live circuit ends with the session (it would otherwise act for the user until closed).
+        await Expect(other).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+    }
+
+    [Fact]
     public async Task AnOpenDashboardOfAnAccountThatIsDisabledFallsBackToTheLoginPage()
     {
         var username = "e2e" + Guid.NewGuid().ToString("N")[..6];

@@ -69,6 +69,19 @@ public sealed partial class BrowserLikeClient : IDisposable
         }));
     }
 
+    /// <summary>Logs out with the dashboard's own Log out button (the form in a page's header, with its antiforgery token).</summary>
+    public async Task LogOutAsync(Uri dashboard)
+    {
+        var page = await (await NavigateAsync(new Uri(dashboard, "/account"), ("Sec-Fetch-Dest", "document"), ("Sec-Fetch-Mode", "navigate"))).Content.ReadAsStringAsync();
+        var logout = new HttpRequestMessage(HttpMethod.Post, new Uri(dashboard, "/logout"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = AntiforgeryToken(page) }),
+        };
+        logout.Headers.Add("Origin", dashboard.GetLeftPart(UriPartial.Authority));
+        var answered = await _http.SendAsync(logout);
+        Assert.True(answered.StatusCode == HttpStatusCode.Redirect, $"Logging out answered {(int)answered.StatusCode}: {await answered.Content.ReadAsStringAsync()}");
+    }
+
     public void Dispose()
     {
         _http.Dispose();

@@ -177,6 +177,31 @@ public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFix
     }
 
     [Fact]
+    public async Task LoggingOutOfTheDashboardEndsTheTaskHostSessionsItHandedOutAndTheirWebSockets()
+    {
+        using var alice = await f.LoggedInBrowserAsync(f.AliceName);
+        using var aliceElsewhere = await f.LoggedInBrowserAsync(f.AliceName); // her other computer
+        await f.OpenAsync(alice, f.EchoTask);
+        await f.OpenAsync(aliceElsewhere, f.EchoTask);
+        var echo = new Uri($"ws://{f.TaskHost(f.EchoTask).Authority}/socket");
+        var origin = f.TaskHost(f.EchoTask).GetLeftPart(UriPartial.Authority);
+        using var socket = await ConnectAsync(alice, echo, origin);
+        using var socketElsewhere = await ConnectAsync(aliceElsewhere, echo, origin);
+        var taskHostCookie = TaskHostFixture.SessionCookie(alice, f.TaskHost(f.EchoTask));
+
+        await alice.LogOutAsync(f.App.BaseAddress);
+
+        await HeldWebSockets.AssertEndsAsync(socket);
+        Assert.Equal(HttpStatusCode.NotFound, await WithCookieAsync(f.EchoTask, taskHostCookie));
+        // Her other session goes on: its socket still echoes, its cookie still opens the task.
+        await socketElsewhere.SendAsync(Encoding.UTF8.GetBytes("still here"), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[32];
+        var received = await socketElsewhere.ReceiveAsync(buffer, CancellationToken.None);
+        Assert.Equal("still here", Encoding.UTF8.GetString(buffer, 0, received.Count));
+        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(f.EchoTask, TaskHostFixture.SessionCookie(aliceElsewhere, f.TaskHost(f.EchoTask))));
+    }
+
+    [Fact]
     public async Task OtherSitesPagesCannotPostOrOpenWebSocketsWithTheSession()
     {
         using var alice = await f.LoggedInBrowserAsync(f.AliceName);

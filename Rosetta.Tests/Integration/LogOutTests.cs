@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Persistence;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// Logging out ends the session on the server, not only in the browser that clicked: a copy of its cookie
+/// (another tab, one that was stolen) stops working, and what the session holds open through the proxy
+/// ends with it. The user's other sessions (another computer) go on.
+/// </summary>
+public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<PlatformFixture>
+{
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task LoggingOutEndsTheSessionForEveryCopyOfItsCookieAndWhatItHoldsOpen()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        var name = "lo" + Guid.NewGuid().ToString("N")[..8];
+        using var api = await App.NewUserClientAsync(name);
+        var registered = await api.PostAsJsonAsync("/api/v1/software", new
+        {
+            name = "WebSocket echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
+        });
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = (string)(await TaskApi.StartAsync(api, new { software, computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(api, id, "running");
+            using var browser = new BrowserLikeClient(App.BaseAddress);
+            await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+            using var elsewhere = new BrowserLikeClient(App.BaseAddress); // the same user on another computer
+            await elsewhere.LogInAsync(App.BaseAddress, name, "password-" + name);
+            var cookie = browser.Cookies.GetAllCookies().Single(c => c.Name == "rosetta.auth").Value;
+            using var socket = await EchoSocketAsync(browser, id);
+            using var socketElsewhere = await EchoSocketAsync(elsewhere, id);
+            Assert.Equal(HttpStatusCode.OK, await WithCookieAsync("/account", cookie));
+            Assert.Equal(HttpStatusCode.OK, await WithCookieAsync($"/t/{id}/", cookie));
+            // The cookie names the session: the account's claims are kept on the server, the key only as a hash.
+            await using (var db = await App.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+                Assert.DoesNotContain(await db.SignInSessions.Select(s => s.KeyHash).ToListAsync(), hash => cookie.Contains(hash, StringComparison.OrdinalIgnoreCase));
+
+            await browser.LogOutAsync(App.BaseAddress);
+
+            await HeldWebSockets.AssertEndsAsync(socket);
+            // The copy of the cookie (another tab, a thief's) is a signed-out visitor now.
+            Assert.Equal(HttpStatusCode.Redirect, await WithCookieAsync("/account", cookie));
+            Assert.Equal(HttpStatusCode.Redirect, await WithCookieAsync($"/t/{id}/", cookie));
+            // The other session goes on.
+            Assert.Equal("still here", await EchoAsync(socketElsewhere, "still here"));
+            Assert.Equal(HttpStatusCode.OK, (await elsewhere.NavigateAsync(new Uri(App.BaseAddress, "/account"))).StatusCode);
+            // And the same browser signs in again.
+            await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
+            using var again = await EchoSocketAsync(browser, id);
+            Assert.Equal("back", await EchoAsync(again, "back"));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    /// <summary>A navigation with exactly this session cookie, as a copied cookie would be sent.</summary>
+    private async Task<HttpStatusCode> WithCookieAsync(string path, string cookie)
+    {
+        using var bare = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress };
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Cookie", $"rosetta.auth={cookie}");
+        request.Headers.Accept.ParseAdd("text/html");
+        request.Headers.Add("Sec-Fetch-Dest", "document");
+        request.Headers.Add("Sec-Fetch-Mode", "navigate");
+        return (await bare.SendAsync(request)).StatusCode;
+    }
+
+    /// <summary>The echo task's WebSocket, opened by a page of the dashboard's origin with the browser's cookie.</summary>
+    private async Task<ClientWebSocket> EchoSocketAsync(BrowserLikeClient browser, string id)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Origin", App.BaseAddress.GetLeftPart(UriPartial.Authority));
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        await socket.ConnectAsync(new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/echo"), new HttpMessageInvoker(browser.Handler, disposeHandler: false), CancellationToken.None);
+        Assert.Equal("hello", await EchoAsync(socket, "hello"));
+        return socket;
+    }
+
+    private static async Task<string> EchoAsync(ClientWebSocket socket, string text)
+    {
+        await socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[256];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var received = await socket.ReceiveAsync(buffer, timeout.Token);
+        return Encoding.UTF8.GetString(buffer, 0, received.Count);
+    }
+}
