@@ -60,13 +60,16 @@ public static class TaskEndpoints
                     return Results.Empty;
                 }
                 // Lines are written as they come: a follower sees output live, a large log never sits in memory.
-                await using var writer = new StreamWriter(ctx.Response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024);
+                // Flushed only by what is read: an unreachable backend fails before anything is sent, so the
+                // answer is still a 503 (a writer disposed on the way out would send an empty 200 first).
+                var writer = new StreamWriter(ctx.Response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024, leaveOpen: true);
                 await foreach (var line in service.ReadLogsAsync(task, tail, follow == true, ctx.RequestAborted))
                 {
                     await writer.WriteAsync(line.Text);
                     await writer.WriteAsync('\n');
                     if (follow == true) await writer.FlushAsync(ctx.RequestAborted);
                 }
+                await writer.FlushAsync(ctx.RequestAborted);
                 return Results.Empty;
             })
             .WithSummary("The task's output (stdout and stderr) as text; ?tail=N for the last N lines, ?follow=true to stream.")

@@ -155,6 +155,14 @@ public static class TaskForwarding
                 return;
             }
             logger.LogWarning(failure, "Proxying to task {TaskId} failed: {Error}", task.Id, error);
+            if (monitor.UnavailableReason(task.ComputingId) is { } unreachable)
+            {
+                // The interface is behind a resource the platform cannot reach (a host down, its key changed): that is the news.
+                ctx.Response.Headers.RetryAfter = "10";
+                await Results.Problem(statusCode: 503, title: "The task's computing resource cannot be reached.",
+                    detail: $"Task '{task.Name}' runs on a computing resource the platform cannot reach now: {unreachable} Its interface comes back with the resource.").ExecuteAsync(ctx);
+                return;
+            }
             // YARP sets the status (502, 504) and leaves the body empty.
             await Results.Problem(statusCode: ctx.Response.StatusCode, title: "The task's interface did not answer.",
                 detail: $"Task '{task.Name}' is running but its interface on port {task.InterfacePort} {(error == ForwarderError.RequestTimedOut ? "took too long to answer" : "refused or dropped the request")}: it may still be starting, or the software may have stopped listening; its logs say more.").ExecuteAsync(ctx);

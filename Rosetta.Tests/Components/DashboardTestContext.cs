@@ -172,8 +172,12 @@ public sealed class DashboardTestContext : BunitContext
         /// <summary>When set, a followed log goes on with what is written here after <see cref="Logs"/>.</summary>
         public System.Threading.Channels.Channel<LogLine>? LiveLogs { get; set; }
 
+        /// <summary>Thrown by <see cref="ReadLogsAsync"/> while set (an unreachable resource).</summary>
+        public Exception? LogFailure { get; set; }
+
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {
+            if (LogFailure is { } failure) throw failure;
             foreach (var line in Logs.ToList()) yield return line;
             if (follow && LiveLogs is { } live)
                 await foreach (var line in live.Reader.ReadAllAsync(ct)) yield return line;

@@ -243,6 +243,46 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task TaskDetail_SaysWhyTheOutputCannotBeReadAndTheTaskPageStays()
+    {
+        await using var ctx = new DashboardTestContext();
+        const string reason = "The host key of 127.0.0.1:2322 has changed; re-add the computing resource with it.";
+        ctx.Backend.LogFailure = new BackendUnavailableException(reason);
+        var task = await ctx.AddTaskAsync("remote", TaskState.Running);
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        // The page stays (the circuit used to end on this), with the reason where the output would be.
+        page.WaitForAssertion(() => Assert.Contains(reason, page.Find("[data-test=log-unavailable]").TextContent));
+        Assert.Equal("remote", page.Find("[data-test=task-title]").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task LogViewer_ReadsTheOutputAgainOnceItsResourceIsBackWithNoLineTwice()
+    {
+        await using var ctx = new DashboardTestContext();
+        ctx.Backend.LogFailure = new BackendUnavailableException("Connection refused by 127.0.0.1:2322.");
+        var task = await ctx.AddTaskAsync("remote", TaskState.Running);
+        var page = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task).Add(x => x.RetryDelay, TimeSpan.FromMilliseconds(50)));
+        page.WaitForAssertion(() => Assert.Contains("Connection refused", page.Find("[data-test=log-unavailable]").TextContent));
+        var live = System.Threading.Channels.Channel.CreateUnbounded<LogLine>();
+        ctx.Backend.LiveLogs = live;
+        ctx.Backend.Logs.AddRange(new[] { "one", "two" }.Select(text => new LogLine(null, LogStream.Stdout, text)));
+        ctx.Backend.LogFailure = null;
+        List<string> Shown() => page.FindAll("[data-test=log-view] .log-line").Select(l => l.TextContent).ToList();
+        page.WaitForAssertion(() => Assert.Equal(["one", "two"], Shown()), TimeSpan.FromSeconds(30));
+        Assert.Empty(page.FindAll("[data-test=log-unavailable]"));
+
+        // Cut while following: said again, and read again from the start once back, with no line twice.
+        ctx.Backend.LogFailure = new BackendUnavailableException("Connection refused by 127.0.0.1:2322.");
+        live.Writer.Complete(new BackendUnavailableException("Connection refused by 127.0.0.1:2322."));
+        page.WaitForAssertion(() => Assert.Contains("Connection refused", page.Find("[data-test=log-unavailable]").TextContent));
+        ctx.Backend.LiveLogs = null;
+        ctx.Backend.Logs.Add(new LogLine(null, LogStream.Stdout, "three"));
+        ctx.Backend.LogFailure = null;
+        page.WaitForAssertion(() => Assert.Equal(["one", "two", "three"], Shown()), TimeSpan.FromSeconds(30));
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=log-unavailable]")));
+    }
+
+    [Fact]
     public async Task TaskDetail_CountsDownTheWalltimeAndWarnsBeforeTheEnd()
     {
         await using var ctx = new DashboardTestContext();

@@ -34,6 +34,16 @@ public sealed class SshResilienceTests
             Assert.NotEqual(HttpStatusCode.OK, (await user.GetAsync($"/t/{id}/")).StatusCode);
             await TaskApi.WaitForComputingStateAsync(user, computing, "unreachable"); // the monitor's poll has failed
             Assert.Equal("running", (string?)(await TaskApi.GetAsync(user, id))["status"]);
+            // What answers says why: the resource, not the interface, is what cannot be reached.
+            var page = await user.GetAsync($"/t/{id}/");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, page.StatusCode);
+            Assert.Contains("cannot reach", (string?)(await TaskApi.ProblemAsync(page))["detail"]);
+            foreach (var logs in new[] { $"/api/v1/tasks/{id}/logs", $"/api/v1/tasks/{id}/logs?follow=true&tail=5" })
+            {
+                var answer = await user.GetAsync(logs); // not an empty 200: a script would think the task printed nothing
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+                Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+            }
 
             await sshd.StartAsync();
             await TaskApi.WaitForInterfaceAsync(user, id, seconds: 20);
