@@ -134,16 +134,20 @@ public sealed partial class TaskMonitor
                     oomKilled |= t.Error == OutOfMemory;
                     // A scheduler's account of the end (job state, reason) says more than the exit code alone.
                     t.Error = detail ?? (oomKilled ? OutOfMemory
-                        : exitCode is 0 ? null : $"The container exited with code {exitCode}.");
+                        : exitCode is 0 ? null : ExitedWith(exitCode));
                     return true;
                 });
                 if (exited?.Status != TaskState.Exited || (exitCode is 0 && detail is null) || exited.Error == OutOfMemory) break;
-                var ending = detail ?? $"The container exited with code {exitCode}.";
+                var ending = detail ?? ExitedWith(exitCode);
                 if (await LastLinesAsync(computing, task) is { } logs)
                     await UpdateAsync(task.Id, t => { t.Error = $"{ending}\nLast output:\n{logs}"; return true; });
                 break;
         }
     }
+
+    /// <summary>The end of a container whose code may be unknown (removed behind the platform's back before it was read).</summary>
+    private static string ExitedWith(int? exitCode) =>
+        exitCode is { } code ? $"The container exited with code {code}." : "The container ended; its exit code is unknown.";
 
     /// <summary>
     /// Brings the tasks of one computing resource in line with what its engine reports: dead

@@ -86,6 +86,20 @@ public sealed class TaskMonitorReconcileTests : IDisposable
     }
 
     [Fact]
+    public async Task AContainerThatEndedWithNoExitCodeKnownSaysSoNotAnEmptyCode()
+    {
+        // A remote host's container removed by hand between two polls: the end is seen, its code never was.
+        var task = await _ctx.AddTaskAsync("removed", TaskState.Running);
+        await _ctx.Monitor.HandleEventAsync(_local, new ContainerEvent(task.Id, task.BackendId!, ContainerEventKind.Died, null));
+
+        var ended = _ctx.Monitor.Get(task.Id)!;
+        Assert.Equal(TaskState.Exited, ended.Status);
+        Assert.Null(ended.ExitCode);
+        Assert.StartsWith("The container ended; its exit code is unknown.", ended.Error);
+        Assert.DoesNotContain("code .", ended.Error);
+    }
+
+    [Fact]
     public async Task AStopDuringTheLaunchEndsStoppedWhateverTheCancelledStepThrew()
     {
         // An engine cut off mid-pull may answer "unavailable" rather than "cancelled".
