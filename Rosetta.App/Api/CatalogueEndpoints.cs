@@ -95,7 +95,16 @@ public static class CatalogueEndpoints
             })
             .WithSummary("Log into the resource and ask its container engine for its version and size; says precisely what failed.")
             .Produces<ConnectionTestDto>().ProducesProblem(404);
+        computing.MapPut("/{id}/host-key", async (string id, HostKeyBody body, ClaimsPrincipal user, ComputingService service, CancellationToken ct) =>
+                await service.TrustHostKeyAsync(user.ToCaller(), id, body.Fingerprint, ct) ? Results.NoContent()
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'."))
+            .WithSummary("Trust a new host key for an SSH or Slurm resource whose host was reinstalled (its key changed, so every connection is refused): " +
+                "`{\"fingerprint\": \"SHA256:…\"}` as the host's owner confirmed it. The owner's resources (admins: platform-wide ones); the next connection checks it.")
+            .Produces(204).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404);
     }
+
+    /// <summary>The host key fingerprint a resource's owner confirmed (<c>ssh-keygen -lf</c> on the host).</summary>
+    public sealed record HostKeyBody(string? Fingerprint);
 
     private const string OnlyAdminsSoftware = "Only admins change or remove platform-wide software; add your own entry instead.";
 

@@ -147,7 +147,10 @@ public sealed class DashboardTestContext : BunitContext
     {
         public List<LogLine> Logs { get; } = [];
         public ComputingKind Kind => kind;
-        public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) => Task.FromResult("fake engine");
+        /// <summary>Thrown by <see cref="TestConnectionAsync"/> while set.</summary>
+        public Exception? TestFailure { get; set; }
+        public Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct) =>
+            TestFailure is { } failure ? Task.FromException<string>(failure) : Task.FromResult("fake engine");
         /// <summary>What <see cref="GetCapacityAsync"/> does; by default it answers at once.</summary>
         public Func<CancellationToken, Task<ComputingCapacity>>? Measuring { get; set; }
         public Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct) =>

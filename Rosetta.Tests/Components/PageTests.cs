@@ -860,6 +860,39 @@ public sealed class ManagementPageTests
         Assert.Null(await resources.FindAsync(caller, workstation.Id, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task ComputingPage_TrustsANewHostKeyOnlyAsTheFingerprintItsOwnerConfirmed()
+    {
+        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh);
+        await using var ctx = new DashboardTestContext(moreBackends: [ssh]);
+        var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var pinned = "SHA256:" + new string('A', 43);
+        var offered = "SHA256:" + new string('B', 42) + "c";
+        var host = await resources.AddAsync(caller, new Rosetta.Core.Catalogue.ComputingDraft(null, "Reinstalled", "ssh", "127.0.0.1", 2222, "demo", null, pinned, null), CancellationToken.None);
+        ssh.TestFailure = new BackendUnavailableException(Rosetta.Core.Backends.Ssh.HostKeyChange.Message(host, pinned[7..], offered[7..]));
+        var page = ctx.Render<Computing>();
+        AngleSharp.Dom.IElement Row() => page.FindAll("[data-test=computing] tr").Single(r => r.TextContent.Contains("Reinstalled"));
+        page.WaitForAssertion(() => Assert.Null(Row().QuerySelector("[data-test=trust-host-key]"))); // nothing says the key changed yet
+
+        await page.InvokeAsync(() => Row().QuerySelector("[data-test=test-connection]")!.Click());
+        page.WaitForAssertion(() => Row().QuerySelector("[data-test=trust-host-key]")!.Click());
+        page.WaitForAssertion(() => Assert.Equal(offered, page.Find("[data-test=offered-fingerprint]").TextContent));
+        // The field starts empty: the confirmed fingerprint is pasted, not the offered one taken as it comes.
+        Assert.Equal("", page.Find("input[data-test=trust-fingerprint], [data-test=trust-fingerprint] input").GetAttribute("value") ?? "");
+        page.Find("input[data-test=trust-fingerprint], [data-test=trust-fingerprint] input").Change("the new one");
+        await page.InvokeAsync(() => page.Find("[data-test=trust-save]").Click());
+        page.WaitForAssertion(() => Assert.Contains("ssh-keygen -lf", page.Find("[data-test=trust-form]").TextContent));
+        Assert.Equal(pinned[7..], (await resources.FindAsync(caller, host.Id, CancellationToken.None))!.HostKeyFingerprint);
+
+        ssh.TestFailure = null;
+        page.Find("input[data-test=trust-fingerprint], [data-test=trust-fingerprint] input").Change(offered);
+        await page.InvokeAsync(() => page.Find("[data-test=trust-save]").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=trust-form]")));
+        Assert.Equal(offered[7..], (await resources.FindAsync(caller, host.Id, CancellationToken.None))!.HostKeyFingerprint);
+        page.WaitForAssertion(() => Assert.Contains("fake engine", Row().QuerySelector("[data-test=test-result]")!.TextContent)); // tested again at once
+    }
+
     /// <summary>Letters in a number field reach the page as an empty value, which would save the default port.</summary>
     [Fact]
     public async Task ComputingPage_SavesNoHostWhosePortIsNoNumber()

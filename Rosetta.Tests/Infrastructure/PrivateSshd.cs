@@ -84,6 +84,28 @@ public sealed class PrivateSshd : IAsyncDisposable
         }
     }
 
+    /// <summary>The host reinstalled: a new host key, and the daemon started again with it.</summary>
+    public async Task NewHostKeyAsync()
+    {
+        Kill();
+        var key = Path.Combine(_directory.FullName, "host_ed25519");
+        File.Delete(key);
+        File.Delete(key + ".pub");
+        await Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key);
+        await StartAsync();
+    }
+
+    /// <summary>The host key's fingerprint as its owner would read it out: <c>SHA256:…</c> from <c>ssh-keygen -lf</c>.</summary>
+    public async Task<string> FingerprintAsync()
+    {
+        var start = new ProcessStartInfo("ssh-keygen") { RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-lf", HostKeyPublicFile }) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output.Split(' ')[1];
+    }
+
     /// <summary>Kills the daemon and every session it serves, like a host whose sshd is restarted hard.</summary>
     public void Kill()
     {

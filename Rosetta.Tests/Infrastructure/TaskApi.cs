@@ -38,17 +38,19 @@ public static class TaskApi
     }
 
     /// <summary>Waits until the monitor reports a computing resource in <paramref name="state"/> (<c>available</c> or <c>unreachable</c>).</summary>
-    public static async Task WaitForComputingStateAsync(HttpClient client, string computingId, string state, int seconds = 20)
+    /// <returns>The resource as the API showed it in that state (its reason too).</returns>
+    public static async Task<JsonObject> WaitForComputingStateAsync(HttpClient client, string computingId, string state, int seconds = 20)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         JsonObject? computing = null;
         while (DateTime.UtcNow < deadline)
         {
             computing = await client.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{computingId}");
-            if ((string?)computing!["state"] == state) return;
+            if ((string?)computing!["state"] == state) return computing;
             await Task.Delay(100);
         }
         Assert.Fail($"computing '{computingId}' did not become {state}: {computing?.ToJsonString()}");
+        return computing!;
     }
 
     /// <summary>Waits until the task's interface answers 200 through the proxy (after an outage, a restart).</summary>

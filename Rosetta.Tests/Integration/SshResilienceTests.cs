@@ -57,6 +57,46 @@ public sealed class SshResilienceTests
     }
 
     [Fact]
+    public async Task AfterTheHostIsReinstalledItsOwnerTrustsTheConfirmedNewKeyAndTheTaskComesBackAndStops()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Ssh:PollIntervalSeconds"] = "1" });
+        var instance = app.InstanceId;
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            using var other = await app.NewUserClientAsync();
+            await using var sshd = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "reinstalled host", kind = "ssh", host = "127.0.0.1", port = sshd.Port, username = DemoSshHost.User });
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+
+            await sshd.NewHostKeyAsync();
+            var fingerprint = await sshd.FingerprintAsync();
+            var state = await TaskApi.WaitForComputingStateAsync(user, computing, "unreachable");
+            Assert.Contains($"offered {fingerprint}", (string?)state["stateReason"]);
+            Assert.Contains($"PUT /api/v1/computing/{computing}/host-key", (string?)state["stateReason"]);
+            (await user.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode(); // cannot finish while the key is refused
+
+            // Only its owner, and only with a fingerprint.
+            Assert.Equal(HttpStatusCode.NotFound, (await other.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint })).StatusCode);
+            var bad = await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = "the new one" });
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("ssh-keygen -lf", (await bad.Content.ReadAsStringAsync()));
+            Assert.Equal(HttpStatusCode.NoContent, (await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint })).StatusCode);
+
+            // The stop that waited goes through, and the resource is usable again.
+            await TaskApi.WaitForStatusAsync(user, id, "stopped", seconds: 30);
+            await TaskApi.WaitForComputingStateAsync(user, computing, "available");
+            Assert.Equal(HttpStatusCode.NoContent, (await user.DeleteAsync($"/api/v1/tasks/{id}")).StatusCode);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
+    [Fact]
     public async Task AConnectionThatSilentlyStopsCarryingAnythingIsGivenUpAndTheInterfaceComesBack()
     {
         await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?>

@@ -37,9 +37,7 @@ internal static class SshFailures
     }
 
     public static BackendUnavailableException HostKeyChanged(ComputingResource computing, string pinned, string offered) =>
-        new($"The host key of {computing.Host}:{computing.Port} has changed: the platform pinned SHA256:{pinned} but the host " +
-            $"offered SHA256:{offered}. The connection was refused: someone may be intercepting it. If the host was " +
-            "reinstalled, have its owner confirm the new fingerprint and re-add the computing resource with it.");
+        new(HostKeyChange.Message(computing, pinned, offered));
 
     public static BackendUnavailableException ConnectionLost(ComputingResource computing, Exception e) =>
         new($"The SSH connection to {computing.Host}:{computing.Port} was lost: {e.GetBaseException().Message}", e);
