@@ -42,6 +42,7 @@ public static class CoreServices
         services.PostConfigure<StorageOptions>(o => o.Root = Path.GetFullPath(string.IsNullOrEmpty(o.Root) ? Path.Combine(dataDirectory, "storage") : o.Root));
         services.AddSingleton<StorageService>();
         services.AddSingleton<SshConnectionPool>();
+        services.AddSingleton<TunnelAdmission>();
         services.AddSingleton<ITaskBackend, SshBackend>();
         services.Configure<SlurmOptions>(configuration.GetSection("Rosetta:Slurm"));
         services.AddSingleton<ITaskBackend, SlurmBackend>();

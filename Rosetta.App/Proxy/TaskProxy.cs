@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
+using Rosetta.Core.Backends.Ssh;
 using Microsoft.AspNetCore.Authentication;
 using Rosetta.App.Auth;
 using Rosetta.Core.Monitoring;
@@ -20,8 +22,11 @@ public static class TaskProxy
     public static IServiceCollection AddTaskProxy(this IServiceCollection services)
     {
         services.AddHttpForwarder();
-        services.AddSingleton(new HttpMessageInvoker(new SocketsHttpHandler
+        services.AddSingleton(provider => new HttpMessageInvoker(new SocketsHttpHandler
         {
+            // Connections to SSH tunnels go to them one at a time (see TunnelAdmission).
+            ConnectCallback = async (context, ct) => new NetworkStream(
+                await provider.GetRequiredService<TunnelAdmission>().ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct), ownsSocket: true),
             UseProxy = false,
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,

@@ -62,6 +62,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton(Options.Create(new Rosetta.Core.Backends.Ssh.SshOptions()));
         Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
         Services.AddSingleton<Rosetta.Core.Backends.Ssh.SshConnectionPool>();
+        Services.AddSingleton<Rosetta.Core.Backends.Ssh.TunnelAdmission>();
         Services.AddSingleton<Rosetta.Core.Storages.StorageService>();
         Services.AddSingleton<TaskMonitor>();
         Services.AddSingleton(Options.Create(new Rosetta.Core.Tunnels.ForwardingOptions()));

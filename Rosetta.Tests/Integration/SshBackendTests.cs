@@ -82,6 +82,41 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         }
     }
 
+    /// <summary>
+    /// noVNC loads dozens of modules at once; through HTTP/2 or a reverse proxy each becomes a connection of the
+    /// platform's own to the tunnel, all arriving together. SSH.NET's port forward took those in a chain where
+    /// each waited for the one before it to close: 5 to 10 of 16 had no answer after 10 s (see TunnelAdmission).
+    /// </summary>
+    [Fact]
+    public async Task ARemoteDesktopsPageLoadingManyFilesAtOnceIsAnsweredAtOnce()
+    {
+        using var client = App.Client(await App.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "desktop", computing = DemoSsh }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running", seconds: 90);
+            var token = await App.AdminTokenAsync();
+            var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(async i =>
+            {
+                using var browser = App.Client(token); // a connection of its own, as a browser opens them
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    return (await browser.GetAsync($"/t/{id}/app/ui.js?copy={i}", timeout.Token)).StatusCode.ToString();
+                }
+                catch (OperationCanceledException)
+                {
+                    return "no answer in 10 s";
+                }
+            }));
+            Assert.All(answers, answer => Assert.Equal(nameof(HttpStatusCode.OK), answer));
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
     [Fact]
     public async Task AContainerKilledOnTheHostIsSeenExitedByTheMonitorsPolling()
     {

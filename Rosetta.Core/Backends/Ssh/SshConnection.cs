@@ -44,9 +44,12 @@ public sealed class SshConnection : IDisposable
     /// <summary>When the connection last answered (ticks of <see cref="Environment.TickCount64"/>).</summary>
     private long _lastAnswer;
 
+    private readonly TunnelAdmission _admission;
+
     public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
-        Func<string, CancellationToken, Task> pinHostKey, SshOptions options, ILogger logger)
+        Func<string, CancellationToken, Task> pinHostKey, SshOptions options, ILogger logger, TunnelAdmission admission)
     {
+        _admission = admission;
         _computing = computing;
         _credentials = credentials;
         _pinHostKey = pinHostKey;
@@ -156,6 +159,7 @@ public sealed class SshConnection : IDisposable
     /// </summary>
     public async Task<TaskEndpoint> OpenTunnelAsync(string key, TaskEndpoint remote, CancellationToken ct)
     {
+        TunnelThreads.EnsureReady(_options.TunnelThreads);
         var client = await ConnectedAsync(ct);
         lock (_tunnels)
         {
@@ -164,7 +168,7 @@ public sealed class SshConnection : IDisposable
             var previousPort = open?.Local.Port ?? 0;
             open?.Close();
             var tunnel = new Tunnel(remote, new TaskEndpoint("127.0.0.1", previousPort));
-            tunnel.Start(client, _logger);
+            tunnel.Start(client, _logger, _admission);
             _tunnels[key] = tunnel;
             return tunnel.Local;
         }
@@ -208,7 +212,7 @@ public sealed class SshConnection : IDisposable
                 {
                     try
                     {
-                        tunnel.Start(client, _logger);
+                        tunnel.Start(client, _logger, _admission);
                     }
                     catch (Exception e) when (e is System.Net.Sockets.SocketException or SshException)
                     {
@@ -479,7 +483,9 @@ public sealed class SshConnection : IDisposable
         public TaskEndpoint Local { get; private set; } = local;
         public ForwardedPortLocal? Forward { get; private set; }
 
-        public void Start(SshClient client, ILogger logger)
+        private TunnelAdmission? _admission;
+
+        public void Start(SshClient client, ILogger logger, TunnelAdmission admission)
         {
             Close();
             var forward = new ForwardedPortLocal(Local.Host, (uint)Local.Port, Remote.Host, (uint)Remote.Port);
@@ -488,12 +494,17 @@ public sealed class SshConnection : IDisposable
             forward.Start();
             Forward = forward;
             Local = new TaskEndpoint(Local.Host, (int)forward.BoundPort);
+            var port = Local.Port;
+            forward.RequestReceived += (_, e) => admission.Taken(port, (int)e.OriginatorPort);
+            admission.Opened(port);
+            _admission = admission;
         }
 
         public void Close()
         {
             if (Forward is not { } forward) return;
             Forward = null;
+            _admission?.Closed(Local.Port);
             try
             {
                 if (forward.IsStarted) forward.Stop();

@@ -20,7 +20,8 @@ public sealed class SshConnectionPool(
     IDbContextFactory<RosettaDbContext> dbFactory,
     UserKeyService userKeys,
     IOptions<SshOptions> options,
-    ILoggerFactory loggers) : IDisposable
+    ILoggerFactory loggers,
+    TunnelAdmission admission) : IDisposable
 {
     private readonly ConcurrentDictionary<string, SshConnection> _connections = new(StringComparer.Ordinal);
     private readonly SshOptions _options = options.Value;
@@ -31,7 +32,7 @@ public sealed class SshConnectionPool(
     /// <summary>The shared connection for <paramref name="computing"/>; a resource whose address or login changed gets a new one.</summary>
     public SshConnection For(ComputingResource computing) =>
         _connections.GetOrAdd(Key(computing), _ => new SshConnection(computing,
-            ct => CredentialsAsync(computing, ct), (fingerprint, ct) => PinAsync(computing.Id, fingerprint, ct), _options, _logger));
+            ct => CredentialsAsync(computing, ct), (fingerprint, ct) => PinAsync(computing.Id, fingerprint, ct), _options, _logger, admission));
 
     /// <summary>Closes the connection of a resource that was removed.</summary>
     public void Close(ComputingResource computing)

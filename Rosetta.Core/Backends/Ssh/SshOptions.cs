@@ -9,6 +9,12 @@ public sealed class SshOptions
     /// </summary>
     public string? PlatformKeyPath { get; set; }
 
+    /// <summary>
+    /// Thread-pool threads kept ready once tunnels are in use: each connection through a tunnel holds
+    /// one for its lifetime (see <see cref="TunnelThreads"/>). Raise it for many simultaneous remote interfaces.
+    /// </summary>
+    public int TunnelThreads { get; set; } = 256;
+
     /// <summary>How long a connection attempt may take.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 10;
 
