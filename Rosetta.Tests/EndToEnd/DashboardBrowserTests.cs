@@ -195,6 +195,33 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     }
 
     [Fact]
+    public async Task ATasksLongStatusDetailLeavesItsRowsActionsOnScreen()
+    {
+        using var api = App.Client(await App.AdminTokenAsync());
+        var id = (string)(await TaskApi.StartAsync(api, new { name = "remote work", software = "hello", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(api, id, "running");
+            // As long as a host-key refusal, which the monitor puts there for a task on a reinstalled host.
+            var detail = string.Concat(Enumerable.Repeat("The host key of 127.0.0.1:2322 has changed: the platform pinned SHA256:Zt2H… ", 5));
+            await App.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>().UpdateAsync(id, t => { t.StatusDetail = detail; return true; });
+            await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1400, Height = 900 } });
+            var page = await context.NewPageAsync();
+            await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
+            var row = page.Locator("tr.task-row").Filter(new() { Has = page.Locator($"a[href='tasks/{id}']") });
+            await Expect(row.Locator("[data-test=row-detail]")).ToHaveAttributeAsync("title", detail); // all of it on hover
+            var delete = await row.Locator("[data-test=delete]").BoundingBoxAsync();
+            Assert.True(delete!.X + delete.Width <= 1400, $"Delete ends at {delete.X + delete.Width} px, beyond the 1400 px window");
+            var shown = await row.Locator("[data-test=row-detail]").BoundingBoxAsync();
+            Assert.True(shown!.Width <= 360 && shown.Height < 70, $"the detail takes {shown.Width}×{shown.Height} px"); // three short lines
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    [Fact]
     public async Task TheTasksPageWorksOnAPhoneSizedScreen()
     {
         await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true });
