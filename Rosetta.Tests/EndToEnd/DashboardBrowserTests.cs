@@ -153,15 +153,23 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
     }
 
-    [Fact]
-    public async Task LoggingOutInOneTabSignsOutTheSessionsOtherOpenTabs()
+    /// <summary>A new user (password <c>password-e2e</c>), signed in on a browser context of their own.</summary>
+    private async Task<(string Username, IBrowserContext Context, IPage Page)> NewUserSignedInAsync()
     {
         var username = "e2e" + Guid.NewGuid().ToString("N")[..6];
         using (var admin = App.Client(await App.AdminTokenAsync()))
             (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-e2e" })).EnsureSuccessStatusCode();
-        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
+        var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         await LogInAsync(page, username, "password-e2e");
+        return (username, context, page);
+    }
+
+    [Fact]
+    public async Task LoggingOutInOneTabSignsOutTheSessionsOtherOpenTabs()
+    {
+        var (username, context, page) = await NewUserSignedInAsync();
+        await using var _ = context;
         var other = await context.NewPageAsync();
         await other.GotoAsync("/account");
         await WaitForCircuitAsync(other);
@@ -176,12 +184,8 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     [Fact]
     public async Task AnOpenDashboardOfAnAccountThatIsDisabledFallsBackToTheLoginPage()
     {
-        var username = "e2e" + Guid.NewGuid().ToString("N")[..6];
-        using (var admin = App.Client(await App.AdminTokenAsync()))
-            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "password-e2e" })).EnsureSuccessStatusCode();
-        await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
-        var page = await context.NewPageAsync();
-        await LogInAsync(page, username, "password-e2e");
+        var (username, context, page) = await NewUserSignedInAsync();
+        await using var _ = context;
 
         var administration = App.Services.GetRequiredService<UserAdministration>();
         var userId = (await administration.ListAsync()).Single(u => u.Username == username).Id;
