@@ -40,7 +40,7 @@ public sealed class SessionBoundAuthenticationState : RevalidatingServerAuthenti
     {
         using var scope = _scopes.CreateScope();
         return await AuthenticationSetup.IsCurrentAsync(state.User, scope.ServiceProvider)
-            && (state.User.SessionId() is not { } session || await _sessions.IsLiveAsync(session));
+            && (state.User.SessionId() is not { } session || await _sessions.IsLiveAsync(session, state.User.UserId()!));
     }
 
     private async void FollowAccount(Task<AuthenticationState> changed)

@@ -43,25 +43,34 @@ public sealed class SignInSessionStore(IDbContextFactory<RosettaDbContext> dbFac
         return key;
     }
 
-    /// <summary>A sliding renewal, or a sign-in over a live session (then the session may now speak for someone else).</summary>
+    /// <summary>
+    /// A sliding renewal (or a refreshed sign-in of the same user). A session never passes to another user:
+    /// sign-ins start new sessions (the login page is served signed out), and a renewal for someone else
+    /// ends the session instead, so the cookie it writes opens nothing.
+    /// </summary>
     public async Task RenewAsync(string key, AuthenticationTicket ticket)
     {
         var id = IdOf(key);
         var named = Named(ticket, id);
         await using var db = await dbFactory.CreateDbContextAsync();
-        var session = await db.SignInSessions.FirstOrDefaultAsync(s => s.KeyHash == id);
-        if (session is null) return; // logged out meanwhile: it stays ended
-        var otherUser = session.UserId != named.Principal.UserId();
-        (session.UserId, session.Ticket, session.ExpiresAt) = (named.Principal.UserId() ?? "", Protect(named), ExpiryOf(named));
-        await db.SaveChangesAsync();
+        var owner = await db.SignInSessions.Where(s => s.KeyHash == id).Select(s => s.UserId).FirstOrDefaultAsync();
+        if (owner is null) return; // logged out meanwhile: it stays ended
+        if (owner != named.Principal.UserId())
+        {
+            await RemoveAsync(key);
+            return;
+        }
+        // One statement: a log-out deleting the row meanwhile leaves nothing to update, rather than a conflict.
+        var (ticketBytes, expires) = (Protect(named), ExpiryOf(named));
+        await db.SignInSessions.Where(s => s.KeyHash == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.Ticket, ticketBytes).SetProperty(x => x.ExpiresAt, expires));
         _cache.Invalidate(id);
-        if (otherUser) ends.End(id); // what the previous user opened with it must not pass to the new one
     }
 
     public Task<AuthenticationTicket?> RetrieveAsync(string key) => TicketAsync(IdOf(key));
 
-    /// <summary>Whether the session with this id is still signed in (for what it handed on, such as a task host's cookie).</summary>
-    public async Task<bool> IsLiveAsync(string sessionId) => await TicketAsync(sessionId) is not null;
+    /// <summary>Whether the session with this id is still signed in, as <paramref name="userId"/> (for what it handed on, such as a task host's cookie).</summary>
+    public async Task<bool> IsLiveAsync(string sessionId, string userId) => (await TicketAsync(sessionId))?.Principal.UserId() == userId;
 
     public async Task RemoveAsync(string key)
     {

@@ -19,12 +19,21 @@ public static class DashboardPageGuard
         var request = ctx.Request;
         if (request.Headers.Cookie.Count > 0
             && (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination && destination != "document"
-                || HasPlantedSession(request.Headers.Cookie)))
+                || HasPlantedSession(request.Headers.Cookie)
+                || request.Path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase)))
         {
             request.Headers.Cookie = WithoutSession(request.Headers.Cookie);
         }
         return next(ctx);
     });
+
+    /// <summary>
+    /// The login page is always served signed out, so a sign-in always starts a new session. Over a session
+    /// the request still carried, the cookie handler would renew that one for the person signing in: a
+    /// session cookie planted in their browser (a sibling task host can set one for the parent domain) would
+    /// then give its planter the signed-in session, and the previous user's open connections would pass on.
+    /// </summary>
+    private const string LoginPath = "/login";
 
     /// <summary>
     /// Two session cookies: a script can add one (<c>document.cookie</c>, with a longer path, which the

@@ -73,6 +73,7 @@ public static class TaskForwarding
         var accountEnd = services.GetRequiredService<AccountEnds>().EndOf(task.OwnerId);
         if (accountEnd.IsCancellationRequested)
         {
+            TaskProxy.MarkAccessEnded(ctx.Response);
             await Results.Problem(statusCode: 403, title: "The task's owner is disabled.",
                 detail: "This task's interface opens again if an admin enables its owner's account.").ExecuteAsync(ctx);
             return;

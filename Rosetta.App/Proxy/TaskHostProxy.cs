@@ -54,6 +54,7 @@ public static class TaskHostProxy
                 if (await AdmitAsync(ctx, candidate, task) is { } admitted) { (grant, share) = (candidate, admitted.Share); break; }
                 heldShareLink |= candidate.TaskId == task.Id && candidate.UserId is null;
             }
+        if (grant is null) TaskProxy.MarkAccessEnded(ctx.Response);
         if (grant is null && heldShareLink)
         {
             await TaskProxy.EndedShareLinkAsync(ctx, names.DashboardBase, $"{names.DashboardPath}/t/{taskId}/");
@@ -108,7 +109,7 @@ public static class TaskHostProxy
         var services = ctx.RequestServices;
         if (grant.UserId is { } userId)
             return task.OwnerId == userId && await AuthenticationSetup.IsCurrentAsync(userId, grant.SecurityStamp, services)
-                && (grant.SessionId is null || await services.GetRequiredService<SignInSessionStore>().IsLiveAsync(grant.SessionId))
+                && (grant.SessionId is null || await services.GetRequiredService<SignInSessionStore>().IsLiveAsync(grant.SessionId, userId))
                 ? new Admission(null) : null;
         return grant.ShareSecret is { } secret
             && await services.GetRequiredService<ShareLinkService>().ValidLinkAsync(secret, ctx.RequestAborted) is { } link && link.TaskId == task.Id

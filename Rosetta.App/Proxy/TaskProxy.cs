@@ -100,6 +100,15 @@ public static class TaskProxy
         ctx.Request.Cookies.TryGetValue(ShareCookie(taskId), out var secret)
         && await shares.ValidLinkAsync(secret, ctx.RequestAborted) is { } link && link.TaskId == taskId ? (link, secret) : null;
 
+    /// <summary>
+    /// Marks the platform's own refusal of a task's page (no session, a dead share link, no such task), as
+    /// opposed to an answer of the interface itself: the bundled desktop and notebook pages, when their
+    /// connection ends, load again only for this (images/desktop/access-check.js, images/jupyter/custom.js).
+    /// </summary>
+    public const string AccessHeader = "X-Rosetta-Access";
+
+    public static void MarkAccessEnded(HttpResponse response) => response.Headers[AccessHeader] = "ended";
+
     /// <summary>The cookie that carries a share link for one task (a platform cookie: never forwarded).</summary>
     public static string ShareCookie(string taskId) => $"{PlatformCookies.Prefix}share.{taskId}";
 
@@ -114,6 +123,7 @@ public static class TaskProxy
         var share = task is not null && !owner ? await ShareLinkAsync(ctx, shares, task.Id) : null;
         if (task is null || !owner && share is null)
         {
+            MarkAccessEnded(ctx.Response);
             if (!auth.Succeeded && ctx.Request.Cookies.ContainsKey(ShareCookie(taskId)))
             {
                 // On every reload: the dead cookie stays until the browser closes.

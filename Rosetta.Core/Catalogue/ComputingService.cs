@@ -111,7 +111,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
     /// Pins a new host key for an SSH or Slurm resource whose host was reinstalled (its key changed, so
     /// every connection is refused). The caller states the fingerprint the host's owner confirmed: the
     /// platform never takes whatever the host offers. The next connection checks it; tasks on the
-    /// resource come back with it. False: no such resource, or not the caller's to change.
+    /// resource come back with it. False: no such resource the caller can see.
     /// </summary>
     /// <exception cref="ValidationException">Not a SHA256 fingerprint, or the resource has no host key (the local engine).</exception>
     public async Task<bool> TrustHostKeyAsync(Caller caller, string id, string? fingerprint, CancellationToken ct)
@@ -121,15 +121,23 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (computing is null || !caller.CanUse(computing.OwnerId)) return false;
         var errors = new ValidationErrors();
         if (computing.Kind == ComputingKind.Local) errors.Add("fingerprint", "the platform's own engine is reached without SSH: it has no host key.");
-        else if (!CanEdit(caller, computing)) throw new OwnerOnlyException($"Only an admin can change the host key of the platform-wide resource '{computing.Name}'.");
+        else if (!CanTrustHostKey(caller, computing))
+            throw new OwnerOnlyException(computing.OwnerId is null
+                ? $"Only an admin can change the host key of the platform-wide resource '{computing.Name}'."
+                : $"Only the owner of '{computing.Name}' can trust a new host key for it: it is their host, reached with their key.");
         else if (string.IsNullOrWhiteSpace(fingerprint) || !FingerprintPattern().IsMatch(fingerprint.Trim()))
             errors.Add("fingerprint", "must be the host's OpenSSH SHA256 fingerprint, such as SHA256:abc… (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host prints it).");
         if (!errors.IsValid) throw new ValidationException(errors);
         computing.HostKeyFingerprint = fingerprint!.Trim().Replace("SHA256:", "").TrimEnd('=');
         await db.SaveChangesAsync(ct);
-        connections.Close(computing); // the next use connects afresh and checks the new key
+        // The connection is left as it is: every connect reads the pinned key afresh, and one that works keeps
+        // its tunnels (closing it would move them to new ports the tasks' records do not know yet).
         return true;
     }
+
+    /// <summary>A new host key is trusted by the resource's owner (a user's own host, reached with their key), or an admin for platform-wide ones.</summary>
+    public static bool CanTrustHostKey(Caller caller, ComputingResource computing) =>
+        computing.Kind != ComputingKind.Local && (computing.OwnerId is null ? caller.IsAdmin : computing.OwnerId == caller.UserId);
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\z")]
     private static partial Regex UserPattern();

@@ -68,6 +68,45 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
         }
     }
 
+    /// <summary>
+    /// A session cookie planted in someone's browser (a sibling task host can set one for the parent domain)
+    /// is not renewed for them when they sign in: the sign-in starts a session of its own, and the planted
+    /// one still speaks only for its planter.
+    /// </summary>
+    [Fact]
+    public async Task SigningInStartsANewSessionSoAPlantedCookieGivesItsPlanterNothing()
+    {
+        var attacker = "at" + Guid.NewGuid().ToString("N")[..8];
+        var victim = "vi" + Guid.NewGuid().ToString("N")[..8];
+        (await App.NewUserClientAsync(attacker)).Dispose();
+        (await App.NewUserClientAsync(victim)).Dispose();
+        using var planter = new BrowserLikeClient(App.BaseAddress);
+        await planter.LogInAsync(App.BaseAddress, attacker, "password-" + attacker);
+        var planted = planter.Cookies.GetAllCookies().Single(c => c.Name == "rosetta.auth").Value;
+
+        using var browser = new BrowserLikeClient(App.BaseAddress);
+        browser.Cookies.Add(new Cookie("rosetta.auth", planted, "/", App.BaseAddress.Host));
+        await browser.LogInAsync(App.BaseAddress, victim, "password-" + victim);
+
+        var own = browser.Cookies.GetAllCookies().Single(c => c.Name == "rosetta.auth").Value;
+        Assert.NotEqual(planted, own);
+        Assert.Contains(victim, await PageAsync("/account", own));
+        var withPlanted = await PageAsync("/account", planted);
+        Assert.Contains(attacker, withPlanted);
+        Assert.DoesNotContain(victim, withPlanted);
+    }
+
+    private async Task<string> PageAsync(string path, string cookie)
+    {
+        using var bare = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress };
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Cookie", $"rosetta.auth={cookie}");
+        request.Headers.Accept.ParseAdd("text/html");
+        var answer = await bare.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        return await answer.Content.ReadAsStringAsync();
+    }
+
     /// <summary>A navigation with exactly this session cookie, as a copied cookie would be sent.</summary>
     private async Task<HttpStatusCode> WithCookieAsync(string path, string cookie)
     {

@@ -3,7 +3,7 @@
 // and noVNC alone would only say "Failed to connect" on every reconnect. So whenever noVNC leaves the
 // connected (or connecting) state, the page asks the platform whether it may still load; if not, it
 // loads again, and the platform answers that load with the page that says why (for a share link, the
-// sign-in page with its notice). A task that only stopped answers 503: noVNC keeps reconnecting.
+// sign-in page with its notice). A task that only stopped answers 503 unmarked: noVNC keeps reconnecting.
 // It watches the state classes noVNC's UI puts on <html> (noVNC_connecting, noVNC_connected, …)
 // and touches nothing of noVNC. Not inside a frame: the dashboard embedding the desktop tells its user itself.
 (function () {
@@ -12,8 +12,10 @@
   var root = document.documentElement;
   var wasUp = false, checking = false;
 
+  // Only the platform's own refusal counts (it marks it): the interface's own 401, 403 or 404 (a notebook
+  // renamed in another tab) is no reason to load the page again and lose what is in it.
   function accessEnded(response) {
-    return response.type === "opaqueredirect" || [401, 403, 404].indexOf(response.status) >= 0;
+    return response.headers.get("X-Rosetta-Access") === "ended";
   }
 
   function checkAccess() {

@@ -4,14 +4,16 @@
 // So whenever the kernel's connection closes or fails, or the kernel is found gone (what the notebook
 // concludes when its requests are refused), the page asks the platform whether it may still load;
 // if not, it loads again, and the platform answers that load with the page that says why (for a share link, the sign-in page with its notice). A task that only stopped
-// answers 503: the notebook keeps reconnecting. Jupyter loads this as custom/custom.js on its
+// answers 503 unmarked: the notebook keeps reconnecting. Jupyter loads this as custom/custom.js on its
 // pages; a user's own ~/.jupyter/custom/custom.js takes its place.
 define(["base/js/events"], function (events) {
   "use strict";
   var checking = false;
 
+  // Only the platform's own refusal counts (it marks it): the interface's own 401, 403 or 404 (a notebook
+  // renamed in another tab) is no reason to load the page again and lose what is in it.
   function accessEnded(response) {
-    return response.type === "opaqueredirect" || [401, 403, 404].indexOf(response.status) >= 0;
+    return response.headers.get("X-Rosetta-Access") === "ended";
   }
 
   function checkAccess() {

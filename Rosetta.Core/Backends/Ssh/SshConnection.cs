@@ -484,6 +484,7 @@ public sealed class SshConnection : IDisposable
         public ForwardedPortLocal? Forward { get; private set; }
 
         private TunnelAdmission? _admission;
+        private TunnelAdmission.Gate? _admitted;
 
         public void Start(SshClient client, ILogger logger, TunnelAdmission admission)
         {
@@ -496,7 +497,7 @@ public sealed class SshConnection : IDisposable
             Local = new TaskEndpoint(Local.Host, (int)forward.BoundPort);
             var port = Local.Port;
             forward.RequestReceived += (_, e) => admission.Taken(port, (int)e.OriginatorPort);
-            admission.Opened(port);
+            _admitted = admission.Opened(port);
             _admission = admission;
         }
 
@@ -504,7 +505,8 @@ public sealed class SshConnection : IDisposable
         {
             if (Forward is not { } forward) return;
             Forward = null;
-            _admission?.Closed(Local.Port);
+            if (_admitted is { } admitted) _admission?.Closed(Local.Port, admitted);
+            _admitted = null;
             try
             {
                 if (forward.IsStarted) forward.Stop();

@@ -18,7 +18,8 @@ public sealed class TunnelAdmission
     /// <summary>How long a connection waits for SSH.NET to take it before the next goes anyway.</summary>
     private static readonly TimeSpan TakenWithin = TimeSpan.FromSeconds(5);
 
-    private sealed class Gate
+    /// <summary>One tunnel's turn: connections to it are made one at a time.</summary>
+    internal sealed class Gate
     {
         public SemaphoreSlim One { get; } = new(1, 1);
         /// <summary>Connections made, by their own local port, until SSH.NET reports them taken.</summary>
@@ -27,9 +28,11 @@ public sealed class TunnelAdmission
 
     private readonly ConcurrentDictionary<int, Gate> _tunnels = new();
 
-    internal void Opened(int localPort) => _tunnels[localPort] = new Gate();
+    /// <summary>A tunnel listens on 127.0.0.1:<paramref name="localPort"/>; what it returns is handed back to <see cref="Closed"/>.</summary>
+    internal Gate Opened(int localPort) => _tunnels[localPort] = new Gate();
 
-    internal void Closed(int localPort) => _tunnels.TryRemove(localPort, out _);
+    /// <summary>That tunnel stopped (only its own gate goes: a newer tunnel may listen on the port by now).</summary>
+    internal void Closed(int localPort, Gate opened) => _tunnels.TryRemove(KeyValuePair.Create(localPort, opened));
 
     /// <summary>SSH.NET took the connection that comes from <paramref name="originatorPort"/>.</summary>
     internal void Taken(int localPort, int originatorPort)
@@ -43,7 +46,8 @@ public sealed class TunnelAdmission
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            if (!IPAddress.TryParse(host, out var address) || !IPAddress.IsLoopback(address) || !_tunnels.TryGetValue(port, out var gate))
+            // Tunnels listen on 127.0.0.1 only: any other address is never one.
+            if (!IPAddress.TryParse(host, out var address) || !address.Equals(IPAddress.Loopback) || !_tunnels.TryGetValue(port, out var gate))
             {
                 await socket.ConnectAsync(host, port, ct);
                 return socket;
@@ -57,8 +61,16 @@ public sealed class TunnelAdmission
                 var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 gate.Waiting[from] = taken;
                 await socket.ConnectAsync(address, port, ct);
-                await Task.WhenAny(taken.Task, Task.Delay(TakenWithin, ct));
-                ct.ThrowIfCancellationRequested();
+                try
+                {
+                    await taken.Task.WaitAsync(TakenWithin, ct);
+                }
+                catch (TimeoutException)
+                {
+                    // No forward took it: SSH.NET stopped this one by itself (its session failed) and something else
+                    // may listen on the port now. The gate goes, so later connections are not held up by it.
+                    _tunnels.TryRemove(KeyValuePair.Create(port, gate));
+                }
             }
             finally
             {
