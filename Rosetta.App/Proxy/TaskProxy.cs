@@ -22,19 +22,23 @@ public static class TaskProxy
     public static IServiceCollection AddTaskProxy(this IServiceCollection services)
     {
         services.AddHttpForwarder();
-        services.AddSingleton(provider => new HttpMessageInvoker(new SocketsHttpHandler
+        services.AddSingleton(provider =>
         {
-            // Connections to SSH tunnels go to them one at a time (see TunnelAdmission).
-            ConnectCallback = async (context, ct) => new NetworkStream(
-                await provider.GetRequiredService<TunnelAdmission>().ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct), ownsSocket: true),
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            EnableMultipleHttp2Connections = true,
-            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-        }));
+            var tunnels = provider.GetRequiredService<TunnelAdmission>();
+            return new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                // Connections to SSH tunnels go to them one at a time (see TunnelAdmission).
+                ConnectCallback = async (context, ct) => new NetworkStream(
+                    await tunnels.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct), ownsSocket: true),
+                UseProxy = false,
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                UseCookies = false,
+                EnableMultipleHttp2Connections = true,
+                ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+                ConnectTimeout = TimeSpan.FromSeconds(15),
+            });
+        });
         services.AddSingleton<TaskHostNames>();
         services.AddSingleton<TaskHostTickets>();
         services.AddSingleton<TaskHostSessions>();

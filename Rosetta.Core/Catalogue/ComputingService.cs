@@ -58,7 +58,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var computing = new ComputingResource
         {
             Id = id!, Name = draft.Name!.Trim(), Kind = kind, Host = draft.Host, Port = port, Username = draft.Username,
-            Engine = engine, HostKeyFingerprint = draft.HostKeyFingerprint?.Replace("SHA256:", "").TrimEnd('='), // compared with SSH.NET's, unpadded
+            Engine = engine, HostKeyFingerprint = draft.HostKeyFingerprint is { } given ? Pinned(given) : null,
             Defaults = draft.Defaults ?? new TaskOptions(), OwnerId = caller.UserId,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -128,7 +128,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         else if (string.IsNullOrWhiteSpace(fingerprint) || !FingerprintPattern().IsMatch(fingerprint.Trim()))
             errors.Add("fingerprint", "must be the host's OpenSSH SHA256 fingerprint, such as SHA256:abc… (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host prints it).");
         if (!errors.IsValid) throw new ValidationException(errors);
-        computing.HostKeyFingerprint = fingerprint!.Trim().Replace("SHA256:", "").TrimEnd('=');
+        computing.HostKeyFingerprint = Pinned(fingerprint!);
         await db.SaveChangesAsync(ct);
         // The connection is left as it is: every connect reads the pinned key afresh, and one that works keeps
         // its tunnels (closing it would move them to new ports the tasks' records do not know yet).
@@ -141,6 +141,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\z")]
     private static partial Regex UserPattern();
+
+    /// <summary>A fingerprint as it is pinned: compared with SSH.NET's, which has no "SHA256:" and no padding.</summary>
+    private static string Pinned(string fingerprint) => fingerprint.Trim().Replace("SHA256:", "").TrimEnd('=');
 
     [GeneratedRegex(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?\z")]
     private static partial Regex FingerprintPattern();
