@@ -86,7 +86,7 @@ public static class CatalogueEndpoints
                     return Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
                 try
                 {
-                    return Results.Ok(new ConnectionTestDto(true, await monitor.BackendFor(c.Kind).TestConnectionAsync(c, ct)));
+                    return Results.Ok(new ConnectionTestDto(true, await monitor.TestConnectionAsync(c, ct)));
                 }
                 catch (BackendUnavailableException e)
                 {

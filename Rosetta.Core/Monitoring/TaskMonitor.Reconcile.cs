@@ -23,6 +23,7 @@ public sealed partial class TaskMonitor
                 var since = DateTimeOffset.UtcNow.AddSeconds(-1);
                 await ReconcileAsync(computing, ct);
                 _reached[computing.Id] = true;
+                _tested.TryRemove(computing.Id, out _); // the monitor knows better now
                 if (_unavailable.TryRemove(computing.Id, out _))
                     logger.LogInformation("Computing resource {ComputingId} is reachable again", computing.Id);
                 delay = TimeSpan.FromSeconds(0.5);
@@ -38,6 +39,7 @@ public sealed partial class TaskMonitor
             catch (BackendUnavailableException e)
             {
                 _reached.TryRemove(computing.Id, out _);
+                _tested.TryRemove(computing.Id, out _);
                 if (_unavailable.TryAdd(computing.Id, e.Message))
                     logger.LogWarning("Computing resource {ComputingId} is unreachable: {Reason}", computing.Id, e.Message);
                 else

@@ -37,6 +37,12 @@ public sealed partial class TaskMonitor(
     private readonly ConcurrentDictionary<string, string> _unavailable = new();
     /// <summary>Resources whose last reconciliation succeeded: what "available" means.</summary>
     private readonly ConcurrentDictionary<string, bool> _reached = new();
+    /// <summary>
+    /// How the last connection test of a resource went (null reason: it answered), for resources no
+    /// reconciliation has reached or found unreachable yet: what a person learned by testing shows as
+    /// the resource's state until the monitor knows better.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (DateTime At, string? Failure)> _tested = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationToken _stopping = CancellationToken.None;
 
@@ -66,12 +72,36 @@ public sealed partial class TaskMonitor(
         if (!Supports(computing.Kind)) return (ComputingState.Unreachable, $"{computing.Kind} resources are not supported by this installation yet.");
         if (UnavailableReason(computing.Id) is { } down) return (ComputingState.Unreachable, down);
         if (_reached.ContainsKey(computing.Id)) return (ComputingState.Available, null);
+        if (_tested.TryGetValue(computing.Id, out var test))
+            return test.Failure is null
+                ? (ComputingState.Available, null)
+                : (ComputingState.Unreachable, $"The connection test at {test.At:HH:mm} UTC failed: {test.Failure.TrimEnd('.')}. Test it again once that is mended.");
         lock (_watchers)
         {
             if (_watchers.ContainsKey(computing.Id)) return (ComputingState.Unknown, "Connecting: the platform is reaching it now.");
         }
         return (ComputingState.Unknown, "Not connected yet: the platform connects when the first task starts here. " +
             $"A connection test checks it now (the Computing page's Test connection, or POST /api/v1/computing/{computing.Id}/test).");
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="computing"/> now and says what answered; the outcome becomes the
+    /// resource's state until a reconciliation with it tells more (<see cref="StateOf"/>).
+    /// </summary>
+    /// <exception cref="BackendUnavailableException">It cannot be reached or used; the message says why.</exception>
+    public async Task<string> TestConnectionAsync(ComputingResource computing, CancellationToken ct)
+    {
+        try
+        {
+            var answer = await BackendFor(computing.Kind).TestConnectionAsync(computing, ct);
+            _tested[computing.Id] = (DateTime.UtcNow, null);
+            return answer;
+        }
+        catch (BackendUnavailableException e)
+        {
+            _tested[computing.Id] = (DateTime.UtcNow, e.Message);
+            throw;
+        }
     }
 
     /// <summary>Whether this installation has a backend for computing resources of this kind.</summary>
@@ -125,6 +155,7 @@ public sealed partial class TaskMonitor(
         if (_watchEnds.TryRemove(computingId, out var end)) end.Cancel();
         _unavailable.TryRemove(computingId, out _);
         _reached.TryRemove(computingId, out _);
+        _tested.TryRemove(computingId, out _);
         _computingKinds.TryRemove(computingId, out _);
     }
 

@@ -860,6 +860,37 @@ public sealed class ManagementPageTests
         Assert.Null(await resources.FindAsync(caller, workstation.Id, CancellationToken.None));
     }
 
+    /// <summary>A resource no task has used yet is only known through its connection test, whose outcome is its state.</summary>
+    [Fact]
+    public async Task ComputingPage_AFailedConnectionTestMarksTheResourceUnreachableUntilATestPasses()
+    {
+        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh);
+        await using var ctx = new DashboardTestContext(moreBackends: [ssh]);
+        var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        var host = await resources.AddAsync(caller, new Rosetta.Core.Catalogue.ComputingDraft(null, "Cluster login", "ssh", "127.0.0.1", 2222, "demo", null, null, null), CancellationToken.None);
+        ssh.TestFailure = new BackendUnavailableException("The host refused your key.");
+        var page = ctx.Render<Computing>();
+        AngleSharp.Dom.IElement Row() => page.FindAll("[data-test=computing] tr").Single(r => r.TextContent.Contains("Cluster login"));
+        page.WaitForAssertion(() => Assert.Equal("not connected yet", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
+
+        await page.InvokeAsync(() => Row().QuerySelector("[data-test=test-connection]")!.Click());
+        page.WaitForAssertion(() => Assert.Equal("unavailable", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
+        Assert.Contains("connection test", Row().QuerySelector("[data-test=computing-state-reason]")!.TextContent);
+        Assert.Null(Row().QuerySelector("[data-test=test-result]")); // said once
+        Assert.Contains("The host refused your key. Test it again", Row().QuerySelector("[data-test=computing-state-reason]")!.TextContent);
+        // The wizard does not offer it, and says why.
+        var wizard = ctx.Render<NewTask>();
+        wizard.WaitForAssertion(() => wizard.Find("[data-test=software-hello]").Click());
+        wizard.WaitForAssertion(() => Assert.Contains("disabled", wizard.Find($"[data-test=computing-{host.Id}]").ClassName));
+        Assert.Contains("refused your key", wizard.Find($"[data-test=computing-{host.Id}]").TextContent);
+
+        ssh.TestFailure = null;
+        await page.InvokeAsync(() => Row().QuerySelector("[data-test=test-connection]")!.Click());
+        page.WaitForAssertion(() => Assert.Equal("available", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
+        Assert.Null(Row().QuerySelector("[data-test=computing-state-reason]"));
+    }
+
     [Fact]
     public async Task ComputingPage_TrustsANewHostKeyOnlyAsTheFingerprintItsOwnerConfirmed()
     {

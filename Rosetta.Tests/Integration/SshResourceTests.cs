@@ -32,6 +32,11 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         Assert.False((bool)refused["ok"]!);
         Assert.Contains($"refused your key for user '{DemoSshHost.User}'. Add the public key shown on your Account page", (string?)refused["message"]);
         Assert.Contains("authorized_keys", (string?)refused["message"]);
+        // What the test found is the resource's state until something tells more.
+        var failed = (await owner.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{id}"))!;
+        Assert.Equal("unreachable", (string?)failed["state"]);
+        Assert.Contains("connection test", (string?)failed["stateReason"]);
+        Assert.Contains("refused your key", (string?)failed["stateReason"]);
 
         // What the user does by hand on their host.
         await DemoSshHost.AuthorizeAsync(await owner.GetStringAsync("/api/v1/account/public-key"));
@@ -40,6 +45,7 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         Assert.Contains("docker", (string?)ok["message"]);
         var pinned = await owner.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{id}");
         Assert.Equal("SHA256:" + await DemoSshHost.FingerprintAsync(), (string?)pinned!["hostKeyFingerprint"]);
+        Assert.Equal("available", (string?)pinned["state"]);
 
         var task = (string)(await TaskApi.StartAsync(owner, new { software = "hello", computing = id }))["id"]!;
         try
