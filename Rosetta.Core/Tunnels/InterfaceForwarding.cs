@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;
 using Rosetta.Core.Streaming;
@@ -27,7 +28,7 @@ public sealed class ForwardingOptions
 /// host from the configured range, forwarding to the task. The port is recorded on the task, so a
 /// platform restart binds the same one again; it is released when the task ends.
 /// </summary>
-public sealed class InterfaceForwarding(TaskMonitor monitor, IOptions<ForwardingOptions> options, ILogger<InterfaceForwarding> logger) : BackgroundService
+public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission connections, IOptions<ForwardingOptions> options, ILogger<InterfaceForwarding> logger) : BackgroundService
 {
     private readonly ForwardingOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
@@ -89,7 +90,7 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, IOptions<Forwarding
         {
             try
             {
-                return TcpForwarder.Start(address, port, Target, logger);
+                return TcpForwarder.Start(address, port, Target, connections, logger);
             }
             catch (SocketException)
             {

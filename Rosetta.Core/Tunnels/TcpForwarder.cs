@@ -2,26 +2,31 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Ssh;
 
 namespace Rosetta.Core.Tunnels;
 
 /// <summary>
 /// Forwards every TCP connection accepted on one local port to a task's interface. The target is
 /// looked up per connection, so a task re-adopted on another published port keeps its forwarded one.
+/// Connections to it are made by <see cref="TunnelAdmission"/>: a remote task's interface is an SSH
+/// tunnel, which takes connections arriving together only one by one.
 /// </summary>
 public sealed class TcpForwarder : IAsyncDisposable
 {
     private readonly Socket _listener;
     private readonly Func<TaskEndpoint?> _target;
+    private readonly TunnelAdmission _connections;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private readonly List<Socket> _open = [];
 
-    private TcpForwarder(Socket listener, Func<TaskEndpoint?> target, ILogger logger)
+    private TcpForwarder(Socket listener, Func<TaskEndpoint?> target, TunnelAdmission connections, ILogger logger)
     {
         _listener = listener;
         _target = target;
+        _connections = connections;
         _logger = logger;
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         _acceptLoop = Task.Run(AcceptLoopAsync);
@@ -30,7 +35,7 @@ public sealed class TcpForwarder : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>Listens on <paramref name="bind"/>:<paramref name="port"/>; throws <see cref="SocketException"/> when the port is taken.</summary>
-    public static TcpForwarder Start(IPAddress bind, int port, Func<TaskEndpoint?> target, ILogger logger)
+    public static TcpForwarder Start(IPAddress bind, int port, Func<TaskEndpoint?> target, TunnelAdmission connections, ILogger logger)
     {
         var listener = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -43,7 +48,7 @@ public sealed class TcpForwarder : IAsyncDisposable
             listener.Dispose();
             throw;
         }
-        return new TcpForwarder(listener, target, logger);
+        return new TcpForwarder(listener, target, connections, logger);
     }
 
     private async Task AcceptLoopAsync()
@@ -66,12 +71,14 @@ public sealed class TcpForwarder : IAsyncDisposable
     private async Task ForwardAsync(Socket client)
     {
         client.NoDelay = true;
-        var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        lock (_open) { _open.Add(client); _open.Add(upstream); }
+        Socket? upstream = null;
+        lock (_open) _open.Add(client);
         try
         {
             if (_target() is not { } target) return; // the task is not reachable now: close the connection
-            await upstream.ConnectAsync(target.Host, target.Port, _stop.Token);
+            upstream = await _connections.ConnectAsync(target.Host, target.Port, _stop.Token);
+            lock (_open) _open.Add(upstream);
+            if (_stop.IsCancellationRequested) return; // disposed while connecting: its sockets are closed already
             await using var a = new NetworkStream(client, ownsSocket: false);
             await using var b = new NetworkStream(upstream, ownsSocket: false);
             // When either side closes, the other is closed too.
@@ -83,9 +90,13 @@ public sealed class TcpForwarder : IAsyncDisposable
         }
         finally
         {
-            lock (_open) { _open.Remove(client); _open.Remove(upstream); }
+            lock (_open)
+            {
+                _open.Remove(client);
+                if (upstream is not null) _open.Remove(upstream);
+            }
             client.Dispose();
-            upstream.Dispose();
+            upstream?.Dispose();
         }
     }
 

@@ -210,6 +210,35 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
                 $"scientist@{(string)iface["host"]!}", "echo hello-from-$(id -un)");
             Assert.Contains("hello-from-scientist", output);
+
+            // Several clients at once (a script's parallel sessions, an editor's remote helper) are each
+            // answered at once: the tunnel's port forward must not hold one until the one before it closes.
+            var held = new List<System.Net.Sockets.TcpClient>();
+            try
+            {
+                var greetings = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+                {
+                    var tcp = new System.Net.Sockets.TcpClient();
+                    lock (held) held.Add(tcp); // kept open until all have been greeted
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    try
+                    {
+                        await tcp.ConnectAsync((string)iface["host"]!, (int)iface["port"]!, timeout.Token);
+                        var banner = new byte[7];
+                        await tcp.GetStream().ReadExactlyAsync(banner, timeout.Token);
+                        return System.Text.Encoding.ASCII.GetString(banner);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return "no greeting in 10 s";
+                    }
+                }));
+                Assert.All(greetings, greeting => Assert.Equal("SSH-2.0", greeting));
+            }
+            finally
+            {
+                foreach (var tcp in held) tcp.Dispose();
+            }
         }
         finally
         {
