@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using Rosetta.Core.Backends;
+using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
 
 namespace Rosetta.Core.Monitoring;
@@ -8,9 +9,10 @@ namespace Rosetta.Core.Monitoring;
 /// <summary>
 /// Decides whether a task's interface answers. A TCP connect is not enough: the engine's port
 /// publisher accepts connections before the program inside listens, so HTTP interfaces must send
-/// an HTTP response and SSH interfaces their banner.
+/// an HTTP response and SSH interfaces their banner. Connections are made as the proxy's are (<see cref="TunnelAdmission"/>),
+/// so a probe of a remote interface does not wait in its SSH tunnel behind a browser's open connections.
 /// </summary>
-public sealed class InterfaceProbe : IDisposable
+public sealed class InterfaceProbe(TunnelAdmission connections) : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -18,6 +20,8 @@ public sealed class InterfaceProbe : IDisposable
         AllowAutoRedirect = false,
         PooledConnectionLifetime = TimeSpan.Zero,
         ConnectTimeout = TimeSpan.FromSeconds(2),
+        ConnectCallback = async (context, ct) =>
+            new NetworkStream(await connections.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct), ownsSocket: true),
     })
     { Timeout = TimeSpan.FromSeconds(3) };
 
@@ -31,7 +35,7 @@ public sealed class InterfaceProbe : IDisposable
                 _ => await HttpAnswersAsync(endpoint, path, ct),
             };
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             return false;
         }
@@ -44,14 +48,13 @@ public sealed class InterfaceProbe : IDisposable
         return true; // Any status: the program is listening and speaks HTTP.
     }
 
-    private static async Task<bool> SshBannerAsync(TaskEndpoint endpoint, CancellationToken ct)
+    private async Task<bool> SshBannerAsync(TaskEndpoint endpoint, CancellationToken ct)
     {
-        using var client = new TcpClient();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
-        await client.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token);
+        await using var stream = new NetworkStream(await connections.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token), ownsSocket: true);
         var buffer = new byte[256];
-        var read = await client.GetStream().ReadAsync(buffer, timeout.Token);
+        var read = await stream.ReadAsync(buffer, timeout.Token);
         return read >= 4 && Encoding.ASCII.GetString(buffer, 0, 4) == "SSH-";
     }
 
