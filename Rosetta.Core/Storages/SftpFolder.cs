@@ -119,6 +119,7 @@ public sealed class SftpFolder : IStorageFolder
         if (LStat(target) is not null) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
         var isFolder = IsDirectory(source);
         var files = isFolder ? Walk(source, "").ToList() : [];
+        if (!isFolder) EnsureRegularFile(LStat(source)!, from, "from");
         var bytes = isFolder ? files.Where(f => !f.File.IsDirectory).Sum(f => f.File.Length) : _sftp.GetAttributes(source).Size;
         if (bytes > allowedBytes) throw tooLarge(bytes);
 
@@ -222,6 +223,7 @@ public sealed class SftpFolder : IStorageFolder
     {
         var file = Checked(path);
         if (IsDirectory(file)) throw ValidationException.For("path", $"'{path}' is a folder.");
+        EnsureRegularFile(LStat(file)!, path, "path");
         return (Stream)_sftp.OpenRead(file);
     });
 
@@ -232,6 +234,7 @@ public sealed class SftpFolder : IStorageFolder
             var remote = Checked(path);
             var attributes = LStat(remote)!;
             if (attributes.IsDirectory) throw ValidationException.For("path", $"'{path}' is a folder.");
+            EnsureRegularFile(attributes, path, "path");
             return (remote, attributes.Size);
         });
         // Opened before the response starts: a file the login may not read is a clear 403, not a cut-off 200.
@@ -349,11 +352,23 @@ public sealed class SftpFolder : IStorageFolder
         foreach (var file in _sftp.ListDirectory(folder).Where(f => f.Name is not "." and not ".."))
         {
             if (file.IsSymbolicLink && !includeLinks) continue;
+            if (!file.IsSymbolicLink && !file.IsDirectory && !file.IsRegularFile && !includeLinks) continue; // a FIFO, socket or device: never opened
             if (!file.IsSymbolicLink && !includeLinks && file.Name.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal)) continue;
             var relative = prefix.Length == 0 ? file.Name : $"{prefix}/{file.Name}";
             yield return (file, relative);
             if (file.IsDirectory && !file.IsSymbolicLink) foreach (var inner in Walk($"{folder}/{file.Name}", relative, includeLinks)) yield return inner;
         }
+    }
+
+    /// <summary>
+    /// Only regular files are opened: the host's SFTP server opens a FIFO the way a program does, and
+    /// waits for a writer, holding the connection every storage on that resource shares (for everyone
+    /// using it) until its requests time out.
+    /// </summary>
+    private static void EnsureRegularFile(SftpFileAttributes attributes, StoragePath path, string field)
+    {
+        if (!attributes.IsRegularFile)
+            throw ValidationException.For(field, $"'{path}' is not a regular file (a device, a FIFO or a socket), which cannot be read.");
     }
 
     private static ValidationException LinkUnchangeable(string field, StoragePath path) => ValidationException.For(field,

@@ -204,6 +204,56 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         }
     }
 
+    /// <summary>
+    /// The host's SFTP server opens a FIFO as a program does and waits for a writer: one user's download
+    /// of a FIFO (a task can make one in its bind) held the resource's SFTP connection, and every other
+    /// user's listings with it, until the requests timed out after 30 s.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task AFifoOnTheHostIsNeverOpenedSoTheConnectionStaysFree()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "sf" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        client.Timeout = TimeSpan.FromSeconds(15); // a stalled connection answers only after 30 s
+        try
+        {
+            await StorageApi.UploadAsync(client, id, "odd/data.txt", "data"u8.ToArray());
+            await SshInterfaceTests.RunAsync("mkfifo", $"{root}/{user}/odd/fifo.png");
+
+            foreach (var response in new[]
+            {
+                await client.GetAsync($"/api/v1/storages/{id}/download?path=odd/fifo.png"),
+                await client.GetAsync($"/api/v1/storages/{id}/preview?path=odd/fifo.png"),
+                await StorageApi.PostJsonAsync(client, id, "copy", new { from = "odd/fifo.png", to = "copied" }),
+            })
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                Assert.Contains("not a regular file", (string?)(await TaskApi.ProblemAsync(response))["detail"]);
+            }
+
+            // The folder's archive and copy leave the FIFO out, as on the platform host.
+            using (var zip = new System.IO.Compression.ZipArchive(await client.GetStreamAsync($"/api/v1/storages/{id}/download?path=odd")))
+                Assert.Equal(["data.txt"], zip.Entries.Select(e => e.FullName).Where(n => !n.EndsWith('/')).ToArray());
+            Assert.Equal(HttpStatusCode.Created, (await StorageApi.PostJsonAsync(client, id, "copy", new { from = "odd", to = "odd2" })).StatusCode);
+            Assert.Equal(["data.txt"], (await StorageApi.NamesAsync(client, id, "odd2")).ToArray());
+
+            // The connection is free: the listing answers at once, and so does another user's.
+            Assert.Contains("fifo.png", await StorageApi.NamesAsync(client, id, "odd"));
+            using var other = await App.NewUserClientAsync();
+            other.Timeout = TimeSpan.FromSeconds(15);
+            Assert.NotNull(await StorageApi.ListAsync(other, id));
+            // And the FIFO can be deleted with its folder.
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/storages/{id}/files?path=odd")).StatusCode);
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task LinksPlantedOnTheHostAreListedButNeverFollowed()
     {
