@@ -7,12 +7,12 @@ namespace Rosetta.Core.Storages;
 /// </summary>
 public interface IStorageFolder
 {
+    /// <summary>Where the storage's files are (on the platform host or on the remote host).</summary>
+    string Root { get; }
     /// <summary>
     /// The folder's entries, hidden transfers left out. <paramref name="removeAbandonedTransfers"/>
     /// also removes those a stopped platform left behind (<see cref="ConfinedDirectory.AbandonedAfter"/>).
     /// </summary>
-    /// <summary>Where the storage's files are (on the platform host or on the remote host).</summary>
-    string Root { get; }
     IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending, bool removeAbandonedTransfers);
     void CreateFolder(StoragePath path, bool existingIsFine = false);
     void Move(StoragePath from, StoragePath to);

@@ -49,7 +49,8 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
         path.EnsureFitsUnder(folder.Root);
         using var reservation = Reserve(declaredLength);
-        var limit = Math.Min(options.MaxUploadBytes, reservation?.Bytes ?? long.MaxValue);
+        var limit = Math.Min(options.MaxUploadBytes, declaredLength is null ? long.MaxValue : reservation?.Bytes ?? long.MaxValue);
+        if (declaredLength is null && reservation is not null) content = new QuotaMeteredStream(content, written => Extend(reservation, written));
         folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
             written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes), ct);
@@ -57,8 +58,10 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
 
     /// <summary>
     /// Uploads in flight are written under hidden temporary names the quota's measure leaves out, so
-    /// each one holds what it may still write (its declared length, or all that is left) until it
-    /// ends: uploads running side by side cannot together pass the quota. Null without a quota.
+    /// each one holds what it may still write until it ends: uploads running side by side cannot
+    /// together pass the quota. One of a declared length holds that length from the start; one of
+    /// unknown length (chunked, or a part of a form) holds what it has received, growing as it goes
+    /// (<see cref="Extend"/>), so it does not shut every other upload out meanwhile. Null without a quota.
     /// </summary>
     private QuotaReservation.Claim? Reserve(long? declaredLength)
     {
@@ -68,7 +71,26 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         {
             if (Remaining() is not { } remaining) return null;
             if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
-            return root.Take(declaredLength ?? remaining);
+            return root.Take(declaredLength ?? 0);
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="claim"/> cover <paramref name="received"/> bytes, or refuses the upload when the
+    /// quota cannot. It grows in doubling steps (at least 1 MiB, at most half of what is left), so a large
+    /// upload measures the storage a few times, not once per piece, and never holds all that is left.
+    /// </summary>
+    private void Extend(QuotaReservation.Claim claim, long received)
+    {
+        if (received <= claim.Bytes) return;
+        var root = QuotaReservation.Of(folder.Root);
+        lock (root)
+        {
+            var remaining = Remaining() ?? long.MaxValue;
+            var needed = received - claim.Bytes;
+            if (needed > remaining)
+                throw new StorageLimitException($"Not enough room in '{Storage.Name}': the upload passed the {Describe(claim.Bytes + remaining)} its storage had left of its {Describe(options.QuotaBytes)} quota. Delete files to make room.");
+            claim.Grow(Math.Max(needed, Math.Min(Math.Max(claim.Bytes, 1L << 20), remaining / 2)));
         }
     }
 
@@ -138,7 +160,15 @@ internal sealed class QuotaReservation
     public sealed class Claim(QuotaReservation root, long bytes) : IDisposable
     {
         private int _released;
-        public long Bytes { get; } = bytes;
+        private long _bytes = bytes;
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        /// <summary>Holds <paramref name="more"/> bytes more (under the root's lock, after checking they are left).</summary>
+        public void Grow(long more)
+        {
+            Interlocked.Add(ref _bytes, more);
+            Interlocked.Add(ref root._held, more);
+        }
 
         public void Dispose()
         {

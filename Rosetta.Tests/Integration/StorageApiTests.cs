@@ -524,8 +524,39 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(HttpStatusCode.Created, (await StorageApi.PutAsync(client, "personal", "small.bin", new byte[1_000])).StatusCode);
     }
 
+    /// <summary>
+    /// An upload of unknown length (chunked, or a part of a form) held all that was left of the quota while
+    /// it ran, so every other upload into the storage was refused as if it were full.
+    /// </summary>
+    [Fact]
+    public async Task AnUploadOfUnknownLengthHoldsWhatItReceivedNotTheWholeQuota()
+    {
+        var (client, name) = await NewUserAsync();
+        var release = new TaskCompletionSource();
+        var halfway = new TaskCompletionSource();
+        var first = client.PutAsync("/api/v1/storages/personal/files?path=streamed.bin", new PausedContent(100_000, halfway, release.Task, chunked: true));
+        await halfway.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(PersonalFolder(name)).Length == 1, "the streamed upload to be written");
+
+        // Room is left beside it (300,000 bytes of quota, 50,000 received): another upload goes in.
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PutAsync(client, "personal", "beside.bin", new byte[100_000])).StatusCode);
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.Created, (await first).StatusCode);
+        Assert.Equal(["beside.bin", "streamed.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName).Order());
+
+        // One that grows past what is left is refused when it does, saying so, and leaves nothing.
+        var over = new StreamContent(new MemoryStream(new byte[150_000]));
+        over.Headers.ContentLength = null;
+        var request = new HttpRequestMessage(HttpMethod.Put, "/api/v1/storages/personal/files?path=over.bin") { Content = over };
+        request.Headers.TransferEncodingChunked = true;
+        var refused = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        Assert.Contains("the upload passed the 97.7 KiB its storage had left", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+        Assert.Equal(["beside.bin", "streamed.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName).Order());
+    }
+
     /// <summary>A body of known length that stops halfway until released.</summary>
-    private sealed class PausedContent(int length, TaskCompletionSource halfway, Task release) : HttpContent
+    private sealed class PausedContent(int length, TaskCompletionSource halfway, Task release, bool chunked = false) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
         {
@@ -539,7 +570,7 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         protected override bool TryComputeLength(out long computed)
         {
             computed = length;
-            return true;
+            return !chunked;
         }
     }
 
