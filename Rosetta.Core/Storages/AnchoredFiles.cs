@@ -167,7 +167,7 @@ internal static class AnchoredFiles
         /// taken relative to a folder held open and links are unlinked, never followed, so a folder a
         /// task swaps for a link meanwhile costs the link, not what it points to.
         /// </summary>
-        public bool DeleteTree(string name) => DeleteTree(name, depth: 0);
+        public bool DeleteTree(string name) => DeleteTree(FileName(name), depth: 0);
 
         /// <summary>
         /// Nesting deeper than this is refused: names relative to open folders know no PATH_MAX, and a task
@@ -175,7 +175,11 @@ internal static class AnchoredFiles
         /// </summary>
         public const int MaxDepth = 1024;
 
-        private bool DeleteTree(string name, int depth)
+        /// <summary>
+        /// Deletes by the names' bytes as the folder holds them: a name need not be UTF-8 (a task may write
+        /// Latin-1 names), and decoded to a string it would name nothing, leaving its folder undeletable.
+        /// </summary>
+        private bool DeleteTree(byte[] name, int depth)
         {
             if (depth > MaxDepth) throw ValidationException.For("path", $"has folders nested more than {MaxDepth} deep; delete the deepest ones from inside a task first.");
             for (var attempt = 0; attempt < 3; attempt++)
@@ -183,27 +187,64 @@ internal static class AnchoredFiles
                 if (unlinkat(Fd, name, 0) == 0) return true;
                 var error = Marshal.GetLastPInvokeError();
                 if (error == NoSuchEntry) return false;
-                if (error != IsAFolder) throw Failure(error, name);
+                if (error != IsAFolder) throw Failure(error, Shown(name));
                 var fd = openat(Fd, name, ReadOnly | DirectoryOnly | NoFollow | CloseOnExec, 0);
                 if (fd < 0)
                 {
                     error = Marshal.GetLastPInvokeError();
                     if (error is TooManyLinks or NotAFolder) continue; // swapped for a link or a file since: unlinked next time round
                     if (error == NoSuchEntry) return false;
-                    throw Failure(error, name);
+                    throw Failure(error, Shown(name));
                 }
                 using (var folder = new AnchoredFolder(new SafeFileHandle(fd, ownsHandle: true)))
                 {
                     // Listed through the open descriptor: the very folder opened, wherever it is now.
-                    foreach (var entry in folder.Names()) folder.DeleteTree(entry, depth + 1);
+                    foreach (var entry in folder.FileNames()) folder.DeleteTree(entry, depth + 1);
                 }
                 if (unlinkat(Fd, name, RemoveFolder) == 0) return true;
                 error = Marshal.GetLastPInvokeError();
                 if (error == NoSuchEntry) return true;
                 if (error == NotEmpty) continue; // something was added meanwhile (a task writing there): once more
-                throw Failure(error, name);
+                throw Failure(error, Shown(name));
             }
-            throw new IOException($"'{name}' kept changing while it was being deleted.");
+            throw new ConflictException($"'{Shown(name)}' kept changing while it was being deleted (something, a task perhaps, is writing there); try again once it is done.");
+        }
+
+        /// <summary>The names in this folder as bytes (each ending in NUL), read through its descriptor.</summary>
+        private List<byte[]> FileNames()
+        {
+            var names = new List<byte[]>();
+            var copy = dup(Fd);
+            if (copy < 0) throw Failure(Marshal.GetLastPInvokeError(), "a folder");
+            var stream = fdopendir(copy); // owns the copy from here
+            if (stream == 0)
+            {
+                var error = Marshal.GetLastPInvokeError();
+                close(copy);
+                throw Failure(error, "a folder");
+            }
+            try
+            {
+                rewinddir(stream); // the copy shares its offset with Fd
+                nint entry;
+                while ((entry = readdir(stream)) != 0)
+                {
+                    // struct dirent on Linux (glibc and musl, 64-bit): d_name starts at byte 19, after
+                    // d_ino (8), d_off (8), d_reclen (2) and d_type (1).
+                    var nameStart = entry + 19;
+                    var length = 0;
+                    while (Marshal.ReadByte(nameStart, length) != 0) length++;
+                    if (length is 1 or 2 && Marshal.ReadByte(nameStart) == '.' && (length == 1 || Marshal.ReadByte(nameStart, 1) == '.')) continue;
+                    var name = new byte[length + 1];
+                    Marshal.Copy(nameStart, name, 0, length);
+                    names.Add(name);
+                }
+            }
+            finally
+            {
+                closedir(stream);
+            }
+            return names;
         }
 
         /// <summary>A new file (never an existing one, nor through a link at its name).</summary>
@@ -263,6 +304,17 @@ internal static class AnchoredFiles
     private static DateTime ModifiedOf(byte[] statxBuffer) =>
         DateTime.UnixEpoch.AddSeconds(BitConverter.ToInt64(statxBuffer, 112)).AddTicks(BitConverter.ToUInt32(statxBuffer, 120) / 100);
 
+    /// <summary>A name as the system takes it: its UTF-8 bytes and a closing NUL.</summary>
+    private static byte[] FileName(string name)
+    {
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, bytes);
+        return bytes;
+    }
+
+    /// <summary>A name's bytes (with their closing NUL) for a message; what is not UTF-8 shows as U+FFFD.</summary>
+    private static string Shown(byte[] name) => System.Text.Encoding.UTF8.GetString(name, 0, name.Length - 1);
+
     private static Exception Failure(int errno, string shownPath) => errno switch
     {
         NoSuchEntry => new StorageEntryNotFoundException($"Nothing is at '{shownPath}' in this storage."),
@@ -284,6 +336,30 @@ internal static class AnchoredFiles
 
     [DllImport("libc", SetLastError = true)]
     private static extern int unlinkat(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int openat(int dirfd, byte[] path, int flags, int mode);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int unlinkat(int dirfd, byte[] path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int dup(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint fdopendir(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern void rewinddir(nint stream);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint readdir(nint stream);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int closedir(nint stream);
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint readlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer, nint size);

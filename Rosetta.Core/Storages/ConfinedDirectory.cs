@@ -107,7 +107,7 @@ public sealed class ConfinedDirectory : IStorageFolder
                 if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, info.LastWriteTimeUtc)) RemoveAbandoned(info);
                 continue;
             }
-            var kind = IsLink(info) ? "link" : info is DirectoryInfo ? "folder" : "file";
+            var kind = Unnameable(info) ? StorageEntry.UnnameableKind : IsLink(info) ? "link" : info is DirectoryInfo ? "folder" : "file";
             long? size = kind == "file" ? ((FileInfo)info).Length : null;
             var entryPath = path.IsRoot ? info.Name : $"{path}/{info.Name}";
             entries.Add(new StorageEntry(info.Name, entryPath, kind, size, info.LastWriteTimeUtc));
@@ -428,6 +428,12 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// are always read (a FileInfo of a missing path has every attribute flag set).
     /// </summary>
     private static bool IsLink(FileSystemInfo info) => info.Attributes.HasFlag(FileAttributes.ReparsePoint);
+
+    /// <summary>
+    /// A name that is not UTF-8 (a task wrote Latin-1 names, say) reaches .NET with U+FFFD in place of its
+    /// odd bytes, and that decoded name names nothing on the disk.
+    /// </summary>
+    private static bool Unnameable(FileSystemInfo info) => info.Name.Contains('\uFFFD') && !EntryExists(info.FullName);
 
     private static bool EntryExists(string path) => File.Exists(path) || Directory.Exists(path) || IsLink(path);
 

@@ -54,7 +54,7 @@ public sealed class SftpFolder : IStorageFolder
             .Where(f => !f.Name.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal))
             .Select(f =>
             {
-                var kind = f.IsSymbolicLink ? "link" : f.IsDirectory ? "folder" : "file";
+                var kind = Unnameable(f) ? StorageEntry.UnnameableKind : f.IsSymbolicLink ? "link" : f.IsDirectory ? "folder" : "file";
                 return new StorageEntry(f.Name, path.IsRoot ? f.Name : $"{path}/{f.Name}", kind, kind == "file" ? f.Length : null, f.LastWriteTimeUtc);
             }).ToList();
         return StorageEntry.Order(entries, sort, descending);
@@ -155,8 +155,11 @@ public sealed class SftpFolder : IStorageFolder
         var entry = Entry(path);
         var attributes = LStat(entry) ?? throw new StorageEntryNotFoundException($"Nothing is at '{path}' in this storage.");
         if (attributes.IsSymbolicLink) throw LinkUnchangeable("path", path);
-        if (attributes.IsDirectory && Walk(entry, "", includeLinks: true).FirstOrDefault(f => f.File.IsSymbolicLink) is { File: not null } link)
-            throw LinkUnchangeable("path", StoragePath.Parse(path.IsRoot ? link.Relative : $"{path}/{link.Relative}"));
+        if (attributes.IsDirectory && Walk(entry, "", includeLinks: true).FirstOrDefault(f => f.File.IsSymbolicLink || Unnameable(f.File)) is { File: not null } held)
+        {
+            if (held.File.IsSymbolicLink) throw LinkUnchangeable("path", StoragePath.Parse(path.IsRoot ? held.Relative : $"{path}/{held.Relative}"));
+            throw ValidationException.For("path", $"'{path}' holds '{held.Relative}', whose name is not UTF-8, which SFTP cannot name; rename it on the host or inside a task first (e.g. with convmv).");
+        }
         DeleteTree(entry, attributes);
     });
 
@@ -353,10 +356,29 @@ public sealed class SftpFolder : IStorageFolder
         {
             if (file.IsSymbolicLink && !includeLinks) continue;
             if (!file.IsSymbolicLink && !file.IsDirectory && !file.IsRegularFile && !includeLinks) continue; // a FIFO, socket or device: never opened
+            if (!includeLinks && Unnameable(file)) continue; // nothing SFTP can open
             if (!file.IsSymbolicLink && !includeLinks && file.Name.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal)) continue;
             var relative = prefix.Length == 0 ? file.Name : $"{prefix}/{file.Name}";
             yield return (file, relative);
             if (file.IsDirectory && !file.IsSymbolicLink) foreach (var inner in Walk($"{folder}/{file.Name}", relative, includeLinks)) yield return inner;
+        }
+    }
+
+    /// <summary>
+    /// A name that is not UTF-8 reaches SSH.NET with U+FFFD for its odd bytes, and that name names nothing
+    /// on the host (asked only of names with U+FFFD, which a UTF-8 name seldom holds).
+    /// </summary>
+    private bool Unnameable(ISftpFile file)
+    {
+        if (!file.Name.Contains('\uFFFD')) return false;
+        try
+        {
+            _sftp.GetAttributes(file.FullName); // asked by that name (LStat finds names in their folder's listing, where it matches)
+            return false;
+        }
+        catch (SftpPathNotFoundException)
+        {
+            return true;
         }
     }
 

@@ -1,8 +1,17 @@
 namespace Rosetta.Core.Storages;
 
-/// <summary>One item of a folder listing. <see cref="Kind"/>: <c>file</c>, <c>folder</c> or <c>link</c> (a symbolic link, never followed in listings).</summary>
+/// <summary>
+/// One item of a folder listing. <see cref="Kind"/>: <c>file</c>, <c>folder</c>, <c>link</c> (a symbolic
+/// link, never followed in listings) or <c>invalid-name</c> (<see cref="UnnameableKind"/>).
+/// </summary>
 public sealed record StorageEntry(string Name, string Path, string Kind, long? Size, DateTime Modified)
 {
+    /// <summary>
+    /// An entry whose name is not UTF-8 (shown with U+FFFD for its odd bytes), which the platform cannot
+    /// name to act on: it is listed, deleted with its folder, and renamed from inside a task or on the host.
+    /// </summary>
+    public const string UnnameableKind = "invalid-name";
+
     /// <summary>A listing in the order asked for, folders first (the sort is stable, so each group keeps that order).</summary>
     public static IReadOnlyList<StorageEntry> Order(IEnumerable<StorageEntry> entries, StorageSort sort, bool descending)
     {

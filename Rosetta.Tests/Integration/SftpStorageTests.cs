@@ -254,6 +254,38 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
         }
     }
 
+    /// <summary>
+    /// SFTP hands names over as UTF-8: a name that is not (a Latin-1 archive unpacked on the host) cannot be
+    /// named back. It ended a folder's archive half-way, and deleting its folder was a 500 that deleted nothing.
+    /// </summary>
+    [Fact]
+    public async Task ANameThatIsNotUtf8IsListedAsSuchAndSaidWhenItsFolderCannotBeDeleted()
+    {
+        var (id, root) = await AddStorageAsync(readOnly: false);
+        var user = "su" + Guid.NewGuid().ToString("N")[..6];
+        using var client = await App.NewUserClientAsync(user);
+        try
+        {
+            await StorageApi.UploadAsync(client, id, "latin1/fine.txt", "fine"u8.ToArray());
+            await SshInterfaceTests.RunAsync("bash", "-c", "printf x > \"$1\"/$'caf\\xe9.txt'", "bash", $"{root}/{user}/latin1");
+
+            var listed = await StorageApi.ListAsync(client, id, "latin1");
+            Assert.True("invalid-name" == (string?)listed.Single(e => (string?)e!["name"] != "fine.txt")!["kind"], listed.ToJsonString());
+            using (var zip = new System.IO.Compression.ZipArchive(await client.GetStreamAsync($"/api/v1/storages/{id}/download?path=latin1")))
+                Assert.Equal(["fine.txt"], zip.Entries.Select(e => e.FullName).ToArray());
+
+            var refused = await client.DeleteAsync($"/api/v1/storages/{id}/files?path=latin1");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("not UTF-8", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            Assert.Equal(2, Directory.GetFiles($"{root}/{user}/latin1").Length); // nothing deleted half-way
+        }
+        finally
+        {
+            await RemoveAsync(id);
+            await SshInterfaceTests.RunAsync("rm", "-rf", root); // .NET cannot name what it holds either
+        }
+    }
+
     [Fact]
     public async Task LinksPlantedOnTheHostAreListedButNeverFollowed()
     {

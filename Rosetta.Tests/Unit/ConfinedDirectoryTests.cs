@@ -377,6 +377,44 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal(["a.txt"], Directory.GetFileSystemEntries(Path.Combine(_root, "copy")).Select(Path.GetFileName));
     }
 
+    /// <summary>
+    /// A name that is not UTF-8 (a task unpacked a Latin-1 archive) reaches .NET with U+FFFD for its odd
+    /// bytes, a name that names nothing: it was listed as a link, and deleting its folder failed half-way.
+    /// </summary>
+    [Fact]
+    public async Task ANameThatIsNotUtf8IsListedAsSuchLeftOutOfArchivesAndDeletedWithItsFolder()
+    {
+        var folder = Path.Combine(_root, "data", "latin1");
+        Directory.CreateDirectory(folder);
+        // The odd bytes (0xE9, 0xFF) only a shell can write: .NET would encode U+FFFD as UTF-8.
+        using (var process = System.Diagnostics.Process.Start("bash", ["-c", "printf x > \"$1\"/$'caf\\xe9.txt' && mkdir \"$1\"/$'dir\\xff' && printf y > \"$1\"/$'dir\\xff'/inner", "bash", folder]))
+        {
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+        File.WriteAllText(Path.Combine(folder, "fine.txt"), "fine");
+
+        var listed = _folder.List(P("data/latin1"), StorageSort.Name, descending: false, removeAbandonedTransfers: false);
+        Assert.Equal(3, listed.Count);
+        Assert.Equal("file", listed.Single(e => e.Name == "fine.txt").Kind);
+        Assert.All(listed.Where(e => e.Name != "fine.txt"), e =>
+        {
+            Assert.Equal(StorageEntry.UnnameableKind, e.Kind);
+            Assert.Contains('\uFFFD', e.Name);
+        });
+
+        using (var zip = new MemoryStream())
+        {
+            await _folder.WriteZipAsync(P("data/latin1"), zip, CancellationToken.None);
+            zip.Position = 0;
+            using var archive = new System.IO.Compression.ZipArchive(zip);
+            Assert.Equal(["fine.txt"], archive.Entries.Select(e => e.FullName));
+        }
+
+        _folder.Delete(P("data/latin1"));
+        Assert.False(Directory.Exists(folder));
+    }
+
     /// <summary>Zip knows no time before 1980: a file from a reproducible build (modified in 1970) must not end the archive halfway.</summary>
     [Fact]
     public async Task AnArchiveKeepsFileTimesAndTakesFilesModifiedBefore1980()
