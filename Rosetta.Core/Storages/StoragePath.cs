@@ -17,6 +17,8 @@ public sealed class StoragePath : IEquatable<StoragePath>
     public const int MaxNameBytes = 255;
     /// <summary>Linux's PATH_MAX, for the whole relative path.</summary>
     public const int MaxPathLength = 4096;
+    /// <summary>The most levels of folders a path may have: as deep as the platform deletes, copies and archives.</summary>
+    public const int MaxDepth = AnchoredFiles.AnchoredFolder.MaxDepth;
 
     private StoragePath(IReadOnlyList<string> segments) => Segments = segments;
 
@@ -39,7 +41,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
     {
         if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
         if (from.Equals(to)) throw new ConflictException($"'{to}' exists already: a copy needs another name.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being copied.");
+        if (from.Contains(to)) throw ValidationException.For("to", $"is inside '{from}', which is being copied.");
     }
 
     /// <summary>Refuses a move that cannot be made: the root either way, onto itself, or into the folder being moved.</summary>
@@ -48,7 +50,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
         if (from.IsRoot) throw ValidationException.For("from", "The storage's root cannot be moved.");
         if (to.IsRoot) throw ValidationException.For("to", "is the storage's root, which exists already.");
         if (from.Equals(to)) throw ValidationException.For("to", "is where it is already: give a new name or another folder.");
-        if (from.Contains(to)) throw ValidationException.For("to", "is inside the folder being moved.");
+        if (from.Contains(to)) throw ValidationException.For("to", $"is inside '{from}', which is being moved.");
     }
 
     /// <summary>True when <paramref name="other"/> is this path or lies below it.</summary>
@@ -71,6 +73,8 @@ public sealed class StoragePath : IEquatable<StoragePath>
             throw Invalid(field, "must be relative to the storage's root, e.g. 'results/run1.txt' (no leading '/' and no drive letter such as 'C:'; empty for the root).");
         if (text.EndsWith('/')) text = text[..^1];
         var segments = text.Split('/');
+        // Deeper trees could be made, but never deleted, copied or archived here (AnchoredFolder.MaxDepth).
+        if (segments.Length > MaxDepth) throw Invalid(field, $"has more than {MaxDepth} levels of folders; the platform handles trees up to that depth.");
         foreach (var segment in segments)
         {
             if (segment.Length == 0) throw Invalid(field, "has an empty segment ('//'); separate folders with a single '/'.");

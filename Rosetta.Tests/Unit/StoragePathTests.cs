@@ -47,13 +47,23 @@ public sealed class StoragePathTests
 
     [Theory]
     [InlineData("data/c.txt", "data/c.txt", "to", "is where it is already")]
-    [InlineData("data", "data/inner", "to", "is inside the folder being moved")]
+    [InlineData("data", "data/inner", "to", "is inside 'data', which is being moved")]
+    [InlineData("a.txt", "a.txt/x", "to", "is inside 'a.txt', which is being moved")]
     [InlineData("", "data", "from", "root cannot be moved")]
     [InlineData("data", "", "to", "storage's root")]
     public void AMoveThatCannotBeMadeSaysWhy(string from, string to, string field, string expected)
     {
         var refused = Assert.Throws<ValidationException>(() => StoragePath.EnsureMovable(StoragePath.Parse(from), StoragePath.Parse(to)));
         Assert.Contains(expected, Assert.Single(refused.Errors.ToDictionary()[field]));
+    }
+
+    /// <summary>A deeper tree could be made, but the platform could not delete, copy or archive it after.</summary>
+    [Fact]
+    public void PathsDeeperThanThePlatformHandlesAreRefused()
+    {
+        Assert.Equal(StoragePath.MaxDepth, StoragePath.Parse(string.Join('/', Enumerable.Repeat("d", StoragePath.MaxDepth))).Segments.Count);
+        var refused = Assert.Throws<ValidationException>(() => StoragePath.Parse(string.Join('/', Enumerable.Repeat("d", StoragePath.MaxDepth + 1))));
+        Assert.Contains("more than 1024 levels of folders", Assert.Single(refused.Errors.ToDictionary()["path"]));
     }
 
     [Fact]
