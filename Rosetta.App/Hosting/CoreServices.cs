@@ -39,7 +39,12 @@ public static class CoreServices
         services.Configure<DemoOptions>(configuration.GetSection("Rosetta:Demo"));
         services.Configure<StorageOptions>(configuration.GetSection("Rosetta:Storage"));
         // Absolute: the engine binds these folders, and it does not share the app's working directory.
-        services.PostConfigure<StorageOptions>(o => o.Root = Path.GetFullPath(string.IsNullOrEmpty(o.Root) ? Path.Combine(dataDirectory, "storage") : o.Root));
+        services.PostConfigure<StorageOptions>(o =>
+        {
+            o.Root = Path.GetFullPath(string.IsNullOrEmpty(o.Root) ? Path.Combine(dataDirectory, "storage") : o.Root);
+            var database = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
+            o.PlatformFiles = [Path.GetFullPath(Path.Combine(dataDirectory, "keys")), .. string.IsNullOrEmpty(database) || database == ":memory:" ? Array.Empty<string>() : [Path.GetFullPath(database)]];
+        });
         services.AddSingleton<StorageService>();
         services.AddSingleton<SshConnectionPool>();
         services.AddSingleton<TunnelAdmission>();

@@ -9,6 +9,12 @@ public sealed class StorageOptions
     /// </summary>
     public string Root { get; set; } = "";
 
+    /// <summary>
+    /// The platform's own files on its host (its key ring, its database file): no storage may show them.
+    /// Set at start-up from <c>Rosetta:DataDirectory</c> and the connection string.
+    /// </summary>
+    public IReadOnlyList<string> PlatformFiles { get; set; } = [];
+
     /// <summary>Seed the platform-wide <c>personal</c> and <c>shared</c> storages when missing.</summary>
     public bool SeedDefaults { get; set; } = true;
 

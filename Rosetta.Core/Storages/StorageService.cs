@@ -49,6 +49,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             errors.Add("kind", "only admins add folders of the platform host; add an 'sftp' storage on one of your SSH resources.");
         if (draft.PlatformWide == true && !caller.IsAdmin) errors.Add("platformWide", "only admins add storages for everyone.");
         StorageRules.BasePath(errors, draft.BasePath, kind);
+        if (kind == StorageKind.Local && errors.IsValid) CheckHostFolder(errors, draft.BasePath!);
         StorageRules.BindPath(errors, draft.BindPath);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -107,6 +108,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var bindPath = draft.BindPath ?? storage.BindPath;
         TextRules.DisplayName(errors, "name", name);
         StorageRules.BasePath(errors, basePath, storage.Kind);
+        if (storage.Kind == StorageKind.Local && errors.IsValid && basePath != storage.BasePath) CheckHostFolder(errors, basePath);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
         await EnsureBindPathFreeAsync(db, storage.ComputingId, bindPath, storage.OwnerId, exceptId: storage.Id, ct);
@@ -257,6 +259,40 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// A folder of the platform host that would show whoever uses the storage the platform's own files (its
+    /// key ring, its database) or other people's personal folders is refused, an admin's choice or not.
+    /// Checked as the folder is for a user (links resolved as far as the folder exists).
+    /// </summary>
+    private void CheckHostFolder(ValidationErrors errors, string basePath)
+    {
+        const string field = "basePath", someone = "rosetta-user-check";
+        var folder = Resolved(basePath.Replace(StorageRules.UserVariable, someone));
+        var users = Resolved(Path.Join(_options.Root, "users"));
+        foreach (var own in _options.PlatformFiles.Select(Resolved))
+        {
+            if (PosixPath.IsWithin(own, folder) || PosixPath.IsWithin(folder, own))
+            {
+                errors.Add(field, $"would show the platform's own files ({own}: its key ring or database); choose a folder that neither holds nor lies in them.");
+                return;
+            }
+        }
+        if (PosixPath.IsWithin(users, folder))
+            errors.Add(field, $"holds every user's personal folder ({users}); for a folder per user, use {users}/{StorageRules.UserVariable}.");
+        else if (PosixPath.IsWithin(folder, users) && folder[(users.Length + 1)..].Split('/')[0] != someone)
+            errors.Add(field, $"lies in {users}, where each user's personal folder is: one user's folder would be shown to others. Use {users}/{StorageRules.UserVariable} for a folder per user.");
+    }
+
+    /// <summary>The absolute path with links resolved in the part of it that exists.</summary>
+    private static string Resolved(string path)
+    {
+        var full = Path.GetFullPath(path).TrimEnd('/');
+        var existing = full;
+        while (existing.Length > 1 && PosixPath.Canonical(existing) is null) existing = Path.GetDirectoryName(existing)!;
+        var canonical = PosixPath.Canonical(existing) ?? existing;
+        return existing == full ? canonical : Path.Join(canonical, full[(existing.Length + 1)..]);
     }
 
     /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>

@@ -376,6 +376,52 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         }
     }
 
+    /// <summary>
+    /// Folders of the platform host that would show the platform's key ring or database, or one user's
+    /// personal folder to others, are refused, admins' storages too.
+    /// </summary>
+    [Fact]
+    public async Task NoStorageShowsThePlatformsOwnFilesOrAnotherUsersPersonalFolder()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var root = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Rosetta.Core.Storages.StorageOptions>>().Value.Root;
+        var (_, someone) = await NewUserAsync();
+        var keysLink = Path.Combine(Path.GetTempPath(), "keys-link-" + Guid.NewGuid().ToString("N")[..6]);
+        File.CreateSymbolicLink(keysLink, Path.Combine(App.DataDirectory, "keys"));
+        try
+        {
+            foreach (var (basePath, expected) in new[]
+            {
+                (App.DataDirectory, "platform's own files"),
+                (Path.Combine(App.DataDirectory, "keys"), "platform's own files"),
+                (keysLink + "/$USER", "platform's own files"), // a link is looked through
+                (Path.GetDirectoryName(App.DataDirectory)!, "platform's own files"),
+                (root, "holds every user's personal folder"),
+                (Path.Combine(root, "users"), "holds every user's personal folder"),
+                (Path.Combine(root, "users", someone), "where each user's personal folder is"),
+                (Path.Combine(root, "users", someone, "projects"), "where each user's personal folder is"),
+            })
+            {
+                var refused = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Exposing", kind = "local", basePath, bindPath = "/storages/exposing", platformWide = true });
+                Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{basePath}: {refused.StatusCode}");
+                Assert.Contains(expected, (string?)(await TaskApi.ProblemAsync(refused))["errors"]!["basePath"]![0]);
+            }
+
+            // A folder per user inside each one's personal folder is theirs alone: fine.
+            var projects = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Projects", kind = "local", basePath = Path.Combine(root, "users", "$USER", "projects"), bindPath = "/storages/projects", platformWide = true });
+            Assert.Equal(HttpStatusCode.Created, projects.StatusCode);
+            var id = (string)(await projects.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            // Moving an existing storage there is refused the same way.
+            var moved = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { basePath = Path.Combine(root, "users") });
+            Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+        }
+        finally
+        {
+            File.Delete(keysLink);
+        }
+    }
+
     /// <summary>Bodies that say multipart and are not (cut short, no closing boundary, malformed part headers): a 400, not a 500.</summary>
     [Theory]
     [InlineData("this is not multipart")]
