@@ -114,10 +114,21 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         if (draft.InterfaceProtocol is { } p && !Enum.TryParse(p, ignoreCase: true, out protocol))
             errors.Add("interfaceProtocol", "must be 'http' or 'ssh'.");
 
-        TextRules.Environment(errors, "env", draft.Env);
-        foreach (var (field, value) in new[] { ("portEnv", draft.PortEnv), ("secretEnv", draft.SecretEnv), ("basePathEnv", draft.BasePathEnv), ("viewOnlySecretEnv", draft.ViewOnlySecretEnv) })
+        // The variables the platform sets are its own: a fixed value would lose to them, or (the port) win and break the probe.
+        var managed = new[] { ("portEnv", draft.PortEnv), ("secretEnv", draft.SecretEnv), ("basePathEnv", draft.BasePathEnv), ("viewOnlySecretEnv", draft.ViewOnlySecretEnv) };
+        TextRules.Environment(errors, "env", draft.Env, managed.Select(m => m.Item2).OfType<string>().Append(ContainerSpecFactory.StoragesEnv).ToHashSet(StringComparer.Ordinal));
+        foreach (var (field, value) in managed)
         {
             if (value is not null && !TextRules.IsEnvName(value)) errors.Add(field, "must be a variable name: letters, digits and '_', not starting with a digit.");
+        }
+        // One variable for two things: the port would be the interface secret (and the secret shown in the program's error), or the path.
+        foreach (var (field, value) in managed.Take(3))
+        {
+            if (value is null) continue;
+            if (value == ContainerSpecFactory.StoragesEnv)
+                errors.Add(field, $"cannot be {ContainerSpecFactory.StoragesEnv}: the platform sets it to the task's storage folders.");
+            else if (managed.Take(3).FirstOrDefault(m => m.Item1 != field && m.Item2 == value) is { Item1: { } other })
+                errors.Add(field, $"must be a variable of its own: {other} is '{value}' too, and each one is set to something else.");
         }
         if (draft.ProxyAuthorizationScheme is { } scheme && !SchemePattern().IsMatch(scheme))
             errors.Add("proxyAuthorizationScheme", "must be one word, such as 'token' or 'Bearer'.");

@@ -19,7 +19,11 @@ public static partial class TaskRequestValidator
     public static void ValidateOptions(ValidationErrors errors, TaskOptions options, Software software, ComputingResource computing, ComputingCapacity? capacity)
     {
         TextRules.Environment(errors, "options.env", options.Env, PlatformManagedVariables(software));
-        if (computing.Kind != ComputingKind.Local) RejectLineBreaks(errors, options.Env, computing);
+        if (computing.Kind != ComputingKind.Local)
+        {
+            RejectLineBreaks(errors, options.Env, computing);
+            RejectLineBreaks(errors, software, options.Env, computing);
+        }
         CheckResources(errors, "options", options, computing.Kind);
         if (capacity is not null) CheckCapacity(errors, options, computing, capacity);
     }
@@ -97,6 +101,17 @@ public static partial class TaskRequestValidator
         {
             if (value is not null && value.AsSpan().IndexOfAny('\n', '\r') >= 0 && TextRules.IsEnvName(name))
                 errors.Add($"options.env.{name}", $"contains a line break, which '{computing.Name}' ({computing.Kind.ToString().ToLowerInvariant()}) cannot pass to a container; put multi-line values in a file instead.");
+        }
+    }
+
+    /// <summary>The software's own fixed variables go the same way (a task's options may override them).</summary>
+    private static void RejectLineBreaks(ValidationErrors errors, Software software, IReadOnlyDictionary<string, string>? overrides, ComputingResource computing)
+    {
+        foreach (var (name, value) in software.Env)
+        {
+            if (overrides?.ContainsKey(name) != true && value.AsSpan().IndexOfAny('\n', '\r') >= 0)
+                errors.Add("software", $"'{software.Name}' sets {name} to a value with a line break, which '{computing.Name}' ({computing.Kind.ToString().ToLowerInvariant()}) cannot pass to a container; " +
+                    $"run it on the platform host, or have the software changed (options.env.{name} with a one-line value also does).");
         }
     }
 

@@ -185,6 +185,20 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.Created, desktop.StatusCode);
         Assert.Equal("VIEW_PW", (string?)(await desktop.Content.ReadFromJsonAsync<JsonObject>())!["viewOnlySecretEnv"]);
 
+        // The variables the platform sets are its own: not shared between two of its purposes, not fixed by the software.
+        var portIsSecret = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/hello", interfacePort = 8080, portEnv = "PORT", secretEnv = "PORT" });
+        Assert.Contains("must be a variable of its own: portEnv is 'PORT' too", (string?)(await TaskApi.ProblemAsync(portIsSecret))["errors"]!["secretEnv"]![0]);
+        var pathIsSecret = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/hello", interfacePort = 8080, basePathEnv = "X", secretEnv = "X" });
+        Assert.NotNull((await TaskApi.ProblemAsync(pathIsSecret))["errors"]!["basePathEnv"]);
+        var fixedPort = await owner.PostAsJsonAsync("/api/v1/software", new
+        {
+            name = "Bad", image = "rosetta/hello", interfacePort = 8080, portEnv = "PORT", env = new Dictionary<string, string> { ["PORT"] = "1234", ["ROSETTA_STORAGES"] = "/x", ["OTHER"] = "fine" },
+        });
+        var fixedErrors = (await TaskApi.ProblemAsync(fixedPort))["errors"]!.AsObject();
+        Assert.Contains("set by the platform", (string?)fixedErrors["env.PORT"]![0]);
+        Assert.NotNull(fixedErrors["env.ROSETTA_STORAGES"]);
+        Assert.False(fixedErrors.ContainsKey("env.OTHER"));
+
         var good = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My web app", image = "rosetta/hello", tag = "latest", interfacePort = 8080 });
         Assert.Equal(HttpStatusCode.Created, good.StatusCode);
         var id = (string)(await good.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;

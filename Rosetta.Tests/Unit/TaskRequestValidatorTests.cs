@@ -32,6 +32,23 @@ public sealed class TaskRequestValidatorTests
         Assert.Contains("line break", errors["options.env.CR"][0]);
     }
 
+    /// <summary>A software's own fixed value with a line break failed the task after it was accepted (the env file cannot carry it).</summary>
+    [Fact]
+    public void ASoftwaresOwnMultiLineVariableIsRefusedWhereItCannotTravelUnlessTheTaskOverridesIt()
+    {
+        var software = new Software { Id = "app", Name = "App", Image = "app", InterfacePort = 80, Env = new() { ["BANNER"] = "one\ntwo" } };
+        var remote = new ComputingResource { Id = "h", Name = "My host", Kind = ComputingKind.Ssh, Host = "h", Username = "u" };
+        ValidationErrors Check(TaskOptions options, ComputingResource computing)
+        {
+            var errors = new ValidationErrors();
+            TaskRequestValidator.ValidateOptions(errors, options, software, computing, TwoCores);
+            return errors;
+        }
+        Assert.True(Check(new TaskOptions(), Local).IsValid);
+        Assert.Contains("'App' sets BANNER to a value with a line break", Check(new TaskOptions(), remote).ToDictionary()["software"][0]);
+        Assert.True(Check(new TaskOptions { Env = new() { ["BANNER"] = "one line" } }, remote).IsValid);
+    }
+
     [Fact]
     public void LimitsAboveTheComputingCapacityAreRefusedWithTheCapacity()
     {
