@@ -21,6 +21,8 @@ public sealed class ForwardingOptions
     public string? PublicHost { get; set; }
     public int PortRangeStart { get; set; } = 20000;
     public int PortRangeEnd { get; set; } = 20999;
+    /// <summary>How long a task waits, after a restart, for its port to be free again before it gets another.</summary>
+    public int PreviousPortWaitSeconds { get; set; } = 120;
 }
 
 /// <summary>
@@ -35,8 +37,11 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
 
     public string PublicHost => string.IsNullOrWhiteSpace(_options.PublicHost) ? _options.BindAddress : _options.PublicHost;
 
+    private CancellationToken _stopping;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         var subscription = monitor.Subscribe(null, stoppingToken);
         foreach (var task in subscription.Initial) await ApplyAsync(task, deleted: false);
         try
@@ -66,26 +71,84 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
             await ReleaseAsync(task.Id);
             return;
         }
-        if (_forwarders.ContainsKey(task.Id)) return;
+        if (_forwarders.ContainsKey(task.Id) || _waitingForPort.ContainsKey(task.Id)) return;
 
-        var forwarder = Bind(task);
-        if (forwarder is null) return;
-        _forwarders[task.Id] = forwarder;
-        if (task.ForwardedPort != forwarder.Port)
-            await monitor.UpdateAsync(task.Id, t => { t.ForwardedPort = forwarder.Port; return true; });
-        logger.LogInformation("Task {TaskId} interface forwarded on {Address}:{Port}", task.Id, _options.BindAddress, forwarder.Port);
+        var forwarder = Bind(task, keepPrevious: true);
+        if (forwarder is null)
+        {
+            if (task.ForwardedPort is { } previous) WaitForPreviousPort(task.Id, previous);
+            return;
+        }
+        await ServeAsync(task.Id, forwarder);
     }
 
-    /// <summary>The port the task had before (after a restart), else the first free one of the range.</summary>
-    private TcpForwarder? Bind(TaskRecord task)
+    private async Task ServeAsync(string taskId, TcpForwarder forwarder)
+    {
+        _forwarders[taskId] = forwarder;
+        if (monitor.Get(taskId)?.ForwardedPort != forwarder.Port)
+            await monitor.UpdateAsync(taskId, t => { t.ForwardedPort = forwarder.Port; return true; });
+        logger.LogInformation("Task {TaskId} interface forwarded on {Address}:{Port}", taskId, _options.BindAddress, forwarder.Port);
+    }
+
+    /// <summary>Tasks whose port is still held (the previous platform process is shutting down), until they get it back or another.</summary>
+    private readonly ConcurrentDictionary<string, Task> _waitingForPort = new();
+
+    /// <summary>
+    /// Users keep a task's port in their SSH commands and configs: after a restart it is the same one.
+    /// The previous platform process may hold it for a while yet (it closes its open connections first),
+    /// so the port is asked for again each second for <see cref="ForwardingOptions.PreviousPortWaitSeconds"/>
+    /// before the task gets another.
+    /// </summary>
+    private void WaitForPreviousPort(string taskId, int port)
+    {
+        logger.LogInformation("Port {Port} of task {TaskId} is still in use; asking for it again", port, taskId);
+        _waitingForPort[taskId] = Task.Run(async () =>
+        {
+            try
+            {
+                var giveUp = DateTime.UtcNow.AddSeconds(_options.PreviousPortWaitSeconds);
+                while (!_stopping.IsCancellationRequested)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), _stopping);
+                    if (monitor.Get(taskId) is not { Status: TaskState.Running or TaskState.Starting } task) return;
+                    var forwarder = Bind(task, keepPrevious: DateTime.UtcNow < giveUp);
+                    if (forwarder is not null)
+                    {
+                        await ServeAsync(taskId, forwarder);
+                        // Ended meanwhile: its change may have been seen before the forwarder was there to release.
+                        if (monitor.Get(taskId) is not { Status: TaskState.Running or TaskState.Starting }) await ReleaseAsync(taskId);
+                        return;
+                    }
+                    if (DateTime.UtcNow >= giveUp) return; // the whole range is taken: logged by Bind
+                }
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                _waitingForPort.TryRemove(taskId, out _);
+            }
+        });
+    }
+
+    /// <summary>
+    /// The port the task had before (after a restart), only that one while <paramref name="keepPrevious"/>;
+    /// else the first free one of the range that no other task has (their ports may be waited for).
+    /// </summary>
+    private TcpForwarder? Bind(TaskRecord task, bool keepPrevious)
     {
         var address = IPAddress.Parse(_options.BindAddress);
         var id = task.Id;
         TaskEndpoint? Target() => monitor.Get(id) is { InterfaceHost: { } host, InterfacePort: { } port } ? new TaskEndpoint(host, port) : null;
 
-        var candidates = Enumerable.Range(_options.PortRangeStart, _options.PortRangeEnd - _options.PortRangeStart + 1)
-            .Where(p => !_forwarders.Values.Any(f => f.Port == p));
-        if (task.ForwardedPort is { } previous) candidates = candidates.Prepend(previous);
+        var othersPorts = monitor.Feed.Items.Values
+            .Where(t => t.Id != id && t.ForwardedPort is not null && t.Status is TaskState.Running or TaskState.Starting)
+            .Select(t => t.ForwardedPort!.Value).ToHashSet();
+        IEnumerable<int> candidates = task.ForwardedPort is { } previous && keepPrevious
+            ? [previous]
+            : Enumerable.Range(_options.PortRangeStart, _options.PortRangeEnd - _options.PortRangeStart + 1)
+                .Where(p => !othersPorts.Contains(p) && !_forwarders.Values.Any(f => f.Port == p));
         foreach (var port in candidates)
         {
             try
@@ -97,6 +160,7 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
                 // Taken by something else: try the next one.
             }
         }
+        if (keepPrevious && task.ForwardedPort is not null) return null;
         logger.LogError("No free port in {Start}-{End} for task {TaskId}", _options.PortRangeStart, _options.PortRangeEnd, task.Id);
         return null;
     }
