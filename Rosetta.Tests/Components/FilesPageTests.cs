@@ -646,6 +646,41 @@ public sealed class FilesPageTests
     }
 
     [Fact]
+    public async Task ASearchStaysWhileTheFolderIsSortedOrRefreshed_AndGoesWithAnotherFolder()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx); // data/, notes.txt
+        File.WriteAllText(Path.Combine(folder, "data.csv"), "1,2");
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "data.csv", "notes.txt"], Names(page)));
+        const string search = "input[data-test=search], [data-test=search] input";
+        await page.InvokeAsync(() => page.Find(search).Input("dat"));
+        page.WaitForAssertion(() => Assert.Equal(["data", "data.csv"], Names(page)));
+
+        await page.InvokeAsync(() => page.Find("[data-test=sort][data-sort=Name]").Click()); // Z to A
+        page.WaitForAssertion(() => Assert.Equal("descending", page.Find("[data-test=sort][data-sort=Name]").GetAttribute("data-direction")));
+        Assert.Equal(["data", "data.csv"], Names(page));
+        Assert.Equal("dat", page.Find(search).GetAttribute("value"));
+
+        File.WriteAllText(Path.Combine(folder, "update.dat"), "new"); // a task wrote it meanwhile
+        await page.InvokeAsync(() => page.Find("[data-test=refresh]").Click());
+        page.WaitForAssertion(() => Assert.Equal(["data", "update.dat", "data.csv"], Names(page)));
+        Assert.Equal("dat", page.Find(search).GetAttribute("value"));
+
+        // Another folder: everything in it, the box empty.
+        await page.InvokeAsync(() => page.Find("[data-test=entry-name]").Click());
+        page.WaitForAssertion(() => Assert.Equal(["a.txt"], Names(page)));
+        Assert.True(string.IsNullOrEmpty(page.Find(search).GetAttribute("value")));
+        // Another storage, at its root as the folder left was: the same.
+        await page.InvokeAsync(() => page.FindAll("[data-test=crumb]")[0].Click());
+        page.WaitForAssertion(() => Assert.Equal(["data", "update.dat", "notes.txt", "data.csv"], Names(page))); // still Z to A
+        await page.InvokeAsync(() => page.Find(search).Input("dat"));
+        await page.InvokeAsync(() => page.FindAll("[data-test=storage]").Single(s => s.GetAttribute("data-storage") == "shared").Click());
+        page.WaitForAssertion(() => Assert.Equal("Shared", page.FindAll("[data-test=crumb]")[0].TextContent.Trim()));
+        Assert.True(string.IsNullOrEmpty(page.Find(search).GetAttribute("value")));
+    }
+
+    [Fact]
     public async Task AnUploadOverAFileOfTheSameNameAsksWhetherToReplaceOrSkipIt()
     {
         await using var ctx = new DashboardTestContext();
