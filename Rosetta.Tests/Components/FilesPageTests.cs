@@ -370,6 +370,32 @@ public sealed class FilesPageTests
         Assert.True(Directory.Exists(Path.Combine(folder, "data")));
     }
 
+    /// <summary>MudButton shows its text in capitals: crumbs must not, or 'Data' and 'data' look alike.</summary>
+    [Fact]
+    public async Task CrumbsShowFolderNamesAsTheyAreAlsoInTheMoveDialog()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        Directory.CreateDirectory(Path.Combine(folder, "Data", "Run1"));
+        File.WriteAllText(Path.Combine(folder, "Data", "Run1", "fit.txt"), "x");
+        Directory.CreateDirectory(Path.Combine(folder, "Data", "Run1", "Plots"));
+        ctx.Services.GetRequiredService<NavigationManager>().NavigateTo("/files?storage=personal&path=Data/Run1");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["Plots", "fit.txt"], Names(page)));
+
+        static void AsWritten(IReadOnlyList<AngleSharp.Dom.IElement> crumbs, string[] names)
+        {
+            Assert.Equal(names, crumbs.Select(c => c.TextContent.Trim()));
+            Assert.All(crumbs, c => Assert.Contains("text-transform:none", (c.GetAttribute("style") ?? "").Replace(" ", "")));
+        }
+        AsWritten(page.FindAll("[data-test=crumb]"), ["Personal", "Data", "Run1"]);
+
+        await page.InvokeAsync(() => page.FindAll("[data-test=move]")[1].Click()); // fit.txt
+        dialogs.WaitForAssertion(() => Assert.Single(dialogs.FindAll("[data-test=target-folder]")));
+        AsWritten(dialogs.FindAll("[data-test=target-crumb]"), ["Personal", "Data", "Run1"]);
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task ATextFileIsEditedInItsPreviewAndSavedWithItsOwnLineEndsAndPermissions()
