@@ -292,6 +292,63 @@ public sealed class FilesPageTests
         Directory.Delete(reference, recursive: true);
     }
 
+    /// <summary>
+    /// An sftp storage refuses every change to a symbolic link (SftpFolder: rename and move, copy, delete
+    /// each answer 400), so its row offers none and says why; a local storage changes the link itself.
+    /// (An sftp storage needs an SSH host to open, so its row's changes are rendered on their own.)
+    /// </summary>
+    [Theory]
+    [InlineData(StorageKind.Sftp, "link", false, false, true)]
+    [InlineData(StorageKind.Sftp, "file", false, true, false)]
+    [InlineData(StorageKind.Sftp, "folder", false, true, false)]
+    [InlineData(StorageKind.Local, "link", false, true, false)]
+    [InlineData(StorageKind.Sftp, "link", true, false, false)] // read-only: nothing to change, nothing to explain
+    [InlineData(StorageKind.Local, "file", true, false, false)]
+    public async Task OnSftpStoragesALinkOffersNoChangeTheServerWouldRefuse(StorageKind kind, string entryKind, bool readOnly, bool offered, bool saysWhy)
+    {
+        await using var ctx = new DashboardTestContext();
+        var storage = new Storage { Id = "cluster", Name = "Cluster", Kind = kind, ComputingId = "ssh-1", BasePath = "/home/$SSH_USER", BindPath = "/storages/cluster", ReadOnly = readOnly };
+        var entry = new StorageEntry("latest", "runs/latest", entryKind, null, DateTime.UtcNow);
+        var clicked = new List<string>();
+        var row = ctx.Render<Rosetta.App.Components.Controls.EntryChanges>(p => p
+            .Add(c => c.Storage, storage).Add(c => c.Entry, entry)
+            .Add(c => c.OnRename, () => clicked.Add("rename")).Add(c => c.OnMove, () => clicked.Add("move"))
+            .Add(c => c.OnCopy, () => clicked.Add("copy")).Add(c => c.OnDelete, () => clicked.Add("delete")));
+
+        string[] changes = ["rename", "move", "copy", "delete"];
+        Assert.Equal(offered ? changes : [], row.FindAll("button").Select(b => b.GetAttribute("data-test")));
+        foreach (var button in row.FindAll("button")) button.Click();
+        Assert.Equal(offered ? changes : [], clicked);
+        Assert.Equal(saysWhy, row.FindAll("[data-test=link-unchangeable]").Count == 1);
+        if (saysWhy) Assert.Contains("Change it on the host", row.Find("[data-test=link-unchangeable]").GetAttribute("title"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task OnALocalStorageALinkIsRenamedAndDeletedItself()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        File.CreateSymbolicLink(Path.Combine(folder, "latest"), "data");
+        var dialogs = ctx.Render<MudDialogProvider>();
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "latest", "notes.txt"], Names(page)));
+        Assert.Equal("link", page.FindAll("[data-test=entry]")[1].GetAttribute("data-kind"));
+        Assert.Empty(page.FindAll("[data-test=link-unchangeable]"));
+
+        await page.InvokeAsync(() => page.FindAll("[data-test=rename]")[1].Click());
+        await page.InvokeAsync(() => page.Find("input[data-test=rename-name], [data-test=rename-name] input").Input("newest"));
+        await page.InvokeAsync(() => page.Find("[data-test=rename-save]").Click());
+        page.WaitForAssertion(() => Assert.Equal(["data", "newest", "notes.txt"], Names(page)));
+        Assert.Equal("data", new FileInfo(Path.Combine(folder, "newest")).LinkTarget);
+
+        await page.InvokeAsync(() => page.FindAll("[data-test=delete]")[1].Click());
+        dialogs.WaitForAssertion(() => Assert.Contains("Delete 'newest'?", dialogs.Markup));
+        await dialogs.InvokeAsync(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click());
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        Assert.Equal(["a.txt"], Directory.GetFiles(Path.Combine(folder, "data")).Select(Path.GetFileName)); // what it pointed to is untouched
+    }
+
     [Fact]
     public async Task AStorageMadeReadOnlyWhileThePageIsOpenRefusesTheNextChange()
     {
