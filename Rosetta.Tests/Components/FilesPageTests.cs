@@ -139,6 +139,40 @@ public sealed class FilesPageTests
         Assert.Contains(said, page.Find("[data-test=files-error]").TextContent);
     }
 
+    /// <summary>
+    /// A bare /files opens the user's personal storage, not the first by name: that may be an sftp storage
+    /// (an SSH connection on every visit, an error while its host is down). Here the sftp storage's
+    /// resource is gone, so opening it would fail.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "personal")]
+    [InlineData(false, "shared")] // no personal storage: one on the platform host rather than the sftp one
+    public async Task ABareAddressOpensThePersonalStorageElseOneOnThePlatformHost(bool personal, string opened)
+    {
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var archive = Path.Combine(Path.GetTempPath(), "rosetta-bunit-ro", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(archive);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Storages.Add(new Storage { Id = "demo-home", Name = "Demo home", Kind = StorageKind.Sftp, ComputingId = "gone", BasePath = "/home/$SSH_USER", BindPath = "/storages/demo", OwnerId = DashboardTestContext.UserId });
+            if (personal) db.Storages.Add(new Storage { Id = "archive", Name = "Archive", ComputingId = "local", BasePath = archive, BindPath = "/storages/archive" });
+            else db.Storages.Remove(await db.Storages.SingleAsync(x => x.Id == "personal"));
+            await db.SaveChangesAsync();
+        }
+        var navigation = ctx.Services.GetRequiredService<NavigationManager>();
+        navigation.NavigateTo("/files");
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(opened, page.FindAll("[data-test=storage]").Single(c => c.ClassList.Contains("mud-chip-color-primary")).GetAttribute("data-storage")));
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-test=entries]")));
+        Assert.Empty(page.FindAll("[data-test=files-error]"));
+        if (personal) Assert.Equal(["data", "notes.txt"], Names(page));
+        // The address asks for a storage: that one, whatever its kind.
+        await page.InvokeAsync(() => navigation.NavigateTo("/files?storage=demo-home"));
+        page.WaitForAssertion(() => Assert.Contains("no longer exists", page.Find("[data-test=files-error]").TextContent));
+        Directory.Delete(archive, recursive: true);
+    }
+
     [Fact]
     public async Task AColumnTitleSortsByIt_AndAgainTheOtherWayRound()
     {
