@@ -85,9 +85,7 @@ public static class StorageEndpoints
                         ctx.Response.ContentType = "application/octet-stream";
                         ctx.Response.ContentLength = length;
                         ctx.Response.Headers.AcceptRanges = "bytes";
-                        var disposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment");
-                        disposition.SetHttpFileName(name);
-                        ctx.Response.Headers.ContentDisposition = disposition.ToString();
+                        ctx.Response.Headers.ContentDisposition = AttachmentDisposition(name);
                         return ctx.Response.Body;
                     }, ct);
                     return Results.Empty;
@@ -95,7 +93,7 @@ public static class StorageEndpoints
                 // Some of ZipArchive's writes stay synchronous even through its async API (found by the tests); allowed for this response only.
                 if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
                 ctx.Response.ContentType = "application/zip";
-                ctx.Response.Headers.ContentDisposition = new System.Net.Mime.ContentDisposition { FileName = name + ".zip" }.ToString();
+                ctx.Response.Headers.ContentDisposition = AttachmentDisposition(name + ".zip");
                 if (!ctx.IsHead()) await storage.WriteZipAsync(target, ctx.Response.Body, ct);
                 return Results.Empty;
             })
@@ -194,6 +192,19 @@ public static class StorageEndpoints
             })
             .WithSummary("Delete a file or a folder with everything in it (a symbolic link is removed, never its target).")
             .Produces(204).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404);
+    }
+
+    /// <summary>
+    /// <c>attachment</c> with the name twice, as RFC 6266 has it: <c>filename*</c> in UTF-8 (what browsers
+    /// and <c>curl -OJ</c> take) and an ASCII <c>filename</c> for older clients. The same as
+    /// <c>Results.File</c> sends for ranged downloads. (System.Net.Mime's ContentDisposition wrote a
+    /// non-ASCII name as a MIME encoded-word alone, which clients saved literally as "=?utf-8?B?…?=".)
+    /// </summary>
+    public static string AttachmentDisposition(string fileName)
+    {
+        var disposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment");
+        disposition.SetHttpFileName(fileName);
+        return disposition.ToString();
     }
 
     private static async Task<OpenedStorage> OpenAsync(StorageService service, ClaimsPrincipal user, string id, CancellationToken ct) =>

@@ -88,6 +88,13 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         using var folder = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=folder"));
         Assert.Equal(HttpStatusCode.OK, folder.StatusCode);
         Assert.Equal("application/zip", folder.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("folder.zip", folder.Content.Headers.ContentDisposition?.FileNameStar);
+        // A folder's zip is named as a file is, UTF-8 in filename* (a MIME encoded-word alone was saved literally by curl -OJ).
+        Directory.CreateDirectory(Path.Combine(PersonalFolder(name), "données"));
+        using var accented = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=" + Uri.EscapeDataString("données")));
+        Assert.Equal(HttpStatusCode.OK, accented.StatusCode);
+        Assert.Equal("attachment", accented.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal("données.zip", accented.Content.Headers.ContentDisposition?.FileNameStar);
 
         // The same rules as GET: nothing is there, or the path is hostile.
         using var missing = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/storages/personal/download?path=nothing"));
