@@ -751,6 +751,45 @@ public sealed class FilesPageTests
         page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt", "written-by-a-task.csv"], Names(page)));
     }
 
+    /// <summary>
+    /// A long name without spaces breaks anywhere inside its own cell, and the cell's label in the phone
+    /// layout (MudTable's cards: a flex row whose ::before is "Name") keeps its word. The layout is the
+    /// browser's: here the name carries the class and app.css has the rules for it.
+    /// </summary>
+    [Fact]
+    public async Task ALongNameBreaksAnywhereButItsCellsLabelDoesNot()
+    {
+        await using var ctx = new DashboardTestContext();
+        var folder = PersonalFolder(ctx);
+        var longName = new string('x', 120) + "_" + new string('y', 120) + ".csv";
+        File.WriteAllText(Path.Combine(folder, longName), "1");
+        Directory.CreateDirectory(Path.Combine(folder, new string('f', 200)));
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Contains(longName, Names(page)));
+        foreach (var name in page.FindAll("[data-test=entry-name]"))
+        {
+            Assert.Contains("entry-name", name.ClassList);
+            var cell = name.Closest("td")!;
+            Assert.Contains("entry-name-cell", cell.ClassList);
+            Assert.Equal("Name", cell.GetAttribute("data-label"));
+        }
+
+        var css = File.ReadAllText(AppCss());
+        string Rule(string selector)
+        {
+            var rule = System.Text.RegularExpressions.Regex.Match(css, @"(?m)^" + System.Text.RegularExpressions.Regex.Escape(selector) + @"\s*\{([^}]*)\}");
+            Assert.True(rule.Success, $"no rule for {selector} in app.css");
+            return rule.Groups[1].Value.Replace(" ", "");
+        }
+        Assert.Contains("overflow-wrap:anywhere", Rule(".entry-name"));
+        Assert.DoesNotContain("overflow-wrap", Rule(".entry-name-cell"));
+        Assert.Contains("overflow-wrap:normal", Rule(".entry-name-cell::before"));
+        Assert.Contains("flex-shrink:0", Rule(".entry-name-cell::before"));
+    }
+
+    private static string AppCss([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "Rosetta.App", "wwwroot", "app.css");
+
     [Fact]
     public async Task ASearchThatFindsNothingSaysSoRatherThanThatTheFolderIsEmpty()
     {
