@@ -99,7 +99,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
     public static void CheckName(string? name, string field = "name")
     {
         if (string.IsNullOrEmpty(name)) throw Invalid(field, "is required.");
-        if (name.Contains('/')) throw Invalid(field, "is a single name and cannot contain '/'.");
+        if (name.Contains('/')) throw Invalid(field, "A name cannot contain '/': it names one file or folder, not a path.");
         CheckSegment(name, field);
     }
 
@@ -109,7 +109,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
             throw Invalid(field, "cannot contain '.' or '..' segments: paths stay inside the storage.");
         // Uploads in progress are written under such names, hidden from listings and from the quota.
         if (segment.StartsWith(ConfinedDirectory.UploadPrefix, StringComparison.Ordinal))
-            throw Invalid(field, $"cannot use a name starting with '{ConfinedDirectory.UploadPrefix}': the platform keeps such names for uploads in progress.");
+            throw Invalid(field, $"A name cannot start with '{ConfinedDirectory.UploadPrefix}': the platform keeps such names for uploads in progress.");
         foreach (var c in segment)
         {
             if (c == '\0') throw Invalid(field, "contains a NUL character.");
@@ -119,7 +119,7 @@ public sealed class StoragePath : IEquatable<StoragePath>
         // A lone surrogate cannot become a file name (it would silently turn into U+FFFD).
         if (!TextRules.IsWellFormed(segment))
             throw Invalid(field, "is not valid Unicode text.");
-        if (Encoding.UTF8.GetByteCount(segment) > MaxNameBytes) throw Invalid(field, $"has a name longer than {MaxNameBytes} bytes.");
+        if (Encoding.UTF8.GetByteCount(segment) > MaxNameBytes) throw Invalid(field, $"A file or folder name can be at most {MaxNameBytes} bytes long (in UTF-8); this one has {Encoding.UTF8.GetByteCount(segment)}.");
     }
 
     private static ValidationException Invalid(string field, string message) => ValidationException.For(field, message);

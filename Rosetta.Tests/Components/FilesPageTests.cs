@@ -718,6 +718,26 @@ public sealed class FilesPageTests
         Assert.Empty(page.FindAll("[data-test=upload-item]"));
     }
 
+    /// <summary>Core's name rules read as sentences on the page (they were "The name has a name longer than 255 bytes.").</summary>
+    [Theory]
+    [InlineData("runs/2026", "A name cannot contain '/': it names one file or folder, not a path.")]
+    [InlineData(".rosetta-upload-x", "A name cannot start with '.rosetta-upload-': the platform keeps such names for uploads in progress.")]
+    [InlineData("256", "A file or folder name can be at most 255 bytes long (in UTF-8); this one has 256.")]
+    [InlineData("é128", "A file or folder name can be at most 255 bytes long (in UTF-8); this one has 256.")]
+    [InlineData("", "The name is required.")]
+    public async Task ARefusedNameIsExplainedInASentence(string name, string said)
+    {
+        name = name switch { "256" => new string('x', 256), "é128" => new string('é', 128), _ => name };
+        await using var ctx = new DashboardTestContext();
+        PersonalFolder(ctx);
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Equal(["data", "notes.txt"], Names(page)));
+        await page.InvokeAsync(() => page.Find(TextField("new-folder-name")).Input(name));
+        await page.InvokeAsync(() => page.Find("[data-test=new-folder]").Click());
+        page.WaitForAssertion(() => Assert.Equal(said, page.Find("[data-test=files-error]").TextContent.Trim()));
+        Assert.Equal(["data", "notes.txt"], Names(page));
+    }
+
     [Fact]
     public async Task EnterInTheNewFolderOrRenameFieldDoesWhatItsButtonDoes()
     {
