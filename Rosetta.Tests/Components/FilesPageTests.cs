@@ -357,6 +357,25 @@ public sealed class FilesPageTests
         if (saysWhy) Assert.Contains("Change it on the host", row.Find("[data-test=link-unchangeable]").GetAttribute("title"));
     }
 
+    /// <summary>A name that is not UTF-8 cannot be named back: its row offers nothing that would fail, and says how to mend it.</summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ANameThatIsNotUtf8OffersNoActionAndSaysHowToRenameIt()
+    {
+        await using var ctx = new DashboardTestContext();
+        using (var process = System.Diagnostics.Process.Start("bash", ["-c", "printf x > \"$1\"/$'caf\\xe9.txt'", "bash", PersonalFolder(ctx)]))
+        {
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+        var page = ctx.Render<Files>();
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll("[data-test=entry]"), r => r.GetAttribute("data-kind") == "invalid-name"));
+        var row = page.FindAll("[data-test=entry]").Single(c => c.GetAttribute("data-kind") == "invalid-name").ParentElement!; // the name's cell's row
+        Assert.Empty(row.QuerySelectorAll("button, a[download]"));
+        Assert.Contains("convmv", row.QuerySelector("[data-test=name-unusable]")!.GetAttribute("title"));
+        Assert.NotEmpty(page.FindAll("[data-test=entry]").Single(c => c.TextContent.Contains("notes.txt")).ParentElement!.QuerySelectorAll("[data-test=download]"));
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task OnALocalStorageALinkIsRenamedAndDeletedItself()
