@@ -17,15 +17,54 @@ public static class DashboardPageGuard
     public static IApplicationBuilder UseDashboardPageGuard(this IApplicationBuilder app) => app.Use((ctx, next) =>
     {
         var request = ctx.Request;
+        var planted = HasPlantedSession(request.Headers.Cookie);
+        if (planted) ExpirePlantedSessions(ctx);
         if (request.Headers.Cookie.Count > 0
             && (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination && destination != "document"
-                || HasPlantedSession(request.Headers.Cookie)
+                || planted
                 || request.Path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase)))
         {
             request.Headers.Cookie = WithoutSession(request.Headers.Cookie);
         }
         return next(ctx);
     });
+
+    /// <summary>
+    /// A planted session cookie stays in the browser: until it went, every page under its path was served
+    /// signed out, and signing in again did not help. The real cookie's path is '/', so the planted one has
+    /// a longer path (the browser cannot let a script shadow an HttpOnly cookie of the same name and path):
+    /// each one that can match this address (every folder of it, host-only or for the host and its parent
+    /// domains) is expired, and the next request carries the real cookie alone.
+    /// </summary>
+    private static void ExpirePlantedSessions(HttpContext ctx)
+    {
+        var segments = ctx.Request.Path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        var paths = new List<string>();
+        var path = "";
+        foreach (var segment in segments.Take(8))
+        {
+            path += "/" + segment;
+            paths.Add(path);
+            paths.Add(path + "/");
+        }
+        var host = ctx.Request.Host.Host;
+        var domains = new List<string?> { null };
+        if (!System.Net.IPAddress.TryParse(host, out _))
+        {
+            var labels = host.Split('.');
+            for (var i = 0; i < labels.Length - 1; i++) domains.Add(string.Join('.', labels[i..]));
+        }
+        foreach (var domain in domains)
+        {
+            foreach (var cookiePath in paths)
+            {
+                ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Net.Http.Headers.SetCookieHeaderValue(PlatformCookies.Auth, "")
+                {
+                    Path = cookiePath, Domain = domain, Expires = DateTimeOffset.UnixEpoch,
+                }.ToString());
+            }
+        }
+    }
 
     /// <summary>
     /// The login page is always served signed out, so a sign-in always starts a new session. Over a session

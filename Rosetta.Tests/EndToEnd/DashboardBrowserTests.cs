@@ -181,6 +181,29 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         await Expect(other).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
     }
 
+    /// <summary>
+    /// In path mode a task's page shares the dashboard's origin, and its script can plant a session cookie
+    /// of its own for a longer path. Pages there were served signed out, and stayed so after signing in
+    /// again, until the browser's cookies were cleared.
+    /// </summary>
+    [Fact]
+    public async Task ASessionCookiePlantedByATasksPageIsClearedSoSigningInAgainWorks()
+    {
+        var (username, context, page) = await NewUserSignedInAsync();
+        await using var _ = context;
+        // What a task page's script could do (same origin): the real cookie is HttpOnly, so it cannot replace it.
+        await page.EvaluateAsync("() => { document.cookie = 'rosetta.auth=planted; path=/tasks'; }");
+        Assert.Equal(2, (await context.CookiesAsync()).Count(c => c.Name == "rosetta.auth"));
+
+        await page.GotoAsync("/tasks/new");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+        Assert.Single(await context.CookiesAsync(), c => c.Name == "rosetta.auth"); // the planted one is gone
+        await LogInAsync(page, username, "password-e2e");
+        await page.GotoAsync("/tasks/new");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/tasks/new"));
+        await Expect(page.Locator("[data-test=software-hello]")).ToBeVisibleAsync();
+    }
+
     [Fact]
     public async Task AnOpenDashboardOfAnAccountThatIsDisabledFallsBackToTheLoginPage()
     {
