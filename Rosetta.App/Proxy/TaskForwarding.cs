@@ -16,18 +16,39 @@ namespace Rosetta.App.Proxy;
 public static class TaskForwarding
 {
     /// <summary>
-    /// The path the software expects. Software served under a prefix (Jupyter's base_url) always gets
-    /// <c>/t/{id}/…</c>: in path mode the request already has it; on a task host it is added unless the
-    /// browser followed one of the interface's own absolute links, which already carry it. Other software
-    /// is served at <c>/</c>: path mode strips the prefix, a task host has none.
+    /// The path the software expects, as the browser sent it (still percent-encoded: an encoded '/' in a
+    /// name, RabbitMQ's <c>%2F</c> vhost, reaches the software as it was, not decoded and encoded again
+    /// as <c>%252F</c>). Software served under a prefix (Jupyter's base_url) always gets <c>/t/{id}/…</c>:
+    /// in path mode the request already has it; on a task host it is added unless the browser followed one
+    /// of the interface's own absolute links, which already carry it. Other software is served at <c>/</c>:
+    /// path mode strips the prefix, a task host has none.
     /// </summary>
-    public static PathString UpstreamPath(TaskRecord task, PathString requestPath, bool onTaskHost)
+    /// <param name="requestPath">The request's path as sent, percent-encoded (<see cref="RequestedPath"/>).</param>
+    public static string UpstreamPath(TaskRecord task, string requestPath, bool onTaskHost)
     {
-        PathString prefix = ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
-        if (task.ProxyKeepsPrefix)
-            return !onTaskHost || requestPath.StartsWithSegments(prefix) ? requestPath : prefix.Add(requestPath);
+        var prefix = ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/');
+        var underPrefix = requestPath == prefix || requestPath.StartsWith(prefix + "/", StringComparison.Ordinal);
+        if (task.ProxyKeepsPrefix) return !onTaskHost || underPrefix ? requestPath : prefix + requestPath;
         if (onTaskHost) return requestPath;
-        return requestPath.StartsWithSegments(prefix, out var rest) ? rest.HasValue ? rest : "/" : requestPath;
+        return underPrefix ? requestPath.Length > prefix.Length ? requestPath[prefix.Length..] : "/" : requestPath;
+    }
+
+    /// <summary>
+    /// The request's path as the browser sent it, still percent-encoded, when it spells the path the proxy
+    /// was routed and authorised by (<paramref name="expectedPrefix"/>: the task's <c>/t/{id}</c> in path
+    /// mode); else (dot segments, an encoded prefix) the decoded path, encoded again: what was authorised
+    /// is what is sent on.
+    /// </summary>
+    public static string RequestedPath(HttpContext ctx, string? expectedPrefix)
+    {
+        var decoded = ctx.Request.Path.ToUriComponent();
+        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || raw[0] != '/') return decoded;
+        var query = raw.IndexOf('?');
+        if (query >= 0) raw = raw[..query];
+        if (raw.Split('/').Any(segment => segment is "." or ".." || segment.Contains("%2e", StringComparison.OrdinalIgnoreCase))) return decoded;
+        if (expectedPrefix is not null && raw != expectedPrefix && !raw.StartsWith(expectedPrefix + "/", StringComparison.Ordinal)) return decoded;
+        return raw;
     }
 
     /// <summary>What the browser sees as the interface's root, for <c>X-Forwarded-Prefix</c> ("" = the host's root).</summary>
@@ -98,7 +119,7 @@ public static class TaskForwarding
             return;
         }
 
-        var path = UpstreamPath(task, ctx.Request.Path, onTaskHost);
+        var path = UpstreamPath(task, RequestedPath(ctx, onTaskHost ? null : ContainerSpecFactory.ProxyPath(task.Id).TrimEnd('/')), onTaskHost);
         var vncPassword = task.ProxyAuthorizationScheme == Software.VncAuthorization && ctx.WebSockets.IsWebSocketRequest ? monitor.SecretOf(task) : null;
         var viewOnly = share is { ViewOnly: true };
         // Any upgrade, not only what ASP.NET calls a WebSocket: YARP would tunnel an "Upgrade: websocket" with

@@ -12,14 +12,15 @@ namespace Rosetta.App.Proxy;
 /// Origin against Host (Jupyter) accept proxied requests. The secret never reaches the browser in the
 /// interface's pages either (<see cref="PageSecretScrubber"/>).
 /// </summary>
-public sealed class TaskProxyTransformer(PathString upstreamPath, string forwardedPrefix, string? authorization, string? secret = null) : HttpTransformer
+public sealed class TaskProxyTransformer(string upstreamPath, string forwardedPrefix, string? authorization, string? secret = null) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
-        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, upstreamPath, httpContext.Request.QueryString);
+        // The path as the browser encoded it (TaskForwarding.UpstreamPath): built from a decoded PathString, an encoded '/' would arrive as %252F.
+        proxyRequest.RequestUri = new Uri(destinationPrefix.TrimEnd('/') + upstreamPath + httpContext.Request.QueryString, UriKind.Absolute);
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
 
         proxyRequest.Headers.Remove(HeaderNames.Authorization);

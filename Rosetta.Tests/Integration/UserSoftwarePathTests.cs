@@ -51,6 +51,43 @@ public sealed partial class UserSoftwarePathTests(PlatformFixture platform)
         await TaskApi.StopAndDeleteAsync(client, id);
     }
 
+    /// <summary>
+    /// The software gets the path as the browser encoded it: an encoded '/' (RabbitMQ's "%2F" vhost, a file
+    /// name) arrived decoded and encoded again as "%252F". A path with dot segments is sent as the platform
+    /// read it (the task it was authorised for), not as written.
+    /// </summary>
+    [Fact]
+    public async Task TheSoftwareGetsThePathAsTheBrowserEncodedIt()
+    {
+        using var client = await App.NewUserClientAsync();
+        var registered = await client.PostAsJsonAsync("/api/v1/software", new
+        {
+            name = "Request echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
+        });
+        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = (string)(await TaskApi.StartAsync(client, new { software, computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running");
+            foreach (var (sent, received) in new[]
+            {
+                ($"/t/{id}/api/queues/%2F/q%C0%AF?name=a%2Fb", "GET /api/queues/%2F/q%C0%AF?name=a%2Fb HTTP/1.1"),
+                ($"/t/{id}/50%2525/a%252Fb", "GET /50%2525/a%252Fb HTTP/1.1"), // a name with "%2F" in it, not a '/'
+                ($"/t/{id}/x/../y", "GET /y HTTP/1.1"),
+                ($"/t/{id}/caf%C3%A9%20au%20lait", "GET /caf%C3%A9%20au%20lait HTTP/1.1"),
+            })
+            {
+                var uri = new Uri(App.BaseAddress + sent.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+                var echoed = await client.GetStringAsync(uri);
+                Assert.Equal($"hello: WebSocket echo ({received})", echoed);
+            }
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
     private static async Task<string> GetPageAsync(HttpClient client, Uri uri, string expected)
     {
         var response = await client.GetAsync(uri);

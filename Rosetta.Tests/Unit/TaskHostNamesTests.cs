@@ -81,6 +81,8 @@ public sealed class TaskHostNamesTests
     [InlineData(false, false, "/t/" + Id, "/")]
     [InlineData(false, true, "/a/b", "/a/b")]
     [InlineData(false, true, "/t/" + Id + "/a", "/t/" + Id + "/a")]
+    [InlineData(false, false, "/t/" + Id + "/api/queues/%2F/q%C0%AF", "/api/queues/%2F/q%C0%AF")] // as encoded
+    [InlineData(false, false, "/t/" + Id + "x/a", "/t/" + Id + "x/a")] // not its prefix
     // Software served under its prefix: it always gets /t/{id}/…, added on a task host unless already there.
     [InlineData(true, false, "/t/" + Id + "/a", "/t/" + Id + "/a")]
     [InlineData(true, true, "/", "/t/" + Id + "/")]
@@ -89,6 +91,6 @@ public sealed class TaskHostNamesTests
     public void TheSoftwareGetsThePathItExpects(bool keepsPrefix, bool onTaskHost, string requested, string upstream)
     {
         var task = new TaskRecord { Id = Id, OwnerId = "u", Name = "t", SoftwareId = "s", ComputingId = "local", ProxyKeepsPrefix = keepsPrefix };
-        Assert.Equal(upstream, TaskForwarding.UpstreamPath(task, requested, onTaskHost).Value);
+        Assert.Equal(upstream, TaskForwarding.UpstreamPath(task, requested, onTaskHost));
     }
 }
