@@ -6,7 +6,8 @@ namespace Rosetta.App.Api;
 
 public static class ShareEndpoints
 {
-    public sealed record NewShare(string? Name, int? ExpiresInMinutes, bool? ViewOnly);
+    /// <summary><c>expiresInMinutes</c> is read as a long: a whole number too large for an int is out of range, not of the wrong type.</summary>
+    public sealed record NewShare(string? Name, long? ExpiresInMinutes, bool? ViewOnly);
     public sealed record ShareDto(string Id, string Name, DateTime CreatedAt, DateTime ExpiresAt, DateTime? RevokedAt, bool Active, bool ViewOnly, int OpenConnections);
     public sealed record ShareIssued(string Id, string Name, DateTime ExpiresAt, bool ViewOnly, string Url);
 
@@ -19,7 +20,10 @@ public static class ShareEndpoints
 
         shares.MapPost("/", async (string id, NewShare body, ClaimsPrincipal user, ShareLinkService service, HttpRequest request, CancellationToken ct) =>
             {
-                var lifetime = TimeSpan.FromMinutes(body.ExpiresInMinutes ?? 24 * 60);
+                var minutes = body.ExpiresInMinutes ?? 24 * 60;
+                // Past the longest lifetime it is refused as such (TimeSpan itself would overflow first for the largest).
+                var lifetime = minutes > ShareLinkService.MaxLifetime.TotalMinutes ? ShareLinkService.MaxLifetime + TimeSpan.FromMinutes(1)
+                    : minutes <= 0 ? TimeSpan.Zero : TimeSpan.FromMinutes(minutes);
                 var issued = await service.CreateAsync(user.ToCaller(), id, body.Name, lifetime, body.ViewOnly ?? false, ct);
                 if (issued is null) return TaskEndpoints.NotFound(id);
                 return Results.Created($"/api/v1/tasks/{id}/shares/{issued.Link.Id}",
@@ -35,7 +39,9 @@ public static class ShareEndpoints
             .WithSummary("The task's share links (never their secrets), each with how many WebSockets are open through it now; for its owner and admins.");
 
         shares.MapDelete("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
-                await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent() : TaskEndpoints.NotFound(id))
+                await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent()
+                : await service.ListAsync(user.ToCaller(), id, ct) is null ? TaskEndpoints.NotFound(id)
+                : Results.Problem(statusCode: 404, title: "Not found.", detail: $"The task has no share link '{TaskEndpoints.Shorten(shareId)}'; GET /api/v1/tasks/{id}/shares lists its links."))
             .WithSummary("Revoke a share link (its owner or an admin); it stops working at once, WebSockets included.");
     }
 }

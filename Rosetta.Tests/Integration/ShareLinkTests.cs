@@ -64,6 +64,10 @@ public sealed class ShareLinkTests
             Assert.Equal("for Bob", (string?)Assert.Single(listed!)!["name"]);
             Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/v1/tasks/{id}/shares")).StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"/api/v1/tasks/{id}/shares/{share["id"]}")).StatusCode);
+            // The owner revoking a link the task does not have learns that, not that the task is not theirs.
+            var noSuchLink = await owner.DeleteAsync($"/api/v1/tasks/{id}/shares/nonexistent");
+            Assert.Equal(HttpStatusCode.NotFound, noSuchLink.StatusCode);
+            Assert.StartsWith("The task has no share link 'nonexistent'", (string?)(await TaskApi.ProblemAsync(noSuchLink))["detail"]);
             using var admin = app.Client(await app.AdminTokenAsync());
             Assert.Equal("for Bob", (string?)Assert.Single((await admin.GetFromJsonAsync<JsonArray>($"/api/v1/tasks/{id}/shares"))!)!["name"]);
             var adminLink = await admin.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { });
@@ -101,6 +105,12 @@ public sealed class ShareLinkTests
 
             // Invalid lifetimes are refused.
             Assert.Equal(HttpStatusCode.BadRequest, (await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { expiresInMinutes = 0 })).StatusCode);
+            foreach (var minutes in new[] { 60L * 24 * 31, 99_999_999_999_999L, long.MaxValue, long.MinValue }) // out of range, not "the wrong type" (nor a 500)
+            {
+                var tooLong = await owner.PostAsJsonAsync($"/api/v1/tasks/{id}/shares", new { expiresInMinutes = minutes });
+                Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+                Assert.Equal("must be between 1 minute and 30 days.", (string?)(await TaskApi.ProblemAsync(tooLong))["errors"]!["expiresInMinutes"]![0]);
+            }
             foreach (var task in new[] { id, other }) await TaskApi.StopAndDeleteAsync(owner, task);
         }
         finally
