@@ -45,7 +45,7 @@ public sealed class TaskDtoMapper(IConfiguration configuration, Rosetta.Core.Tun
         var iface = t.InterfaceProtocol == InterfaceProtocol.Http
             ? new InterfaceDto("http", $"{baseUrl}/t/{t.Id}/", null, null)
             : new InterfaceDto(t.InterfaceProtocol.ToString().ToLowerInvariant(), null,
-                t.ForwardedPort is null ? null : forwarding.PublicHost, t.ForwardedPort);
+                Components.Model.TaskActions.ServedPort(t) is null ? null : forwarding.PublicHost, Components.Model.TaskActions.ServedPort(t));
         return new TaskDto(t.Id, t.Name, t.Status.ToWire(), t.StatusDetail, t.SoftwareId, t.ComputingId, t.OwnerId,
             t.CreatedAt, t.UpdatedAt, t.StartedAt, t.EndedAt, t.ImageReference, t.ImageDigest, t.Options, iface, t.ExitCode, t.Error);
     }

@@ -64,6 +64,12 @@ public sealed class SshInterfaceTests(PlatformFixture platform)
             var web = await client.GetAsync($"/t/{id}/");
             Assert.Equal(HttpStatusCode.Conflict, web.StatusCode);
             Assert.Contains("not HTTP", (string?)(await TaskApi.ProblemAsync(web))["detail"]);
+
+            // Stopped, it offers no port: nothing listens there any more.
+            (await client.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            var stopped = await TaskApi.WaitForStatusAsync(client, id, "stopped", seconds: 30);
+            Assert.Null(stopped["interface"]!["port"]);
+            Assert.Null(stopped["interface"]!["host"]);
         }
         finally
         {

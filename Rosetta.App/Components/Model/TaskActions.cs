@@ -28,8 +28,14 @@ public static class TaskActions
     /// <summary>Where the owner connects over HTTP: the proxied path.</summary>
     public static string ConnectTarget(TaskRecord t) => $"/t/{t.Id}/";
 
-    /// <summary>The command that reaches an SSH task through its forwarded port; null until it has one.</summary>
-    public static string? SshCommand(TaskRecord t, string publicHost) => t.ForwardedPort is { } port
+    /// <summary>
+    /// The port forwarded to the task's non-HTTP interface while it is served: a task that ended keeps its
+    /// last port on record (a restart gives a running task the same one), but nothing listens there now.
+    /// </summary>
+    public static int? ServedPort(TaskRecord t) => t.Status is TaskState.Running or TaskState.Starting ? t.ForwardedPort : null;
+
+    /// <summary>The command that reaches an SSH task through its forwarded port; null until it has one, and once it ended.</summary>
+    public static string? SshCommand(TaskRecord t, string publicHost) => ServedPort(t) is { } port
         ? $"ssh -p {port} {SshUser(t)}@{publicHost}"
         : null;
 
