@@ -31,6 +31,14 @@ public sealed class TaskProxyTransformer(string upstreamPath, string forwardedPr
         var kept = WithoutPlatformCookies(httpContext.Request.Headers.Cookie);
         if (kept.Length > 0) proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Cookie, kept);
 
+        // Who asked, as the platform saw it: a client's own X-Forwarded-For or Forwarded would let it claim any
+        // address to software that trusts the proxy's word (allow-lists, audit logs).
+        foreach (var header in new[] { "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP" }) proxyRequest.Headers.Remove(header);
+        if (httpContext.Connection.RemoteIpAddress is { } client)
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString());
+        proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Proto", httpContext.Request.Scheme);
+        proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Host", httpContext.Request.Host.Value);
+
         // Where the browser sees the interface's root: "/t/{id}" in path mode, "" on a task host.
         proxyRequest.Headers.Remove("X-Forwarded-Prefix");
         if (forwardedPrefix.Length > 0) proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", forwardedPrefix);

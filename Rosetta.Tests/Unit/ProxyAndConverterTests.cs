@@ -37,6 +37,28 @@ public sealed class ProxyAndConverterTests
         Assert.Equal("_xsrf=abc; username-127-0-0-1=zzz", kept);
     }
 
+    /// <summary>A client's own forwarding headers reached the task as the proxy's word: any address, claimed.</summary>
+    [Fact]
+    public async Task TheTaskLearnsWhoAskedFromTheProxyNotFromTheClientsOwnHeaders()
+    {
+        var ctx = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        ctx.Request.Scheme = "https";
+        ctx.Request.Host = new Microsoft.AspNetCore.Http.HostString("rosetta.example.org");
+        ctx.Request.Path = "/t/abc/";
+        ctx.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("::ffff:192.0.2.7");
+        foreach (var (name, value) in new[] { ("X-Forwarded-For", "6.6.6.6"), ("Forwarded", "for=6.6.6.6"), ("X-Real-IP", "6.6.6.6"), ("X-Forwarded-Host", "evil.example") })
+            ctx.Request.Headers[name] = value;
+        using var proxied = new HttpRequestMessage();
+        await new TaskProxyTransformer("/", "/t/abc", authorization: null).TransformRequestAsync(ctx, proxied, "http://172.17.0.2:8080", CancellationToken.None);
+
+        Assert.Equal("192.0.2.7", Assert.Single(proxied.Headers.GetValues("X-Forwarded-For")));
+        Assert.Equal("https", Assert.Single(proxied.Headers.GetValues("X-Forwarded-Proto")));
+        Assert.Equal("rosetta.example.org", Assert.Single(proxied.Headers.GetValues("X-Forwarded-Host")));
+        Assert.False(proxied.Headers.Contains("Forwarded"));
+        Assert.False(proxied.Headers.Contains("X-Real-IP"));
+        Assert.Equal("http://172.17.0.2:8080/", proxied.RequestUri!.ToString());
+    }
+
     [Fact]
     public async Task InPathModeATaskCannotClaimTheOriginWithAServiceWorkerClearTheDashboardsDataOrKeepItsPopups()
     {
