@@ -293,6 +293,21 @@ public sealed class ConfinedDirectory : IStorageFolder
         return FileBytes(root, tooDeep: null);
     }
 
+    public long ReplacedBytes(StoragePath path)
+    {
+        if (path.IsRoot) return 0;
+        try
+        {
+            var target = Entry(path);
+            using var folder = AnchoredFiles.OpenFolder(Path.GetDirectoryName(target)!, Root, path.Parent.ToString());
+            return folder.InfoOf(path.Name) is { Kind: AnchoredFiles.EntryKind.File } file ? file.Size : 0;
+        }
+        catch (Exception e) when (e is StorageEntryNotFoundException or ValidationException)
+        {
+            return 0; // its folder is not there yet (the upload makes it), or is not one: the upload says so itself
+        }
+    }
+
     private long SizeOf(string folder, StoragePath shown)
     {
         using var anchored = AnchoredFiles.OpenFolder(folder, Root, shown.ToString());

@@ -34,4 +34,6 @@ public interface IStorageFolder
     Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct);
     /// <summary>Bytes stored, for the quota; null where no quota applies.</summary>
     long? Usage();
+    /// <summary>For the quota: the bytes of the file an upload to <paramref name="path"/> would replace (0 for none, or where no quota applies).</summary>
+    long ReplacedBytes(StoragePath path);
 }

@@ -48,12 +48,14 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         EnsureWritable();
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
         path.EnsureFitsUnder(folder.Root);
-        using var reservation = Reserve(declaredLength);
-        var limit = Math.Min(options.MaxUploadBytes, declaredLength is null ? long.MaxValue : reservation?.Bytes ?? long.MaxValue);
-        if (declaredLength is null && reservation is not null) content = new QuotaMeteredStream(content, written => Extend(reservation, written));
+        // A file replaced gives its bytes back when the upload is done: only the difference counts against the quota.
+        var replaced = options.QuotaBytes > 0 ? folder.ReplacedBytes(path) : 0;
+        using var reservation = Reserve(declaredLength is { } declared ? Math.Max(0, declared - replaced) : null);
+        var limit = Math.Min(options.MaxUploadBytes, declaredLength is null || reservation is null ? long.MaxValue : reservation.Bytes + replaced);
+        if (declaredLength is null && reservation is not null) content = new QuotaMeteredStream(content, written => Extend(reservation, written - replaced));
         folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
-            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes), ct);
+            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes + replaced), ct);
     }
 
     /// <summary>
@@ -70,7 +72,7 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         lock (root)
         {
             if (Remaining() is not { } remaining) return null;
-            if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value);
+            if (declaredLength > remaining) throw QuotaExceeded(declaredLength.Value, left: remaining);
             return root.Take(declaredLength ?? 0);
         }
     }

@@ -286,6 +286,8 @@ public sealed class SftpFolder : IStorageFolder
     /// <summary>No quota on remote folders: the host's own quotas apply.</summary>
     public long? Usage() => null;
 
+    public long ReplacedBytes(StoragePath path) => 0;
+
     /// <summary>The remote path of an existing entry reached without passing any link.</summary>
     private string Checked(StoragePath path, bool mustExist = true, string field = "path")
     {

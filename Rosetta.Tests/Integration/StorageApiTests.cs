@@ -523,6 +523,15 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.SendAsync(request)).StatusCode);
 
         Assert.Equal(["first.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName));
+
+        // Replacing a file counts only what it adds: 160,000 bytes in 300,000 of quota, replaced by 190,000.
+        Assert.Equal(HttpStatusCode.Created, (await StorageApi.PutAsync(client, "personal", "first.bin", new byte[190_000])).StatusCode);
+        var replacedChunked = new StreamContent(new MemoryStream(new byte[195_000]));
+        replacedChunked.Headers.ContentLength = null;
+        var replacing = new HttpRequestMessage(HttpMethod.Put, "/api/v1/storages/personal/files?path=first.bin") { Content = replacedChunked };
+        replacing.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.Created, (await client.SendAsync(replacing)).StatusCode);
+        Assert.Equal(195_000, new FileInfo(Path.Combine(PersonalFolder(name), "first.bin")).Length);
     }
 
     [Fact]
