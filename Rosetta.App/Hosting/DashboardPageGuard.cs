@@ -31,40 +31,48 @@ public static class DashboardPageGuard
 
     /// <summary>
     /// A planted session cookie stays in the browser: until it went, every page under its path was served
-    /// signed out, and signing in again did not help. The real cookie's path is '/', so the planted one has
-    /// a longer path (the browser cannot let a script shadow an HttpOnly cookie of the same name and path):
-    /// each one that can match this address (every folder of it, host-only or for the host and its parent
-    /// domains) is expired, and the next request carries the real cookie alone.
+    /// signed out, and signing in again did not help. The real cookie is host-only with the path '/', and a
+    /// script cannot shadow an HttpOnly cookie of the same name, domain and path, so the planted one has a
+    /// longer path, or a Domain attribute (the host's or a parent domain's, set by a sibling task host):
+    /// each one that can match this address is expired, and the next request carries the real cookie alone.
+    /// Paths are the address as the browser sent it (cookie paths match it encoded), up to the first segment
+    /// a cookie attribute cannot carry.
     /// </summary>
     private static void ExpirePlantedSessions(HttpContext ctx)
     {
-        var segments = ctx.Request.Path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        var target = string.IsNullOrEmpty(raw) || raw[0] != '/' ? ctx.Request.Path.ToUriComponent() : raw.Split('?', 2)[0];
         var paths = new List<string>();
         var path = "";
-        foreach (var segment in segments.Take(8))
+        foreach (var segment in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Take(8))
         {
+            if (!segment.All(IsCookiePathCharacter)) break;
             path += "/" + segment;
             paths.Add(path);
             paths.Add(path + "/");
         }
         var host = ctx.Request.Host.Host;
-        var domains = new List<string?> { null };
-        if (!System.Net.IPAddress.TryParse(host, out _))
+        var cookies = paths.Select(p => (Domain: (string?)null, Path: p)).ToList(); // host-only: never '/', the real cookie's
+        if (!System.Net.IPAddress.TryParse(host, out _) && host.All(IsCookiePathCharacter))
         {
             var labels = host.Split('.');
-            for (var i = 0; i < labels.Length - 1; i++) domains.Add(string.Join('.', labels[i..]));
-        }
-        foreach (var domain in domains)
-        {
-            foreach (var cookiePath in paths)
+            for (var i = 0; i < labels.Length - 1; i++)
             {
-                ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Net.Http.Headers.SetCookieHeaderValue(PlatformCookies.Auth, "")
-                {
-                    Path = cookiePath, Domain = domain, Expires = DateTimeOffset.UnixEpoch,
-                }.ToString());
+                var domain = string.Join('.', labels[i..]);
+                cookies.AddRange(paths.Prepend("/").Select(p => ((string?)domain, p)));
             }
         }
+        foreach (var (domain, cookiePath) in cookies)
+        {
+            ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Net.Http.Headers.SetCookieHeaderValue(PlatformCookies.Auth, "")
+            {
+                Path = cookiePath, Domain = domain, Expires = DateTimeOffset.UnixEpoch,
+            }.ToString());
+        }
     }
+
+    /// <summary>What a Set-Cookie path (or domain) may hold as it is: printable ASCII but ';', ',', spaces and quotes.</summary>
+    private static bool IsCookiePathCharacter(char c) => c is > ' ' and < '\x7f' and not (';' or ',' or '"' or '\\');
 
     /// <summary>
     /// The login page is always served signed out, so a sign-in always starts a new session. Over a session

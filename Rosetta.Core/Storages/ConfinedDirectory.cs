@@ -210,7 +210,8 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// the target only once complete: an interrupted or refused upload leaves nothing under the final
     /// name (and an existing file intact). Throws <paramref name="tooLarge"/> past <paramref name="limit"/> bytes.
     /// </summary>
-    public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct)
+    public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct,
+        Func<long, long, Exception?>? beforeReplacing = null)
     {
         if (path.IsRoot) throw ValidationException.For("path", "names the storage's root; give a file name.");
         var target = Entry(path);
@@ -230,6 +231,7 @@ public sealed class ConfinedDirectory : IStorageFolder
                 _owner.Apply(file.SafeFileHandle);
                 if (!OperatingSystem.IsWindows()) KeepPermissions(target, file.SafeFileHandle);
             }
+            if (beforeReplacing?.Invoke(written, folder.InfoOf(path.Name) is { Kind: AnchoredFiles.EntryKind.File } old ? old.Size : 0) is { } refused) throw refused;
             // rename(2) replaces the target (or a link at its name) in one step.
             folder.Replace(temporary, path.Name);
             committed = true;

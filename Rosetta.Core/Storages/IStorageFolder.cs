@@ -18,8 +18,12 @@ public interface IStorageFolder
     void Move(StoragePath from, StoragePath to);
     void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge);
     void Delete(StoragePath path);
-    /// <summary>Writes to a temporary name and renames it over the target once complete.</summary>
-    Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct);
+    /// <summary>
+    /// Writes to a temporary name and renames it over the target once complete. Just before, <paramref name="beforeReplacing"/>
+    /// is given the bytes written and those of the file about to be replaced (0 for none), and may refuse with an exception.
+    /// </summary>
+    Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct,
+        Func<long, long, Exception?>? beforeReplacing = null);
     /// <summary>Whether <paramref name="path"/> (which must exist) is a folder.</summary>
     bool IsFolder(StoragePath path);
     /// <summary>Opens a file for reading at any position (ranged downloads).</summary>

@@ -55,7 +55,25 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
         if (declaredLength is null && reservation is not null) content = new QuotaMeteredStream(content, written => Extend(reservation, written - replaced));
         folder.CreateFolder(path.Parent, existingIsFine: true); // an upload of a tree brings its folders
         return await folder.WriteAsync(path, content, limit,
-            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes + replaced), ct);
+            written => written > options.MaxUploadBytes ? TooLarge(written) : QuotaExceeded(written, left: reservation?.Bytes + replaced), ct,
+            reservation is null ? null : (written, replacing) => Settle(reservation, written - replacing));
+    }
+
+    /// <summary>
+    /// The credit of a replaced file is settled as it is replaced: a file moved or shrunk meanwhile (the same
+    /// user's other request) gives back less, and what the upload adds must then still fit.
+    /// </summary>
+    private StorageLimitException? Settle(QuotaReservation.Claim claim, long adds)
+    {
+        if (adds <= claim.Bytes) return null;
+        var root = QuotaReservation.Of(folder.Root);
+        lock (root)
+        {
+            var remaining = Remaining() ?? long.MaxValue;
+            if (adds - claim.Bytes > remaining) return QuotaExceeded(adds, left: claim.Bytes + remaining);
+            claim.Grow(adds - claim.Bytes);
+            return null;
+        }
     }
 
     /// <summary>

@@ -163,7 +163,8 @@ public sealed class SftpFolder : IStorageFolder
         DeleteTree(entry, attributes);
     });
 
-    public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct)
+    public async Task<long> WriteAsync(StoragePath path, Stream content, long limit, Func<long, Exception> tooLarge, CancellationToken ct,
+        Func<long, long, Exception?>? beforeReplacing = null)
     {
         var (target, replaced) = OnHost(() =>
         {
@@ -185,6 +186,7 @@ public sealed class SftpFolder : IStorageFolder
             // waits for each one's answer (a third slower than scp in bench/storage.sh).
             var limited = new LimitedReadStream(content, limit, tooLarge);
             await _sftp.UploadFileAsync(limited, temporary, canOverride: false, uploadProgress: null, ct);
+            if (beforeReplacing?.Invoke(limited.BytesRead, replaced is { IsRegularFile: true } ? replaced.Size : 0) is { } refused) throw refused;
             if (replaced is { IsRegularFile: true }) KeepPermissions(replaced, temporary);
             // OpenSSH's posix-rename replaces the target in one step, like rename(2).
             _sftp.RenameFile(temporary, target, isPosix: true);

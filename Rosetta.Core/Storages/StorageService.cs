@@ -164,7 +164,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == (storage.OwnerId ?? caller.UserId), ct)
             ?? throw new StorageEntryNotFoundException("The storage's owner no longer exists.");
         if (storage.Kind == StorageKind.Local)
-            return new OpenedStorage(storage, new ConfinedDirectory(StorageRules.Substitute(storage.BasePath, user.UserName!, sshUser: null), _options.TaskFileOwner), _options);
+            return new OpenedStorage(storage, LocalFolder(storage, user.UserName!), _options);
 
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
@@ -201,8 +201,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         {
             var isLocal = storage.Kind == StorageKind.Local;
             if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
-            var folder = StorageRules.Substitute(storage.BasePath, userName, computing.Username);
-            if (isLocal) folder = new ConfinedDirectory(folder, _options.TaskFileOwner).Root;
+            var folder = isLocal ? LocalFolder(storage, userName).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username);
             binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
         }
         return binds;
@@ -268,21 +267,48 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     /// </summary>
     private void CheckHostFolder(ValidationErrors errors, string basePath)
     {
-        const string field = "basePath", someone = "rosetta-user-check";
-        var folder = Resolved(basePath.Replace(StorageRules.UserVariable, someone));
-        var users = Resolved(Path.Join(_options.Root, "users"));
+        const string someone = "rosetta-user-check";
+        if (Exposure(Resolved(basePath.Replace(StorageRules.UserVariable, someone)), someone) is { } why)
+            errors.Add("basePath", why + $" For a folder per user, use {Path.Join(_options.Root, "users", StorageRules.UserVariable)}/….");
+    }
+
+    /// <summary>
+    /// Why <paramref name="folder"/> (links resolved) would show <paramref name="userName"/> what is not
+    /// theirs: the platform's key ring or database, every personal folder, or another user's; null when it would not.
+    /// </summary>
+    private string? Exposure(string folder, string userName)
+    {
         foreach (var own in _options.PlatformFiles.Select(Resolved))
         {
             if (PosixPath.IsWithin(own, folder) || PosixPath.IsWithin(folder, own))
-            {
-                errors.Add(field, $"would show the platform's own files ({own}: its key ring or database); choose a folder that neither holds nor lies in them.");
-                return;
-            }
+                return $"It would show the platform's own files ({own}: its key ring or database).";
         }
-        if (PosixPath.IsWithin(users, folder))
-            errors.Add(field, $"holds every user's personal folder ({users}); for a folder per user, use {users}/{StorageRules.UserVariable}.");
-        else if (PosixPath.IsWithin(folder, users) && folder[(users.Length + 1)..].Split('/')[0] != someone)
-            errors.Add(field, $"lies in {users}, where each user's personal folder is: one user's folder would be shown to others. Use {users}/{StorageRules.UserVariable} for a folder per user.");
+        var users = Resolved(Path.Join(_options.Root, "users"));
+        if (PosixPath.IsWithin(users, folder)) return $"It holds every user's personal folder ({users}).";
+        if (PosixPath.IsWithin(folder, users) && folder[(users.Length + 1)..].Split('/')[0] != userName)
+            return $"It lies in another user's personal folder in {users}.";
+        return null;
+    }
+
+    /// <summary>
+    /// A local storage's folder for one user, made if missing. The path is checked as it is now, not only as
+    /// it was when the storage was saved: a folder on its way may lie where a task writes (an admin's per-user
+    /// storage inside the personal folders), and a task can swap it for a link to anywhere, another user's
+    /// folder or the key ring included.
+    /// </summary>
+    private ConfinedDirectory LocalFolder(Storage storage, string userName)
+    {
+        var literal = Path.GetFullPath(StorageRules.Substitute(storage.BasePath, userName, sshUser: null)).TrimEnd('/');
+        var resolved = Resolved(literal);
+        // Links on the way to the storage folder itself are the host's own (an admin's /srv -> /data); below it, a task's.
+        var root = Path.GetFullPath(_options.Root).TrimEnd('/');
+        var inside = PosixPath.IsWithin(literal, root) && resolved != Resolved(root) + literal[root.Length..];
+        var why = inside
+            ? $"Its folder {literal} passes through a symbolic link inside the platform's storage folder, which a task may have made."
+            : Exposure(resolved, userName);
+        if (why is not null)
+            throw new StorageAccessDeniedException($"The storage '{storage.Name}' cannot be opened for {userName}: {why} An admin should look at {literal}.");
+        return new ConfinedDirectory(literal, _options.TaskFileOwner);
     }
 
     /// <summary>The absolute path with links resolved in the part of it that exists.</summary>
@@ -292,7 +318,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var existing = full;
         while (existing.Length > 1 && PosixPath.Canonical(existing) is null) existing = Path.GetDirectoryName(existing)!;
         var canonical = PosixPath.Canonical(existing) ?? existing;
-        return existing == full ? canonical : Path.Join(canonical, full[(existing.Length + 1)..]);
+        return existing == full ? canonical : Path.Join(canonical, full[(existing == "/" ? 1 : existing.Length + 1)..]);
     }
 
     /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>

@@ -311,6 +311,29 @@ public sealed class ApiTests(PlatformFixture platform)
         using (var bare = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = App.BaseAddress })
         {
             Assert.Equal(HttpStatusCode.Redirect, (await bare.SendAsync(planted)).StatusCode);
+            // The answer expires the planted cookie, by the address as sent: a name that is not ASCII, or a ';'
+            // that would add attributes of its own (a Max-Age for the real cookie), adds no path from there on.
+            var odd = new HttpRequestMessage(HttpMethod.Get, new Uri(App.BaseAddress + "tasks/donn%C3%A9es;Path=/;Max-Age=9999/x", new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
+            odd.Headers.Add("Cookie", $"rosetta.auth=someone-elses; rosetta.auth={session.Value}");
+            odd.Headers.Accept.ParseAdd("text/html");
+            var expired = await bare.SendAsync(odd);
+            Assert.True((int)expired.StatusCode < 500, $"{expired.StatusCode}"); // no such page: a 404, never a 500
+            var setCookies = expired.Headers.GetValues("Set-Cookie").Where(c => c.StartsWith("rosetta.auth=;", StringComparison.Ordinal)).ToList();
+            static string PathOf(string setCookie) => setCookie.Split(';').Select(a => a.Trim()).Single(a => a.StartsWith("path=", StringComparison.OrdinalIgnoreCase))[5..];
+            Assert.Equal(["/tasks", "/tasks/"], setCookies.Select(PathOf).Order()); // never "/", the real cookie's own
+            Assert.All(setCookies, c =>
+            {
+                Assert.Contains("expires=Thu, 01 Jan 1970", c);
+                Assert.DoesNotContain("max-age", c, StringComparison.OrdinalIgnoreCase);
+            });
+            // Under a host name, one planted for a parent domain (a sibling task host's) goes too, at '/' as well.
+            var named = new HttpRequestMessage(HttpMethod.Get, page);
+            named.Headers.Host = "dash.example.org";
+            named.Headers.Add("Cookie", $"rosetta.auth=someone-elses; rosetta.auth={session.Value}");
+            var domains = (await bare.SendAsync(named)).Headers.GetValues("Set-Cookie").Where(c => c.StartsWith("rosetta.auth=;", StringComparison.Ordinal)).ToList();
+            Assert.Contains(domains, c => c.Contains("domain=example.org", StringComparison.OrdinalIgnoreCase) && PathOf(c) == "/");
+            Assert.Contains(domains, c => c.Contains("domain=dash.example.org", StringComparison.OrdinalIgnoreCase) && PathOf(c) == "/");
+            Assert.DoesNotContain(domains, c => !c.Contains("domain=", StringComparison.OrdinalIgnoreCase) && PathOf(c) == "/");
             var single = new HttpRequestMessage(HttpMethod.Get, page);
             single.Headers.Add("Cookie", $"rosetta.auth={session.Value}");
             Assert.Equal(HttpStatusCode.OK, (await bare.SendAsync(single)).StatusCode);

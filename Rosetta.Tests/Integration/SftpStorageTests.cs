@@ -114,7 +114,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             Assert.Equal(HttpStatusCode.Conflict, exists.StatusCode);
             var into = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs", to = "runs/again" });
             Assert.Equal(HttpStatusCode.BadRequest, into.StatusCode);
-            Assert.Contains("inside the folder", (string?)(await TaskApi.ProblemAsync(into))["detail"]);
+            Assert.Contains("is inside 'runs', which is being copied", (string?)(await TaskApi.ProblemAsync(into))["detail"]);
             var missing = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "nothing", to = "x" });
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
             var throughLink = await StorageApi.PostJsonAsync(client, id, "copy", new { from = "runs/passwd", to = "stolen" });

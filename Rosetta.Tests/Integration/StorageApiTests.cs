@@ -392,7 +392,7 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     {
         using var admin = App.Client(await App.AdminTokenAsync());
         var root = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Rosetta.Core.Storages.StorageOptions>>().Value.Root;
-        var (_, someone) = await NewUserAsync();
+        var (someoneClient, someone) = await NewUserAsync();
         var keysLink = Path.Combine(Path.GetTempPath(), "keys-link-" + Guid.NewGuid().ToString("N")[..6]);
         File.CreateSymbolicLink(keysLink, Path.Combine(App.DataDirectory, "keys"));
         try
@@ -405,8 +405,8 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
                 (Path.GetDirectoryName(App.DataDirectory)!, "platform's own files"),
                 (root, "holds every user's personal folder"),
                 (Path.Combine(root, "users"), "holds every user's personal folder"),
-                (Path.Combine(root, "users", someone), "where each user's personal folder is"),
-                (Path.Combine(root, "users", someone, "projects"), "where each user's personal folder is"),
+                (Path.Combine(root, "users", someone), "lies in another user's personal folder"),
+                (Path.Combine(root, "users", someone, "projects"), "lies in another user's personal folder"),
             })
             {
                 var refused = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Exposing", kind = "local", basePath, bindPath = "/storages/exposing", platformWide = true });
@@ -418,6 +418,16 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
             var projects = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "Projects", kind = "local", basePath = Path.Combine(root, "users", "$USER", "projects"), bindPath = "/storages/projects", platformWide = true });
             Assert.Equal(HttpStatusCode.Created, projects.StatusCode);
             var id = (string)(await projects.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            Assert.Empty(await StorageApi.ListAsync(someoneClient, id));
+            // A task of theirs can swap that folder (in their personal one) for a link to the key ring: it is
+            // checked as it is when opened, not only as it was when saved.
+            var projectsFolder = Path.Combine(root, "users", someone, "projects");
+            Directory.Delete(projectsFolder);
+            File.CreateSymbolicLink(projectsFolder, Path.Combine(App.DataDirectory, "keys"));
+            var swapped = await someoneClient.GetAsync($"/api/v1/storages/{id}/files");
+            Assert.Equal(HttpStatusCode.Forbidden, swapped.StatusCode);
+            Assert.Contains("passes through a symbolic link", (string?)(await TaskApi.ProblemAsync(swapped))["detail"]);
+            File.Delete(projectsFolder);
             // Moving an existing storage there is refused the same way.
             var moved = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { basePath = Path.Combine(root, "users") });
             Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
@@ -615,6 +625,30 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
         Assert.Contains("the upload passed the 97.7 KiB its storage had left", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
         Assert.Equal(["beside.bin", "streamed.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName).Order());
+    }
+
+    /// <summary>
+    /// The credit of a file being replaced is settled as it is replaced: moved away meanwhile (another request
+    /// of the same user), it gives nothing back, and the upload must then fit on its own.
+    /// </summary>
+    [Fact]
+    public async Task AReplacedFileMovedAwayDuringTheUploadGivesNoCredit()
+    {
+        var (client, name) = await NewUserAsync();
+        await StorageApi.UploadAsync(client, "personal", "x.bin", new byte[150_000]);
+        await StorageApi.UploadAsync(client, "personal", "z.bin", new byte[100_000]); // 50,000 of 300,000 left
+        var release = new TaskCompletionSource();
+        var halfway = new TaskCompletionSource();
+        var replacing = client.PutAsync("/api/v1/storages/personal/files?path=x.bin", new PausedContent(150_000, halfway, release.Task));
+        await halfway.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await StorageApi.WaitUntilAsync(() => StorageApi.UploadsInProgress(PersonalFolder(name)).Length == 1, "the replacing upload to be written");
+
+        Assert.Equal(HttpStatusCode.OK, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "x.bin", to = "y.bin" })).StatusCode);
+        release.SetResult();
+        var refused = await replacing;
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        Assert.Contains("quota", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+        Assert.Equal(["y.bin", "z.bin"], Directory.GetFileSystemEntries(PersonalFolder(name)).Select(Path.GetFileName).Order());
     }
 
     /// <summary>A body of known length that stops halfway until released.</summary>
