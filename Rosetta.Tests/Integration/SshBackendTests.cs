@@ -99,14 +99,16 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
             var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(async i =>
             {
                 using var browser = App.Client(token); // a connection of its own, as a browser opens them
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                // Generous for a loaded CI machine (the connections are handed over one at a time); in SSH.NET's chain
+                // a request waits for an earlier kept-alive connection to close, which takes minutes.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 try
                 {
                     return (await browser.GetAsync($"/t/{id}/app/ui.js?copy={i}", timeout.Token)).StatusCode.ToString();
                 }
                 catch (OperationCanceledException)
                 {
-                    return "no answer in 10 s";
+                    return "no answer in 30 s";
                 }
             }));
             Assert.All(answers, answer => Assert.Equal(nameof(HttpStatusCode.OK), answer));

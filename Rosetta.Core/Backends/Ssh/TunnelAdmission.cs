@@ -67,9 +67,9 @@ public sealed class TunnelAdmission
                 }
                 catch (TimeoutException)
                 {
-                    // No forward took it: SSH.NET stopped this one by itself (its session failed) and something else
-                    // may listen on the port now. The gate goes, so later connections are not held up by it.
-                    _tunnels.TryRemove(KeyValuePair.Create(port, gate));
+                    // Not taken in time: a loaded machine's SSH.NET slow to accept, or a forward that stopped by itself.
+                    // The next connection goes on, and the gate stays: removing it let every later connection of a
+                    // busy tunnel arrive together again, into SSH.NET's chain (a newer tunnel on the port gets a gate of its own).
                 }
             }
             finally
