@@ -40,8 +40,7 @@ public static class DashboardPageGuard
     /// </summary>
     private static void ExpirePlantedSessions(HttpContext ctx)
     {
-        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-        var target = string.IsNullOrEmpty(raw) || raw[0] != '/' ? ctx.Request.Path.ToUriComponent() : raw.Split('?', 2)[0];
+        var target = RequestTarget.RawPath(ctx) ?? ctx.Request.Path.ToUriComponent();
         var paths = new List<string>();
         var path = "";
         foreach (var segment in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Take(8))

@@ -42,10 +42,7 @@ public static class TaskForwarding
     public static string RequestedPath(HttpContext ctx, string? expectedPrefix)
     {
         var decoded = ctx.Request.Path.ToUriComponent();
-        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw) || raw[0] != '/') return decoded;
-        var query = raw.IndexOf('?');
-        if (query >= 0) raw = raw[..query];
+        if (Hosting.RequestTarget.RawPath(ctx) is not { } raw) return decoded;
         if (raw.Split('/').Any(segment => segment is "." or ".." || segment.Contains("%2e", StringComparison.OrdinalIgnoreCase))) return decoded;
         if (expectedPrefix is not null && raw != expectedPrefix && !raw.StartsWith(expectedPrefix + "/", StringComparison.Ordinal)) return decoded;
         return raw;

@@ -69,10 +69,32 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (await db.Computing.AnyAsync(c => c.OwnerId == computing.OwnerId && c.Name == computing.Name, ct))
             throw new ConflictException($"You already have a computing resource named '{computing.Name}'; choose another name.");
         db.Computing.Add(computing);
+        if (computing.OwnerId is not null) db.Storages.Add(await HomeStorageAsync(db, computing, ct));
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         return computing;
     }
+
+    /// <summary>
+    /// The owner's home on a resource they add, in the file manager and bound into their tasks there at
+    /// <see cref="HomeBindPath"/>: their own login's files, so theirs alone. (A platform-wide resource has no
+    /// such storage: its login is the platform's; an admin gives it folders per user, such as /data/$USER.)
+    /// </summary>
+    private static async Task<Storage> HomeStorageAsync(RosettaDbContext db, ComputingResource computing, CancellationToken ct)
+    {
+        var id = $"home-{computing.Id}";
+        if (id.Length > 40 || await db.Storages.AnyAsync(s => s.Id == id, ct)) id = $"s-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        var name = $"Home on {computing.Name}";
+        return new Storage
+        {
+            Id = id, Name = name.Length <= TextRules.MaxDisplayNameLength ? name : name[..(TextRules.MaxDisplayNameLength - 1)] + "…",
+            Kind = StorageKind.Sftp, ComputingId = computing.Id, BasePath = Storages.StorageRules.HomeVariable, BindPath = HomeBindPath,
+            OwnerId = computing.OwnerId,
+        };
+    }
+
+    /// <summary>Where tasks see the home storage a resource is added with.</summary>
+    public const string HomeBindPath = "/storages/home";
 
     /// <summary>Owners change their own resources; only admins platform-wide ones.</summary>
     public static bool CanEdit(Caller caller, ComputingResource computing) =>
@@ -96,7 +118,10 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var tasks = await db.Tasks.CountAsync(t => t.ComputingId == id, ct);
         if (tasks > 0)
             throw new ConflictException($"'{computing.Name}' has {tasks} task{(tasks == 1 ? "" : "s")}; delete {(tasks == 1 ? "it" : "them")} first (what they left on the resource goes with them).");
-        var storages = await db.Storages.Where(s => s.ComputingId == id).Select(s => s.Name).ToListAsync(ct);
+        // The owner's home storages go with it (their files stay, and a resource added again comes with one); other storages are someone's choice.
+        db.Storages.RemoveRange(await db.Storages.Where(s => s.ComputingId == id && s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct));
+        var storages = await db.Storages.Where(s => s.ComputingId == id && !(s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable))
+            .Select(s => s.Name).ToListAsync(ct);
         if (storages.Count > 0)
             throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
         db.Computing.Remove(computing);

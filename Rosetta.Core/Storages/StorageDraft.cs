@@ -14,23 +14,35 @@ public static partial class StorageRules
 {
     public const string UserVariable = "$USER";
     public const string SshUserVariable = "$SSH_USER";
+    /// <summary>The login's home folder on the computing resource, as its SFTP server reports it; only at the start of an sftp storage's path.</summary>
+    public const string HomeVariable = "$HOME";
 
     // Top-level folders of a container that a bind must never hide.
     private static readonly HashSet<string> ReservedBindRoots = ["bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "proc", "run", "sbin", "sys", "usr"];
 
-    /// <summary>An absolute folder, variables allowed; no ':' or ',' (the engines' bind syntax), no '.' or '..'.</summary>
+    /// <summary>
+    /// An absolute folder (or, for sftp, one in the login's <c>$HOME</c>), variables allowed; no ':' or ','
+    /// (the engines' bind syntax), no '.' or '..'.
+    /// </summary>
     public static void BasePath(ValidationErrors errors, string? value, StorageKind kind)
     {
         const string field = "basePath";
         if (string.IsNullOrEmpty(value)) { errors.Add(field, "is required: an absolute folder such as /data/$USER."); return; }
-        if (value.Length > 1024 || value[0] != '/') { errors.Add(field, "must be an absolute path (starting with '/'), at most 1024 characters."); return; }
+        var inHome = UsesHome(value);
+        if (inHome && kind == StorageKind.Local) { errors.Add(field, "$HOME exists only for sftp storages: the login's home on the computing resource."); return; }
+        if (value.Length > 1024 || (value[0] != '/' && !inHome))
+        {
+            errors.Add(field, "must be an absolute path (starting with '/'), or for sftp one starting with $HOME, at most 1024 characters.");
+            return;
+        }
         if (value.Any(char.IsControl)) { errors.Add(field, "contains a control character."); return; }
         if (value.IndexOfAny([':', ',', '\\']) >= 0) { errors.Add(field, "cannot contain ':', ',' or '\\' (the container engines' bind syntax)."); return; }
         if (value.Split('/').Any(s => s is "." or "..")) { errors.Add(field, "cannot contain '.' or '..' segments."); return; }
         if (value.Trim('/').Length == 0) { errors.Add(field, "cannot be '/', the whole host: choose a folder such as /data/$USER."); return; }
         if (kind == StorageKind.Local && !value.Contains('$') && File.Exists(value)) { errors.Add(field, "is a file on the platform host; choose a folder."); return; }
-        var rest = value.Replace(SshUserVariable, "").Replace(UserVariable, "");
-        if (rest.Contains('$')) errors.Add(field, "knows only the variables $USER (the platform user) and $SSH_USER (the login on the computing resource).");
+        var rest = (inHome ? value[HomeVariable.Length..] : value).Replace(SshUserVariable, "").Replace(UserVariable, "");
+        if (rest.Contains(HomeVariable, StringComparison.Ordinal)) errors.Add(field, "can hold $HOME only at its start, as in $HOME/data.");
+        else if (rest.Contains('$')) errors.Add(field, "knows only the variables $USER (the platform user), $SSH_USER (the login on the computing resource) and, at its start, $HOME (the login's home there).");
         else if (kind == StorageKind.Local && value.Contains(SshUserVariable)) errors.Add(field, "$SSH_USER exists only for sftp storages.");
     }
 
@@ -47,20 +59,43 @@ public static partial class StorageRules
         if (ReservedBindRoots.Contains(value.Split('/')[1])) errors.Add(field, $"would hide the container's own /{value.Split('/')[1]}; choose a path such as /storages/….");
     }
 
+    /// <summary>Whether the path starts in the login's home: <c>$HOME</c> alone or followed by '/'.</summary>
+    public static bool UsesHome(string basePath) =>
+        basePath.StartsWith(HomeVariable, StringComparison.Ordinal) && (basePath.Length == HomeVariable.Length || basePath[HomeVariable.Length] == '/');
+
     /// <summary>
     /// The base path with its variables replaced. A user name that is not a plain single path
-    /// segment (Identity allows '.', so '..' is possible) is refused rather than substituted.
+    /// segment (Identity allows '.', so '..' is possible) is refused rather than substituted;
+    /// <paramref name="home"/> is needed only by a path that <see cref="UsesHome"/>.
     /// </summary>
-    public static string Substitute(string basePath, string platformUser, string? sshUser)
+    public static string Substitute(string basePath, string platformUser, string? sshUser, string? home = null)
     {
-        if (basePath.Contains(UserVariable)) CheckSegmentValue(platformUser, "user name");
-        if (basePath.Contains(SshUserVariable))
+        var inHome = UsesHome(basePath);
+        if (inHome && home is null) throw new InvalidOperationException($"The login's home folder is needed to resolve {basePath}.");
+        // The home is the host's answer, taken as it is: only the rest of the path holds the platform's variables.
+        var rest = inHome ? basePath[HomeVariable.Length..] : basePath;
+        if (rest.Contains(UserVariable)) CheckSegmentValue(platformUser, "user name");
+        if (rest.Contains(SshUserVariable))
         {
             if (string.IsNullOrEmpty(sshUser)) throw ValidationException.For("basePath", "uses $SSH_USER but the computing resource has no login name.");
             CheckSegmentValue(sshUser, "login name");
         }
-        var resolved = basePath.Replace(SshUserVariable, sshUser ?? "").Replace(UserVariable, platformUser);
+        var resolved = rest.Replace(SshUserVariable, sshUser ?? "").Replace(UserVariable, platformUser);
+        if (inHome) resolved = home!.TrimEnd('/') + resolved;
         return resolved.Length > 1 ? resolved.TrimEnd('/') : resolved;
+    }
+
+    /// <summary>
+    /// Why the home folder an SFTP server reported cannot stand for <c>$HOME</c>; null when it can. The
+    /// server's answer reaches the container engine's bind syntax, so it is held to a base path's rules.
+    /// </summary>
+    public static string? HomeProblem(string home)
+    {
+        if (home.Length is 0 or > 1024 || home[0] != '/') return "it is not an absolute path";
+        if (home.Trim('/').Length == 0) return "it is '/', the whole host";
+        if (home.Any(char.IsControl) || home.IndexOfAny([':', ',', '\\']) >= 0) return "it holds a control character, ':', ',' or '\\' (the container engines' bind syntax)";
+        if (home.Split('/').Any(s => s is "." or "..")) return "it holds '.' or '..' segments";
+        return null;
     }
 
     private static void CheckSegmentValue(string value, string what)

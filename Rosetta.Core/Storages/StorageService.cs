@@ -168,9 +168,10 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
 
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
-        var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username);
         var connection = sshConnections.For(computing);
         var sftp = await connection.SftpAsync(ct);
+        var home = StorageRules.UsesHome(storage.BasePath) ? HomeOf(sftp, connection) : null;
+        var remoteFolder = StorageRules.Substitute(storage.BasePath, user.UserName!, computing.Username, home);
         try
         {
             return new OpenedStorage(storage, new SftpFolder(sftp, remoteFolder, connection), _options);
@@ -197,14 +198,42 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == ownerId, ct);
         if (user?.UserName is not { } userName) return [];
         var binds = new List<BindMount>();
+        string? home = null;
         foreach (var storage in storages)
         {
             var isLocal = storage.Kind == StorageKind.Local;
             if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
-            var folder = isLocal ? LocalFolder(storage, userName).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username);
+            if (!isLocal && home is null && StorageRules.UsesHome(storage.BasePath)) home = await RemoteHomeAsync(computing, ct);
+            var folder = isLocal ? LocalFolder(storage, userName).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username, home);
             binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
         }
         return binds;
+    }
+
+    /// <summary>The login's home on an SSH resource, for a task's binds: asked of the resource's SFTP connection, which the file manager shares.</summary>
+    private async Task<string> RemoteHomeAsync(ComputingResource computing, CancellationToken ct)
+    {
+        var connection = sshConnections.For(computing);
+        try
+        {
+            return HomeOf(await connection.SftpAsync(ct), connection);
+        }
+        catch (StorageAccessDeniedException e)
+        {
+            throw new LaunchFailedException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// The login's home folder: where its SFTP server starts (OpenSSH's sftp-server starts in the home, as a
+    /// login shell does), read once when the connection is made. No shell is asked, so no profile script runs.
+    /// </summary>
+    private static string HomeOf(Renci.SshNet.SftpClient sftp, Backends.Ssh.SshConnection connection)
+    {
+        var home = sftp.WorkingDirectory;
+        if (StorageRules.HomeProblem(home) is { } why)
+            throw new StorageAccessDeniedException($"The home folder of {connection.Login} is '{home}', which cannot stand for $HOME in a storage: {why}. Give the storage an absolute folder instead.");
+        return home;
     }
 
     /// <summary>

@@ -126,12 +126,54 @@ public sealed class ContainerCliTests
             "first=$(awk -F: -v name=\"$(id -un)\" -v id=\"$login\" '$1 == name || $1 == id { print $2; exit }' /etc/subuid); " +
             "[ -n \"$first\" ] || { echo \"docker is rootless but /etc/subuid has no range for $(id -un)\" >&2; exit 1; }; " +
             "uid=$((first + 1234 - 1)); fi; status=0; " +
+            "home=$(cd -P -- \"${HOME:-/nonexistent}\" 2>/dev/null && pwd -P) || home=/nonexistent; " +
             "for folder in '/data/it'\"'\"'s $(touch pwned)' -rf; do " +
+            "real=$(cd -P -- \"$folder\" 2>/dev/null && pwd -P) || real=$folder; " +
+            "case \"$home/\" in \"$real\"/*) " + LeftClosed + ";; esac; " +
+            "case \"$real/\" in \"$home/.ssh/\"*) " + LeftClosed + ";; esac; " +
             "if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; " +
             "else setfacl -R -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; fi || status=1; done; exit $status)", grant);
         // Under rootless docker, container root is the login itself.
         Assert.Contains("then uid=$login; fi;", ContainerCli.GrantTaskAccess(["/data"], new TaskFileOwner(0, 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => ContainerCli.GrantTaskAccess(["/data"], TaskFileOwner.Unchanged));
+    }
+
+    private const string LeftClosed = "{ echo \"$folder is not opened to this task's user, so the task cannot write into it unless it runs as the login: " +
+        "it is, holds or lies in the login's home or its .ssh, which SSH requires to be the login's alone. A storage in a folder of the home can be opened.\" >&2; " +
+        "[ $status = 0 ] && status=4; continue; }";
+
+    /// <summary>
+    /// The login's home, what holds it and its .ssh get no ACL entry: one shows as group-writable and sshd's
+    /// StrictModes then refuses the login's keys. Compared by physical path, so a link to the home is caught.
+    /// </summary>
+    [Fact]
+    public async Task TheGrantLeavesTheLoginsHomeAndItsSshClosed()
+    {
+        var root = Directory.CreateTempSubdirectory("rosetta-acl-home-").FullName;
+        try
+        {
+            var home = Directory.CreateDirectory(Path.Combine(root, "home", "login")).FullName;
+            var ssh = Directory.CreateDirectory(Path.Combine(home, ".ssh", "keys")).FullName;
+            var data = Directory.CreateDirectory(Path.Combine(home, "data")).FullName;
+            var link = Path.Combine(root, "link-to-home");
+            File.CreateSymbolicLink(link, home);
+            string[] closed = [home, Path.Combine(root, "home"), ssh, link];
+
+            var (status, _, error) = await ShAsync(ContainerCli.GrantTaskAccess([.. closed, data], TaskUser), root, home: home);
+            Assert.True(status == ContainerCli.HomeLeftClosedStatus, $"status {status}: {error}");
+            foreach (var folder in closed)
+            {
+                Assert.Contains($"{folder} is not opened to this task's user", error);
+                Assert.DoesNotContain("user:1000:", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", folder), root)).Output);
+            }
+            Assert.Contains("default:user:1000:rwx", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", data), root)).Output);
+            // A failed grant elsewhere still says so first: the status is then 1.
+            Assert.Equal(1, (await ShAsync(ContainerCli.GrantTaskAccess([home, Path.Combine(root, "missing")], TaskUser), root, home: home)).Status);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     /// <summary>The grant run by a real POSIX shell with the real setfacl (`./rosetta.sh infra` installs acl) on hostile folder names.</summary>
@@ -183,13 +225,14 @@ public sealed class ContainerCliTests
         }
     }
 
-    private static async Task<(int Status, string Output, string Error)> ShAsync(string command, string directory, string? path = null)
+    private static async Task<(int Status, string Output, string Error)> ShAsync(string command, string directory, string? path = null, string? home = null)
     {
         var start = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", command])
         {
             WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true,
         };
         if (path is not null) start.Environment["PATH"] = path;
+        if (home is not null) start.Environment["HOME"] = home;
         using var process = System.Diagnostics.Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

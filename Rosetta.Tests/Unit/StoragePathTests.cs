@@ -126,4 +126,43 @@ public sealed class StoragePathTests
         StorageRules.BindPath(errors, bindPath);
         Assert.False(errors.IsValid);
     }
+
+    [Theory]
+    [InlineData("$HOME", Rosetta.Core.Domain.StorageKind.Sftp, null)]
+    [InlineData("$HOME/data/$USER", Rosetta.Core.Domain.StorageKind.Sftp, null)]
+    [InlineData("$HOME", Rosetta.Core.Domain.StorageKind.Local, "$HOME exists only for sftp storages")]
+    [InlineData("/data/$HOME", Rosetta.Core.Domain.StorageKind.Sftp, "can hold $HOME only at its start")]
+    [InlineData("$HOME/a/$HOME", Rosetta.Core.Domain.StorageKind.Sftp, "can hold $HOME only at its start")]
+    [InlineData("$HOMEDIR/a", Rosetta.Core.Domain.StorageKind.Sftp, "must be an absolute path (starting with '/'), or for sftp one starting with $HOME")]
+    [InlineData("$HOME/../etc", Rosetta.Core.Domain.StorageKind.Sftp, "cannot contain '.' or '..' segments")]
+    public void HomeStandsOnlyAtTheStartOfAnSftpPath(string basePath, Rosetta.Core.Domain.StorageKind kind, string? problem)
+    {
+        var errors = new ValidationErrors();
+        StorageRules.BasePath(errors, basePath, kind);
+        if (problem is null) Assert.True(errors.IsValid, string.Join("; ", errors.ToDictionary().SelectMany(e => e.Value)));
+        else Assert.Contains(problem, Assert.Single(errors.ToDictionary()["basePath"]));
+    }
+
+    [Theory]
+    [InlineData("$HOME", "/home/bob", "/home/bob")]
+    [InlineData("$HOME/", "/home/bob/", "/home/bob")]
+    [InlineData("$HOME/rosetta/$USER", "/home/bob", "/home/bob/rosetta/alice")]
+    [InlineData("$HOME/$SSH_USER", "/srv/$USER", "/srv/$USER/bob")] // the host's answer is taken as it is
+    public void HomeIsTheHostsAnswer(string basePath, string home, string expected) =>
+        Assert.Equal(expected, StorageRules.Substitute(basePath, "alice", "bob", home));
+
+    [Theory]
+    [InlineData("/home/bob", null)]
+    [InlineData("/", "the whole host")]
+    [InlineData("", "not an absolute path")]
+    [InlineData("home/bob", "not an absolute path")]
+    [InlineData("/home/b:ob", "bind syntax")]
+    [InlineData("/home/b,ob", "bind syntax")]
+    [InlineData("/home/b\nob", "bind syntax")]
+    [InlineData("/home/../root", "'.' or '..' segments")]
+    public void AHomeTheEnginesCannotBindIsRefused(string home, string? problem)
+    {
+        if (problem is null) Assert.Null(StorageRules.HomeProblem(home));
+        else Assert.Contains(problem, StorageRules.HomeProblem(home));
+    }
 }

@@ -106,6 +106,12 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     public const int AclToolMissingStatus = 3;
 
     /// <summary>
+    /// The exit status of <see cref="GrantTaskAccess"/> when every grant it made succeeded but it left a folder
+    /// closed because it is, holds or lies in the login's home or its <c>.ssh</c>; standard error says which, in a sentence for the task's status.
+    /// </summary>
+    public const int HomeLeftClosedStatus = 4;
+
+    /// <summary>
     /// Docker on an SSH host or Slurm node: the storage folders are the SSH login's, the image runs
     /// as <paramref name="taskUser"/> (the same uid on the host under rootful docker, a subordinate
     /// uid of the login under rootless docker: see <see cref="HostUidOfTaskUser"/>), so the task could
@@ -118,7 +124,13 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     /// it already holds (earlier uploads) is included; later launches re-apply to the folder only,
     /// since its contents inherit. Runs in a subshell: exit 0 when granted,
     /// <see cref="AclToolMissingStatus"/> without setfacl, 1 when a folder refused (the file
-    /// system lacks ACLs, or the folder is not the login's; the reason is on standard error).
+    /// system lacks ACLs, or the folder is not the login's; the reason is on standard error), or
+    /// <see cref="HomeLeftClosedStatus"/>. The login's home, the folders above it and its <c>.ssh</c> get no
+    /// grant: whoever holds the granted uid (under rootful docker, the host account with that number) could
+    /// add a key to <c>authorized_keys</c> and log in as the login; and with an ACL entry their group bits
+    /// show the ACL's mask (rwx), for which upstream sshd (StrictModes) refuses every key of the login, the
+    /// platform's own included (Debian's sshd lets a private group pass). Compared by physical path, so a
+    /// storage reached through a link to the home is caught too.
     /// </summary>
     /// <remarks>
     /// Only for docker: rootless podman uses <see cref="NeedsKeepId"/> instead (there the host's uid
@@ -130,9 +142,16 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         if (taskUser.Uid < 0) throw new ArgumentOutOfRangeException(nameof(taskUser), "Files are left as created (Rosetta:Storage:OwnerUid = -1): there is nobody to grant access to.");
         const string entries = "\"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\"";
         var list = string.Join(' ', folders.Select(ShellCommand.Quote));
+        const string leftClosed = "{ echo \"$folder is not opened to this task's user, so the task cannot write into it unless it runs as the login: " +
+                                  "it is, holds or lies in the login's home or its .ssh, which SSH requires to be the login's alone. A storage in a folder of the home can be opened.\" >&2; " +
+                                  "[ $status = 0 ] && status=4; continue; }";
         return $"(command -v setfacl >/dev/null 2>&1 || exit {AclToolMissingStatus.ToString(CultureInfo.InvariantCulture)}; login=$(id -u) || exit 1; " +
                HostUidOfTaskUser(taskUser.Uid) + "status=0; " +
+               "home=$(cd -P -- \"${HOME:-/nonexistent}\" 2>/dev/null && pwd -P) || home=/nonexistent; " +
                $"for folder in {list}; do " +
+               "real=$(cd -P -- \"$folder\" 2>/dev/null && pwd -P) || real=$folder; " +
+               $"case \"$home/\" in \"$real\"/*) {leftClosed};; esac; " +
+               $"case \"$real/\" in \"$home/.ssh/\"*) {leftClosed};; esac; " +
                $"if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m {entries} -- \"$folder\"; " +
                $"else setfacl -R -m {entries} -- \"$folder\"; fi || status=1; done; exit $status)";
     }

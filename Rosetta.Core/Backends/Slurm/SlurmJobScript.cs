@@ -59,6 +59,7 @@ public static class SlurmJobScript
             // A node that cannot grant still runs the task (its storages read-only to it); the job's output, the task's log, says why.
             script.Append(ContainerCli.GrantTaskAccess(writable, storageUser)).Append("; case $? in\n")
                 .Append("    0) ;;\n")
+                .Append("    ").Append(ContainerCli.HomeLeftClosedStatus.ToString(CultureInfo.InvariantCulture)).Append(") ;; # the grant said which folder, and why\n")
                 .Append("    ").Append(ContainerCli.AclToolMissingStatus.ToString(CultureInfo.InvariantCulture))
                 .Append(") echo \"rosetta: setfacl is not installed on $(hostname), so this task cannot write into its storages: install the acl package on $(hostname) so tasks can write into storages.\" >&2 ;;\n")
                 .Append("    *) echo \"rosetta: setfacl failed on $(hostname): this task may not be able to write into its storages.\" >&2 ;;\n")

@@ -117,9 +117,12 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         // Not through EngineAsync: a failure here is about ACLs, never a sign that the engine is unusable.
         var grant = await pool.For(computing).RunAsync(ContainerCli.GrantTaskAccess(folders, _storageUser), null, ct);
         if (grant.Succeeded) return null;
-        var warning = grant.ExitStatus == ContainerCli.AclToolMissingStatus
-            ? $"setfacl is not installed on {computing.Host}, so this task cannot write into its storages: install the acl package on {computing.Host} so tasks can write into storages."
-            : $"This task may not be able to write into its storages: setfacl failed on {computing.Host} ({grant.FirstErrorLine}).";
+        var warning = grant.ExitStatus switch
+        {
+            ContainerCli.AclToolMissingStatus => $"setfacl is not installed on {computing.Host}, so this task cannot write into its storages: install the acl package on {computing.Host} so tasks can write into storages.",
+            ContainerCli.HomeLeftClosedStatus => $"On {computing.Host}, {grant.FirstErrorLine}",
+            _ => $"This task may not be able to write into its storages: setfacl failed on {computing.Host} ({grant.FirstErrorLine}).",
+        };
         logger.LogWarning("Task storages on {Computing}: {Warning}", computing.Id, warning);
         progress.Report(warning);
         return warning;

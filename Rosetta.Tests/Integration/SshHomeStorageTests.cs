@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Rosetta.Tests.Infrastructure;
+
+namespace Rosetta.Tests.Integration;
+
+/// <summary>
+/// A user who adds their own SSH resource finds their home there in the file manager and in their tasks
+/// (<c>$HOME</c>, as the host's SFTP server reports it), and docker tasks never get that home opened to
+/// the task's user with an ACL (its uid could then add a key to authorized_keys). The demo host shares this machine's
+/// file system and engine, so the test looks at both sides.
+/// </summary>
+[Collection("ssh")]
+public sealed class SshHomeStorageTests(SshPlatformFixture platform)
+{
+    private const string Home = $"/home/{DemoSshHost.User}";
+    private RosettaAppFactory App => platform.App;
+
+    [Fact]
+    public async Task AnAddedResourceComesWithItsLoginsHomeBrowsableAndBoundButNeverOpenedToTheTasksUser()
+    {
+        using var client = await App.NewUserClientAsync();
+        await DemoSshHost.AuthorizeAsync(await client.GetStringAsync("/api/v1/account/public-key"));
+        var name = $"home host {Guid.NewGuid().ToString("N")[..6]}";
+        var added = await client.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name, kind = "ssh", host = DemoSshHost.Host, port = DemoSshHost.Port, username = DemoSshHost.User, engine = "docker",
+        });
+        Assert.True(added.StatusCode == HttpStatusCode.Created, await added.Content.ReadAsStringAsync());
+        var computing = (string)JsonNode.Parse(await added.Content.ReadAsStringAsync())!["id"]!;
+
+        var storages = JsonNode.Parse(await client.GetStringAsync("/api/v1/storages"))!.AsArray();
+        var home = Assert.Single(storages, s => (string?)s!["computing"] == computing)!;
+        Assert.Equal($"Home on {name}", (string?)home["name"]);
+        Assert.Equal("$HOME", (string?)home["basePath"]);
+        Assert.Equal("/storages/home", (string?)home["bindPath"]);
+        Assert.False((bool)home["readOnly"]!);
+        var storage = (string)home["id"]!;
+
+        var mark = $"rosetta-home-{Guid.NewGuid().ToString("N")[..8]}";
+        string? task = null;
+        try
+        {
+            // The file manager shows the login's own home: what the login wrote there, and what it uploads lands there.
+            await DemoSshHost.RunAsUserAsync("sh", "-c", $"echo from-the-login > ~/{mark}-login.txt");
+            Assert.Contains($"{mark}-login.txt", await StorageApi.NamesAsync(client, storage));
+            await StorageApi.UploadAsync(client, storage, $"{mark}-upload.txt", "from the file manager"u8.ToArray());
+            Assert.Equal("from the file manager", await File.ReadAllTextAsync($"{Home}/{mark}-upload.txt"));
+
+            task = (string)(await TaskApi.StartAsync(client, new { name = "home bound", software = "hello", computing }))["id"]!;
+            var running = await TaskApi.WaitForStatusAsync(client, task, "running");
+            var container = await DockerEngine.InspectTaskContainerAsync(task);
+            Assert.Equal(Home, container.Mounts.Single(m => m.Destination == "/storages/home").Source);
+            Assert.Equal("from the file manager", await DockerEngine.ReadInContainerAsync(container.ID, $"/storages/home/{mark}-upload.txt"));
+            // Not opened to the image's user: the status says why, and the home keeps no ACL entry.
+            Assert.Contains($"{Home} is not opened to this task's user", (string?)running["statusDetail"]);
+            Assert.DoesNotContain("user:", (await DemoSshHost.AsUserAsync("getfacl", "-cn", Home)).Output.Replace("user::", ""));
+        }
+        finally
+        {
+            if (task is not null) await TaskApi.StopAndDeleteAsync(client, task);
+            foreach (var file in Directory.EnumerateFiles(Home, mark + "*")) await DemoSshHost.RunAsUserAsync("rm", "-f", file);
+        }
+
+        // The home storage goes with the resource (its files stay); nothing else blocks the removal.
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/storages/{storage}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AStorageInTheHomeFollowsTheHostsAnswerAndAPlatformWideResourceHasNoHomeStorage()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        // demo-ssh is platform-wide: its login is the platform's, so it comes with no home storage.
+        var all = JsonNode.Parse(await admin.GetStringAsync("/api/v1/storages"))!.AsArray();
+        Assert.DoesNotContain(all, s => (string?)s!["computing"] == SshPlatformFixture.DemoComputing && (string?)s["basePath"] == "$HOME");
+
+        var id = "in-home-" + Guid.NewGuid().ToString("N")[..6];
+        var folder = $"rosetta-{id}";
+        var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+        {
+            id, name = id, kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = $"$HOME/{folder}",
+            bindPath = "/storages/in-home", platformWide = false,
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        try
+        {
+            await DemoSshHost.RunAsUserAsync("mkdir", "-p", $"{Home}/{folder}");
+            await DemoSshHost.RunAsUserAsync("sh", "-c", $"echo x > {Home}/{folder}/seen.txt");
+            Assert.Equal(["seen.txt"], await StorageApi.NamesAsync(admin, id));
+
+            // $HOME only at the start, and only for sftp: a 400 that says so.
+            var misplaced = await admin.PostAsJsonAsync("/api/v1/storages", new
+            {
+                name = "misplaced", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "/data/$HOME", bindPath = "/storages/misplaced",
+            });
+            Assert.Equal(HttpStatusCode.BadRequest, misplaced.StatusCode);
+            Assert.Contains("can hold $HOME only at its start", await misplaced.Content.ReadAsStringAsync());
+            var local = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "local home", kind = "local", basePath = "$HOME", bindPath = "/storages/lh" });
+            Assert.Equal(HttpStatusCode.BadRequest, local.StatusCode);
+            Assert.Contains("$HOME exists only for sftp storages", await local.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
+            await DemoSshHost.RunAsUserAsync("rm", "-rf", $"{Home}/{folder}");
+        }
+    }
+}
