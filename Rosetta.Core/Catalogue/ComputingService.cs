@@ -118,12 +118,13 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var tasks = await db.Tasks.CountAsync(t => t.ComputingId == id, ct);
         if (tasks > 0)
             throw new ConflictException($"'{computing.Name}' has {tasks} task{(tasks == 1 ? "" : "s")}; delete {(tasks == 1 ? "it" : "them")} first (what they left on the resource goes with them).");
-        // The owner's home storages go with it (their files stay, and a resource added again comes with one); other storages are someone's choice.
-        db.Storages.RemoveRange(await db.Storages.Where(s => s.ComputingId == id && s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct));
-        var storages = await db.Storages.Where(s => s.ComputingId == id && !(s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable))
-            .Select(s => s.Name).ToListAsync(ct);
+        // Someone's home there goes with it (the files stay, and a resource added again comes with one); other storages are someone's choice.
+        var homes = await db.Storages.Where(s => s.ComputingId == id && s.OwnerId != null && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct);
+        db.Storages.RemoveRange(homes);
+        var storages = await db.Storages.Where(s => s.ComputingId == id).Select(s => new { s.Id, s.Name }).ToListAsync(ct);
+        storages.RemoveAll(s => homes.Any(h => h.Id == s.Id));
         if (storages.Count > 0)
-            throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
+            throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s.Name}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
         db.Computing.Remove(computing);
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);

@@ -504,7 +504,9 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.Created, storage.StatusCode);
         var withStorage = await owner.DeleteAsync($"/api/v1/computing/{computing}");
         Assert.Equal(HttpStatusCode.Conflict, withStorage.StatusCode);
-        Assert.Contains("'Box data'", (string?)(await TaskApi.ProblemAsync(withStorage))["detail"]);
+        var blocking = (string?)(await TaskApi.ProblemAsync(withStorage))["detail"];
+        Assert.Contains("holds the storage 'Box data';", blocking);
+        Assert.DoesNotContain("Home on", blocking); // the home storage it came with goes with it
         Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/storages/{(string)(await storage.Content.ReadFromJsonAsync<JsonObject>())!["id"]!}")).StatusCode);
 
         // Not while a task of it is kept (its logs and leftovers on the host go when the task is deleted).
@@ -523,6 +525,7 @@ public sealed class ApiTests(PlatformFixture platform)
             await db.SaveChangesAsync();
         }
         Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode);
+        Assert.DoesNotContain((await owner.GetFromJsonAsync<JsonArray>("/api/v1/storages"))!, s => (string?)s!["computing"] == computing);
         Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"/api/v1/computing/{computing}")).StatusCode);
 
         // Software: the owner edits and removes their own entry; others see nothing, platform-wide ones are the admins'.

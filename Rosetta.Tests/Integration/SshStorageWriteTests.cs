@@ -103,6 +103,9 @@ public sealed class SshStorageWriteTests(SshPlatformFixture platform)
         using var client = await App.NewUserClientAsync();
         await using var host = await PrivateSshd.StartAsync(await client.GetStringAsync("/api/v1/account/public-key"), $"SetEnv DOCKER_HOST={DemoSshHost.RootlessDockerHost}");
         var computing = await AddHostAsync(client, host.Port, "docker");
+        // The home storage the resource came with is never granted to the task (and its status would say so): this test is about grants.
+        var home = (await client.GetFromJsonAsync<JsonArray>("/api/v1/storages"))!.Single(s => (string?)s!["computing"] == computing && (string?)s["basePath"] == "$HOME")!;
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/storages/{home["id"]}")).StatusCode);
         var (rw, ro) = await AddStoragesAsync(client, computing, root);
         await StorageApi.UploadAsync(client, rw, "before/notes.txt", "manager\n"u8.ToArray());
 
