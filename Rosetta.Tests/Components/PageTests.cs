@@ -944,6 +944,12 @@ public sealed class ManagementPageTests
         page.Find("input[data-test=c-port], [data-test=c-port] input").Change("2222");
         await page.InvokeAsync(() => page.Find("[data-test=c-save]").Click());
         page.WaitForAssertion(() => Assert.Equal(2222, Assert.Single(resources.ListAsync(caller, CancellationToken.None).Result, c => c.Name == "Box").Port));
+        // It came with its login's home as a storage, and the page says where to find it.
+        page.WaitForAssertion(() => Assert.Contains(ctx.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars,
+            s => s.Message == "Added Box. Its login's home is in Files as 'Home on Box', and in its tasks at /storages/home."));
+        var box = (await resources.ListAsync(caller, CancellationToken.None)).Single(c => c.Name == "Box");
+        var storages = await ctx.Services.GetRequiredService<Rosetta.Core.Storages.StorageService>().ListAsync(caller, CancellationToken.None);
+        Assert.Equal("Home on Box", Assert.Single(storages, s => s.ComputingId == box.Id).Name);
     }
 
     [Fact]

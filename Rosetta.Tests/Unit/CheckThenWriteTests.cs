@@ -25,6 +25,19 @@ public sealed class CheckThenWriteTests
     private static ComputingDraft SshHost(string? id, string name) => new(id, name, "ssh", "127.0.0.1", 22, "alice", null, null, null);
 
     /// <summary>
+    /// The lab host, without the home storage it comes with: a task's binds would look up $HOME over SFTP
+    /// at 127.0.0.1:22, where nothing answers (the fake backend stands in for the host), and fail the launch.
+    /// </summary>
+    private static async Task<ComputingResource> AddLabHostAsync(DashboardTestContext ctx)
+    {
+        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+        var storages = ctx.Services.GetRequiredService<StorageService>();
+        foreach (var storage in await storages.ListAsync(Alice, default))
+            if (storage.ComputingId == host.Id) Assert.True(await storages.DeleteAsync(Alice, storage.Id, default));
+        return host;
+    }
+
+    /// <summary>
     /// An SSH backend whose capacity check (a round trip to the host: the window in which a resource or
     /// software can be removed) reports <c>measuring</c> and answers once <c>measured</c> is set.
     /// </summary>
@@ -52,7 +65,7 @@ public sealed class CheckThenWriteTests
         ssh.Launching = (_, _) => { Interlocked.Increment(ref launches); return Task.FromResult<LaunchResult>(null!); };
         using var ctx = new DashboardTestContext(moreBackends: [ssh]);
         var computing = ctx.Services.GetRequiredService<ComputingService>();
-        var host = await computing.AddAsync(Alice, SshHost(null, "lab host"), default);
+        var host = await AddLabHostAsync(ctx);
 
         var creating = ctx.Services.GetRequiredService<TaskService>().CreateAsync(Alice, new NewTask(Software: "hello", Computing: host.Id), default);
         await measuring.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -72,7 +85,7 @@ public sealed class CheckThenWriteTests
     {
         var (ssh, measuring, measured) = HeldCapacityCheck();
         using var ctx = new DashboardTestContext(moreBackends: [ssh]);
-        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+        var host = await AddLabHostAsync(ctx);
         var catalogue = ctx.Services.GetRequiredService<SoftwareService>();
         var mine = await catalogue.AddAsync(Alice,
             new SoftwareDraft("my-app", "My app", null, "example.org/app", "1.0", null, 8080, "http", null, null, null, null, null), platformWide: false, default);
@@ -95,7 +108,7 @@ public sealed class CheckThenWriteTests
         var launches = 0;
         ssh.Launching = (_, _) => { Interlocked.Increment(ref launches); return Task.FromResult<LaunchResult>(null!); };
         using var ctx = new DashboardTestContext(moreBackends: [ssh]);
-        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+        var host = await AddLabHostAsync(ctx);
 
         var creating = ctx.Services.GetRequiredService<TaskService>().CreateAsync(Alice, new NewTask(Software: "hello", Computing: host.Id), default);
         await measuring.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -117,7 +130,7 @@ public sealed class CheckThenWriteTests
         // Launches that never finish: the tasks stay starting, so they count until the test ends one.
         var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh) { Launching = (_, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => (LaunchResult)null!, TaskScheduler.Default) };
         using var ctx = new DashboardTestContext(moreBackends: [ssh], databaseInterceptor: meet, tasks: new() { MaxActivePerUser = 2 });
-        var host = await ctx.Services.GetRequiredService<ComputingService>().AddAsync(Alice, SshHost(null, "lab host"), default);
+        var host = await AddLabHostAsync(ctx);
         var tasks = ctx.Services.GetRequiredService<TaskService>();
         NewTask Request() => new(Software: "hello", Computing: host.Id);
         var first = await tasks.CreateAsync(Alice, Request(), default);
@@ -142,7 +155,7 @@ public sealed class CheckThenWriteTests
         var meet = new InsertsMeet();
         using var ctx = new DashboardTestContext(moreBackends: [new DashboardTestContext.FakeBackend(ComputingKind.Ssh)], databaseInterceptor: meet);
         var computing = ctx.Services.GetRequiredService<ComputingService>();
-        var host = await computing.AddAsync(Alice, SshHost(null, "lab host"), default);
+        var host = await AddLabHostAsync(ctx);
         meet.Arm();
 
         var creating = ctx.Services.GetRequiredService<TaskService>().CreateAsync(Alice, new NewTask(Software: "hello", Computing: host.Id), default);
