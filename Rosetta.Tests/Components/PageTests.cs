@@ -721,6 +721,58 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task SoftwarePage_SetsTheSoftwaresEnvironmentOneVariableALineAndSaysWhichLineIsWrong()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var catalogue = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.SoftwareService>();
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: true);
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=add-software]"));
+        await page.InvokeAsync(() => page.Find("[data-test=add-software]").Click());
+        await page.InvokeAsync(() => page.Find("input[data-test=sw-name], [data-test=sw-name] input").Change("Fitter"));
+        await page.InvokeAsync(() => page.Find("input[data-test=sw-image], [data-test=sw-image] input").Change("registry.example.org/fit/app"));
+        AngleSharp.Dom.IElement Env() => page.Find("textarea[data-test=sw-env], [data-test=sw-env] textarea");
+        async Task SaveWithAsync(string env)
+        {
+            await page.InvokeAsync(() => Env().Change(env));
+            await page.InvokeAsync(() => page.Find("[data-test=sw-save]").Click());
+        }
+
+        await SaveWithAsync("OMP_NUM_THREADS=4\nno equals sign");
+        page.WaitForAssertion(() => Assert.Contains("Line 2 is not NAME=value", page.Find("[data-test=software-form]").TextContent));
+        await SaveWithAsync("A=1\n\nA=2");
+        page.WaitForAssertion(() => Assert.Contains("Line 3 sets A again", page.Find("[data-test=software-form]").TextContent));
+        await SaveWithAsync("1BAD=x");
+        page.WaitForAssertion(() => Assert.Contains("1BAD is not a valid variable name", page.Find("[data-test=software-form]").TextContent));
+        Assert.DoesNotContain(await catalogue.ListAsync(caller, CancellationToken.None), s => s.Name == "Fitter");
+
+        // Blank lines are skipped; a value is everything after the first '=', its spaces included.
+        await SaveWithAsync("OMP_NUM_THREADS=4\r\n\nGREETING= hello = world \nEMPTY=");
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=software-form]")));
+        var saved = Assert.Single(await catalogue.ListAsync(caller, CancellationToken.None), s => s.Name == "Fitter");
+        Assert.Equal(new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "4", ["GREETING"] = " hello = world ", ["EMPTY"] = "" }, saved.Env);
+
+        // Edited, the field shows them as lines again.
+        await page.InvokeAsync(() => page.Find($"[data-test=sw-edit-{saved.Id}]").Click());
+        Assert.Equal("OMP_NUM_THREADS=4\nGREETING= hello = world \nEMPTY=", Env().GetAttribute("value") ?? Env().TextContent);
+
+        // A value of several lines (set through the API) is not shown as lines: the field is closed and the value kept.
+        var draft = new Rosetta.Core.Catalogue.SoftwareDraft(saved.Id, "Fitter", "", "registry.example.org/fit/app", "latest", null, 8080, "http",
+            new Dictionary<string, string> { ["CONFIG"] = "a\nb" }, null, null, null, null);
+        await catalogue.UpdateAsync(caller, saved.Id, draft, CancellationToken.None);
+        page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find($"[data-test=sw-edit-{saved.Id}]"));
+        await page.InvokeAsync(() => page.Find($"[data-test=sw-edit-{saved.Id}]").Click());
+        Assert.True(Env().HasAttribute("disabled"));
+        Assert.Contains("change these variables through the API", page.Find("[data-test=software-form]").TextContent);
+        await page.InvokeAsync(() => page.Find("input[data-test=sw-name], [data-test=sw-name] input").Change("Fitter 2"));
+        await page.InvokeAsync(() => page.Find("[data-test=sw-save]").Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=software-form]")));
+        var kept = Assert.Single(await catalogue.ListAsync(caller, CancellationToken.None), s => s.Id == saved.Id);
+        Assert.Equal(("Fitter 2", "a\nb"), (kept.Name, kept.Env["CONFIG"]));
+    }
+
+    [Fact]
     public async Task SoftwarePage_ShowsFieldErrorsForAnInvalidImage()
     {
         await using var ctx = new DashboardTestContext();

@@ -14,6 +14,17 @@ public sealed class FieldErrors
     public bool Any => _errors.Count > 0;
     public bool Has(string field) => _errors.ContainsKey(field);
     public string? Of(string field) => _errors.TryGetValue(field, out var messages) ? string.Join(" ", messages) : null;
+
+    /// <summary>
+    /// The messages about a field and its items (<c>env</c> and <c>env.NAME</c>: Core names an item's problem
+    /// after it), for a field that edits them all at once; an item's message starts with its name.
+    /// </summary>
+    public string? OfAll(string field)
+    {
+        var messages = _errors.Where(e => e.Key == field || e.Key.StartsWith(field + ".", StringComparison.Ordinal))
+            .SelectMany(e => e.Value.Select(m => e.Key == field ? m : $"{e.Key[(field.Length + 1)..]} {m}")).ToList();
+        return messages.Count == 0 ? null : string.Join(" ", messages);
+    }
     public void Set(ValidationErrors errors) => _errors = errors.ToDictionary();
     public void Set(string field, string message) => _errors = new Dictionary<string, string[]> { [field] = [message] };
     public void Clear() => _errors = new Dictionary<string, string[]>();
