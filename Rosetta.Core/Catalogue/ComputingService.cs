@@ -76,20 +76,26 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
     }
 
     /// <summary>
-    /// The owner's home on a resource they add, in the file manager and bound into their tasks there at
-    /// <see cref="HomeBindPath"/>: their own login's files, so theirs alone. (A platform-wide resource has no
-    /// such storage: its login is the platform's; an admin gives it folders per user, such as /data/$USER.)
+    /// The owner's home on a resource they add, in the file manager: their own login's files, so theirs alone.
+    /// Not bound into tasks until they choose to (at <see cref="HomeBindPath"/>): the home holds the login's SSH
+    /// keys, which every task there, and whoever it is shared with, could otherwise read. (A platform-wide
+    /// resource has no such storage: its login is the platform's; an admin gives it folders per user, such as /data/$USER.)
     /// </summary>
     private static async Task<Storage> HomeStorageAsync(RosettaDbContext db, ComputingResource computing, CancellationToken ct)
     {
         var id = $"home-{computing.Id}";
         if (id.Length > 40 || await db.Storages.AnyAsync(s => s.Id == id, ct)) id = $"s-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
         var name = $"Home on {computing.Name}";
+        if (name.Length > TextRules.MaxDisplayNameLength)
+        {
+            var cut = TextRules.MaxDisplayNameLength - 1;
+            if (char.IsHighSurrogate(name[cut - 1])) cut--; // never half a character
+            name = name[..cut] + "…";
+        }
         return new Storage
         {
-            Id = id, Name = name.Length <= TextRules.MaxDisplayNameLength ? name : name[..(TextRules.MaxDisplayNameLength - 1)] + "…",
-            Kind = StorageKind.Sftp, ComputingId = computing.Id, BasePath = Storages.StorageRules.HomeVariable, BindPath = HomeBindPath,
-            OwnerId = computing.OwnerId,
+            Id = id, Name = name, Kind = StorageKind.Sftp, ComputingId = computing.Id, BasePath = Storages.StorageRules.HomeVariable,
+            BindPath = HomeBindPath, Bound = false, OwnerId = computing.OwnerId,
         };
     }
 
@@ -118,8 +124,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         var tasks = await db.Tasks.CountAsync(t => t.ComputingId == id, ct);
         if (tasks > 0)
             throw new ConflictException($"'{computing.Name}' has {tasks} task{(tasks == 1 ? "" : "s")}; delete {(tasks == 1 ? "it" : "them")} first (what they left on the resource goes with them).");
-        // Someone's home there goes with it (the files stay, and a resource added again comes with one); other storages are someone's choice.
-        var homes = await db.Storages.Where(s => s.ComputingId == id && s.OwnerId != null && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct);
+        // The owner's home there goes with it (the files stay, and a resource added again comes with one); other storages are someone's choice.
+        var homes = computing.OwnerId is null ? [] : await db.Storages
+            .Where(s => s.ComputingId == id && s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct);
         db.Storages.RemoveRange(homes);
         var storages = await db.Storages.Where(s => s.ComputingId == id).Select(s => new { s.Id, s.Name }).ToListAsync(ct);
         storages.RemoveAll(s => homes.Any(h => h.Id == s.Id));

@@ -20,6 +20,12 @@ public sealed class Storage
     /// <summary>Absolute path inside every task on <see cref="ComputingId"/>, e.g. <c>/storages/personal</c>.</summary>
     public required string BindPath { get; set; }
     public bool ReadOnly { get; set; }
+    /// <summary>
+    /// Bound into tasks at <see cref="BindPath"/>. A storage can exist only to be browsed: a login's home, which
+    /// a resource comes with, holds its SSH keys, which a task (and whoever it is shared with) must not read
+    /// unless its owner binds it on purpose.
+    /// </summary>
+    public bool Bound { get; set; } = true;
     /// <summary>Shown in the file manager; a storage can exist only to be bound into tasks.</summary>
     public bool Browsable { get; set; } = true;
     /// <summary>Owner's user id; null for platform-wide storages.</summary>

@@ -7,7 +7,7 @@ namespace Rosetta.Core.Storages;
 /// <summary>A storage as a client submits it.</summary>
 public sealed record StorageDraft(
     string? Id, string? Name, string? Kind, string? Computing, string? BasePath, string? BindPath,
-    bool? ReadOnly, bool? Browsable, bool? PlatformWide);
+    bool? ReadOnly, bool? Browsable, bool? PlatformWide, bool? Bound = null);
 
 /// <summary>The shape rules of a storage's paths, checked before anything is stored.</summary>
 public static partial class StorageRules
@@ -38,6 +38,7 @@ public static partial class StorageRules
         if (value.Any(char.IsControl)) { errors.Add(field, "contains a control character."); return; }
         if (value.IndexOfAny([':', ',', '\\']) >= 0) { errors.Add(field, "cannot contain ':', ',' or '\\' (the container engines' bind syntax)."); return; }
         if (value.Split('/').Any(s => s is "." or "..")) { errors.Add(field, "cannot contain '.' or '..' segments."); return; }
+        if (value.TrimEnd('/').Contains("//", StringComparison.Ordinal)) { errors.Add(field, "cannot contain '//': write each folder once, as in /data/$USER."); return; }
         if (value.Trim('/').Length == 0) { errors.Add(field, "cannot be '/', the whole host: choose a folder such as /data/$USER."); return; }
         if (kind == StorageKind.Local && !value.Contains('$') && File.Exists(value)) { errors.Add(field, "is a file on the platform host; choose a folder."); return; }
         var rest = (inHome ? value[HomeVariable.Length..] : value).Replace(SshUserVariable, "").Replace(UserVariable, "");

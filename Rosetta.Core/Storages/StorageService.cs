@@ -49,6 +49,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             errors.Add("kind", "only admins add folders of the platform host; add an 'sftp' storage on one of your SSH resources.");
         if (draft.PlatformWide == true && !caller.IsAdmin) errors.Add("platformWide", "only admins add storages for everyone.");
         StorageRules.BasePath(errors, draft.BasePath, kind);
+        if (draft.PlatformWide == true && errors.IsValid) NotTheLoginsHomeForEveryone(errors, draft.BasePath!);
         if (kind == StorageKind.Local && errors.IsValid) CheckHostFolder(errors, draft.BasePath!);
         StorageRules.BindPath(errors, draft.BindPath);
 
@@ -72,7 +73,8 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var storage = new Storage
         {
             Id = id!, Name = draft.Name!.Trim(), Kind = kind, ComputingId = computing!.Id, BasePath = draft.BasePath!.TrimEnd('/'),
-            BindPath = draft.BindPath!, ReadOnly = draft.ReadOnly == true, Browsable = draft.Browsable != false, OwnerId = ownerId,
+            BindPath = draft.BindPath!, ReadOnly = draft.ReadOnly == true, Browsable = draft.Browsable != false, Bound = draft.Bound != false,
+            OwnerId = ownerId,
         };
         db.Storages.Add(storage);
         await db.SaveChangesAsync(ct);
@@ -108,6 +110,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var bindPath = draft.BindPath ?? storage.BindPath;
         TextRules.DisplayName(errors, "name", name);
         StorageRules.BasePath(errors, basePath, storage.Kind);
+        if (storage.OwnerId is null && errors.IsValid) NotTheLoginsHomeForEveryone(errors, basePath);
         if (storage.Kind == StorageKind.Local && errors.IsValid && basePath != storage.BasePath) CheckHostFolder(errors, basePath);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
@@ -118,21 +121,40 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         storage.BindPath = bindPath;
         storage.ReadOnly = draft.ReadOnly ?? storage.ReadOnly;
         storage.Browsable = draft.Browsable ?? storage.Browsable;
+        storage.Bound = draft.Bound ?? storage.Bound;
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         return storage;
     }
 
     /// <summary>
-    /// Two storages of one computing resource may not share a bind path where both reach the same
-    /// tasks: the same owner's, or either one platform-wide (bound into everybody's tasks).
+    /// A storage for everyone is browsed and bound with the resource's own login, the platform's: its home holds
+    /// the keys that log in as it, to run everyone's tasks there. (A user's own storage in their login's home is theirs.)
+    /// </summary>
+    private static void NotTheLoginsHomeForEveryone(ValidationErrors errors, string basePath)
+    {
+        if (StorageRules.UsesHome(basePath))
+            errors.Add("basePath", "cannot start with $HOME in a storage for everyone: that is the platform's own login's home, with its SSH keys. Give everyone a folder of their own, such as /data/$USER.");
+    }
+
+    /// <summary>
+    /// Two storages of one computing resource may not share a bind path, nor nest one in the other, where both
+    /// reach the same tasks: the same owner's, or either one platform-wide (bound into everybody's tasks). Nested,
+    /// the engine makes the inner one's mount point (as root) inside the outer one's folder, in someone's files.
     /// </summary>
     private static async Task EnsureBindPathFreeAsync(RosettaDbContext db, string computingId, string bindPath, string? ownerId,
         string? exceptId, CancellationToken ct)
     {
-        if (await db.Storages.AnyAsync(s => s.Id != exceptId && s.ComputingId == computingId && s.BindPath == bindPath
-                && (s.OwnerId == null || ownerId == null || s.OwnerId == ownerId), ct))
-            throw new ConflictException($"Another storage is bound at {bindPath} on '{computingId}'; choose another bind path.");
+        var reaching = await db.Storages.AsNoTracking()
+            .Where(s => s.Id != exceptId && s.ComputingId == computingId && (s.OwnerId == null || ownerId == null || s.OwnerId == ownerId))
+            .Select(s => new { s.Name, s.BindPath }).ToListAsync(ct);
+        var clash = reaching.FirstOrDefault(s => PosixPath.IsWithin(s.BindPath, bindPath) || PosixPath.IsWithin(bindPath, s.BindPath));
+        if (clash is null) return;
+        var computing = await db.Computing.AsNoTracking().Where(c => c.Id == computingId).Select(c => c.Name).FirstOrDefaultAsync(ct) ?? computingId;
+        throw new ConflictException(clash.BindPath == bindPath
+            ? $"The storage '{clash.Name}' is bound at {bindPath} on '{computing}'; choose another bind path."
+            : $"{bindPath} would {(PosixPath.IsWithin(bindPath, clash.BindPath) ? "lie in" : "hold")} {clash.BindPath}, where the storage '{clash.Name}' is bound on '{computing}': " +
+              "the engine would make one's mount point inside the other's folder. Choose a path beside it, such as /storages/….");
     }
 
     /// <summary>
@@ -192,7 +214,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var storages = await db.Storages.AsNoTracking()
-            .Where(s => s.ComputingId == computing.Id && (s.OwnerId == null || s.OwnerId == ownerId))
+            .Where(s => s.ComputingId == computing.Id && s.Bound && (s.OwnerId == null || s.OwnerId == ownerId))
             .OrderBy(s => s.BindPath).ToListAsync(ct);
         if (storages.Count == 0) return [];
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == ownerId, ct);
@@ -203,15 +225,19 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         {
             var isLocal = storage.Kind == StorageKind.Local;
             if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
-            if (!isLocal && home is null && StorageRules.UsesHome(storage.BasePath)) home = await RemoteHomeAsync(computing, ct);
+            if (!isLocal && home is null && StorageRules.UsesHome(storage.BasePath)) home = await RemoteHomeAsync(computing, storage, ct);
             var folder = isLocal ? LocalFolder(storage, userName).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username, home);
             binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
         }
         return binds;
     }
 
-    /// <summary>The login's home on an SSH resource, for a task's binds: asked of the resource's SFTP connection, which the file manager shares.</summary>
-    private async Task<string> RemoteHomeAsync(ComputingResource computing, CancellationToken ct)
+    /// <summary>
+    /// The login's home on an SSH resource, for a task's binds: asked of the resource's SFTP connection, which the
+    /// file manager shares, so a task binds the folder Files shows. A host that cannot say fails the launch, naming
+    /// the storage, whose owner can bind a folder by its absolute path instead.
+    /// </summary>
+    private async Task<string> RemoteHomeAsync(ComputingResource computing, Storage storage, CancellationToken ct)
     {
         var connection = sshConnections.For(computing);
         try
@@ -221,6 +247,10 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         catch (StorageAccessDeniedException e)
         {
             throw new LaunchFailedException(e.Message, e);
+        }
+        catch (BackendUnavailableException e)
+        {
+            throw new BackendUnavailableException($"The storage '{storage.Name}' is in the login's home ($HOME), which {computing.Host}'s SFTP server did not tell: {e.Message}", e);
         }
     }
 

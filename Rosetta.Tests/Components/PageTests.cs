@@ -746,8 +746,8 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.Contains("1BAD is not a valid variable name", page.Find("[data-test=software-form]").TextContent));
         Assert.DoesNotContain(await catalogue.ListAsync(caller, CancellationToken.None), s => s.Name == "Fitter");
 
-        // Blank lines are skipped; a value is everything after the first '=', its spaces included.
-        await SaveWithAsync("OMP_NUM_THREADS=4\r\n\nGREETING= hello = world \nEMPTY=");
+        // Blank lines and comments are skipped; a value is everything after the first '=', its spaces included.
+        await SaveWithAsync("# threads for the fit\nOMP_NUM_THREADS=4\r\n\nGREETING= hello = world \nEMPTY=");
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=software-form]")));
         var saved = Assert.Single(await catalogue.ListAsync(caller, CancellationToken.None), s => s.Name == "Fitter");
         Assert.Equal(new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "4", ["GREETING"] = " hello = world ", ["EMPTY"] = "" }, saved.Env);
@@ -998,10 +998,11 @@ public sealed class ManagementPageTests
         page.WaitForAssertion(() => Assert.Equal(2222, Assert.Single(resources.ListAsync(caller, CancellationToken.None).Result, c => c.Name == "Box").Port));
         // It came with its login's home as a storage, and the page says where to find it.
         page.WaitForAssertion(() => Assert.Contains(ctx.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars,
-            s => s.Message == "Added Box. Its login's home is in Files as 'Home on Box', and in its tasks at /storages/home."));
+            s => s.Message == "Added Box. Its login's home is in Files as 'Home on Box'; to have it in tasks at /storages/home, switch on \"Bound into tasks\" under Files › Storages."));
         var box = (await resources.ListAsync(caller, CancellationToken.None)).Single(c => c.Name == "Box");
         var storages = await ctx.Services.GetRequiredService<Rosetta.Core.Storages.StorageService>().ListAsync(caller, CancellationToken.None);
-        Assert.Equal("Home on Box", Assert.Single(storages, s => s.ComputingId == box.Id).Name);
+        var home = Assert.Single(storages, s => s.ComputingId == box.Id);
+        Assert.Equal(("Home on Box", false), (home.Name, home.Bound));
     }
 
     [Fact]

@@ -176,6 +176,42 @@ public sealed class StorageManagerTests
     }
 
     /// <summary>
+    /// A resource a user adds comes with their home there, browsable but not bound into tasks (it holds the
+    /// login's SSH keys) until they switch that on, warned of what it means.
+    /// </summary>
+    [Fact]
+    public async Task AUsersHomeStorageIsBoundIntoTasksOnlyOnceTheySwitchItOnWarned()
+    {
+        await using var ctx = new DashboardTestContext();
+        FilesPageTests.PersonalFolder(ctx);
+        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+        await ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>().AddAsync(caller,
+            new Rosetta.Core.Catalogue.ComputingDraft(null, "My host", "ssh", "127.0.0.1", 22, "me", null, null, null), CancellationToken.None);
+        var page = OpenManager(ctx);
+        ClickFresh(page, () => page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel"));
+        AngleSharp.Dom.IElement Row() => page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Home on My host"));
+        page.WaitForAssertion(() => Assert.Contains("yours, not bound into tasks", Row().TextContent));
+        Assert.DoesNotContain("/storages/home", Row().TextContent);
+
+        ClickFresh(page, () => Row().QuerySelector("[data-test=edit-storage]")!);
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=storage-form]")));
+        Assert.Equal("$HOME", page.Find(TextField("s-base")).GetAttribute("value"));
+        Assert.Empty(page.FindAll("[data-test=s-home-bound]"));
+        page.Find(TextField("s-bound")).Change(true);
+        page.WaitForAssertion(() => Assert.Contains("can read them and log in as you", page.Find("[data-test=s-home-bound]").TextContent));
+        // A folder of the home is not the whole home: no warning.
+        page.Find(TextField("s-base")).Change("$HOME/data");
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=s-home-bound]")));
+        page.Find(TextField("s-base")).Change("$HOME");
+        page.Find("[data-test=s-save]").Click();
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=storage-form]")));
+        page.WaitForAssertion(() => Assert.DoesNotContain("not bound", Row().TextContent));
+        Assert.Contains("/storages/home", Row().TextContent);
+        await using var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
+        Assert.True((await db.Storages.SingleAsync(s => s.Name == "Home on My host")).Bound);
+    }
+
+    /// <summary>
     /// Finds and clicks together, again after the next render when the page re-rendered in between (it
     /// refreshes its lists asynchronously): the element found before would carry a stale handler.
     /// </summary>

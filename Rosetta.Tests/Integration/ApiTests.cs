@@ -493,7 +493,8 @@ public sealed class ApiTests(PlatformFixture platform)
             .Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
         await using (var db = await database.CreateDbContextAsync())
         {
-            (await db.Computing.FindAsync(wide))!.OwnerId = null; // as a platform-wide resource
+            (await db.Computing.FindAsync(wide))!.OwnerId = null; // as a platform-wide resource, which comes with no home storage
+            db.Storages.RemoveRange(db.Storages.Where(s => s.ComputingId == wide));
             await db.SaveChangesAsync();
         }
         Assert.Equal(HttpStatusCode.Forbidden, (await owner.DeleteAsync($"/api/v1/computing/{wide}")).StatusCode);

@@ -6,9 +6,9 @@ using Rosetta.Tests.Infrastructure;
 namespace Rosetta.Tests.Integration;
 
 /// <summary>
-/// A user who adds their own SSH resource finds their home there in the file manager and in their tasks
-/// (<c>$HOME</c>, as the host's SFTP server reports it), and docker tasks never get that home opened to
-/// the task's user with an ACL (its uid could then add a key to authorized_keys). The demo host shares this machine's
+/// A user who adds their own SSH resource finds their home there in the file manager (<c>$HOME</c>, as the
+/// host's SFTP server reports it), and in their tasks once they bind it; docker tasks never get that home
+/// opened to the task's user with an ACL (its uid could then add a key to authorized_keys). The demo host shares this machine's
 /// file system and engine, so the test looks at both sides.
 /// </summary>
 [Collection("ssh")]
@@ -18,7 +18,7 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
     private RosettaAppFactory App => platform.App;
 
     [Fact]
-    public async Task AnAddedResourceComesWithItsLoginsHomeBrowsableAndBoundButNeverOpenedToTheTasksUser()
+    public async Task AnAddedResourceComesWithItsLoginsHomeBrowsableAndBoundOnlyOnRequestNeverOpenedToTheTasksUser()
     {
         using var client = await App.NewUserClientAsync();
         await DemoSshHost.AuthorizeAsync(await client.GetStringAsync("/api/v1/account/public-key"));
@@ -36,7 +36,20 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
         Assert.Equal("$HOME", (string?)home["basePath"]);
         Assert.Equal("/storages/home", (string?)home["bindPath"]);
         Assert.False((bool)home["readOnly"]!);
+        Assert.False((bool)home["bound"]!); // it holds the login's SSH keys: in tasks only once its owner says so
+        Assert.False(string.IsNullOrEmpty((string?)home["owner"]));
         var storage = (string)home["id"]!;
+
+        // A bind path in or around the home's would have the engine make a mount point inside one of the two folders.
+        foreach (var (bindPath, says) in new[] { ("/storages/home/sub", "would lie in /storages/home"), ("/storages", "would hold /storages/home"), ("/storages/home", "is bound at /storages/home") })
+        {
+            var nested = await client.PostAsJsonAsync("/api/v1/storages", new { name = "nested", kind = "sftp", computing, basePath = "$HOME/data", bindPath });
+            Assert.Equal(HttpStatusCode.Conflict, nested.StatusCode);
+            var detail = (string?)(await TaskApi.ProblemAsync(nested))["detail"];
+            Assert.Contains(says, detail);
+            Assert.Contains($"'Home on {name}'", detail);
+            Assert.Contains($"on '{name}'", detail); // the resource by its name, as the user knows it
+        }
 
         var mark = $"rosetta-home-{Guid.NewGuid().ToString("N")[..8]}";
         string? task = null;
@@ -48,13 +61,21 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             await StorageApi.UploadAsync(client, storage, $"{mark}-upload.txt", "from the file manager"u8.ToArray());
             Assert.Equal("from the file manager", await File.ReadAllTextAsync($"{Home}/{mark}-upload.txt"));
 
+            task = (string)(await TaskApi.StartAsync(client, new { name = "home not bound", software = "hello", computing }))["id"]!;
+            var unbound = await TaskApi.WaitForStatusAsync(client, task, "running");
+            Assert.DoesNotContain((await DockerEngine.InspectTaskContainerAsync(task)).Mounts, m => m.Destination == "/storages/home");
+            Assert.Null((string?)unbound["statusDetail"]);
+            await TaskApi.StopAndDeleteAsync(client, task);
+
+            var bind = await client.PutAsJsonAsync($"/api/v1/storages/{storage}", new { bound = true });
+            Assert.True(bind.StatusCode == HttpStatusCode.OK, await bind.Content.ReadAsStringAsync());
             task = (string)(await TaskApi.StartAsync(client, new { name = "home bound", software = "hello", computing }))["id"]!;
             var running = await TaskApi.WaitForStatusAsync(client, task, "running");
             var container = await DockerEngine.InspectTaskContainerAsync(task);
             Assert.Equal(Home, container.Mounts.Single(m => m.Destination == "/storages/home").Source);
             Assert.Equal("from the file manager", await DockerEngine.ReadInContainerAsync(container.ID, $"/storages/home/{mark}-upload.txt"));
             // Not opened to the image's user: the status says why, and the home keeps no ACL entry.
-            Assert.Contains($"{Home} is not opened to this task's user", (string?)running["statusDetail"]);
+            Assert.Contains($"On {DemoSshHost.Host}, storage folders not opened to this task's user: {Home}.", (string?)running["statusDetail"]);
             Assert.DoesNotContain("user:", (await DemoSshHost.AsUserAsync("getfacl", "-cn", Home)).Output.Replace("user::", ""));
         }
         finally
@@ -74,6 +95,7 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
         using var admin = App.Client(await App.AdminTokenAsync());
         // demo-ssh is platform-wide: its login is the platform's, so it comes with no home storage.
         var all = JsonNode.Parse(await admin.GetStringAsync("/api/v1/storages"))!.AsArray();
+        Assert.Null((string?)all.Single(s => (string?)s!["id"] == "personal")!["owner"]);
         Assert.DoesNotContain(all, s => (string?)s!["computing"] == SshPlatformFixture.DemoComputing && (string?)s["basePath"] == "$HOME");
 
         var id = "in-home-" + Guid.NewGuid().ToString("N")[..6];
@@ -100,6 +122,13 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             var local = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "local home", kind = "local", basePath = "$HOME", bindPath = "/storages/lh" });
             Assert.Equal(HttpStatusCode.BadRequest, local.StatusCode);
             Assert.Contains("$HOME exists only for sftp storages", await local.Content.ReadAsStringAsync());
+            // For everyone, $HOME would be the platform's own login's home, with the keys that run everyone's tasks.
+            var forEveryone = await admin.PostAsJsonAsync("/api/v1/storages", new
+            {
+                name = "everyone's home", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "$HOME/shared", bindPath = "/storages/eh", platformWide = true,
+            });
+            Assert.Equal(HttpStatusCode.BadRequest, forEveryone.StatusCode);
+            Assert.Contains("cannot start with $HOME in a storage for everyone", await forEveryone.Content.ReadAsStringAsync());
         }
         finally
         {

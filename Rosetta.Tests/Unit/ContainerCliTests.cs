@@ -120,55 +120,62 @@ public sealed class ContainerCliTests
     public void TheGrantQuotesEveryFolderAndTakesTheLoginsUidFromTheHost()
     {
         var grant = ContainerCli.GrantTaskAccess(["/data/it's $(touch pwned)", "-rf"], new TaskFileOwner(1234, 99));
-        Assert.Equal(
+        Assert.StartsWith(
             "(command -v setfacl >/dev/null 2>&1 || exit 3; login=$(id -u) || exit 1; " +
             "uid=1234; if docker info --format '{{json .SecurityOptions}}' 2>/dev/null | grep -q 'name=rootless'; then " +
             "first=$(awk -F: -v name=\"$(id -un)\" -v id=\"$login\" '$1 == name || $1 == id { print $2; exit }' /etc/subuid); " +
             "[ -n \"$first\" ] || { echo \"docker is rootless but /etc/subuid has no range for $(id -un)\" >&2; exit 1; }; " +
-            "uid=$((first + 1234 - 1)); fi; status=0; " +
-            "home=$(cd -P -- \"${HOME:-/nonexistent}\" 2>/dev/null && pwd -P) || home=/nonexistent; " +
-            "for folder in '/data/it'\"'\"'s $(touch pwned)' -rf; do " +
-            "real=$(cd -P -- \"$folder\" 2>/dev/null && pwd -P) || real=$folder; " +
-            "case \"$home/\" in \"$real\"/*) " + LeftClosed + ";; esac; " +
-            "case \"$real/\" in \"$home/.ssh/\"*) " + LeftClosed + ";; esac; " +
-            "if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; " +
-            "else setfacl -R -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$folder\"; fi || status=1; done; exit $status)", grant);
+            "uid=$((first + 1234 - 1)); fi; status=0; ", grant);
+        Assert.Contains("for folder in '/data/it'\"'\"'s $(touch pwned)' -rf; do ", grant);
+        // Granted on the folder's physical path, never following a link (-P); what it does with the home is tested on a real shell below.
+        Assert.Contains("then setfacl -P -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$real\"; " +
+            "else setfacl -R -P -m \"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\" -- \"$real\"; fi || status=1; done; ", grant);
+        Assert.EndsWith(" >&2; exit $status)", grant);
         // Under rootless docker, container root is the login itself.
         Assert.Contains("then uid=$login; fi;", ContainerCli.GrantTaskAccess(["/data"], new TaskFileOwner(0, 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => ContainerCli.GrantTaskAccess(["/data"], TaskFileOwner.Unchanged));
     }
 
-    private const string LeftClosed = "{ echo \"$folder is not opened to this task's user, so the task cannot write into it unless it runs as the login: " +
-        "it is, holds or lies in the login's home or its .ssh, which SSH requires to be the login's alone. A storage in a folder of the home can be opened.\" >&2; " +
-        "[ $status = 0 ] && status=4; continue; }";
-
     /// <summary>
-    /// The login's home, what holds it and its .ssh get no ACL entry: one shows as group-writable and sshd's
-    /// StrictModes then refuses the login's keys. Compared by physical path, so a link to the home is caught.
+    /// The login's home, what holds it and its hidden folders (.ssh wherever it links to) get no ACL entry: the
+    /// granted uid could add a key or a start-up line, and a home with one shows as group-writable, for which
+    /// upstream sshd refuses the login's keys. Compared by physical path, so a link to the home is caught.
     /// </summary>
     [Fact]
-    public async Task TheGrantLeavesTheLoginsHomeAndItsSshClosed()
+    public async Task TheGrantLeavesTheLoginsHomeAndItsHiddenFoldersClosed()
     {
         var root = Directory.CreateTempSubdirectory("rosetta-acl-home-").FullName;
         try
         {
             var home = Directory.CreateDirectory(Path.Combine(root, "home", "login")).FullName;
-            var ssh = Directory.CreateDirectory(Path.Combine(home, ".ssh", "keys")).FullName;
+            // .ssh a link elsewhere, as on hosts whose keys live on another disk.
+            var keysElsewhere = Directory.CreateDirectory(Path.Combine(root, "keys", "login")).FullName;
+            File.CreateSymbolicLink(Path.Combine(home, ".ssh"), keysElsewhere);
+            var sshSub = Directory.CreateDirectory(Path.Combine(keysElsewhere, "sub")).FullName;
+            var config = Directory.CreateDirectory(Path.Combine(home, ".config", "autostart")).FullName;
             var data = Directory.CreateDirectory(Path.Combine(home, "data")).FullName;
             var link = Path.Combine(root, "link-to-home");
             File.CreateSymbolicLink(link, home);
-            string[] closed = [home, Path.Combine(root, "home"), ssh, link];
+            var linkToData = Path.Combine(root, "link-to-data");
+            File.CreateSymbolicLink(linkToData, data);
+            string[] closed = [home, Path.Combine(root, "home"), Path.Combine(home, ".ssh"), sshSub, config, link];
 
-            var (status, _, error) = await ShAsync(ContainerCli.GrantTaskAccess([.. closed, data], TaskUser), root, home: home);
+            var (status, _, error) = await ShAsync(ContainerCli.GrantTaskAccess([.. closed, linkToData], TaskUser), root, home: home);
             Assert.True(status == ContainerCli.HomeLeftClosedStatus, $"status {status}: {error}");
-            foreach (var folder in closed)
-            {
-                Assert.Contains($"{folder} is not opened to this task's user", error);
+            Assert.Equal($"storage folders not opened to this task's user: {string.Join(", ", closed)}. The task writes there only if it runs as the login: " +
+                "the login's home, the folders above it and its hidden folders such as .ssh are the login's alone (its SSH keys are there). " +
+                "A storage in another folder of the home can be opened.", error.Trim());
+            foreach (var folder in closed.Append(keysElsewhere))
                 Assert.DoesNotContain("user:1000:", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", folder), root)).Output);
-            }
+            // A folder of the home is opened, through a link too, on the folder itself.
             Assert.Contains("default:user:1000:rwx", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", data), root)).Output);
-            // A failed grant elsewhere still says so first: the status is then 1.
-            Assert.Equal(1, (await ShAsync(ContainerCli.GrantTaskAccess([home, Path.Combine(root, "missing")], TaskUser), root, home: home)).Status);
+
+            // A failed grant elsewhere is said first (its status, 1, wins), the closed folders after it.
+            var failed = await ShAsync(ContainerCli.GrantTaskAccess([home, Path.Combine(root, "missing")], TaskUser), root, home: home);
+            Assert.Equal(1, failed.Status);
+            var lines = failed.Error.Trim().Split('\n');
+            Assert.Contains("missing", lines[0]);
+            Assert.StartsWith($"storage folders not opened to this task's user: {home}.", lines[^1]);
         }
         finally
         {

@@ -14,6 +14,7 @@ namespace Rosetta.Tests.Unit;
 public sealed class HomeStorageMigrationTests : IDisposable
 {
     private const string Before = "20261124213651_SignInSessions";
+    private const string NoDefaults = "{}";
     private readonly string _directory = Directory.CreateTempSubdirectory("rosetta-migration-").FullName;
 
     [Fact]
@@ -26,29 +27,47 @@ public sealed class HomeStorageMigrationTests : IDisposable
 
         var longId = "c-" + new string('x', 36);
         var longName = new string('n', 100);
-        db.Computing.AddRange(
-            Resource("box", ComputingKind.Ssh, "alice", "Box"),
-            Resource("cluster", ComputingKind.Slurm, "alice", "Cluster"),
-            Resource("wide", ComputingKind.Ssh, null, "Platform cluster"),
-            Resource("bound", ComputingKind.Ssh, "bob", "Bound"),
-            Resource("taken", ComputingKind.Ssh, "bob", "Taken"),
-            Resource(longId, ComputingKind.Ssh, "bob", longName));
-        db.Storages.AddRange(
-            new Storage { Id = "mine", Name = "Mine", Kind = StorageKind.Sftp, ComputingId = "bound", BasePath = "/home/bob", BindPath = "/storages/home", OwnerId = "bob" },
-            new Storage { Id = "home-taken", Name = "Someone's id", Kind = StorageKind.Sftp, ComputingId = "wide", BasePath = "/data", BindPath = "/storages/x", OwnerId = "carol" });
-        await db.SaveChangesAsync();
-        db.ChangeTracker.Clear();
+        // Rows as that version wrote them: its tables, through SQL (today's model has columns they lack).
+        foreach (var (id, kind, owner, name) in new[]
+        {
+            ("box", "Ssh", "alice", "Box"), ("cluster", "Slurm", "alice", "Cluster"), ("wide", "Ssh", null, "Platform cluster"),
+            ("bound", "Ssh", "bob", "Bound"), ("taken", "Ssh", "bob", "Taken"), ("everyones", "Ssh", "bob", "Everyone's at home"),
+            ("carols", "Ssh", "bob", "Carol's at home"), (longId, "Ssh", "bob", longName), ("local", "Local", null, "This host"),
+        })
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO Computing (Id, Name, Kind, Host, Port, Username, Engine, Defaults, OwnerId, CreatedAt)
+                VALUES ({id}, {name}, {kind}, '127.0.0.1', 22, 'u', 'Docker', {NoDefaults}, {owner}, '2026-11-24 10:00:00')
+                """);
+        }
+        foreach (var (id, computing, bindPath, owner) in new[]
+        {
+            ("mine", "bound", "/storages/home", "bob"),
+            ("home-taken", "wide", "/storages/x", "carol"),
+            // Bound into everyone's tasks there, bob's included: bob gets no home there.
+            ("for-all", "everyones", "/storages/home", null),
+            // Only in carol's tasks: bob still gets his.
+            ("carols", "carols", "/storages/home", "carol"),
+        })
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO Storages (Id, Name, Kind, ComputingId, BasePath, BindPath, ReadOnly, Browsable, OwnerId, CreatedAt)
+                VALUES ({id}, {id}, 'Sftp', {computing}, '/data', {bindPath}, 0, 1, {owner}, '2026-11-24 10:00:00')
+                """);
+        }
 
         await migrator.MigrateAsync();
 
         var homes = await db.Storages.AsNoTracking().Where(s => s.BasePath == "$HOME").ToListAsync();
-        Assert.Equal(["box", longId, "cluster", "taken"], homes.Select(h => h.ComputingId).Order(StringComparer.Ordinal));
+        Assert.Equal(["box", longId, "carols", "cluster", "taken"], homes.Select(h => h.ComputingId).Order(StringComparer.Ordinal));
         foreach (var home in homes)
         {
             Assert.Equal(StorageKind.Sftp, home.Kind);
             Assert.Equal("/storages/home", home.BindPath);
             Assert.False(home.ReadOnly);
             Assert.True(home.Browsable);
+            Assert.False(home.Bound); // in Files only, until its owner binds it
+            Assert.NotEqual("carol", home.OwnerId);
             Assert.InRange(home.CreatedAt, DateTime.UtcNow.AddMinutes(-5), DateTime.UtcNow.AddMinutes(1));
         }
         Assert.Equal(("home-box", "Home on Box", "alice"), homes.Where(h => h.ComputingId == "box").Select(h => (h.Id, h.Name, h.OwnerId)).Single());
@@ -57,14 +76,10 @@ public sealed class HomeStorageMigrationTests : IDisposable
         Assert.Matches("^s-[0-9a-f]{8}$", taken.Id);
         var long_ = homes.Single(h => h.ComputingId == longId);
         Assert.Matches("^s-[0-9a-f]{8}$", long_.Id);
-        Assert.Equal(100, long_.Name.Length);
-        Assert.EndsWith("…", long_.Name);
+        Assert.Equal("Home on " + new string('n', 41) + "…", long_.Name);
+        // Every storage there before stays bound.
+        Assert.All(await db.Storages.AsNoTracking().Where(s => s.BasePath != "$HOME").ToListAsync(), s => Assert.True(s.Bound));
     }
-
-    private static ComputingResource Resource(string id, ComputingKind kind, string? owner, string name) => new()
-    {
-        Id = id, Name = name, Kind = kind, Host = "127.0.0.1", Port = 22, Username = "u", OwnerId = owner,
-    };
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

@@ -135,6 +135,9 @@ public sealed class StoragePathTests
     [InlineData("$HOME/a/$HOME", Rosetta.Core.Domain.StorageKind.Sftp, "can hold $HOME only at its start")]
     [InlineData("$HOMEDIR/a", Rosetta.Core.Domain.StorageKind.Sftp, "must be an absolute path (starting with '/'), or for sftp one starting with $HOME")]
     [InlineData("$HOME/../etc", Rosetta.Core.Domain.StorageKind.Sftp, "cannot contain '.' or '..' segments")]
+    [InlineData("$HOME//data", Rosetta.Core.Domain.StorageKind.Sftp, "cannot contain '//'")]
+    [InlineData("/data//$USER", Rosetta.Core.Domain.StorageKind.Local, "cannot contain '//'")]
+    [InlineData("/data/$USER/", Rosetta.Core.Domain.StorageKind.Local, null)]
     public void HomeStandsOnlyAtTheStartOfAnSftpPath(string basePath, Rosetta.Core.Domain.StorageKind kind, string? problem)
     {
         var errors = new ValidationErrors();

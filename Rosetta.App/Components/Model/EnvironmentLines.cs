@@ -2,7 +2,8 @@ namespace Rosetta.App.Components.Model;
 
 /// <summary>
 /// A software's fixed environment as its form shows it: one <c>NAME=value</c> per line, the way
-/// <c>docker run --env-file</c> reads them (the value is everything after the first '=', spaces included).
+/// <c>docker run --env-file</c> reads them: the value is everything after the first '=', spaces included,
+/// and a line starting with '#' is a comment.
 /// </summary>
 public static class EnvironmentLines
 {
@@ -11,7 +12,7 @@ public static class EnvironmentLines
         env.Values.Any(v => v.Contains('\n') || v.Contains('\r')) ? null : string.Join('\n', env.Select(kv => $"{kv.Key}={kv.Value}"));
 
     /// <summary>
-    /// The lines as variables, blank lines skipped. <paramref name="problem"/> names the first line that is
+    /// The lines as variables, blank lines and comments skipped. <paramref name="problem"/> names the first line that is
     /// not <c>NAME=value</c> or sets a variable again; whether a name is a valid one is the catalogue's check.
     /// </summary>
     public static Dictionary<string, string> Parse(string? text, out string? problem)
@@ -22,7 +23,7 @@ public static class EnvironmentLines
         for (var i = 0; i < lines.Length; i++)
         {
             var line = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (string.IsNullOrWhiteSpace(line) || line.TrimStart().StartsWith('#')) continue;
             var equals = line.IndexOf('=');
             var name = equals < 0 ? "" : line[..equals].Trim();
             if (name.Length == 0)

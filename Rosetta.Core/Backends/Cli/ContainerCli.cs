@@ -107,7 +107,8 @@ public sealed class ContainerCli(ContainerEngineKind engine)
 
     /// <summary>
     /// The exit status of <see cref="GrantTaskAccess"/> when every grant it made succeeded but it left a folder
-    /// closed because it is, holds or lies in the login's home or its <c>.ssh</c>; standard error says which, in a sentence for the task's status.
+    /// closed because it is the login's home, a folder above it or one of its hidden folders; standard error
+    /// ends with a sentence naming them, for the task's status.
     /// </summary>
     public const int HomeLeftClosedStatus = 4;
 
@@ -125,12 +126,13 @@ public sealed class ContainerCli(ContainerEngineKind engine)
     /// since its contents inherit. Runs in a subshell: exit 0 when granted,
     /// <see cref="AclToolMissingStatus"/> without setfacl, 1 when a folder refused (the file
     /// system lacks ACLs, or the folder is not the login's; the reason is on standard error), or
-    /// <see cref="HomeLeftClosedStatus"/>. The login's home, the folders above it and its <c>.ssh</c> get no
-    /// grant: whoever holds the granted uid (under rootful docker, the host account with that number) could
-    /// add a key to <c>authorized_keys</c> and log in as the login; and with an ACL entry their group bits
-    /// show the ACL's mask (rwx), for which upstream sshd (StrictModes) refuses every key of the login, the
+    /// <see cref="HomeLeftClosedStatus"/>. The login's home, the folders above it and its hidden folders
+    /// (<c>.ssh</c>, wherever it links to, <c>.config</c>, <c>.local</c>…) get no grant: whoever holds the granted
+    /// uid (under rootful docker, the host account with that number) could add a key to <c>authorized_keys</c>
+    /// or a line to a start-up file and act as the login; and with an ACL entry the home's group bits show
+    /// the ACL's mask (rwx), for which upstream sshd (StrictModes) refuses every key of the login, the
     /// platform's own included (Debian's sshd lets a private group pass). Compared by physical path, so a
-    /// storage reached through a link to the home is caught too.
+    /// storage reached through a link to the home is caught too, and granted on that path with <c>-P</c>.
     /// </summary>
     /// <remarks>
     /// Only for docker: rootless podman uses <see cref="NeedsKeepId"/> instead (there the host's uid
@@ -142,18 +144,22 @@ public sealed class ContainerCli(ContainerEngineKind engine)
         if (taskUser.Uid < 0) throw new ArgumentOutOfRangeException(nameof(taskUser), "Files are left as created (Rosetta:Storage:OwnerUid = -1): there is nobody to grant access to.");
         const string entries = "\"u:$uid:rwX,d:u:$uid:rwX,d:u:$login:rwX\"";
         var list = string.Join(' ', folders.Select(ShellCommand.Quote));
-        const string leftClosed = "{ echo \"$folder is not opened to this task's user, so the task cannot write into it unless it runs as the login: " +
-                                  "it is, holds or lies in the login's home or its .ssh, which SSH requires to be the login's alone. A storage in a folder of the home can be opened.\" >&2; " +
-                                  "[ $status = 0 ] && status=4; continue; }";
+        // A folder left closed is named after the loop, so a failed grant's own message comes first on standard error.
+        const string leftClosed = "{ closed=\"$closed$folder, \"; [ $status = 0 ] && status=4; continue; }";
         return $"(command -v setfacl >/dev/null 2>&1 || exit {AclToolMissingStatus.ToString(CultureInfo.InvariantCulture)}; login=$(id -u) || exit 1; " +
-               HostUidOfTaskUser(taskUser.Uid) + "status=0; " +
-               "home=$(cd -P -- \"${HOME:-/nonexistent}\" 2>/dev/null && pwd -P) || home=/nonexistent; " +
+               HostUidOfTaskUser(taskUser.Uid) + "status=0; closed=; " +
+               "home=$(cd -P -- \"${HOME:-/nonexistent}\" 2>/dev/null && pwd -P) || home=/nonexistent; home=${home%/}; " +
+               "keys=$(cd -P -- \"$home/.ssh\" 2>/dev/null && pwd -P) || keys=$home/.ssh; " +
                $"for folder in {list}; do " +
                "real=$(cd -P -- \"$folder\" 2>/dev/null && pwd -P) || real=$folder; " +
-               $"case \"$home/\" in \"$real\"/*) {leftClosed};; esac; " +
-               $"case \"$real/\" in \"$home/.ssh/\"*) {leftClosed};; esac; " +
-               $"if getfacl -cEn -- \"$folder\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -m {entries} -- \"$folder\"; " +
-               $"else setfacl -R -m {entries} -- \"$folder\"; fi || status=1; done; exit $status)";
+               $"case \"$home/\" in \"${{real%/}}\"/*) {leftClosed};; esac; " +
+               $"case \"$real/\" in \"$home/.\"*|\"$keys/\"*) {leftClosed};; esac; " +
+               // The physical path, not the name: a folder swapped for a link since is skipped (-P), never followed.
+               $"if getfacl -cEnP -- \"$real\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -P -m {entries} -- \"$real\"; " +
+               $"else setfacl -R -P -m {entries} -- \"$real\"; fi || status=1; done; " +
+               "[ -z \"$closed\" ] || echo \"storage folders not opened to this task's user: ${closed%, }. The task writes there only if it runs as the login: " +
+               "the login's home, the folders above it and its hidden folders such as .ssh are the login's alone (its SSH keys are there). " +
+               "A storage in another folder of the home can be opened.\" >&2; exit $status)";
     }
 
     /// <summary>

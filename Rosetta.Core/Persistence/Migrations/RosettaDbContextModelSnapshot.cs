@@ -405,6 +405,9 @@ namespace Rosetta.Core.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Bound")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("Browsable")
                         .HasColumnType("INTEGER");
 
