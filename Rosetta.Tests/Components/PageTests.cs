@@ -255,6 +255,21 @@ public sealed class PageTests
         Assert.Equal("remote", page.Find("[data-test=task-title]").TextContent.Trim());
     }
 
+    /// <summary>A task that prints nothing: once its resource answers again, the warning goes, with no line to bring that news.</summary>
+    [Fact]
+    public async Task LogViewer_DropsTheWarningOnceAQuietOutputCanBeReadAgain()
+    {
+        await using var ctx = new DashboardTestContext();
+        ctx.Backend.LogFailure = new BackendUnavailableException("Connection refused by 127.0.0.1:2322.");
+        var task = await ctx.AddTaskAsync("quiet", TaskState.Running);
+        var page = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task).Add(x => x.RetryDelay, TimeSpan.FromMilliseconds(50)));
+        page.WaitForAssertion(() => Assert.Contains("Connection refused", page.Find("[data-test=log-unavailable]").TextContent));
+        ctx.Backend.LiveLogs = System.Threading.Channels.Channel.CreateUnbounded<LogLine>(); // followed, and silent
+        ctx.Backend.LogFailure = null;
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=log-unavailable]")), TimeSpan.FromSeconds(30));
+        Assert.Equal("Waiting for output…", page.Find("[data-test=log-view] .log-empty").TextContent);
+    }
+
     [Fact]
     public async Task LogViewer_ReadsTheOutputAgainOnceItsResourceIsBackWithNoLineTwice()
     {
