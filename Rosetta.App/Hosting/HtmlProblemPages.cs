@@ -11,6 +11,9 @@ namespace Rosetta.App.Hosting;
 /// </summary>
 public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDetailsWriter
 {
+    /// <summary>A problem's extension: an absolute http(s) address the page offers to open in a new tab (the way on).</summary>
+    public const string OpenInNewTab = "openInNewTab";
+
     public bool CanWrite(ProblemDetailsContext context)
     {
         var request = context.HttpContext.Request;
@@ -29,6 +32,9 @@ public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDe
         var detail = WebUtility.HtmlEncode(problem.Detail ?? "");
         // On a task's own host name "/" is the task, not the dashboard.
         var home = taskHosts.TryMatch(ctx.Request.Host, out _) ? "" : """<p><a href="/" target="_top">Open the dashboard</a></p>""";
+        if (problem.Extensions.TryGetValue(OpenInNewTab, out var onward) && onward is string address
+            && Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            home = $"""<p><a href="{WebUtility.HtmlEncode(uri.AbsoluteUri)}" target="_blank" rel="noopener" data-open-in-new-tab>Open it in its own tab</a></p>""" + home;
         ctx.Response.ContentType = "text/html; charset=utf-8";
         ctx.Response.Headers.Vary = "Accept, Sec-Fetch-Dest";
         await ctx.Response.WriteAsync($"""

@@ -69,6 +69,9 @@ public sealed class TaskHostNames
     public string DashboardOrigin(HttpRequest request) =>
         (_publicUrl ?? new Uri($"{request.Scheme}://{request.Host}/")).GetLeftPart(UriPartial.Authority);
 
+    /// <summary>The dashboard's origin (scheme, host, port) from its public URL, when configured.</summary>
+    public string? PublicOrigin => _publicUrl?.GetLeftPart(UriPartial.Authority);
+
     /// <summary>The dashboard's public URL without a trailing slash, when configured.</summary>
     public string? DashboardBase => _publicUrl?.AbsoluteUri.TrimEnd('/');
 

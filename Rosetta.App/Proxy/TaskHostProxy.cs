@@ -60,6 +60,23 @@ public static class TaskHostProxy
             await TaskProxy.EndedShareLinkAsync(ctx, names.DashboardBase, $"{names.DashboardPath}/t/{taskId}/");
             return;
         }
+        if (grant is null && IsFrameNavigation(ctx.Request))
+        {
+            // The dashboard's desktop view frames the task. On a dashboard of another site the browser keeps the session
+            // cookie the hand-off sets in that frame out (it is SameSite=Lax), so the frame comes back without it; sent on
+            // to the dashboard it would be refused (the dashboard is never framed), and a page of this host not framed by
+            // the dashboard is blocked: the frame stayed blank. Said in the frame instead (a page with nothing to click
+            // but a new tab, so any page may frame it), with the way that works: the task in a tab of its own.
+            dashboardOrigin = names.PublicOrigin ?? "*";
+            var ownTab = names.DashboardEntry(taskId, ctx.Request);
+            await Results.Problem(statusCode: 403, title: "Open this task in its own tab",
+                detail: "The browser did not send this task's sign-in inside the dashboard's frame: it never does when the dashboard and its tasks " +
+                        "are on different sites (Rosetta:PublicUrl and Rosetta:Proxy:TaskHost), nor once the sign-in has ended. " +
+                        (ownTab is null ? "Open it in a tab of its own with the Own tab button above this frame: there it signs in as usual."
+                                        : "Opened in a tab of its own, the task signs in as usual."),
+                extensions: ownTab is null ? null : new Dictionary<string, object?> { [Hosting.HtmlProblemPages.OpenInNewTab] = ownTab }).ExecuteAsync(ctx);
+            return;
+        }
         if (grant is null)
         {
             // A person's browser starts over at the dashboard (login, then a fresh hand-off) when its URL is known.
@@ -118,6 +135,10 @@ public static class TaskHostProxy
 
     /// <summary>A grant that holds: the owner's (no link) or a live share link's.</summary>
     private sealed record Admission(ShareLink? Share);
+
+    /// <summary>A page loaded into a frame (fetch metadata; browsers without it are served as before).</summary>
+    private static bool IsFrameNavigation(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && request.Headers["Sec-Fetch-Dest"].ToString() is "iframe" or "frame";
 
     /// <summary>A state-changing request or WebSocket upgrade whose Origin is not this task host.</summary>
     private static bool IsCrossOriginWrite(HttpRequest request)

@@ -17,8 +17,46 @@ namespace Rosetta.Tests.Integration;
 /// cookie for that one task, and nothing else (another task's or user's code or cookie, a used or
 /// expired code, another site's page) gets in. Its own class and platform: runs in parallel with the rest.
 /// </summary>
-public sealed class TaskHostTests(TaskHostFixture f) : IClassFixture<TaskHostFixture>
+public sealed class TaskHostTests(TaskHostFixture f, BrowserFixture browser) : IClassFixture<TaskHostFixture>, IClassFixture<BrowserFixture>
 {
+    /// <summary>
+    /// The dashboard (127.0.0.1) frames a task as its desktop view does, and its tasks live on *.tasks.localhost:
+    /// another site, so Chromium keeps the task host's SameSite=Lax session out of the frame. The frame says so and
+    /// how to open the task, where it used to stay blank (its page refused to be framed by the dashboard).
+    /// </summary>
+    [Fact]
+    public async Task ADashboardOfAnotherSiteFramingATaskShowsWhyAndHowToOpenIt()
+    {
+        await using var context = await browser.Browser.NewContextAsync(new() { BaseURL = f.App.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        await EndToEnd.DashboardBrowserTests.LogInAsync(page, f.AliceName, TaskHostFixture.PasswordOf(f.AliceName));
+        await page.EvaluateAsync("src => { const frame = document.createElement('iframe'); frame.id = 'task-frame'; frame.src = src; document.body.appendChild(frame); }", $"/t/{f.A1}/");
+        var frame = page.FrameLocator("#task-frame");
+        await Microsoft.Playwright.Assertions.Expect(frame.Locator("h1")).ToHaveTextAsync("Open this task in its own tab");
+        await Microsoft.Playwright.Assertions.Expect(frame.Locator("[data-problem-detail]")).ToContainTextAsync("the Own tab button above this frame");
+
+        // Top level, the same address signs in and shows the task.
+        await page.GotoAsync($"/t/{f.A1}/");
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("body")).ToContainTextAsync("Hello from Rosetta");
+        Assert.StartsWith($"http://{f.A1}.{TaskHostFixture.Suffix}:", page.Url);
+    }
+
+    [Fact]
+    public async Task AFramedPageWithoutASessionIsToldInTheFrameAndAnyPageMayFrameThatMessage()
+    {
+        using var anonymous = new BrowserLikeClient(f.App.BaseAddress);
+        var framed = await anonymous.NavigateAsync(f.TaskHost(f.A1, "/second.html"), ("Sec-Fetch-Dest", "iframe"), ("Sec-Fetch-Mode", "navigate"));
+        Assert.Equal(HttpStatusCode.Forbidden, framed.StatusCode);
+        var body = await framed.Content.ReadAsStringAsync();
+        Assert.Contains("Open this task in its own tab", body);
+        Assert.DoesNotContain("Second page of Rosetta hello", body);
+        Assert.Equal("frame-ancestors 'self' *", framed.Headers.GetValues("Content-Security-Policy").Single());
+        // Not framed: as before (no Rosetta:PublicUrl here, so no way back to the dashboard to send it to).
+        var top = await anonymous.NavigateAsync(f.TaskHost(f.A1, "/second.html"), ("Sec-Fetch-Dest", "document"), ("Sec-Fetch-Mode", "navigate"));
+        Assert.Equal(HttpStatusCode.NotFound, top.StatusCode);
+        Assert.Equal("frame-ancestors 'none'", top.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
     [Fact]
     public async Task TheOwnerIsHandedOverWithAOneTimeCodeAndServedAtTheTaskHostsRoot()
     {
