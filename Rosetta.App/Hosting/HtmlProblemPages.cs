@@ -20,7 +20,7 @@ public sealed class HtmlProblemPages(Proxy.TaskHostNames taskHosts) : IProblemDe
         if (request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/hubs") || request.Path.StartsWithSegments("/openapi")) return false;
         var destination = request.Headers["Sec-Fetch-Dest"].ToString();
         return destination.Length > 0
-            ? destination is "document" or "iframe"
+            ? destination is "document" or "iframe" or "frame"
             : request.Headers.Accept.ToString().StartsWith("text/html", StringComparison.OrdinalIgnoreCase); // a browser's navigation puts it first
     }
 

@@ -60,7 +60,7 @@ public static class TaskHostProxy
             await TaskProxy.EndedShareLinkAsync(ctx, names.DashboardBase, $"{names.DashboardPath}/t/{taskId}/");
             return;
         }
-        if (grant is null && IsFrameNavigation(ctx.Request))
+        if (grant is null && IsCrossSiteFrame(ctx.Request))
         {
             // The dashboard's desktop view frames the task. On a dashboard of another site the browser keeps the session
             // cookie the hand-off sets in that frame out (it is SameSite=Lax), so the frame comes back without it; sent on
@@ -136,9 +136,13 @@ public static class TaskHostProxy
     /// <summary>A grant that holds: the owner's (no link) or a live share link's.</summary>
     private sealed record Admission(ShareLink? Share);
 
-    /// <summary>A page loaded into a frame (fetch metadata; browsers without it are served as before).</summary>
-    private static bool IsFrameNavigation(HttpRequest request) =>
-        HttpMethods.IsGet(request.Method) && request.Headers["Sec-Fetch-Dest"].ToString() is "iframe" or "frame";
+    /// <summary>
+    /// A page loaded into a frame of another site (fetch metadata; browsers without it are served as before). On the
+    /// same site the session a hand-off sets in a frame is kept, so such a frame goes through the dashboard as a tab does.
+    /// </summary>
+    private static bool IsCrossSiteFrame(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && request.Headers["Sec-Fetch-Dest"].ToString() is "iframe" or "frame"
+        && request.Headers["Sec-Fetch-Site"] == "cross-site";
 
     /// <summary>A state-changing request or WebSocket upgrade whose Origin is not this task host.</summary>
     private static bool IsCrossOriginWrite(HttpRequest request)

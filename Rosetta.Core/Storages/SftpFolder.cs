@@ -419,7 +419,7 @@ public sealed class SftpFolder : IStorageFolder
         }
         catch (Exception e) when (e is SshException or SocketException or IOException or ObjectDisposedException)
         {
-            if (!SshConnection.IsUsable(_sftp)) _connection.AfterReconnect(sftp => RemoveLeftover(sftp, remote));
+            if (ConnectionGone(e)) _connection.AfterReconnect(sftp => RemoveLeftover(sftp, remote));
         }
     }
 
@@ -458,6 +458,8 @@ public sealed class SftpFolder : IStorageFolder
     /// <summary>
     /// A failure of the connection rather than of the request (a client's aborted body is an IOException
     /// too, but leaves SFTP connected). A request that went unanswered is one: the connection is given up.
+    /// The client notices a session the host dropped a moment after the request that met it failed (a copy cut
+    /// by a host that went away answered 500 now and then): an error that may be the connection's waits that moment.
     /// </summary>
     private bool IsLostConnection(Exception e)
     {
@@ -466,8 +468,13 @@ public sealed class SftpFolder : IStorageFolder
             _connection.GiveUp(_sftp);
             return true;
         }
-        return e is SshException or SocketException or IOException or ObjectDisposedException && e is not SftpPathNotFoundException && !SshConnection.IsUsable(_sftp);
+        return e is SshException or SocketException or IOException or ObjectDisposedException
+            && e is not (SftpPathNotFoundException or SftpPermissionDeniedException) && ConnectionGone(e);
     }
+
+    /// <summary>Whether <paramref name="e"/> came of the connection going: said so, or the client finds it gone within a moment.</summary>
+    private bool ConnectionGone(Exception e) =>
+        e is SshConnectionException or SocketException || SpinWait.SpinUntil(() => !SshConnection.IsUsable(_sftp), TimeSpan.FromMilliseconds(500));
 
     private static string Parent(string remote) => remote[..remote.LastIndexOf('/')];
 }

@@ -49,7 +49,6 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             errors.Add("kind", "only admins add folders of the platform host; add an 'sftp' storage on one of your SSH resources.");
         if (draft.PlatformWide == true && !caller.IsAdmin) errors.Add("platformWide", "only admins add storages for everyone.");
         StorageRules.BasePath(errors, draft.BasePath, kind);
-        if (draft.PlatformWide == true && errors.IsValid) NotTheLoginsHomeForEveryone(errors, draft.BasePath!);
         if (kind == StorageKind.Local && errors.IsValid) CheckHostFolder(errors, draft.BasePath!);
         StorageRules.BindPath(errors, draft.BindPath);
 
@@ -65,11 +64,12 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             errors.Add("computing", "must be an SSH or Slurm resource for an sftp storage.");
         else if (kind == StorageKind.Sftp && !caller.IsAdmin && computing.OwnerId != caller.UserId)
             errors.Add("computing", "must be one of your own SSH resources: the platform's own login there is not yours to browse with.");
+        else if (errors.IsValid) NotAHomeForOthers(errors, draft.BasePath!, forEveryone: draft.PlatformWide == true, platformLogin: computing.OwnerId is null);
         if (!errors.IsValid) throw new ValidationException(errors);
 
         var ownerId = draft.PlatformWide == true ? null : caller.UserId;
         if (await db.Storages.AnyAsync(s => s.Id == id, ct)) throw new ConflictException($"Storage id '{id}' is taken; choose another id.");
-        await EnsureBindPathFreeAsync(db, computing!.Id, draft.BindPath!, ownerId, exceptId: null, ct);
+        if (draft.Bound != false) await EnsureBindPathFreeAsync(db, computing!.Id, draft.BindPath!, ownerId, exceptId: null, ct);
         var storage = new Storage
         {
             Id = id!, Name = draft.Name!.Trim(), Kind = kind, ComputingId = computing!.Id, BasePath = draft.BasePath!.TrimEnd('/'),
@@ -110,35 +110,46 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var bindPath = draft.BindPath ?? storage.BindPath;
         TextRules.DisplayName(errors, "name", name);
         StorageRules.BasePath(errors, basePath, storage.Kind);
-        if (storage.OwnerId is null && errors.IsValid) NotTheLoginsHomeForEveryone(errors, basePath);
+        if (errors.IsValid && basePath != storage.BasePath)
+        {
+            var resourceOwner = await db.Computing.AsNoTracking().Where(c => c.Id == storage.ComputingId).Select(c => new { c.OwnerId }).FirstOrDefaultAsync(ct);
+            NotAHomeForOthers(errors, basePath, forEveryone: storage.OwnerId is null, platformLogin: resourceOwner is { OwnerId: null });
+        }
         if (storage.Kind == StorageKind.Local && errors.IsValid && basePath != storage.BasePath) CheckHostFolder(errors, basePath);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
-        await EnsureBindPathFreeAsync(db, storage.ComputingId, bindPath, storage.OwnerId, exceptId: storage.Id, ct);
+        var bound = draft.Bound ?? storage.Bound;
+        // Checked when the storage comes to be bound where it was not: a rename of one that stood where it does leaves it be.
+        if (bound && (!storage.Bound || bindPath != storage.BindPath))
+            await EnsureBindPathFreeAsync(db, storage.ComputingId, bindPath, storage.OwnerId, exceptId: storage.Id, ct);
 
         storage.Name = name;
         storage.BasePath = basePath.TrimEnd('/');
         storage.BindPath = bindPath;
         storage.ReadOnly = draft.ReadOnly ?? storage.ReadOnly;
         storage.Browsable = draft.Browsable ?? storage.Browsable;
-        storage.Bound = draft.Bound ?? storage.Bound;
+        storage.Bound = bound;
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         return storage;
     }
 
     /// <summary>
-    /// A storage for everyone is browsed and bound with the resource's own login, the platform's: its home holds
-    /// the keys that log in as it, to run everyone's tasks there. (A user's own storage in their login's home is theirs.)
+    /// <c>$HOME</c> is the login's home, with the SSH keys that log in as it: a user's own on their own resource. A
+    /// storage for everyone would hand it to every user (and their tasks, and whoever those are shared with); on a
+    /// platform-wide resource it is the platform's own login's, which runs everyone's tasks there.
     /// </summary>
-    private static void NotTheLoginsHomeForEveryone(ValidationErrors errors, string basePath)
+    private static void NotAHomeForOthers(ValidationErrors errors, string basePath, bool forEveryone, bool platformLogin)
     {
-        if (StorageRules.UsesHome(basePath))
-            errors.Add("basePath", "cannot start with $HOME in a storage for everyone: that is the platform's own login's home, with its SSH keys. Give everyone a folder of their own, such as /data/$USER.");
+        if (!StorageRules.UsesHome(basePath)) return;
+        if (platformLogin)
+            errors.Add("basePath", "cannot start with $HOME on a platform-wide resource: that is the platform's own login's home, with its SSH keys. Give everyone a folder of their own, such as /data/$USER.");
+        else if (forEveryone)
+            errors.Add("basePath", "cannot start with $HOME in a storage for everyone: that is the resource's login's home, with its SSH keys, which would reach every user. Give everyone a folder of their own, such as /data/$USER.");
     }
 
     /// <summary>
-    /// Two storages of one computing resource may not share a bind path, nor nest one in the other, where both
+    /// Two bound storages of one computing resource may not share a bind path, nor nest one in the other, where both
     /// reach the same tasks: the same owner's, or either one platform-wide (bound into everybody's tasks). Nested,
     /// the engine makes the inner one's mount point (as root) inside the outer one's folder, in someone's files.
     /// </summary>
@@ -146,7 +157,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         string? exceptId, CancellationToken ct)
     {
         var reaching = await db.Storages.AsNoTracking()
-            .Where(s => s.Id != exceptId && s.ComputingId == computingId && (s.OwnerId == null || ownerId == null || s.OwnerId == ownerId))
+            .Where(s => s.Id != exceptId && s.ComputingId == computingId && s.Bound && (s.OwnerId == null || ownerId == null || s.OwnerId == ownerId))
             .Select(s => new { s.Name, s.BindPath }).ToListAsync(ct);
         var clash = reaching.FirstOrDefault(s => PosixPath.IsWithin(s.BindPath, bindPath) || PosixPath.IsWithin(bindPath, s.BindPath));
         if (clash is null) return;
@@ -186,7 +197,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == (storage.OwnerId ?? caller.UserId), ct)
             ?? throw new StorageEntryNotFoundException("The storage's owner no longer exists.");
         if (storage.Kind == StorageKind.Local)
-            return new OpenedStorage(storage, LocalFolder(storage, user.UserName!), _options);
+            return new OpenedStorage(storage, LocalFolder(storage, user.UserName!, await LocalStoragesAsync(db, ct)), _options);
 
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
@@ -221,12 +232,13 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         if (user?.UserName is not { } userName) return [];
         var binds = new List<BindMount>();
         string? home = null;
+        var locals = computing.Kind == ComputingKind.Local ? await LocalStoragesAsync(db, ct) : [];
         foreach (var storage in storages)
         {
             var isLocal = storage.Kind == StorageKind.Local;
             if (isLocal != (computing.Kind == ComputingKind.Local)) continue;
             if (!isLocal && home is null && StorageRules.UsesHome(storage.BasePath)) home = await RemoteHomeAsync(computing, storage, ct);
-            var folder = isLocal ? LocalFolder(storage, userName).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username, home);
+            var folder = isLocal ? LocalFolder(storage, userName, locals).Root : StorageRules.Substitute(storage.BasePath, userName, computing.Username, home);
             binds.Add(new BindMount(folder, storage.BindPath, storage.ReadOnly));
         }
         return binds;
@@ -352,23 +364,50 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     /// <summary>
     /// A local storage's folder for one user, made if missing. The path is checked as it is now, not only as
     /// it was when the storage was saved: a folder on its way may lie where a task writes (an admin's per-user
-    /// storage inside the personal folders), and a task can swap it for a link to anywhere, another user's
-    /// folder or the key ring included.
+    /// storage inside the personal folders, or inside another storage's folder), and a task can swap it for a
+    /// link to anywhere, another user's folder or the key ring included.
     /// </summary>
-    private ConfinedDirectory LocalFolder(Storage storage, string userName)
+    private ConfinedDirectory LocalFolder(Storage storage, string userName, IReadOnlyList<Storage> localStorages)
     {
         var literal = Path.GetFullPath(StorageRules.Substitute(storage.BasePath, userName, sshUser: null)).TrimEnd('/');
         var resolved = Resolved(literal);
-        // Links on the way to the storage folder itself are the host's own (an admin's /srv -> /data); below it, a task's.
-        var root = Path.GetFullPath(_options.Root).TrimEnd('/');
-        var inside = PosixPath.IsWithin(literal, root) && resolved != Resolved(root) + literal[root.Length..];
-        var why = inside
-            ? $"Its folder {literal} passes through a symbolic link inside the platform's storage folder, which a task may have made."
-            : Exposure(resolved, userName);
+        // Links on the way to the storage folder itself are the host's own (an admin's /srv -> /data); below a folder
+        // that tasks write (the platform's storage folder, another writable storage's), a task's.
+        var why = WrittenByTasksOnTheWay(storage, literal, localStorages)
+            .Where(outer => resolved != Resolved(outer) + literal[outer.Length..])
+            .Select(outer => $"Its folder {literal} passes through a symbolic link inside {outer}, which a task may have made.")
+            .FirstOrDefault() ?? Exposure(resolved, userName);
         if (why is not null)
             throw new StorageAccessDeniedException($"The storage '{storage.Name}' cannot be opened for {userName}: {why} An admin should look at {literal}.");
         return new ConfinedDirectory(literal, _options.TaskFileOwner);
     }
+
+    private static Task<List<Storage>> LocalStoragesAsync(RosettaDbContext db, CancellationToken ct) =>
+        db.Storages.AsNoTracking().Where(s => s.Kind == StorageKind.Local).ToListAsync(ct);
+
+    /// <summary>
+    /// The folders above <paramref name="literal"/> that tasks can write: the platform's storage folder, and the
+    /// folder of every other writable local storage that starts its path, for any user (a <c>$USER</c> segment
+    /// matches any name, so /data/$USER covers /data/alice/… whoever opens it).
+    /// </summary>
+    private IEnumerable<string> WrittenByTasksOnTheWay(Storage storage, string literal, IReadOnlyList<Storage> localStorages)
+    {
+        var root = Path.GetFullPath(_options.Root).TrimEnd('/');
+        if (literal != root && PosixPath.IsWithin(literal, root)) yield return root;
+        var segments = literal.Split('/');
+        foreach (var other in localStorages.Where(s => s.Id != storage.Id && !s.ReadOnly))
+        {
+            var pattern = other.BasePath.TrimEnd('/').Split('/');
+            if (pattern.Length >= segments.Length) continue; // not above it
+            if (pattern.Select((segment, i) => SegmentMatches(segment, segments[i])).All(match => match)) yield return string.Join('/', segments[..pattern.Length]);
+        }
+    }
+
+    /// <summary>Whether a segment of a base path (with <c>$USER</c> for any user name) can be this segment of a folder.</summary>
+    private static bool SegmentMatches(string pattern, string segment) =>
+        pattern == segment || (pattern.Contains(StorageRules.UserVariable, StringComparison.Ordinal)
+            && System.Text.RegularExpressions.Regex.IsMatch(segment,
+                "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(System.Text.RegularExpressions.Regex.Escape(StorageRules.UserVariable), "[A-Za-z0-9._@+-]{1,128}") + "$"));
 
     /// <summary>The absolute path with links resolved in the part of it that exists.</summary>
     private static string Resolved(string path)

@@ -40,19 +40,8 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
         Assert.False(string.IsNullOrEmpty((string?)home["owner"]));
         var storage = (string)home["id"]!;
 
-        // A bind path in or around the home's would have the engine make a mount point inside one of the two folders.
-        foreach (var (bindPath, says) in new[] { ("/storages/home/sub", "would lie in /storages/home"), ("/storages", "would hold /storages/home"), ("/storages/home", "is bound at /storages/home") })
-        {
-            var nested = await client.PostAsJsonAsync("/api/v1/storages", new { name = "nested", kind = "sftp", computing, basePath = "$HOME/data", bindPath });
-            Assert.Equal(HttpStatusCode.Conflict, nested.StatusCode);
-            var detail = (string?)(await TaskApi.ProblemAsync(nested))["detail"];
-            Assert.Contains(says, detail);
-            Assert.Contains($"'Home on {name}'", detail);
-            Assert.Contains($"on '{name}'", detail); // the resource by its name, as the user knows it
-        }
-
         var mark = $"rosetta-home-{Guid.NewGuid().ToString("N")[..8]}";
-        string? task = null;
+        string? task = null, subStorage = null;
         try
         {
             // The file manager shows the login's own home: what the login wrote there, and what it uploads lands there.
@@ -67,8 +56,32 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             Assert.Null((string?)unbound["statusDetail"]);
             await TaskApi.StopAndDeleteAsync(client, task);
 
+            // Not bound, a storage claims no path in tasks: one at /storages/home/sub is taken, and stays unbound.
+            var sub = await client.PostAsJsonAsync("/api/v1/storages", new { name = "sub", kind = "sftp", computing, basePath = $"$HOME/{mark}", bindPath = "/storages/home/sub", bound = false });
+            Assert.True(sub.StatusCode == HttpStatusCode.Created, await sub.Content.ReadAsStringAsync());
+            subStorage = (string)JsonNode.Parse(await sub.Content.ReadAsStringAsync())!["id"]!;
             var bind = await client.PutAsJsonAsync($"/api/v1/storages/{storage}", new { bound = true });
             Assert.True(bind.StatusCode == HttpStatusCode.OK, await bind.Content.ReadAsStringAsync());
+            // Bound, a path in or around the home's would have the engine make a mount point inside the other folder.
+            var nestedBound = await client.PutAsJsonAsync($"/api/v1/storages/{subStorage}", new { bound = true });
+            Assert.Equal(HttpStatusCode.Conflict, nestedBound.StatusCode);
+            foreach (var (bindPath, says) in new[] { ("/storages", "/storages would hold /storages/home"), ("/storages/home", "is bound at /storages/home") })
+            {
+                var nested = await client.PostAsJsonAsync("/api/v1/storages", new { name = "nested", kind = "sftp", computing, basePath = "$HOME/data", bindPath });
+                Assert.Equal(HttpStatusCode.Conflict, nested.StatusCode);
+                var detail = (string?)(await TaskApi.ProblemAsync(nested))["detail"];
+                Assert.Contains(says, detail);
+                Assert.Contains($"'Home on {name}'", detail);
+                Assert.Contains($"on '{name}'", detail); // the resource by its name, as the user knows it
+            }
+            Assert.Contains("/storages/home/sub would lie in /storages/home", (string?)(await TaskApi.ProblemAsync(nestedBound))["detail"]);
+            // A storage in a folder of the home is the user's to make, on their own resource; an admin's for everyone is not.
+            await DemoSshHost.RunAsUserAsync("sh", "-c", $"mkdir -p ~/{mark} && echo in-a-folder > ~/{mark}/seen.txt");
+            Assert.Equal(["seen.txt"], await StorageApi.NamesAsync(client, subStorage));
+            using var admin = App.Client(await App.AdminTokenAsync());
+            var forEveryone = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "everyone's", kind = "sftp", computing, basePath = "$HOME/shared", bindPath = "/storages/eh", platformWide = true });
+            Assert.Equal(HttpStatusCode.BadRequest, forEveryone.StatusCode);
+            Assert.Contains("cannot start with $HOME in a storage for everyone", await forEveryone.Content.ReadAsStringAsync());
             task = (string)(await TaskApi.StartAsync(client, new { name = "home bound", software = "hello", computing }))["id"]!;
             var running = await TaskApi.WaitForStatusAsync(client, task, "running");
             var container = await DockerEngine.InspectTaskContainerAsync(task);
@@ -81,7 +94,8 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
         finally
         {
             if (task is not null) await TaskApi.StopAndDeleteAsync(client, task);
-            foreach (var file in Directory.EnumerateFiles(Home, mark + "*")) await DemoSshHost.RunAsUserAsync("rm", "-f", file);
+            if (subStorage is not null) Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/storages/{subStorage}")).StatusCode);
+            await DemoSshHost.RunAsUserAsync("sh", "-c", $"rm -rf ~/{mark}*");
         }
 
         // The home storage goes with the resource (its files stay); nothing else blocks the removal.
@@ -90,50 +104,33 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
     }
 
     [Fact]
-    public async Task AStorageInTheHomeFollowsTheHostsAnswerAndAPlatformWideResourceHasNoHomeStorage()
+    public async Task APlatformWideResourceHasNoHomeStorageAndTakesNoneNorAnyMisplacedHome()
     {
         using var admin = App.Client(await App.AdminTokenAsync());
         // demo-ssh is platform-wide: its login is the platform's, so it comes with no home storage.
         var all = JsonNode.Parse(await admin.GetStringAsync("/api/v1/storages"))!.AsArray();
         Assert.Null((string?)all.Single(s => (string?)s!["id"] == "personal")!["owner"]);
-        Assert.DoesNotContain(all, s => (string?)s!["computing"] == SshPlatformFixture.DemoComputing && (string?)s["basePath"] == "$HOME");
+        Assert.DoesNotContain(all, s => (string?)s!["computing"] == SshPlatformFixture.DemoComputing && ((string?)s["basePath"])!.StartsWith("$HOME", StringComparison.Ordinal));
 
-        var id = "in-home-" + Guid.NewGuid().ToString("N")[..6];
-        var folder = $"rosetta-{id}";
-        var created = await admin.PostAsJsonAsync("/api/v1/storages", new
+        // Its login's home, with the keys that run everyone's tasks, is nobody's storage, an admin's own neither.
+        foreach (var platformWide in new[] { true, false })
         {
-            id, name = id, kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = $"$HOME/{folder}",
-            bindPath = "/storages/in-home", platformWide = false,
+            var platformsHome = await admin.PostAsJsonAsync("/api/v1/storages", new
+            {
+                name = "platform's home", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "$HOME/shared", bindPath = "/storages/ph", platformWide,
+            });
+            Assert.Equal(HttpStatusCode.BadRequest, platformsHome.StatusCode);
+            Assert.Contains("cannot start with $HOME on a platform-wide resource", await platformsHome.Content.ReadAsStringAsync());
+        }
+        // $HOME only at the start, and only for sftp: a 400 that says so.
+        var misplaced = await admin.PostAsJsonAsync("/api/v1/storages", new
+        {
+            name = "misplaced", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "/data/$HOME", bindPath = "/storages/misplaced",
         });
-        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        try
-        {
-            await DemoSshHost.RunAsUserAsync("mkdir", "-p", $"{Home}/{folder}");
-            await DemoSshHost.RunAsUserAsync("sh", "-c", $"echo x > {Home}/{folder}/seen.txt");
-            Assert.Equal(["seen.txt"], await StorageApi.NamesAsync(admin, id));
-
-            // $HOME only at the start, and only for sftp: a 400 that says so.
-            var misplaced = await admin.PostAsJsonAsync("/api/v1/storages", new
-            {
-                name = "misplaced", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "/data/$HOME", bindPath = "/storages/misplaced",
-            });
-            Assert.Equal(HttpStatusCode.BadRequest, misplaced.StatusCode);
-            Assert.Contains("can hold $HOME only at its start", await misplaced.Content.ReadAsStringAsync());
-            var local = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "local home", kind = "local", basePath = "$HOME", bindPath = "/storages/lh" });
-            Assert.Equal(HttpStatusCode.BadRequest, local.StatusCode);
-            Assert.Contains("$HOME exists only for sftp storages", await local.Content.ReadAsStringAsync());
-            // For everyone, $HOME would be the platform's own login's home, with the keys that run everyone's tasks.
-            var forEveryone = await admin.PostAsJsonAsync("/api/v1/storages", new
-            {
-                name = "everyone's home", kind = "sftp", computing = SshPlatformFixture.DemoComputing, basePath = "$HOME/shared", bindPath = "/storages/eh", platformWide = true,
-            });
-            Assert.Equal(HttpStatusCode.BadRequest, forEveryone.StatusCode);
-            Assert.Contains("cannot start with $HOME in a storage for everyone", await forEveryone.Content.ReadAsStringAsync());
-        }
-        finally
-        {
-            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/storages/{id}")).StatusCode);
-            await DemoSshHost.RunAsUserAsync("rm", "-rf", $"{Home}/{folder}");
-        }
+        Assert.Equal(HttpStatusCode.BadRequest, misplaced.StatusCode);
+        Assert.Contains("can hold $HOME only at its start", await misplaced.Content.ReadAsStringAsync());
+        var local = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "local home", kind = "local", basePath = "$HOME", bindPath = "/storages/lh" });
+        Assert.Equal(HttpStatusCode.BadRequest, local.StatusCode);
+        Assert.Contains("$HOME exists only for sftp storages", await local.Content.ReadAsStringAsync());
     }
 }

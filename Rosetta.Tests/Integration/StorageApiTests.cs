@@ -384,6 +384,58 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
     }
 
     /// <summary>
+    /// An admin's per-user storage inside another writable storage's folder, outside the platform's storage folder:
+    /// a task with the outer one bound can swap the inner one's folder for a link (to its own folder, where it would
+    /// read what the other user uploads). Opened through a link planted there, it is refused; a plain folder, or a
+    /// link inside a read-only storage (the host's own, managed outside the platform), opens.
+    /// </summary>
+    [Fact]
+    public async Task AStorageInsideAnotherWritableStoragesFolderIsNotOpenedThroughALinkATaskPlanted()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var (client, user) = await NewUserAsync();
+        var lab = Directory.CreateTempSubdirectory("rosetta-lab-").FullName;
+        var elsewhere = Directory.CreateTempSubdirectory("rosetta-elsewhere-").FullName;
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        var ids = new List<string>();
+        async Task<string> AddAsync(string basePath, bool readOnly)
+        {
+            var created = await admin.PostAsJsonAsync("/api/v1/storages", new { name = $"Lab {ids.Count}", kind = "local", basePath, bindPath = $"/storages/lab-{suffix}-{ids.Count}", platformWide = true, readOnly });
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            ids.Add((string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+            return ids[^1];
+        }
+        try
+        {
+            var outer = await AddAsync(lab, readOnly: false);
+            var inner = await AddAsync(Path.Combine(lab, "$USER", "inner"), readOnly: false);
+            Assert.Empty(await StorageApi.ListAsync(client, inner)); // a plain folder: made and opened
+
+            // A task with the outer storage bound turns the user's folder into a link to a place of its choosing.
+            Directory.Delete(Path.Combine(lab, user), recursive: true);
+            Directory.CreateDirectory(Path.Combine(elsewhere, "inner"));
+            await File.WriteAllTextAsync(Path.Combine(elsewhere, "inner", "planted.txt"), "x");
+            File.CreateSymbolicLink(Path.Combine(lab, user), elsewhere);
+            var refused = await client.GetAsync($"/api/v1/storages/{inner}/files");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains($"passes through a symbolic link inside {lab}, which a task may have made", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            var upload = await StorageApi.PutAsync(client, inner, "secret.txt", "mine"u8.ToArray());
+            Assert.Equal(HttpStatusCode.Forbidden, upload.StatusCode);
+            Assert.False(File.Exists(Path.Combine(elsewhere, "inner", "secret.txt")));
+
+            // The outer storage read-only, tasks cannot have made that link: it is the host's own.
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/v1/storages/{outer}", new { readOnly = true })).StatusCode);
+            Assert.Equal(["planted.txt"], await StorageApi.NamesAsync(client, inner));
+        }
+        finally
+        {
+            foreach (var id in ids) await admin.DeleteAsync($"/api/v1/storages/{id}");
+            Directory.Delete(lab, recursive: true);
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Folders of the platform host that would show the platform's key ring or database, or one user's
     /// personal folder to others, are refused, admins' storages too.
     /// </summary>

@@ -152,20 +152,23 @@ public sealed class ContainerCliTests
             var keysElsewhere = Directory.CreateDirectory(Path.Combine(root, "keys", "login")).FullName;
             File.CreateSymbolicLink(Path.Combine(home, ".ssh"), keysElsewhere);
             var sshSub = Directory.CreateDirectory(Path.Combine(keysElsewhere, "sub")).FullName;
+            var authorizedKeys = Path.Combine(keysElsewhere, "authorized_keys");
+            await File.WriteAllTextAsync(authorizedKeys, "ssh-ed25519 AAAA login\n");
             var config = Directory.CreateDirectory(Path.Combine(home, ".config", "autostart")).FullName;
             var data = Directory.CreateDirectory(Path.Combine(home, "data")).FullName;
             var link = Path.Combine(root, "link-to-home");
             File.CreateSymbolicLink(link, home);
             var linkToData = Path.Combine(root, "link-to-data");
             File.CreateSymbolicLink(linkToData, data);
-            string[] closed = [home, Path.Combine(root, "home"), Path.Combine(home, ".ssh"), sshSub, config, link];
+            // Closed: the home, above it, its hidden folders, .ssh where it links to, what holds that, and a link to the home.
+            string[] closed = [home, Path.Combine(root, "home"), Path.Combine(home, ".ssh"), sshSub, Path.Combine(root, "keys"), config, link];
 
             var (status, _, error) = await ShAsync(ContainerCli.GrantTaskAccess([.. closed, linkToData], TaskUser), root, home: home);
             Assert.True(status == ContainerCli.HomeLeftClosedStatus, $"status {status}: {error}");
             Assert.Equal($"storage folders not opened to this task's user: {string.Join(", ", closed)}. The task writes there only if it runs as the login: " +
                 "the login's home, the folders above it and its hidden folders such as .ssh are the login's alone (its SSH keys are there). " +
                 "A storage in another folder of the home can be opened.", error.Trim());
-            foreach (var folder in closed.Append(keysElsewhere))
+            foreach (var folder in closed.Append(keysElsewhere).Append(authorizedKeys))
                 Assert.DoesNotContain("user:1000:", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", folder), root)).Output);
             // A folder of the home is opened, through a link too, on the folder itself.
             Assert.Contains("default:user:1000:rwx", (await ShAsync(ShellCommand.Join("getfacl", "-cEn", "--", data), root)).Output);

@@ -153,6 +153,7 @@ public sealed class ContainerCli(ContainerEngineKind engine)
                $"for folder in {list}; do " +
                "real=$(cd -P -- \"$folder\" 2>/dev/null && pwd -P) || real=$folder; " +
                $"case \"$home/\" in \"${{real%/}}\"/*) {leftClosed};; esac; " +
+               $"case \"$keys/\" in \"${{real%/}}\"/*) {leftClosed};; esac; " + // holds .ssh where it links to
                $"case \"$real/\" in \"$home/.\"*|\"$keys/\"*) {leftClosed};; esac; " +
                // The physical path, not the name: a folder swapped for a link since is skipped (-P), never followed.
                $"if getfacl -cEnP -- \"$real\" 2>/dev/null | grep -qx \"default:user:$uid:rwx\"; then setfacl -P -m {entries} -- \"$real\"; " +
