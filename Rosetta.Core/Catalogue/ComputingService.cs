@@ -69,38 +69,11 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (await db.Computing.AnyAsync(c => c.OwnerId == computing.OwnerId && c.Name == computing.Name, ct))
             throw new ConflictException($"You already have a computing resource named '{computing.Name}'; choose another name.");
         db.Computing.Add(computing);
-        if (computing.OwnerId is not null) db.Storages.Add(await HomeStorageAsync(db, computing, ct));
+        if (computing.OwnerId is not null) db.Storages.Add(await Storages.StorageService.HomeStorageAsync(db, computing, ct));
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         return computing;
     }
-
-    /// <summary>
-    /// The owner's home on a resource they add, in the file manager: their own login's files, so theirs alone.
-    /// Not bound into tasks until they choose to (at <see cref="HomeBindPath"/>): the home holds the login's SSH
-    /// keys, which every task there, and whoever it is shared with, could otherwise read. (A platform-wide
-    /// resource has no such storage: its login is the platform's; an admin gives it folders per user, such as /data/$USER.)
-    /// </summary>
-    private static async Task<Storage> HomeStorageAsync(RosettaDbContext db, ComputingResource computing, CancellationToken ct)
-    {
-        var id = $"home-{computing.Id}";
-        if (id.Length > 40 || await db.Storages.AnyAsync(s => s.Id == id, ct)) id = $"s-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
-        var name = $"Home on {computing.Name}";
-        if (name.Length > TextRules.MaxDisplayNameLength)
-        {
-            var cut = TextRules.MaxDisplayNameLength - 1;
-            if (char.IsHighSurrogate(name[cut - 1])) cut--; // never half a character
-            name = name[..cut] + "…";
-        }
-        return new Storage
-        {
-            Id = id, Name = name, Kind = StorageKind.Sftp, ComputingId = computing.Id, BasePath = Storages.StorageRules.HomeVariable,
-            BindPath = HomeBindPath, Bound = false, OwnerId = computing.OwnerId,
-        };
-    }
-
-    /// <summary>Where tasks see the home storage a resource is added with.</summary>
-    public const string HomeBindPath = "/storages/home";
 
     /// <summary>Owners change their own resources; only admins platform-wide ones.</summary>
     public static bool CanEdit(Caller caller, ComputingResource computing) =>
@@ -125,13 +98,12 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (tasks > 0)
             throw new ConflictException($"'{computing.Name}' has {tasks} task{(tasks == 1 ? "" : "s")}; delete {(tasks == 1 ? "it" : "them")} first (what they left on the resource goes with them).");
         // The owner's home there goes with it (the files stay, and a resource added again comes with one); other storages are someone's choice.
-        var homes = computing.OwnerId is null ? [] : await db.Storages
-            .Where(s => s.ComputingId == id && s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable).ToListAsync(ct);
+        var onIt = await db.Storages.Where(s => s.ComputingId == id).ToListAsync(ct);
+        var homes = onIt.Where(s => s.OwnerId is not null && s.OwnerId == computing.OwnerId && s.BasePath == Storages.StorageRules.HomeVariable).ToList();
         db.Storages.RemoveRange(homes);
-        var storages = await db.Storages.Where(s => s.ComputingId == id).Select(s => new { s.Id, s.Name }).ToListAsync(ct);
-        storages.RemoveAll(s => homes.Any(h => h.Id == s.Id));
+        var storages = onIt.Except(homes).Select(s => s.Name).ToList();
         if (storages.Count > 0)
-            throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s.Name}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
+            throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
         db.Computing.Remove(computing);
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);

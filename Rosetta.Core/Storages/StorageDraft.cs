@@ -108,6 +108,21 @@ public static partial class StorageRules
     [GeneratedRegex(@"^(/[A-Za-z0-9._-]+)+\z")]
     private static partial Regex BindPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._@+-]{1,128}\z")]
+    /// <summary>
+    /// Whether a segment of a base path can be this segment of a folder: the same, or, with <c>$USER</c> in it,
+    /// the same with some name that <see cref="Substitute"/> would put there.
+    /// </summary>
+    public static bool SegmentCanBe(string pattern, string segment)
+    {
+        if (pattern == segment) return true;
+        if (!pattern.Contains(UserVariable, StringComparison.Ordinal)) return false;
+        var anyName = Regex.Escape(pattern).Replace(Regex.Escape(UserVariable), SegmentValue);
+        return Regex.IsMatch(segment, $"^{anyName}\\z");
+    }
+
+    /// <summary>What a user or login name may be to stand for a variable in a path: one plain segment.</summary>
+    private const string SegmentValue = "[A-Za-z0-9._@+-]{1,128}";
+
+    [GeneratedRegex("^" + SegmentValue + @"\z")]
     private static partial Regex SegmentValuePattern();
 }

@@ -39,7 +39,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
     {
         var errors = new ValidationErrors();
         TextRules.DisplayName(errors, "name", draft.Name?.Trim());
-        var id = string.IsNullOrEmpty(draft.Id) ? $"s-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}" : draft.Id;
+        var id = string.IsNullOrEmpty(draft.Id) ? NewId() : draft.Id;
         TextRules.Slug(errors, "id", id);
         var kind = StorageKind.Local;
         if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'local' or 'sftp'.");
@@ -399,15 +399,9 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         {
             var pattern = other.BasePath.TrimEnd('/').Split('/');
             if (pattern.Length >= segments.Length) continue; // not above it
-            if (pattern.Select((segment, i) => SegmentMatches(segment, segments[i])).All(match => match)) yield return string.Join('/', segments[..pattern.Length]);
+            if (pattern.Select((segment, i) => StorageRules.SegmentCanBe(segment, segments[i])).All(match => match)) yield return string.Join('/', segments[..pattern.Length]);
         }
     }
-
-    /// <summary>Whether a segment of a base path (with <c>$USER</c> for any user name) can be this segment of a folder.</summary>
-    private static bool SegmentMatches(string pattern, string segment) =>
-        pattern == segment || (pattern.Contains(StorageRules.UserVariable, StringComparison.Ordinal)
-            && System.Text.RegularExpressions.Regex.IsMatch(segment,
-                "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(System.Text.RegularExpressions.Regex.Escape(StorageRules.UserVariable), "[A-Za-z0-9._@+-]{1,128}") + "$"));
 
     /// <summary>The absolute path with links resolved in the part of it that exists.</summary>
     private static string Resolved(string path)
@@ -418,6 +412,36 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var canonical = PosixPath.Canonical(existing) ?? existing;
         return existing == full ? canonical : Path.Join(canonical, full[(existing == "/" ? 1 : existing.Length + 1)..]);
     }
+
+    /// <summary>
+    /// The owner's home on a resource they add, in the file manager: their own login's files, so theirs alone.
+    /// Not bound into tasks until they choose to (at <see cref="HomeBindPath"/>): the home holds the login's SSH
+    /// keys, which every task there, and whoever it is shared with, could otherwise read. (A platform-wide
+    /// resource has no such storage: its login is the platform's; an admin gives it folders per user, such as /data/$USER.)
+    /// </summary>
+    internal static async Task<Storage> HomeStorageAsync(RosettaDbContext db, ComputingResource computing, CancellationToken ct)
+    {
+        var id = $"home-{computing.Id}";
+        if (id.Length > 40 || await db.Storages.AnyAsync(s => s.Id == id, ct)) id = NewId();
+        var name = $"Home on {computing.Name}";
+        if (name.Length > TextRules.MaxDisplayNameLength)
+        {
+            var cut = TextRules.MaxDisplayNameLength - 1;
+            if (char.IsHighSurrogate(name[cut - 1])) cut--; // never half a character
+            name = name[..cut] + "…";
+        }
+        return new Storage
+        {
+            Id = id, Name = name, Kind = StorageKind.Sftp, ComputingId = computing.Id, BasePath = StorageRules.HomeVariable,
+            BindPath = HomeBindPath, Bound = false, OwnerId = computing.OwnerId,
+        };
+    }
+
+    /// <summary>Where tasks see the home storage a resource is added with, once its owner binds it.</summary>
+    public const string HomeBindPath = "/storages/home";
+
+    /// <summary>A storage id of the platform's choosing.</summary>
+    private static string NewId() => $"s-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>The platform-wide storages every installation starts with: a personal folder per user and a shared one.</summary>
     public static IEnumerable<Storage> Defaults(StorageOptions options) =>
