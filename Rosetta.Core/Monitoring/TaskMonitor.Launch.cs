@@ -24,7 +24,7 @@ public sealed partial class TaskMonitor
     /// </summary>
     public void BeginLaunch(TaskRecord task, ComputingResource computing, Software software, string? secret)
     {
-        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         var ready = new TaskCompletionSource();
         var completion = Task.Run(async () =>
         {

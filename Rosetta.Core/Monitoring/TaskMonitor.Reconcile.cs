@@ -281,7 +281,7 @@ public sealed partial class TaskMonitor
                 return;
             }
             logger.LogInformation("Resuming the start of task {TaskId}", updated.Id);
-            var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
             var registered = new TaskCompletionSource();
             var resumed = Task.Run(async () =>
             {

@@ -44,7 +44,14 @@ public sealed partial class TaskMonitor(
     /// </summary>
     private readonly ConcurrentDictionary<string, (DateTime At, string? Failure)> _tested = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CancellationToken _stopping = CancellationToken.None;
+    /// <summary>
+    /// Cancelled when the monitor stops; every launch and watch loop is linked to it. The monitor's own,
+    /// not BackgroundService's stopping token: that one reaches <see cref="ExecuteAsync"/> only when it runs,
+    /// on another thread, and work begun in between (a launch right after start) was never called off, so
+    /// the stop waited for ever on its watch loop. Never disposed: a request arriving during shutdown may
+    /// still link to it, and it holds no timer or handle.
+    /// </summary>
+    private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>Every task, as last known.</summary>
     public ChangeFeed<TaskRecord> Feed { get; } = new(t => t.Id);
@@ -116,11 +123,16 @@ public sealed partial class TaskMonitor(
         await base.StartAsync(cancellationToken);
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _shutdown.CancelAsync();
+        await base.StopAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _stopping = stoppingToken;
-        foreach (var computing in await WatchedComputingAsync(stoppingToken)) EnsureWatching(computing);
-        await WalltimeLoopAsync(stoppingToken);
+        foreach (var computing in await WatchedComputingAsync(_shutdown.Token)) EnsureWatching(computing);
+        await WalltimeLoopAsync(_shutdown.Token);
         Task[] watchers;
         lock (_watchers) watchers = [.. _watchers.Values];
         await Task.WhenAll(watchers);
@@ -142,8 +154,8 @@ public sealed partial class TaskMonitor(
         _computingKinds[computing.Id] = computing.Kind;
         lock (_watchers)
         {
-            if (_watchers.ContainsKey(computing.Id) || _stopping.IsCancellationRequested) return;
-            var end = _watchEnds[computing.Id] = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            if (_watchers.ContainsKey(computing.Id) || _shutdown.IsCancellationRequested) return;
+            var end = _watchEnds[computing.Id] = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
             _watchers[computing.Id] = Task.Run(() => WatchLoopAsync(computing, end.Token), CancellationToken.None);
         }
     }

@@ -34,8 +34,10 @@ public sealed class DashboardTestContext : BunitContext
     /// <param name="databaseInterceptor">Sees every database command (e.g. to hold writers at one point).</param>
     /// <param name="tasks">The monitor's settings (e.g. a limit of tasks per user); the defaults otherwise.</param>
     /// <param name="storageQuotaBytes">Rosetta:Storage:QuotaBytes (0: none).</param>
+    /// <param name="startMonitor">False: the test starts <see cref="Monitor"/> itself (e.g. after beginning work on it).</param>
     public DashboardTestContext(bool admin = false, IEnumerable<ITaskBackend>? moreBackends = null,
-        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null, TaskMonitorOptions? tasks = null, long storageQuotaBytes = 0)
+        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? databaseInterceptor = null, TaskMonitorOptions? tasks = null, long storageQuotaBytes = 0,
+        bool startMonitor = true)
     {
         Directory.CreateDirectory(_directory);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -101,7 +103,7 @@ public sealed class DashboardTestContext : BunitContext
         EnsureUserAsync(UserId, "alice").GetAwaiter().GetResult(); // the signed-in user, who owns tasks
         Monitor = Services.GetRequiredService<TaskMonitor>();
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true)); // as on a live circuit
-        Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        if (startMonitor) Monitor.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public TaskMonitor Monitor { get; }
@@ -136,11 +138,15 @@ public sealed class DashboardTestContext : BunitContext
     public async Task<TaskRecord> SetStatusAsync(string id, TaskState status, string? error = null) =>
         (await Monitor.UpdateAsync(id, t => { t.Status = status; t.Error = error; return true; }))!;
 
+    /// <exception cref="InvalidOperationException">The monitor did not stop within 30 s (a test fails instead of hanging the run).</exception>
     protected override void Dispose(bool disposing)
     {
-        Monitor.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            Monitor.StopAsync(limit.Token).GetAwaiter().GetResult();
+        var stopped = Monitor.ExecuteTask is null or { IsCompleted: true };
         base.Dispose(disposing);
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+        if (!stopped) throw new InvalidOperationException("The task monitor did not stop within 30 s: something it began was not called off.");
     }
 
     /// <summary>A backend with no engine: capacity of a small machine, logs from a list, no events.</summary>

@@ -18,9 +18,6 @@ namespace Rosetta.Tests.Unit;
 /// the write are one step, so the answers are a success and clear conflicts, never a constraint error
 /// (a 500) or a task left on a resource that no longer exists.
 /// </summary>
-// One at a time with the other tests of fake SSH launches: their contexts' synchronous disposal waits on the
-// monitor's work, which continues on xunit's few threads; two such waits at once held them all (a run never ended).
-[Collection("fake SSH launches")]
 public sealed class CheckThenWriteTests
 {
     private static readonly Caller Alice = new(DashboardTestContext.UserId, IsAdmin: false);

@@ -12,9 +12,6 @@ namespace Rosetta.Tests.Unit;
 /// A bound home storage needs the login's home, which the resource's SFTP server tells: a host that cannot
 /// fails the launch before the backend is asked, naming the storage, not with a bare connection error.
 /// </summary>
-// One at a time with the other tests of fake SSH launches: their contexts' synchronous disposal waits on the
-// monitor's work, which continues on xunit's few threads; two such waits at once held them all (a run never ended).
-[Collection("fake SSH launches")]
 public sealed class HomeBindTests
 {
     private static readonly Caller Alice = new(DashboardTestContext.UserId, IsAdmin: false);
