@@ -631,6 +631,65 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
     }
 
+    [Fact]
+    public async Task ARestartedPlatformDeletesEnvFilesLeftWithNoJobToReadThemAndKeepsThoseOfQueuedJobs()
+    {
+        // Left by an earlier run of the platform: the env file (interface secret) of a submission cut off before
+        // sbatch answered, which that process meant to delete and never did; and the env file of a job another
+        // platform instance on the same login has waiting in the queue, which its job still has to read.
+        var orphan = "orphan" + Guid.NewGuid().ToString("N")[..12];
+        var queued = "queued" + Guid.NewGuid().ToString("N")[..12];
+        string? heldJob = null;
+        using var keys = new TempDirectory();
+        try
+        {
+            foreach (var taskId in new[] { orphan, queued })
+                await AsDemoUserAsync($"umask 077 && mkdir -p ~/.rosetta/slurm && echo JUPYTER_TOKEN=old-secret > ~/.rosetta/slurm/{taskId}.env && touch -d '20 minutes ago' ~/.rosetta/slurm/{taskId}.env");
+            heldJob = (await AsDemoUserAsync($"sbatch --parsable --hold --job-name rosetta-{queued} --output /dev/null --comment 'rosetta.instance=another-platform rosetta.task={queued}' --wrap true")).Trim();
+
+            await using var app = new RosettaAppFactory(settings: await SlurmPlatformFixture.SettingsAsync(keys.Info));
+            using var client = await app.NewUserClientAsync();
+            var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!; // the cluster is listed from now on
+            try
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (File.Exists(SlurmCluster.EnvFileOf(orphan)) && DateTime.UtcNow < deadline) await Task.Delay(200);
+                Assert.False(File.Exists(SlurmCluster.EnvFileOf(orphan)), "the leftover env file of a submission the platform no longer knows is still there");
+                Assert.True(File.Exists(SlurmCluster.EnvFileOf(queued)), "the env file of a job still waiting in the queue was deleted");
+                // Nor the env file of the task started meanwhile, whose job waits for the node or has read it.
+                deadline = DateTime.UtcNow.AddSeconds(30);
+                JsonObject task;
+                while ((string?)(task = await TaskApi.GetAsync(client, id))["status"] is not ("queued" or "running") && DateTime.UtcNow < deadline) await Task.Delay(100);
+                Assert.True(File.Exists(SlurmCluster.EnvFileOf(id)) || await SlurmCluster.JobStateAsync(await SlurmCluster.JobOfTaskAsync(id)) != "PENDING",
+                    $"the env file of the task just submitted is gone: {task}");
+            }
+            finally
+            {
+                await StopAndDeleteIfPresentAsync(client, id);
+                await RosettaAppFactory.RemoveContainersAsync(app.InstanceId);
+            }
+        }
+        finally
+        {
+            if (heldJob is not null) await SlurmCluster.CancelAsync(heldJob);
+            File.Delete(SlurmCluster.EnvFileOf(orphan));
+            File.Delete(SlurmCluster.EnvFileOf(queued));
+        }
+    }
+
+    /// <summary>Runs a shell command as the demo login (whose jobs and files the platform's are), its output.</summary>
+    private static async Task<string> AsDemoUserAsync(string command)
+    {
+        var start = new ProcessStartInfo("runuser", ["-u", DemoSshHost.User, "--", "bash", "-c", command])
+            { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{command}: {await error}");
+        return await output;
+    }
+
     private static async Task StopAndDeleteIfPresentAsync(HttpClient client, string id)
     {
         if ((await client.GetAsync($"/api/v1/tasks/{id}")).StatusCode == HttpStatusCode.OK) await TaskApi.StopAndDeleteAsync(client, id);

@@ -365,6 +365,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
         logger.LogDebug("squeue on {Computing}: {Jobs} jobs of this platform", computing.Id, jobs.Count);
+        await DeleteLeftoverEnvFilesAsync(computing, connection, listing.Output, timeout.Token);
 
         var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).ToList();
         if (newlyEnded.Count > 0)
@@ -448,6 +449,33 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             logger.LogWarning(e, "The env file of task {TaskId} could not be deleted on {Computing} yet; the next listing retries", taskId, computing.Id);
+        }
+    }
+
+    /// <summary>How old an env file with no job left to read it must be before a sweep deletes it: far beyond a submission's point of no return.</summary>
+    private const int LeftoverEnvFileMinutes = 10;
+
+    /// <summary>When each cluster's folder of job files was last swept (<see cref="DeleteLeftoverEnvFilesAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, DateTime> _lastSweeps = new();
+
+    /// <summary>
+    /// With the first listing of a cluster and then every <see cref="LeftoverEnvFileMinutes"/>: deletes the env files
+    /// (interface secrets) that no job of the login, of this or another platform instance, waits to read. What the
+    /// paths above delete is known only to this process: a restart loses the submissions still to clear, and a job
+    /// cancelled and forgotten by Slurm while the platform was down is never seen to end.
+    /// </summary>
+    private async Task DeleteLeftoverEnvFilesAsync(ComputingResource computing, SshConnection connection, string listing, CancellationToken ct)
+    {
+        if (_lastSweeps.TryGetValue(computing.Id, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(LeftoverEnvFileMinutes)) return;
+        try
+        {
+            var sweep = await connection.RunAsync(SlurmJobScript.LeftoverEnvFilesCommand(SlurmQueue.TasksOfActiveJobs(listing), LeftoverEnvFileMinutes), null, ct);
+            if (sweep.Succeeded) _lastSweeps[computing.Id] = DateTime.UtcNow;
+            else logger.LogWarning("Leftover env files on {Computing} could not be deleted: {Error}", computing.Id, sweep.FirstErrorLine);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Leftover env files on {Computing} could not be deleted; the next listing tries again", computing.Id);
         }
     }
 

@@ -25,6 +25,18 @@ public static class SlurmJobScript
 
     public static string EnvFileName(string taskId) => $"{taskId}.env";
     public static string ScriptFileName(string taskId) => $"{taskId}.sh";
+    /// <summary>
+    /// Deletes the env files in the jobs' folder that are older than <paramref name="minutes"/> and that no job of
+    /// <paramref name="keep"/> (tasks) will read. Nothing is followed: <c>find</c> deletes a link, not what it names.
+    /// </summary>
+    public static string LeftoverEnvFilesCommand(IEnumerable<string> keep, int minutes)
+    {
+        var find = new List<string> { "find", ".", "-maxdepth", "1", "-type", "f", "-name", "*.env", "-mmin", "+" + minutes.ToString(CultureInfo.InvariantCulture) };
+        foreach (var taskId in keep) find.AddRange(["!", "-name", EnvFileName(taskId)]);
+        find.Add("-delete");
+        return $"cd \"$HOME\"/{Directory} 2>/dev/null || exit 0; {ShellCommand.Join(find)}";
+    }
+
     /// <summary>Slurm's <c>%j</c> pattern: the output file is named after the job id, which is the backend's handle.</summary>
     public const string OutputPattern = "%j.out";
     public static string OutputFileName(string jobId) => $"{jobId}.out";
