@@ -857,17 +857,35 @@ public sealed class ManagementPageTests
     public async Task DesktopView_FramesOnlyAdminAddedSoftwareInPathMode()
     {
         await using var ctx = new DashboardTestContext();
-        var trusted = await ctx.AddTaskAsync("bundled", TaskState.Running);
+        var trusted = await AddDesktopAsync(ctx, "bundled", TaskState.Running);
         var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, trusted.Id));
         page.WaitForAssertion(() => Assert.Equal($"t/{trusted.Id}/", page.Find("[data-test=desktop-frame]").GetAttribute("src")));
 
         var own = await ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.SoftwareService>().AddAsync(new Caller(DashboardTestContext.UserId, IsAdmin: false),
             new Rosetta.Core.Catalogue.SoftwareDraft(null, "My desktop", null, "someone/desktop", null, null, 8590, "http", null, null, "VNC_PASSWORD", "vnc", null), platformWide: false, CancellationToken.None);
-        var untrusted = await ctx.AddTaskAsync("mine", TaskState.Running);
+        var untrusted = await AddDesktopAsync(ctx, "mine", TaskState.Running);
         await ctx.Monitor.UpdateAsync(untrusted.Id, t => { t.SoftwareId = own.Id; return true; });
         var other = ctx.Render<DesktopView>(p => p.Add(v => v.Id, untrusted.Id));
         other.WaitForAssertion(() => Assert.Contains($"t/{untrusted.Id}/", other.Find("[data-test=desktop-not-embedded] a").GetAttribute("href")));
         Assert.Empty(other.FindAll("[data-test=desktop-frame]"));
+    }
+
+    /// <summary>A task page framed on the dashboard's origin could script it: the desktop view frames desktops only, whatever the URL says.</summary>
+    [Fact]
+    public async Task DesktopView_FramesNothingButADesktop()
+    {
+        await using var ctx = new DashboardTestContext();
+        var notebook = await ctx.AddTaskAsync("notebook", TaskState.Running); // admin-added software, an HTTP interface
+        var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, notebook.Id));
+        page.WaitForAssertion(() => Assert.Contains("There is no such desktop", page.Find("[data-test=task-missing]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=desktop-frame]"));
+        Assert.Empty(page.FindAll("iframe"));
+    }
+
+    private static async Task<TaskRecord> AddDesktopAsync(DashboardTestContext ctx, string name, TaskState status)
+    {
+        var task = await ctx.AddTaskAsync(name, status);
+        return (await ctx.Monitor.UpdateAsync(task.Id, t => { t.ProxyAuthorizationScheme = Software.VncAuthorization; return true; }))!;
     }
 
     [Theory]
@@ -877,7 +895,7 @@ public sealed class ManagementPageTests
     {
         await using var ctx = new DashboardTestContext();
         ctx.JSInterop.Setup<bool>("rosetta.fullscreen", _ => true).SetResult(granted);
-        var desktop = await ctx.AddTaskAsync("desktop", TaskState.Running);
+        var desktop = await AddDesktopAsync(ctx, "desktop", TaskState.Running);
         var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, desktop.Id));
         page.WaitForAssertion(() => page.Find("[data-test=desktop-frame]"));
         await page.InvokeAsync(() => page.Find("[data-test=fullscreen]").Click());
@@ -890,7 +908,7 @@ public sealed class ManagementPageTests
     public async Task DesktopView_OfAStoppedDesktopSaysItWillNotComeBackAndOffersNothingToClick()
     {
         await using var ctx = new DashboardTestContext();
-        var desktop = await ctx.AddTaskAsync("desktop", TaskState.Running);
+        var desktop = await AddDesktopAsync(ctx, "desktop", TaskState.Running);
         var page = ctx.Render<DesktopView>(p => p.Add(v => v.Id, desktop.Id));
         page.WaitForAssertion(() => page.Find("[data-test=desktop-frame]"));
         Assert.Null(page.Find("[data-test=reconnect]").GetAttribute("disabled"));
