@@ -23,7 +23,8 @@ public static class ShellCommand
     {
         ArgumentNullException.ThrowIfNull(argument);
         if (argument.Contains('\0')) throw new ArgumentException("A command argument cannot contain a NUL character.", nameof(argument));
-        if (argument.Length > 0 && argument.All(IsSafe)) return argument;
+        // A word that starts with '=' is a command's path in zsh (its EQUALS option), not itself.
+        if (argument.Length > 0 && argument[0] != '=' && argument.All(IsSafe)) return argument;
         var quoted = new StringBuilder(argument.Length + 2).Append('\'');
         foreach (var c in argument)
         {

@@ -16,7 +16,7 @@ public sealed class RemoteShellQuotingTests
         "plain", "two  spaces", "'single'", "\"double\"", "it's \"mixed\"", "$(touch /tmp/rosetta-pwned)", "`touch /tmp/rosetta-pwned`",
         "${HOME}", "$HOME", "a;rm -rf /tmp/nothing", "a && b || c", "a | b", "a > /tmp/x < /dev/null", "line1\nline2", "tab\there",
         "back\\slash\\", "*", "?", "[a-z]", "~root", "-n", "--help", "#comment", "!event", "{a,b}", "ünïcödé ✓ 数据 📓",
-        "trailing newline\n", "\r\ncarriage", "'; echo pwned; '", "\"; echo pwned; \"", "$'\\x41'", "%s %n", "",
+        "trailing newline\n", "\r\ncarriage", "'; echo pwned; '", "\"; echo pwned; \"", "$'\\x41'", "%s %n", "=ls", "=x", "",
         new string('x', 4000),
     };
 

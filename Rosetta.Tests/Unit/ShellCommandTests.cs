@@ -13,6 +13,8 @@ public sealed class ShellCommandTests
     [InlineData("$(reboot)", "'$(reboot)'")]
     [InlineData("~", "'~'")]
     [InlineData("*", "'*'")]
+    [InlineData("=ls", "'=ls'")] // zsh would put the path of ls there
+    [InlineData("--user=1000", "--user=1000")]
     public void QuotesOnlyWhatAShellWouldInterpret(string argument, string expected) =>
         Assert.Equal(expected, ShellCommand.Quote(argument));
 

@@ -155,13 +155,17 @@ public sealed class SlurmJobScriptTests
     public void TheListingKeepsOnlyThisInstancesJobsWithTheirEndpoints()
     {
         var output = """
-            12|rosetta-t1|RUNNING|None|localhost|rosetta.instance=i1 rosetta.task=t1 endpoint=10.0.0.5:43210
-            13|rosetta-t2|PENDING|Resources||rosetta.instance=i1 rosetta.task=t2
-            14|rosetta-t3|RUNNING|None|localhost|rosetta.instance=other rosetta.task=t3
+            12|rosetta-t1|RUNNING|None|localhost|rosetta.instance=i1 rosetta.task=0123456789abcdef endpoint=10.0.0.5:43210
+            13|rosetta-t2|PENDING|Resources||rosetta.instance=i1 rosetta.task=fedcba9876543210
+            14|rosetta-t3|RUNNING|None|localhost|rosetta.instance=other rosetta.task=00000000000000aa
             15|myjob|RUNNING|None|localhost|
+            16|planted|PENDING|Resources||rosetta.instance=i1 rosetta.task=../../.ssh/authorized_keys
+            17|planted|PENDING|Resources||rosetta.instance=i1 rosetta.task=t1
+            x18|planted|PENDING|Resources||rosetta.instance=i1 rosetta.task=00000000000000bb
             """;
         var jobs = SlurmQueue.ParseList(output, "i1");
         Assert.Equal(["12", "13"], jobs.Select(j => j.JobId));
+        Assert.Equal(["0123456789abcdef", "fedcba9876543210"], jobs.Select(j => j.TaskId));
         Assert.Equal(new TaskEndpoint("10.0.0.5", 43210), jobs[0].Endpoint);
         Assert.Equal(ContainerRunState.Running, SlurmQueue.RunState(jobs[0]));
         Assert.Equal(ContainerRunState.Queued, SlurmQueue.RunState(jobs[1]));

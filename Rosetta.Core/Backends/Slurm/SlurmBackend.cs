@@ -372,7 +372,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         {
             // In the same command: the env files (interface secrets) of jobs that ended without running
             // their script, e.g. cancelled while queued, which nothing else would delete before the task is.
-            var envFiles = newlyEnded.Where(j => j.TaskId.All(char.IsAsciiLetterOrDigit)).Select(j => EnvFilePath(j.TaskId));
+            var envFiles = newlyEnded.Select(j => EnvFilePath(j.TaskId));
             var show = await connection.RunAsync(
                 $"{SlurmQueue.ShowJobsCommand(newlyEnded.Select(j => j.JobId))}; rm -f {string.Join(' ', envFiles)}", null, timeout.Token);
             foreach (var (id, end) in SlurmQueue.ParseShowJobs(show.Output))

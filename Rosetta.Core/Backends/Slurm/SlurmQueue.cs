@@ -34,6 +34,8 @@ public static class SlurmQueue
             if (fields.Length < 6) continue;
             var comment = ParseComment(fields[5]);
             if (comment.GetValueOrDefault("rosetta.instance") != instanceId || comment.GetValueOrDefault("rosetta.task") is not { } taskId) continue;
+            // The comment is free text anyone with the login can set; a task id goes into file names on the host.
+            if (!Tasks.TaskIds.IsWellFormed(taskId) || !IsJobId(fields[0])) continue;
             jobs.Add(new SlurmJob(fields[0], taskId, fields[2], fields[3], fields[4], ParseEndpoint(comment.GetValueOrDefault("endpoint"))));
         }
         return jobs;
