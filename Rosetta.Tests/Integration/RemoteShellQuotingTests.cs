@@ -42,5 +42,37 @@ public sealed class RemoteShellQuotingTests
         await Assert.ThrowsAnyAsync<Renci.SshNet.Common.SshConnectionException>(() => ssh.ConnectAsync(CancellationToken.None));
     }
 
+    /// <summary>
+    /// Trust on first use with two connections at once (commands and SFTP connect separately): the one that
+    /// finds another key pinned meanwhile is refused, not kept on the key it was offered.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFirstConnectionKeepsItsKeyOnlyIfItIsTheOnePinned(bool samePinned)
+    {
+        var (_, privateKey) = await DemoSshHost.TestKeyAsync();
+        var computing = new Rosetta.Core.Domain.ComputingResource
+        {
+            Id = "race", Name = "Race", Kind = Rosetta.Core.Domain.ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User,
+        };
+        string? offered = null;
+        using var connection = new Rosetta.Core.Backends.Ssh.SshConnection(computing,
+            _ => Task.FromResult(new Rosetta.Core.Backends.Ssh.SshCredentials(new PrivateKeyFile(new MemoryStream(Encoding.ASCII.GetBytes(privateKey))), PinnedFingerprint: null)),
+            (fingerprint, _) => Task.FromResult<string?>(samePinned ? offered = fingerprint : "pinned-by-the-other-connection"),
+            new Rosetta.Core.Backends.Ssh.SshOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new Rosetta.Core.Backends.Ssh.TunnelAdmission());
+        if (samePinned)
+        {
+            Assert.Equal("ok", (await connection.RunAsync("echo ok", null, CancellationToken.None)).Output.Trim());
+            Assert.Equal(offered, connection.HostKeyFingerprint);
+        }
+        else
+        {
+            var refused = await Assert.ThrowsAsync<Rosetta.Core.Backends.BackendUnavailableException>(() => connection.RunAsync("echo ok", null, CancellationToken.None));
+            Assert.Contains("has changed: the platform pinned SHA256:pinned-by-the-other-connection", refused.Message);
+            Assert.Null(connection.HostKeyFingerprint);
+        }
+    }
+
     private static Task<SshClient> ConnectAsync() => DemoSshHost.ConnectAsync();
 }

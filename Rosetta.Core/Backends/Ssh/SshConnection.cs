@@ -22,7 +22,7 @@ public sealed class SshConnection : IDisposable
 {
     private readonly ComputingResource _computing;
     private readonly Func<CancellationToken, Task<SshCredentials>> _credentials;
-    private readonly Func<string, CancellationToken, Task> _pinHostKey;
+    private readonly Func<string, CancellationToken, Task<string?>> _pinHostKey;
     private readonly SshOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
@@ -47,7 +47,7 @@ public sealed class SshConnection : IDisposable
     private readonly TunnelAdmission _admission;
 
     public SshConnection(ComputingResource computing, Func<CancellationToken, Task<SshCredentials>> credentials,
-        Func<string, CancellationToken, Task> pinHostKey, SshOptions options, ILogger logger, TunnelAdmission admission)
+        Func<string, CancellationToken, Task<string?>> pinHostKey, SshOptions options, ILogger logger, TunnelAdmission admission)
     {
         _admission = admission;
         _computing = computing;
@@ -362,12 +362,28 @@ public sealed class SshConnection : IDisposable
             throw;
         }
 
-        HostKeyFingerprint = offered;
         if (credentials.PinnedFingerprint is null && offered is not null)
         {
-            await _pinHostKey(offered, ct);
+            // Another connection to the resource (commands and SFTP connect separately) may have pinned a key
+            // since the credentials were read: this one is kept only if it was offered the same.
+            string? pinned;
+            try
+            {
+                pinned = await _pinHostKey(offered, ct);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+            if (pinned is not null && pinned != offered)
+            {
+                client.Dispose();
+                throw SshFailures.HostKeyChanged(_computing, pinned, offered);
+            }
             _logger.LogInformation("Pinned the host key SHA256:{Fingerprint} of {Host}:{Port}", offered, _computing.Host, _computing.Port);
         }
+        HostKeyFingerprint = offered;
         return client;
     }
 

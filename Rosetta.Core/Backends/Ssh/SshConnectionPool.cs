@@ -79,12 +79,13 @@ public sealed class SshConnectionPool(
         }
     }
 
-    /// <summary>Trust on first use: records the fingerprint only if none is pinned yet.</summary>
-    private async Task PinAsync(string computingId, string fingerprint, CancellationToken ct)
+    /// <summary>Trust on first use: records the fingerprint only if none is pinned yet; answers the one pinned now.</summary>
+    private async Task<string?> PinAsync(string computingId, string fingerprint, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await db.Computing.Where(c => c.Id == computingId && c.HostKeyFingerprint == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.HostKeyFingerprint, fingerprint), ct);
+        return await db.Computing.Where(c => c.Id == computingId).Select(c => c.HostKeyFingerprint).FirstOrDefaultAsync(ct);
     }
 
     public void Dispose()
