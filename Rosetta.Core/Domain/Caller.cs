@@ -11,6 +11,13 @@ public sealed record Caller(string UserId, bool IsAdmin)
 
     /// <summary>Platform-wide objects (no owner) are visible to everyone.</summary>
     public bool CanUse(string? ownerId) => ownerId is null || CanSee(ownerId);
+
+    /// <summary>
+    /// Whether the caller may act through a computing resource's login (start tasks, open its files): a
+    /// platform-wide one's, or their own. A user's resource logs in with that user's SSH key, as them, so not
+    /// even an admin acts through it; admins still see it, and stop and delete what runs there.
+    /// </summary>
+    public bool CanActThrough(ComputingResource computing) => computing.OwnerId is null || computing.OwnerId == UserId;
 }
 
 /// <summary>

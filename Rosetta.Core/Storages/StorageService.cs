@@ -62,8 +62,10 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
             errors.Add("computing", "must be the platform host's engine ('local') for a local storage.");
         else if (kind == StorageKind.Sftp && computing.Kind == ComputingKind.Local)
             errors.Add("computing", "must be an SSH or Slurm resource for an sftp storage.");
-        else if (kind == StorageKind.Sftp && !caller.IsAdmin && computing.OwnerId != caller.UserId)
+        else if (kind == StorageKind.Sftp && computing.OwnerId is null && !caller.IsAdmin)
             errors.Add("computing", "must be one of your own SSH resources: the platform's own login there is not yours to browse with.");
+        else if (kind == StorageKind.Sftp && !caller.CanActThrough(computing))
+            errors.Add("computing", $"'{computing.Name}' is another user's own SSH resource, reached with their key: only they add storages on it.");
         else if (errors.IsValid) NotAHomeForOthers(errors, draft.BasePath!, forEveryone: draft.PlatformWide == true, platformLogin: computing.OwnerId is null);
         if (!errors.IsValid) throw new ValidationException(errors);
 
@@ -95,6 +97,9 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         var storage = await db.Storages.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (storage is null || !caller.CanUse(storage.OwnerId)) return null;
         if (storage.OwnerId is null && !caller.IsAdmin) throw new StorageAccessDeniedException("Only admins change platform-wide storages.");
+        var resource = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct);
+        if (storage.Kind == StorageKind.Sftp && resource is not null && !caller.CanActThrough(resource))
+            throw new OwnerOnlyException(OthersLogin(storage, "changes"));
 
         var errors = new ValidationErrors();
         const string fixedPart = "cannot be changed; add a new storage instead.";
@@ -111,10 +116,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         TextRules.DisplayName(errors, "name", name);
         StorageRules.BasePath(errors, basePath, storage.Kind);
         if (errors.IsValid && basePath != storage.BasePath)
-        {
-            var resourceOwner = await db.Computing.AsNoTracking().Where(c => c.Id == storage.ComputingId).Select(c => new { c.OwnerId }).FirstOrDefaultAsync(ct);
-            NotAHomeForOthers(errors, basePath, forEveryone: storage.OwnerId is null, platformLogin: resourceOwner is { OwnerId: null });
-        }
+            NotAHomeForOthers(errors, basePath, forEveryone: storage.OwnerId is null, platformLogin: resource is { OwnerId: null });
         if (storage.Kind == StorageKind.Local && errors.IsValid && basePath != storage.BasePath) CheckHostFolder(errors, basePath);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
@@ -133,6 +135,9 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         await write.CommitAsync(ct);
         return storage;
     }
+
+    private static string OthersLogin(Storage storage, string verb) =>
+        $"Only its owner {verb} the storage '{storage.Name}': it is on their own SSH resource, reached with their key. An admin can remove it.";
 
     /// <summary>
     /// <c>$HOME</c> is the login's home, with the SSH keys that log in as it: a user's own on their own resource. A
@@ -201,6 +206,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
 
         var computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == storage.ComputingId, ct)
             ?? throw new StorageEntryNotFoundException($"The computing resource of storage '{storage.Name}' no longer exists.");
+        if (!caller.CanActThrough(computing)) throw new OwnerOnlyException(OthersLogin(storage, "opens"));
         var connection = sshConnections.For(computing);
         var sftp = await connection.SftpAsync(ct);
         var home = StorageRules.UsesHome(storage.BasePath) ? HomeOf(sftp, connection) : null;

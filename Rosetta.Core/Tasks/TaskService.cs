@@ -48,6 +48,11 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
             {
                 computing = await db.Computing.AsNoTracking().FirstOrDefaultAsync(c => c.Id == request.Computing, ct);
                 if (computing is null || !caller.CanUse(computing.OwnerId)) { computing = null; errors.Add("computing", $"'{Printable(request.Computing)}' is not one of your computing resources."); }
+                else if (!caller.CanActThrough(computing))
+                {
+                    errors.Add("computing", $"'{computing.Name}' is another user's own resource, reached with their SSH key: only they start tasks on it. An admin can stop and delete its tasks.");
+                    computing = null;
+                }
             }
         }
         if (!errors.IsValid) throw new ValidationException(errors);

@@ -447,6 +447,25 @@ public sealed class PageTests
         Assert.DoesNotContain("private", page.Markup);
     }
 
+    /// <summary>A user's resource logs in with their key, as them: an admin is not offered it.</summary>
+    [Fact]
+    public async Task NewTaskWizard_OffersAnAdminNoOtherUsersResource()
+    {
+        await using var ctx = new DashboardTestContext(admin: true, moreBackends: [new DashboardTestContext.FakeBackend(ComputingKind.Ssh)]);
+        await ctx.EnsureUserAsync("user-2", "bob");
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Computing.Add(new ComputingResource { Id = "c-bobs", Name = "Bob's host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "bob", OwnerId = "user-2" });
+            db.Computing.Add(new ComputingResource { Id = "c-mine", Name = "My host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "me", OwnerId = DashboardTestContext.UserId });
+            await db.SaveChangesAsync();
+        }
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-c-mine]"));
+        Assert.NotEmpty(page.FindAll("[data-test=computing-local]"));
+        Assert.Empty(page.FindAll("[data-test=computing-c-bobs]"));
+    }
+
     [Fact]
     public async Task NewTaskWizard_ValidatesOptionsOnTheFieldWithTheServersRules()
     {

@@ -55,6 +55,7 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             Assert.DoesNotContain((await DockerEngine.InspectTaskContainerAsync(task)).Mounts, m => m.Destination == "/storages/home");
             Assert.Null((string?)unbound["statusDetail"]);
             await TaskApi.StopAndDeleteAsync(client, task);
+            task = null;
 
             // Not bound, a storage claims no path in tasks: one at /storages/home/sub is taken, and stays unbound.
             var sub = await client.PostAsJsonAsync("/api/v1/storages", new { name = "sub", kind = "sftp", computing, basePath = $"$HOME/{mark}", bindPath = "/storages/home/sub", bound = false });
@@ -75,13 +76,22 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
                 Assert.Contains($"on '{name}'", detail); // the resource by its name, as the user knows it
             }
             Assert.Contains("/storages/home/sub would lie in /storages/home", (string?)(await TaskApi.ProblemAsync(nestedBound))["detail"]);
-            // A storage in a folder of the home is the user's to make, on their own resource; an admin's for everyone is not.
+            // A storage in a folder of the home is the user's to make, on their own resource.
             await DemoSshHost.RunAsUserAsync("sh", "-c", $"mkdir -p ~/{mark} && echo in-a-folder > ~/{mark}/seen.txt");
             Assert.Equal(["seen.txt"], await StorageApi.NamesAsync(client, subStorage));
+            // The resource logs in with its owner's key, as them: an admin sees it and its storages, but acts through it in no way.
             using var admin = App.Client(await App.AdminTokenAsync());
-            var forEveryone = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "everyone's", kind = "sftp", computing, basePath = "$HOME/shared", bindPath = "/storages/eh", platformWide = true });
+            var forEveryone = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "everyone's", kind = "sftp", computing, basePath = "/tmp", bindPath = "/storages/eh", platformWide = true });
             Assert.Equal(HttpStatusCode.BadRequest, forEveryone.StatusCode);
-            Assert.Contains("cannot start with $HOME in a storage for everyone", await forEveryone.Content.ReadAsStringAsync());
+            Assert.Contains($"'{name}' is another user's own SSH resource, reached with their key: only they add storages on it.", await forEveryone.Content.ReadAsStringAsync());
+            var browsed = await admin.GetAsync($"/api/v1/storages/{subStorage}/files");
+            Assert.Equal(HttpStatusCode.Forbidden, browsed.StatusCode);
+            Assert.Contains("it is on their own SSH resource, reached with their key", (string?)(await TaskApi.ProblemAsync(browsed))["detail"]);
+            var moved = await admin.PutAsJsonAsync($"/api/v1/storages/{subStorage}", new { basePath = "$HOME/.ssh" });
+            Assert.Equal(HttpStatusCode.Forbidden, moved.StatusCode);
+            var started = await admin.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing });
+            Assert.Equal(HttpStatusCode.BadRequest, started.StatusCode);
+            Assert.Contains("another user's own resource, reached with their SSH key: only they start tasks on it", await started.Content.ReadAsStringAsync());
             task = (string)(await TaskApi.StartAsync(client, new { name = "home bound", software = "hello", computing }))["id"]!;
             var running = await TaskApi.WaitForStatusAsync(client, task, "running");
             var container = await DockerEngine.InspectTaskContainerAsync(task);
@@ -121,6 +131,23 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             });
             Assert.Equal(HttpStatusCode.BadRequest, platformsHome.StatusCode);
             Assert.Contains("cannot start with $HOME on a platform-wide resource", await platformsHome.Content.ReadAsStringAsync());
+        }
+        // On an admin's own resource, the home is theirs: not to give to everyone.
+        var own = await admin.PostAsJsonAsync("/api/v1/computing", new
+        {
+            name = $"admin's host {Guid.NewGuid().ToString("N")[..6]}", kind = "ssh", host = DemoSshHost.Host, port = DemoSshHost.Port, username = DemoSshHost.User, engine = "docker",
+        });
+        Assert.True(own.StatusCode == HttpStatusCode.Created, await own.Content.ReadAsStringAsync());
+        var ownId = (string)JsonNode.Parse(await own.Content.ReadAsStringAsync())!["id"]!;
+        try
+        {
+            var everyone = await admin.PostAsJsonAsync("/api/v1/storages", new { name = "admin's home", kind = "sftp", computing = ownId, basePath = "$HOME/shared", bindPath = "/storages/ah", platformWide = true });
+            Assert.Equal(HttpStatusCode.BadRequest, everyone.StatusCode);
+            Assert.Contains("cannot start with $HOME in a storage for everyone", await everyone.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/computing/{ownId}")).StatusCode);
         }
         // $HOME only at the start, and only for sftp: a 400 that says so.
         var misplaced = await admin.PostAsJsonAsync("/api/v1/storages", new

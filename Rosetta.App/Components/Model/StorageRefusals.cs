@@ -13,7 +13,7 @@ public static class StorageRefusals
 {
     public static bool IsRefusal(Exception e) =>
         e is ValidationException or ConflictException or StorageEntryNotFoundException or ReadOnlyStorageException
-            or StorageLimitException or StorageAccessDeniedException or BackendUnavailableException or IOException;
+            or StorageLimitException or StorageAccessDeniedException or OwnerOnlyException or BackendUnavailableException or IOException;
 
     /// <summary>The refusal as a sentence; Core's field messages ("is required.") get their subject.</summary>
     public static string Describe(Exception e) =>
