@@ -10,8 +10,10 @@ public static class AuthenticationSetup
     /// <summary>The default scheme: a bearer token when the request carries one, else the cookie.</summary>
     public const string CookieOrToken = "CookieOrToken";
 
-    public static IServiceCollection AddRosettaAuthentication(this IServiceCollection services)
+    /// <param name="configuration">Rosetta:PublicUrl: an https address gives the platform's cookies the <c>__Host-</c> prefix.</param>
+    public static IServiceCollection AddRosettaAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
+        var hostOnly = PlatformCookies.HostOnly(configuration);
         services.AddIdentityCore<RosettaUser>(ConfigureIdentity)
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<RosettaDbContext>()
@@ -30,7 +32,8 @@ public static class AuthenticationSetup
 
         services.ConfigureApplicationCookie(o =>
         {
-            o.Cookie.Name = PlatformCookies.Auth;
+            o.Cookie.Name = PlatformCookies.Named(PlatformCookies.Auth, hostOnly);
+            PlatformCookies.Confine(o.Cookie, hostOnly);
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Lax;
             o.LoginPath = "/login";
@@ -48,7 +51,11 @@ public static class AuthenticationSetup
         services.AddSingleton<SignInSessionStore>();
         services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
             .Configure<SignInSessionStore>((o, store) => o.SessionStore = store);
-        services.AddAntiforgery(o => o.Cookie.Name = PlatformCookies.Antiforgery);
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = PlatformCookies.Named(PlatformCookies.Antiforgery, hostOnly);
+            PlatformCookies.Confine(o.Cookie, hostOnly);
+        });
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
         services.AddHostedService<AdminSeeder>();
@@ -131,6 +138,28 @@ public static class PlatformCookies
     public const string Prefix = "rosetta.";
     public const string Auth = "rosetta.auth";
     public const string Antiforgery = "rosetta.af";
+
+    /// <summary>The browser's prefix for a cookie that is Secure, has the path '/' and no Domain, and that no other host can set or shadow.</summary>
+    public const string HostPrefix = "__Host-";
+
+    /// <summary>
+    /// Whether the session and antiforgery cookies are <c>__Host-</c> cookies: when the platform is served over
+    /// https (<see cref="Hosting.PublicUrlScheme"/>). Then a sibling host (another task's, under task hosts) can set
+    /// no cookie of that name for a parent domain, nor a script one of a longer path, that the browser would send
+    /// instead. Over plain http a browser refuses Secure cookies (but on localhost), so the names stay as they are.
+    /// </summary>
+    public static bool HostOnly(IConfiguration configuration) => Hosting.PublicUrlScheme.IsHttps(configuration);
+
+    public static string Named(string name, bool hostOnly) => hostOnly ? HostPrefix + name : name;
+
+    /// <summary>What a <c>__Host-</c> cookie must be; nothing changes otherwise.</summary>
+    public static void Confine(CookieBuilder cookie, bool hostOnly)
+    {
+        if (!hostOnly) return;
+        cookie.SecurePolicy = CookieSecurePolicy.Always;
+        cookie.Path = "/";
+        cookie.Domain = null;
+    }
 
     /// <summary>The <c>name=value</c> parts of a request's Cookie headers, each with its name.</summary>
     public static IEnumerable<(string Name, string Part)> Parts(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>

@@ -14,20 +14,27 @@ namespace Rosetta.App.Hosting;
 /// </summary>
 public static class DashboardPageGuard
 {
-    public static IApplicationBuilder UseDashboardPageGuard(this IApplicationBuilder app) => app.Use((ctx, next) =>
+    public static IApplicationBuilder UseDashboardPageGuard(this IApplicationBuilder app)
+    {
+        var session = PlatformCookies.Named(PlatformCookies.Auth, PlatformCookies.HostOnly(app.ApplicationServices.GetRequiredService<IConfiguration>()));
+        return app.Use((ctx, next) => Guard(ctx, next, session));
+    }
+
+    /// <param name="session">The session cookie's name (<c>__Host-</c> when served over https).</param>
+    private static Task Guard(HttpContext ctx, Func<Task> next, string session)
     {
         var request = ctx.Request;
-        var planted = HasPlantedSession(request.Headers.Cookie);
-        if (planted) ExpirePlantedSessions(ctx);
+        var planted = HasPlantedSession(request.Headers.Cookie, session);
+        if (planted) ExpirePlantedSessions(ctx, session);
         if (request.Headers.Cookie.Count > 0
             && (IsDashboardPage(request.Path) && request.Headers["Sec-Fetch-Dest"].ToString() is { Length: > 0 } destination && destination != "document"
                 || planted
                 || request.Path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase)))
         {
-            request.Headers.Cookie = WithoutSession(request.Headers.Cookie);
+            request.Headers.Cookie = WithoutSession(request.Headers.Cookie, session);
         }
-        return next(ctx);
-    });
+        return next();
+    }
 
     /// <summary>
     /// A planted session cookie stays in the browser: until it went, every page under its path was served
@@ -38,7 +45,7 @@ public static class DashboardPageGuard
     /// Paths are the address as the browser sent it (cookie paths match it encoded), up to the first segment
     /// a cookie attribute cannot carry.
     /// </summary>
-    private static void ExpirePlantedSessions(HttpContext ctx)
+    private static void ExpirePlantedSessions(HttpContext ctx, string session)
     {
         var target = RequestTarget.RawPath(ctx) ?? ctx.Request.Path.ToUriComponent();
         var paths = new List<string>();
@@ -63,7 +70,7 @@ public static class DashboardPageGuard
         }
         foreach (var (domain, cookiePath) in cookies)
         {
-            ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Net.Http.Headers.SetCookieHeaderValue(PlatformCookies.Auth, "")
+            ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Net.Http.Headers.SetCookieHeaderValue(session, "")
             {
                 Path = cookiePath, Domain = domain, Expires = DateTimeOffset.UnixEpoch,
             }.ToString());
@@ -86,8 +93,8 @@ public static class DashboardPageGuard
     /// browser then sends first) next to the real, HttpOnly one, to sign its visitor into another account.
     /// The server sets one only, so a request with two is served as signed out.
     /// </summary>
-    private static bool HasPlantedSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) =>
-        PlatformCookies.Parts(cookieHeaders).Count(c => c.Name == PlatformCookies.Auth) > 1;
+    private static bool HasPlantedSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders, string session) =>
+        PlatformCookies.Parts(cookieHeaders).Count(c => c.Name == session) > 1;
 
     /// <summary>
     /// Everything but the task proxy and share links (task pages), the API and the hub (which take the
@@ -98,6 +105,6 @@ public static class DashboardPageGuard
           || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/_blazor"));
 
     /// <summary>The Cookie header without the session cookie (and its chunks, <c>rosetta.authC1</c>…).</summary>
-    public static string WithoutSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders) => string.Join("; ",
-        PlatformCookies.Parts(cookieHeaders).Where(c => !c.Name.StartsWith(PlatformCookies.Auth, StringComparison.Ordinal)).Select(c => c.Part));
+    private static string WithoutSession(Microsoft.Extensions.Primitives.StringValues cookieHeaders, string session) => string.Join("; ",
+        PlatformCookies.Parts(cookieHeaders).Where(c => !c.Name.StartsWith(session, StringComparison.Ordinal)).Select(c => c.Part));
 }

@@ -28,7 +28,7 @@ public static class RosettaHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 3 * Rosetta.Core.Storages.StoragePath.MaxPathLength + 4 * 1024);
 
         builder.Services.AddRosettaCore(builder.Configuration);
-        builder.Services.AddRosettaAuthentication();
+        builder.Services.AddRosettaAuthentication(builder.Configuration);
         builder.Services.AddRosettaApi();
         builder.Services.AddTaskProxy();
         builder.Services.AddSignalR();
@@ -43,6 +43,7 @@ public static class RosettaHost
 
         var app = builder.Build();
         PathModeExposure.WarnAtStart(app);
+        app.UsePublicUrlScheme(); // before anything asks whether a request is https
         // First: the VNC relay accepts WebSockets on task hosts as well as under /t/{id}/.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         // Requests for a task's own host name (Rosetta:Proxy:TaskHost) never reach the dashboard below.
