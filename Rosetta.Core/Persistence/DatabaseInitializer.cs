@@ -79,5 +79,40 @@ public sealed class DatabaseInitializer(
         if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:") return;
         var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        MakePrivate(Path.GetFullPath(dataSource));
+    }
+
+    /// <summary>
+    /// The database holds password hashes, token hashes and tasks' environments: it is the platform's user's alone
+    /// (SQLite makes files as the umask says, 0644 as a rule). Made empty with that mode when missing (SQLite takes an
+    /// empty file as a new database); SQLite gives its -wal and -shm files the database's mode; those an earlier
+    /// version left open are closed too.
+    /// </summary>
+    private static void MakePrivate(string database)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (!File.Exists(database))
+        {
+            try
+            {
+                using (new FileStream(database, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly })) { }
+            }
+            catch (IOException) when (File.Exists(database))
+            {
+                // Made by another process meanwhile: its mode is set below.
+            }
+        }
+        foreach (var file in new[] { database, database + "-wal", database + "-shm" })
+        {
+            try
+            {
+                if (File.Exists(file)) File.SetUnixFileMode(file, OwnerOnly);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Another user's file (a mounted volume): left as its owner set it.
+            }
+        }
     }
 }
