@@ -133,10 +133,12 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         else if (string.IsNullOrWhiteSpace(fingerprint) || !FingerprintPattern().IsMatch(fingerprint.Trim()))
             errors.Add("fingerprint", "must be the host's OpenSSH SHA256 fingerprint, such as SHA256:abc… (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host prints it).");
         if (!errors.IsValid) throw new ValidationException(errors);
+        var before = computing.HostKeyFingerprint;
         computing.HostKeyFingerprint = Pinned(fingerprint!);
         await db.SaveChangesAsync(ct);
-        // The connection is left as it is: every connect reads the pinned key afresh, and one that works keeps
-        // its tunnels (closing it would move them to new ports the tasks' records do not know yet).
+        // What is connected was checked against the key before: it must not go on under a key no longer trusted.
+        // The same key again leaves the connection (and the tasks' tunnels) as it is.
+        if (computing.HostKeyFingerprint != before) await connections.ReconnectUnderNewPinAsync(computing);
         return true;
     }
 

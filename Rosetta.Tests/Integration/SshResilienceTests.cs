@@ -102,6 +102,47 @@ public sealed class SshResilienceTests
         }
     }
 
+    /// <summary>
+    /// A new pin counts for the connection already made too: it was checked against the key before, and goes on under
+    /// a key no longer trusted only until the pin changes (it kept serving the proxy and passing the connection test).
+    /// </summary>
+    [Fact]
+    public async Task TrustingAnotherKeyDropsTheLiveConnectionWhichComesBackOnlyUnderTheHostsOwnKey()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Ssh:PollIntervalSeconds"] = "1" });
+        var instance = app.InstanceId;
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            await using var sshd = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "pinned host", kind = "ssh", host = "127.0.0.1", port = sshd.Port, username = DemoSshHost.User });
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+            await TaskApi.WaitForInterfaceAsync(user, id, seconds: 20);
+            var hostsKey = await sshd.FingerprintAsync();
+            var notTheHosts = "SHA256:" + new string('A', 43);
+
+            Assert.Equal(HttpStatusCode.NoContent, (await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = notTheHosts })).StatusCode);
+            var test = (await (await user.PostAsync($"/api/v1/computing/{computing}/test", null)).Content.ReadFromJsonAsync<JsonObject>())!;
+            Assert.False((bool)test["ok"]!, test.ToJsonString());
+            Assert.Contains($"offered {hostsKey}", (string?)test["message"]);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            HttpStatusCode proxied;
+            while ((proxied = (await user.GetAsync($"/t/{id}/")).StatusCode) == HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.NotEqual(HttpStatusCode.OK, proxied); // the tunnel went with the connection
+
+            Assert.Equal(HttpStatusCode.NoContent, (await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = hostsKey })).StatusCode);
+            await TaskApi.WaitForInterfaceAsync(user, id, seconds: 30);
+            Assert.True((bool)(await (await user.PostAsync($"/api/v1/computing/{computing}/test", null)).Content.ReadFromJsonAsync<JsonObject>())!["ok"]!);
+            await TaskApi.StopAndDeleteAsync(user, id);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
     [Fact]
     public async Task AConnectionThatSilentlyStopsCarryingAnythingIsGivenUpAndTheInterfaceComesBack()
     {

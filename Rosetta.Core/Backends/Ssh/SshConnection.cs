@@ -286,6 +286,27 @@ public sealed class SshConnection : IDisposable
         _ = Task.Run(sftp.Dispose, CancellationToken.None); // may wait on its dead socket
     }
 
+    /// <summary>
+    /// Another host key was trusted for the resource: what is connected was checked against the one before. Both
+    /// clients are dropped at once (the tunnels' forwarded ports stop with the command client), and the connection is
+    /// made again, checked against the new pin: at once when tunnels are open (restored on their ports), else with the
+    /// next command. A host that does not offer the new key is refused, as any changed key is.
+    /// </summary>
+    public async Task ReconnectUnderNewPinAsync()
+    {
+        if (_client is { } client)
+        {
+            _givenUp = client;
+            await Task.Run(client.Dispose, CancellationToken.None);
+        }
+        if (_sftp is { } sftp)
+        {
+            _sftpGivenUp = sftp;
+            await Task.Run(sftp.Dispose, CancellationToken.None);
+        }
+        OnConnectionError(new SshConnectionException("Another host key was trusted."));
+    }
+
     /// <summary>Whether an SFTP client can be used: connected, and not disposed by a reconnection meanwhile.</summary>
     public static bool IsUsable(SftpClient sftp)
     {
