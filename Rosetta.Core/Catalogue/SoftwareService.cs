@@ -59,6 +59,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
         if (existing is null || !CanEdit(caller, existing)) return false;
         var errors = new ValidationErrors();
+        if (draft.Id is not null && draft.Id != id) errors.Add("id", "cannot be changed: tasks and links name the software by it. Add a new entry instead.");
         var updated = Validate(draft with { Id = id }, errors);
         if (!errors.IsValid) throw new ValidationException(errors);
         var (owner, created) = (existing.OwnerId, existing.CreatedAt);

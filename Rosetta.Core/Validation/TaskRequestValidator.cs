@@ -83,7 +83,7 @@ public static partial class TaskRequestValidator
     /// <summary>Variables the platform sets itself for this software; a user may not override them.</summary>
     public static HashSet<string> PlatformManagedVariables(Software software)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal) { Backends.ContainerSpecFactory.StoragesEnv };
         if (software.SecretEnv is { } secret) names.Add(secret);
         if (software.ViewOnlySecretEnv is { } viewOnly) names.Add(viewOnly);
         if (software.BasePathEnv is { } basePath) names.Add(basePath);

@@ -22,8 +22,16 @@ public static partial class TextRules
             errors.Add(field, $"is {value.Length} characters long; use at most {MaxDisplayNameLength}.");
         if (value.Any(char.IsControl))
             errors.Add(field, "must not contain control characters such as tabs or line breaks.");
+        if (value.Any(IsDirectionOverride))
+            errors.Add(field, "must not contain text-direction overrides (U+202A–U+202E, U+2066–U+2069): they make a name read as another, and what follows it in a list too.");
         if (!IsWellFormed(value)) errors.Add(field, BrokenCharacter);
     }
+
+    /// <summary>
+    /// Bidirectional embeddings, overrides and isolates: a right-to-left override shows "evil‮txt.exe" as "evilexe.txt".
+    /// The marks (U+200E, U+200F) that right-to-left scripts need in mixed text stay allowed.
+    /// </summary>
+    private static bool IsDirectionOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     public const string BrokenCharacter = "holds half of a character (a lone UTF-16 surrogate, as a bad copy and paste leaves): type it again.";
 

@@ -535,6 +535,10 @@ public sealed class ApiTests(PlatformFixture platform)
         var edited = await owner.PutAsJsonAsync($"/api/v1/software/{software}", new { name = "My app v2", image = "rosetta/hello", interfacePort = 8081 });
         Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
         Assert.Equal(8081, (int)(await edited.Content.ReadFromJsonAsync<JsonObject>())!["interfacePort"]!);
+        var renamed = await owner.PutAsJsonAsync($"/api/v1/software/{software}", new { id = "another-id", name = "My app v3", image = "rosetta/hello", interfacePort = 8081 });
+        Assert.Equal(HttpStatusCode.BadRequest, renamed.StatusCode); // it was ignored without a word
+        Assert.Contains("cannot be changed", await renamed.Content.ReadAsStringAsync());
+        Assert.Equal("My app v2", (string?)(await owner.GetFromJsonAsync<JsonObject>($"/api/v1/software/{software}"))!["name"]);
         Assert.Equal(HttpStatusCode.NotFound, (await other.DeleteAsync($"/api/v1/software/{software}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await owner.DeleteAsync("/api/v1/software/jupyter")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await owner.PutAsJsonAsync("/api/v1/software/jupyter", new { name = "Mine", image = "x/y", interfacePort = 1 })).StatusCode);

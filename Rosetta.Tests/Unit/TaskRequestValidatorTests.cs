@@ -81,9 +81,10 @@ public sealed class TaskRequestValidatorTests
     [Fact]
     public void PlatformManagedVariablesCannotBeOverridden()
     {
-        var errors = Validate(new TaskOptions { Env = new() { ["JUPYTER_TOKEN"] = "guessable", ["BASE_URL"] = "/" } }).ToDictionary();
+        var errors = Validate(new TaskOptions { Env = new() { ["JUPYTER_TOKEN"] = "guessable", ["BASE_URL"] = "/", ["ROSETTA_STORAGES"] = "/etc" } }).ToDictionary();
         Assert.True(errors.ContainsKey("options.env.JUPYTER_TOKEN"));
         Assert.True(errors.ContainsKey("options.env.BASE_URL"));
+        Assert.Equal(["is set by the platform for this software and cannot be overridden."], errors["options.env.ROSETTA_STORAGES"]); // it was dropped without a word
 
         var desktop = BundledCatalogue.Software().Single(s => s.Id == "desktop");
         var forDesktop = new ValidationErrors();

@@ -23,4 +23,25 @@ public sealed class TextRulesTests
         TextRules.DisplayName(errors, "name", "Anna\ud800");
         Assert.Equal(TextRules.BrokenCharacter, Assert.Single(errors.ToDictionary()["name"]));
     }
+
+    [Theory]
+    [InlineData("report\u202Etxt.exe")] // right-to-left override: shows as "reportexe.txt"
+    [InlineData("a\u202Ab")]
+    [InlineData("a\u2066b\u2069")]
+    public void ADisplayNameWithATextDirectionOverrideIsRefused(string name)
+    {
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", name);
+        Assert.StartsWith("must not contain text-direction overrides", Assert.Single(errors.ToDictionary()["name"]));
+    }
+
+    [Theory]
+    [InlineData("\u05E9\u05DC\u05D5\u05DD \u200Fdata")] // Hebrew with a right-to-left mark
+    [InlineData("数据 📓 Ünïcode")]
+    public void ADisplayNameInAnyScriptPasses(string name)
+    {
+        var errors = new ValidationErrors();
+        TextRules.DisplayName(errors, "name", name);
+        Assert.True(errors.IsValid);
+    }
 }
