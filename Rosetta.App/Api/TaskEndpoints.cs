@@ -32,9 +32,12 @@ public static class TaskEndpoints
                 service.RequestStop(user.ToCaller(), id) ? Results.Accepted($"/api/v1/tasks/{id}") : NotFound(id))
             .WithSummary("Ask the task to stop; it reaches 'stopped' shortly.").Produces(202).ProducesProblem(404);
 
-        tasks.MapDelete("/{id}", async (string id, ClaimsPrincipal user, TaskService service, CancellationToken ct) =>
-                await service.DeleteAsync(user.ToCaller(), id, ct) ? Results.NoContent() : NotFound(id))
-            .WithSummary("Delete a task that no longer runs (409 while it runs).").Produces(204).ProducesProblem(404).ProducesProblem(409);
+        tasks.MapDelete("/{id}", async (string id, bool? evenUnreachable, ClaimsPrincipal user, TaskService service, CancellationToken ct) =>
+                await service.DeleteAsync(user.ToCaller(), id, ct, evenUnreachable == true) ? Results.NoContent() : NotFound(id))
+            .WithSummary("Delete a task that no longer runs (409 while it runs or stops; 503 while its resource cannot be reached). " +
+                "With evenUnreachable=true, also a task stopping on a resource that cannot be reached, or whose container cannot be removed: " +
+                "its container is removed if the resource answers again.")
+            .Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(503);
 
         tasks.MapGet("/{id}/secret", (string id, ClaimsPrincipal user, TaskService service) =>
             {

@@ -167,6 +167,7 @@ public sealed partial class TaskMonitor
             .ToList();
         var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
         StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
+        RemoveForgotten(computing, observed.Values);
         before.RemoveAll(t => t.Status.IsFinal());
 
         foreach (var task in before)
@@ -205,6 +206,32 @@ public sealed partial class TaskMonitor
                     await backend.RemoveAsync(computing, container.BackendId, ct);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Removes the containers (or jobs) of this platform whose tasks it no longer has: tasks deleted while their
+    /// resource could not be reached (<see cref="RemoveAsync"/>), whose containers may have run on all the while.
+    /// In the background, like <see cref="StopLeftovers"/>.
+    /// </summary>
+    private void RemoveForgotten(ComputingResource computing, IEnumerable<ObservedContainer> observed)
+    {
+        foreach (var container in observed)
+        {
+            if (Get(container.TaskId) is not null || _removing.ContainsKey(container.TaskId)) continue;
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await BackendFor(computing.Kind).RemoveAsync(computing, container.BackendId, CancellationToken.None);
+                    logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", container.BackendId, container.TaskId, computing.Id);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    logger.LogWarning(e, "Could not remove container {BackendId} of the deleted task {TaskId} from {Computing}; the next reconciliation tries again",
+                        container.BackendId, container.TaskId, computing.Id);
+                }
+            }, CancellationToken.None);
         }
     }
 

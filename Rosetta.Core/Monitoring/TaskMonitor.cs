@@ -271,8 +271,16 @@ public sealed partial class TaskMonitor(
     /// <summary>Tasks being deleted: the engine's "destroy" of their container is the platform's own doing.</summary>
     private readonly ConcurrentDictionary<string, byte> _removing = new();
 
+    /// <summary>How long a removal that goes on without the resource tries to reach it first (beyond an SSH connect timeout).</summary>
+    private static readonly TimeSpan ForgetWait = TimeSpan.FromSeconds(15);
+
     /// <summary>Removes a finished task's container and row.</summary>
-    public async Task RemoveAsync(TaskRecord task, CancellationToken ct)
+    /// <param name="evenUnreachable">
+    /// The row goes even when the resource cannot be reached to remove the container: the reconciliation removes
+    /// the container once the resource answers again (<see cref="RemoveForgotten"/>).
+    /// </param>
+    /// <exception cref="BackendUnavailableException">The resource cannot be reached (unless <paramref name="evenUnreachable"/>).</exception>
+    public async Task RemoveAsync(TaskRecord task, CancellationToken ct, bool evenUnreachable = false)
     {
         _removing[task.Id] = 0;
         try
@@ -280,7 +288,17 @@ public sealed partial class TaskMonitor(
             var computing = await FindComputingAsync(task.ComputingId, ct);
             if (computing is not null)
             {
-                await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), ct);
+                try
+                {
+                    using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    if (evenUnreachable) limit.CancelAfter(ForgetWait);
+                    await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), limit.Token);
+                }
+                catch (Exception e) when (evenUnreachable && !ct.IsCancellationRequested && e is BackendUnavailableException or OperationCanceledException)
+                {
+                    logger.LogWarning("Task {TaskId} forgotten while {Computing} cannot be reached; its container goes when it answers: {Reason}",
+                        task.Id, computing.Id, e.Message);
+                }
             }
             // Under the task's lock: an update saved just before the row goes must not publish it again after.
             var gate = _locks.GetOrAdd(task.Id, _ => new SemaphoreSlim(1, 1));

@@ -121,17 +121,36 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
     }
 
     /// <summary>Deletes a task that no longer runs, with its container. False: no such task.</summary>
-    /// <exception cref="ConflictException">The task is still active.</exception>
-    public async Task<bool> DeleteAsync(Caller caller, string taskId, CancellationToken ct)
+    /// <param name="evenUnreachable">
+    /// Also when its resource cannot be reached (a host gone for good), and then also a task still stopping there:
+    /// its container is removed if the resource ever answers again.
+    /// </param>
+    /// <exception cref="ConflictException">The task is still active (or stopping, unless <paramref name="evenUnreachable"/>).</exception>
+    /// <exception cref="BackendUnavailableException">The resource cannot be reached (unless <paramref name="evenUnreachable"/>); the message says how to go on.</exception>
+    public async Task<bool> DeleteAsync(Caller caller, string taskId, CancellationToken ct, bool evenUnreachable = false)
     {
         var task = Find(caller, taskId);
         if (task is null) return false;
-        if (task.Status.IsActive())
+        if (task.Status == TaskState.Stopping && !evenUnreachable)
+            throw new ConflictException($"Task '{task.Name}' is stopping: the platform finishes the stop as soon as its resource answers. " +
+                $"If it never will (a host gone for good), delete the task without it ({ForgetHint}).");
+        if (task.Status.IsActive() && task.Status != TaskState.Stopping)
             throw new ConflictException($"Task '{task.Name}' is {task.Status.ToWire()}; stop it before deleting it.");
-        await monitor.RemoveAsync(task, ct);
+        try
+        {
+            await monitor.RemoveAsync(task, ct, evenUnreachable);
+        }
+        catch (BackendUnavailableException e)
+        {
+            throw new BackendUnavailableException($"{e.Message} The task's container could not be removed, so the task stays. " +
+                $"If the resource will not answer again, delete the task without it ({ForgetHint}).", e);
+        }
         await shares.ForgetAsync(task.Id, ct);
         return true;
     }
+
+    /// <summary>How a person deletes a task whose resource cannot be reached: the page's button, or the API's parameter.</summary>
+    private const string ForgetHint = "\"Delete anyway\" on the task's page, or DELETE …?evenUnreachable=true; its container goes if the resource ever answers again";
 
     /// <summary>The task's output; see <see cref="ITaskBackend.ReadLogsAsync"/>.</summary>
     public async IAsyncEnumerable<LogLine> ReadLogsAsync(TaskRecord task, int? tail, bool follow,

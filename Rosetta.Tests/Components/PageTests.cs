@@ -59,6 +59,29 @@ public sealed class PageTests
         Assert.False(page.Find("[data-test=delete]").HasAttribute("disabled"));
     }
 
+    /// <summary>A delete that cannot reach the task's resource says so, and offers to delete the task without it.</summary>
+    [Fact]
+    public async Task TaskDetail_DeletesATaskWithoutAResourceThatCannotBeReachedAfterAsking()
+    {
+        await using var ctx = new DashboardTestContext();
+        var task = await ctx.AddTaskAsync("on a gone host", TaskState.Stopped);
+        ctx.Backend.Removing = _ => Task.FromException(new Rosetta.Core.Backends.BackendUnavailableException("127.0.0.1:2299 refused the connection."));
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=delete-anyway]")));
+
+        page.Find("[data-test=delete]").Click();
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=delete-anyway]"));
+        Assert.NotNull(ctx.Monitor.Get(task.Id));
+        Assert.Contains(ctx.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars, s => s.Message?.Contains("the task stays") == true);
+
+        page.Find("[data-test=delete-anyway]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("cannot be reached. Delete 'on a gone host' without it?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Delete anyway").Click();
+        page.WaitForAssertion(() => Assert.Null(ctx.Monitor.Get(task.Id)), TimeSpan.FromSeconds(20));
+    }
+
     /// <summary>A stop that failed says so on the task and asks to stop again: the button is there for it.</summary>
     [Fact]
     public async Task TaskDetail_StopsAgainATaskWhoseStopFailed()

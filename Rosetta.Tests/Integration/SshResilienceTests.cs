@@ -143,6 +143,54 @@ public sealed class SshResilienceTests
         }
     }
 
+    /// <summary>
+    /// A host that went away for good left its task stopping for ever, and neither the task nor the resource could be
+    /// removed. The owner deletes the task without it; if the host comes back after all, its container goes.
+    /// </summary>
+    [Fact]
+    public async Task ATaskStoppingOnAHostThatWentAwayIsDeletedWithoutItAndItsContainerGoesWhenTheHostComesBack()
+    {
+        await using var app = new RosettaAppFactory(settings: new Dictionary<string, string?> { ["Rosetta:Ssh:PollIntervalSeconds"] = "1" });
+        var instance = app.InstanceId;
+        try
+        {
+            using var user = await app.NewUserClientAsync();
+            await using var sshd = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "vanishing host", kind = "ssh", host = "127.0.0.1", port = sshd.Port, username = DemoSshHost.User });
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+
+            sshd.Kill();
+            await TaskApi.WaitForComputingStateAsync(user, computing, "unreachable");
+            (await user.PostAsync($"/api/v1/tasks/{id}/stop", null)).EnsureSuccessStatusCode();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            JsonObject task;
+            while (((string?)(task = await TaskApi.GetAsync(user, id))["statusDetail"] ?? "Stop requested") == "Stop requested" && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.Equal("stopping", (string?)task["status"]); // for as long as the host is away
+            Assert.Contains("refused", (string?)task["statusDetail"]);
+
+            var refused = await user.DeleteAsync($"/api/v1/tasks/{id}");
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains("evenUnreachable=true", (string?)(await TaskApi.ProblemAsync(refused))["detail"]);
+            Assert.Equal(HttpStatusCode.Conflict, (await user.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode); // it has a task
+            Assert.Equal(HttpStatusCode.BadRequest, (await user.DeleteAsync($"/api/v1/tasks/{id}?evenUnreachable=maybe")).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await user.DeleteAsync($"/api/v1/tasks/{id}?evenUnreachable=true")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync($"/api/v1/tasks/{id}")).StatusCode);
+            Assert.NotNull(await DockerEngine.FindTaskContainerAsync(id)); // still on the host, which nobody could ask
+
+            await sshd.StartAsync();
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            while (await DockerEngine.FindTaskContainerAsync(id) is not null && DateTime.UtcNow < deadline) await Task.Delay(250);
+            Assert.Null(await DockerEngine.FindTaskContainerAsync(id));
+            Assert.Equal(HttpStatusCode.NoContent, (await user.DeleteAsync($"/api/v1/computing/{computing}")).StatusCode);
+        }
+        finally
+        {
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
     [Fact]
     public async Task AConnectionThatSilentlyStopsCarryingAnythingIsGivenUpAndTheInterfaceComesBack()
     {

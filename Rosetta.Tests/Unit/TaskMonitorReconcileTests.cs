@@ -120,6 +120,49 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         Assert.Null(stopped.Error);
     }
 
+    /// <summary>
+    /// A host gone for good: the stop never finishes, and neither the task nor (because of it) the resource could be
+    /// removed. The owner deletes it without the resource; its container goes once the resource answers again.
+    /// </summary>
+    [Fact]
+    public async Task ATaskStoppingOnAResourceThatCannotBeReachedIsDeletedWithoutItAndItsContainerGoesWhenItAnswers()
+    {
+        var quiet = await QuietBackendAsync();
+        var task = await _ctx.AddTaskAsync("on a gone host", TaskState.Running);
+        var gone = new BackendUnavailableException("127.0.0.1:2299 refused the connection.");
+        Backend.StopFailure = gone;
+        await _ctx.Monitor.StopAsync(task.Id, CancellationToken.None);
+        Assert.Equal(TaskState.Stopping, _ctx.Monitor.Get(task.Id)!.Status);
+        var tasks = _ctx.Services.GetRequiredService<Rosetta.Core.Tasks.TaskService>();
+        var owner = new Caller(DashboardTestContext.UserId, IsAdmin: false);
+
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => tasks.DeleteAsync(owner, task.Id, CancellationToken.None));
+        Assert.Contains("If it never will (a host gone for good), delete the task without it", refused.Message);
+        var removals = new List<string>();
+        Backend.Removing = backendId => { lock (removals) removals.Add(backendId); return Task.FromException(gone); };
+        Assert.True(await tasks.DeleteAsync(owner, task.Id, CancellationToken.None, evenUnreachable: true));
+        Assert.Null(_ctx.Monitor.Get(task.Id));
+
+        // The resource answers again, and still runs the container of the task that is no more.
+        Backend.Removing = backendId => { lock (removals) removals.Add(backendId); return Task.CompletedTask; };
+        quiet.Listing = _ => Task.FromResult<IReadOnlyList<ObservedContainer>>([new ObservedContainer(task.Id, task.BackendId!, ContainerRunState.Running, null, null, null, null)]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _ctx.Monitor.ReconcileAsync(_local, timeout.Token);
+        while (removals.Count < 2 && !timeout.IsCancellationRequested) await Task.Delay(20);
+        lock (removals) Assert.Equal([task.BackendId!, task.BackendId!], removals); // tried at the delete, done now
+    }
+
+    [Fact]
+    public async Task AFinishedTaskWhoseContainerCannotBeRemovedStaysAndSaysHowToDeleteItWithoutTheResource()
+    {
+        var task = await _ctx.AddTaskAsync("stopped on a gone host", TaskState.Stopped);
+        Backend.Removing = _ => Task.FromException(new BackendUnavailableException("127.0.0.1:2299 refused the connection."));
+        var tasks = _ctx.Services.GetRequiredService<Rosetta.Core.Tasks.TaskService>();
+        var refused = await Assert.ThrowsAsync<BackendUnavailableException>(() => tasks.DeleteAsync(new Caller(DashboardTestContext.UserId, false), task.Id, CancellationToken.None));
+        Assert.StartsWith("127.0.0.1:2299 refused the connection. The task's container could not be removed, so the task stays.", refused.Message);
+        Assert.NotNull(_ctx.Monitor.Get(task.Id));
+    }
+
     [Fact]
     public async Task AStopTheEngineRefusesLeavesTheTaskStoppingWithTheReasonAndStoppingAgainRetries()
     {

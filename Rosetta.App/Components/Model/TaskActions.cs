@@ -11,6 +11,17 @@ public static class TaskActions
 
     public static string StopLabel(TaskRecord t) => t.Status == TaskState.Stopping ? "Stop again" : "Stop";
     public static bool CanDelete(TaskRecord t) => t.Status.IsFinal();
+
+    /// <summary>
+    /// A task whose resource cannot be reached (a host gone for good) is deleted without it, also while it is still
+    /// stopping there: its container goes if the resource ever answers again.
+    /// </summary>
+    public static bool CanDeleteAnyway(TaskRecord t, bool resourceUnreachable) =>
+        resourceUnreachable && (t.Status == TaskState.Stopping || t.Status.IsFinal());
+
+    public static string DeleteAnywayQuestion(TaskRecord t, string computingName) =>
+        $"'{computingName}' cannot be reached. Delete '{t.Name}' without it? Its logs go now; its container, if it still runs there, " +
+        "is removed when the resource answers again. Files in its storages stay. This cannot be undone.";
     public static bool HasLogs(TaskRecord t) => t.BackendId is not null;
 
     /// <summary>
