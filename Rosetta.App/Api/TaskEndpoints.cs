@@ -62,6 +62,8 @@ public static class TaskEndpoints
                     await foreach (var _ in service.ReadLogsAsync(task, 0, false, ctx.RequestAborted)) { }
                     return Results.Empty;
                 }
+                // A followed log never ends by itself: it ends with the token, session or account that opened it.
+                using var ended = CredentialEnds.AbortWith(ctx, user);
                 // Lines are written as they come: a follower sees output live, a large log never sits in memory.
                 // Flushed only by what is read: an unreachable backend fails before anything is sent, so the
                 // answer is still a 503 (a writer disposed on the way out would send an empty 200 first).

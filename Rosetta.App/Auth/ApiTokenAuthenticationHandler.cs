@@ -23,6 +23,9 @@ public sealed class ApiTokenAuthenticationHandler(
 {
     public const string SchemeName = "ApiToken";
 
+    /// <summary>The claim naming the token that authenticated the request (<see cref="ApiTokenService.EndOf"/>).</summary>
+    public const string TokenIdClaim = "rosetta:api-token";
+
     public static bool HasBearer(HttpRequest request) =>
         request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
@@ -30,12 +33,14 @@ public sealed class ApiTokenAuthenticationHandler(
     {
         if (!HasBearer(Request)) return AuthenticateResult.NoResult();
         var secret = Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
-        var userId = await tokens.ValidateAsync(secret, Context.RequestAborted);
-        if (userId is null) return AuthenticateResult.Fail("The API token is unknown or revoked.");
-        var principal = await ActivePrincipalAsync(userId, cache, users, principals);
-        return principal is null
-            ? AuthenticateResult.Fail("The token's user is disabled.")
-            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        var token = await tokens.ValidateAsync(secret, Context.RequestAborted);
+        if (token is null) return AuthenticateResult.Fail("The API token is unknown or revoked.");
+        var principal = await ActivePrincipalAsync(token.UserId, cache, users, principals);
+        if (principal is null) return AuthenticateResult.Fail("The token's user is disabled.");
+        // The cached user's identities, shared, plus one that names this token (the cached ones are never changed).
+        var withToken = new ClaimsPrincipal(principal.Identities);
+        withToken.AddIdentity(new ClaimsIdentity([new Claim(TokenIdClaim, token.TokenId)]));
+        return AuthenticateResult.Success(new AuthenticationTicket(withToken, SchemeName));
     }
 
     /// <summary>

@@ -14,4 +14,7 @@ public static class CallerExtensions
 
     /// <summary>The id of the dashboard session (<see cref="SignInSessionStore"/>) that authenticated the user; null for an API token.</summary>
     public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(SignInSessionStore.SessionIdClaim);
+
+    /// <summary>The id of the API token that authenticated the user; null for a dashboard session.</summary>
+    public static string? ApiTokenId(this ClaimsPrincipal user) => user.FindFirstValue(ApiTokenAuthenticationHandler.TokenIdClaim);
 }

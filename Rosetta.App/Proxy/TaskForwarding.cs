@@ -83,7 +83,8 @@ public static class TaskForwarding
     /// </param>
     /// <param name="session">The owner's dashboard session that let the request in (none for an API token or
     /// a share link): the connection ends with it too, when the owner logs out.</param>
-    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, ShareLink? share, string? session)
+    /// <param name="apiToken">The owner's API token that let the request in: the connection ends when it is revoked.</param>
+    public static async Task ForwardAsync(HttpContext ctx, TaskRecord task, bool onTaskHost, ShareLink? share, string? session, string? apiToken = null)
     {
         var services = ctx.RequestServices;
         // Checked once per request, so a WebSocket (or a long download) would outlive a link's revocation
@@ -99,6 +100,7 @@ public static class TaskForwarding
         using var accountEnded = accountEnd.Register(ctx.Abort);
         using var linkEnded = share is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(share).Register(ctx.Abort);
         using var sessionEnded = session is null ? default : services.GetRequiredService<SessionEnds>().EndOf(session).Register(ctx.Abort);
+        using var tokenEnded = apiToken is null ? default : services.GetRequiredService<Rosetta.Core.Security.ApiTokenService>().EndOf(apiToken).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

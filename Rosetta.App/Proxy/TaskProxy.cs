@@ -155,7 +155,8 @@ public static class TaskProxy
             ctx.Response.Redirect($"/t/{task.Id}/{ctx.Request.QueryString}");
             return;
         }
-        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, share?.Link, owner ? auth.Principal!.SessionId() : null);
+        await TaskForwarding.ForwardAsync(ctx, task, onTaskHost: false, share?.Link, owner ? auth.Principal!.SessionId() : null,
+            owner ? auth.Principal!.ApiTokenId() : null);
     }
 
     /// <summary>

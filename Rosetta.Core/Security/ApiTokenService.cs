@@ -26,7 +26,17 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
     /// <summary>Validated tokens by hash.</summary>
     private readonly ShortLivedCache<string, ValidToken> _validated = new(ValidationCacheTime);
 
-    private sealed record ValidToken(string UserId, string TokenId);
+    /// <summary>A valid token: whose it is, and which (for <see cref="EndOf"/>).</summary>
+    public sealed record ValidToken(string UserId, string TokenId);
+
+    /// <summary>Per token, cancelled when it is revoked; kept cancelled, so a request let in just before still ends.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _ends = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Cancelled when the token is revoked. A request is let in once; what it keeps open after (a followed log, a
+    /// task interface's WebSocket) ties itself to this, so it does not outlive the token.
+    /// </summary>
+    public CancellationToken EndOf(string tokenId) => _ends.GetOrAdd(tokenId, _ => new CancellationTokenSource()).Token;
 
     public sealed record Issued(ApiToken Token, string Secret);
 
@@ -51,8 +61,8 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         return new Issued(token, secret);
     }
 
-    /// <summary>The user id a token belongs to, or null for an unknown or revoked token.</summary>
-    public async Task<string?> ValidateAsync(string secret, CancellationToken ct)
+    /// <summary>Whose token it is and which, or null for an unknown or revoked token.</summary>
+    public async Task<ValidToken?> ValidateAsync(string secret, CancellationToken ct)
     {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         var hash = TaskSecrets.HashOf(secret);
@@ -69,7 +79,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
             }
             return new ValidToken(token.UserId, token.Id);
         });
-        return valid?.UserId;
+        return valid;
     }
 
     public async Task<IReadOnlyList<ApiToken>> ListAsync(string userId, CancellationToken ct)
@@ -86,6 +96,7 @@ public sealed class ApiTokenService(IDbContextFactory<RosettaDbContext> dbFactor
         var updated = await db.ApiTokens.Where(t => t.Id == tokenId && t.UserId == userId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, DateTime.UtcNow), ct);
         _validated.InvalidateWhere(valid => valid.TokenId == tokenId);
+        if (updated > 0) await _ends.GetOrAdd(tokenId, _ => new CancellationTokenSource()).CancelAsync();
         return updated > 0;
     }
 

@@ -69,6 +69,60 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
     }
 
     /// <summary>
+    /// Revoking an API token ends what it opened, as logging out ends a session's: a followed log and a task
+    /// interface's WebSocket were let in once and went on after the revocation. The user's other token goes on.
+    /// </summary>
+    [Fact]
+    public async Task RevokingAnApiTokenEndsTheFollowedLogAndTheWebSocketItOpened()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        var name = "rv" + Guid.NewGuid().ToString("N")[..8];
+        using var api = await App.NewUserClientAsync(name);
+        var registered = await api.PostAsJsonAsync("/api/v1/software", new
+        {
+            name = "WebSocket echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
+        });
+        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = (string)(await TaskApi.StartAsync(api, new { software, computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(api, id, "running");
+            var token = await App.TokenAsync(name, "password-" + name);
+            using var streams = App.Client(token);
+            using var log = await streams.GetAsync($"/api/v1/tasks/{id}/logs?follow=true", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, log.StatusCode);
+            await using var lines = await log.Content.ReadAsStreamAsync();
+            using var socket = await HeldWebSockets.OpenAsync(new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/echo"), authorization: "Bearer " + token);
+            Assert.Equal("hello", await EchoAsync(socket, "hello"));
+            using var other = await HeldWebSockets.OpenAsync(new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/echo"), authorization: api.DefaultRequestHeaders.Authorization!.ToString());
+
+            var tokens = (await api.GetFromJsonAsync<JsonArray>("/api/v1/tokens"))!;
+            var tokenId = (string)tokens.Single(t => token.StartsWith((string)t!["prefix"]!, StringComparison.Ordinal))!["id"]!;
+            Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/tokens/{tokenId}")).StatusCode);
+
+            await HeldWebSockets.AssertEndsAsync(socket);
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            {
+                var buffer = new byte[64 * 1024];
+                var ended = false;
+                while (!ended && !timeout.IsCancellationRequested)
+                {
+                    try { ended = await lines.ReadAsync(buffer, timeout.Token) == 0; }
+                    catch (IOException) { ended = true; }
+                    catch (HttpRequestException) { ended = true; }
+                    catch (OperationCanceledException) when (timeout.IsCancellationRequested) { }
+                }
+                Assert.True(ended, "The followed log was still open 15 s after its token was revoked.");
+            }
+            Assert.Equal("still here", await EchoAsync(other, "still here")); // the other token's
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    /// <summary>
     /// A session cookie planted in someone's browser (a sibling task host can set one for the parent domain)
     /// is not renewed for them when they sign in: the sign-in starts a session of its own, and the planted
     /// one still speaks only for its planter.
