@@ -8,6 +8,9 @@ public sealed class ComputingResource
     public ComputingKind Kind { get; set; }
     public string? Host { get; set; }
     public int Port { get; set; } = 22;
+
+    /// <summary>Host and port as messages show them: an IPv6 address in brackets (<c>[::1]:22</c>), so the port reads as one.</summary>
+    public string Address => Host is { } host && host.Contains(':') ? $"[{host}]:{Port}" : $"{Host}:{Port}";
     public string? Username { get; set; }
     public ContainerEngineKind Engine { get; set; } = ContainerEngineKind.Docker;
     /// <summary>SHA-256 fingerprint of the SSH host key, pinned on first connection.</summary>

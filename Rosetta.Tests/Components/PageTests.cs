@@ -269,7 +269,7 @@ public sealed class PageTests
     public async Task TaskDetail_SaysWhyTheOutputCannotBeReadAndTheTaskPageStays()
     {
         await using var ctx = new DashboardTestContext();
-        const string reason = "The host key of 127.0.0.1:2322 has changed; re-add the computing resource with it.";
+        const string reason = "The host key of 127.0.0.1:2322 is not the one pinned; trust the new key on the Computing page.";
         ctx.Backend.LogFailure = new BackendUnavailableException(reason);
         var task = await ctx.AddTaskAsync("remote", TaskState.Running);
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));

@@ -230,7 +230,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         {
             await TaskApi.WaitForStatusAsync(api, id, "running");
             // As long as a host-key refusal, which the monitor puts there for a task on a reinstalled host.
-            var detail = string.Concat(Enumerable.Repeat("The host key of 127.0.0.1:2322 has changed: the platform pinned SHA256:Zt2H… ", 5));
+            var detail = string.Concat(Enumerable.Repeat("The host key of 127.0.0.1:2322 is not the one pinned: the platform pinned SHA256:Zt2H… ", 5));
             await App.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>().UpdateAsync(id, t => { t.StatusDetail = detail; return true; });
             await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1400, Height = 900 } });
             var page = await context.NewPageAsync();

@@ -69,7 +69,7 @@ public sealed class RemoteShellQuotingTests
         else
         {
             var refused = await Assert.ThrowsAsync<Rosetta.Core.Backends.BackendUnavailableException>(() => connection.RunAsync("echo ok", null, CancellationToken.None));
-            Assert.Contains("has changed: the platform pinned SHA256:pinned-by-the-other-connection", refused.Message);
+            Assert.Contains("is not the one pinned: the platform pinned SHA256:pinned-by-the-other-connection", refused.Message);
             Assert.Null(connection.HostKeyFingerprint);
         }
     }

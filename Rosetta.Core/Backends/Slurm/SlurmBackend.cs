@@ -57,7 +57,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         var capacity = new ComputingCapacity(cpus, memoryMb * 1024 * 1024);
         _capacity[computing.Id] = capacity;
         var version = lines.LastOrDefault(l => l.StartsWith("slurm", StringComparison.OrdinalIgnoreCase)) ?? "slurm";
-        return $"{computing.Username}@{computing.Host}:{computing.Port} (host key SHA256:{connection.HostKeyFingerprint}): {version}, " +
+        return $"{computing.Username}@{computing.Address} (host key SHA256:{connection.HostKeyFingerprint}): {version}, " +
                $"partitions {string.Join(", ", partitions.Select(f => f[0]))}; nodes with up to {cpus} CPUs and {ResourceQuantities.FormatBytes(capacity.MaxMemoryBytes)} memory.";
     }
 

@@ -39,7 +39,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         var info = await EngineAsync(computing, cli.Info(), input: null, ct);
         var (capacity, description) = ContainerCliOutput.ParseInfo(info.Output, cli.Program);
         _capacity[computing.Id] = capacity;
-        return $"{computing.Username}@{computing.Host}:{computing.Port} (host key SHA256:{connection.HostKeyFingerprint}): {description}.";
+        return $"{computing.Username}@{computing.Address} (host key SHA256:{connection.HostKeyFingerprint}): {description}.";
     }
 
     public async Task<ComputingCapacity> GetCapacityAsync(ComputingResource computing, CancellationToken ct)

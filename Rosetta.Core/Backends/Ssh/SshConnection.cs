@@ -328,7 +328,7 @@ public sealed class SshConnection : IDisposable
     public void AfterReconnect(Action<SftpClient> cleanUp) => _sftpLeftovers.Enqueue(cleanUp);
 
     /// <summary>Who this connection logs in as, and where, for messages (user@host:port).</summary>
-    public string Login => $"{_computing.Username}@{_computing.Host}:{_computing.Port}";
+    public string Login => $"{_computing.Username}@{_computing.Address}";
 
     /// <summary>The error a caller sees when this connection broke under an operation (the API answers 503).</summary>
     public BackendUnavailableException ConnectionLost(Exception e) => SshFailures.ConnectionLost(_computing, e);

@@ -12,7 +12,7 @@ internal static class SshFailures
 {
     public static BackendUnavailableException Connect(ComputingResource computing, Exception e, int timeoutSeconds)
     {
-        var where = $"{computing.Host}:{computing.Port}";
+        var where = computing.Address;
         var message = e switch
         {
             SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
@@ -40,7 +40,7 @@ internal static class SshFailures
         new(HostKeyChange.Message(computing, pinned, offered));
 
     public static BackendUnavailableException ConnectionLost(ComputingResource computing, Exception e) =>
-        new($"The SSH connection to {computing.Host}:{computing.Port} was lost: {e.GetBaseException().Message}", e);
+        new($"The SSH connection to {computing.Address} was lost: {e.GetBaseException().Message}", e);
 
     /// <summary>A container-engine command failed in a way that means the engine is not usable at all.</summary>
     public static BackendUnavailableException? EngineUnusable(ComputingResource computing, string program, RemoteResult result)
