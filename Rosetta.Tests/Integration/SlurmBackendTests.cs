@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -632,30 +633,44 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
     }
 
     [Fact]
-    public async Task ARestartedPlatformDeletesEnvFilesLeftWithNoJobToReadThemAndKeepsThoseOfQueuedJobs()
+    public async Task ARestartedPlatformDeletesTheEnvFilesOfItsEndedTasksAndNoOneElses()
     {
         // Left by an earlier run of the platform: the env file (interface secret) of a submission cut off before
-        // sbatch answered, which that process meant to delete and never did; and the env file of a job another
-        // platform instance on the same login has waiting in the queue, which its job still has to read.
-        var orphan = "orphan" + Guid.NewGuid().ToString("N")[..12];
-        var queued = "queued" + Guid.NewGuid().ToString("N")[..12];
+        // sbatch answered, whose task failed, which that process meant to delete and never did. Beside it, env files
+        // of tasks this platform does not know (another instance's, or a cluster sharing the home), and one of a job
+        // another instance has waiting in the queue: theirs to read.
+        var orphan = Rosetta.Core.Tasks.TaskIds.New();
+        var unknown = Rosetta.Core.Tasks.TaskIds.New();
+        var queued = Rosetta.Core.Tasks.TaskIds.New();
         string? heldJob = null;
         using var keys = new TempDirectory();
         try
         {
-            foreach (var taskId in new[] { orphan, queued })
+            foreach (var taskId in new[] { orphan, unknown, queued })
                 await AsDemoUserAsync($"umask 077 && mkdir -p ~/.rosetta/slurm && echo JUPYTER_TOKEN=old-secret > ~/.rosetta/slurm/{taskId}.env && touch -d '20 minutes ago' ~/.rosetta/slurm/{taskId}.env");
             heldJob = (await AsDemoUserAsync($"sbatch --parsable --hold --job-name rosetta-{queued} --output /dev/null --comment 'rosetta.instance=another-platform rosetta.task={queued}' --wrap true")).Trim();
 
             await using var app = new RosettaAppFactory(settings: await SlurmPlatformFixture.SettingsAsync(keys.Info));
             using var client = await app.NewUserClientAsync();
+            await using (var db = await app.Services.GetRequiredService<IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync())
+            {
+                // The task as that run left it: failed before its job was submitted.
+                db.Tasks.Add(new Rosetta.Core.Domain.TaskRecord
+                {
+                    Id = orphan, OwnerId = (await db.Users.FirstAsync(u => u.UserName == "admin")).Id, Name = "cut off", SoftwareId = "hello",
+                    ComputingId = DemoSlurm, ImageReference = "rosetta/hello:latest", Status = Rosetta.Core.Domain.TaskState.Failed,
+                    Error = "The submission on 127.0.0.1 ended before sbatch answered.",
+                });
+                await db.SaveChangesAsync();
+            }
             var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = DemoSlurm }))["id"]!; // the cluster is listed from now on
             try
             {
                 var deadline = DateTime.UtcNow.AddSeconds(30);
                 while (File.Exists(SlurmCluster.EnvFileOf(orphan)) && DateTime.UtcNow < deadline) await Task.Delay(200);
-                Assert.False(File.Exists(SlurmCluster.EnvFileOf(orphan)), "the leftover env file of a submission the platform no longer knows is still there");
-                Assert.True(File.Exists(SlurmCluster.EnvFileOf(queued)), "the env file of a job still waiting in the queue was deleted");
+                Assert.False(File.Exists(SlurmCluster.EnvFileOf(orphan)), "the leftover env file of the platform's own failed task is still there");
+                Assert.True(File.Exists(SlurmCluster.EnvFileOf(unknown)), "the env file of a task this platform does not know was deleted");
+                Assert.True(File.Exists(SlurmCluster.EnvFileOf(queued)), "the env file of another instance's queued job was deleted");
                 // Nor the env file of the task started meanwhile, whose job waits for the node or has read it.
                 deadline = DateTime.UtcNow.AddSeconds(30);
                 JsonObject task;
@@ -672,8 +687,7 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         finally
         {
             if (heldJob is not null) await SlurmCluster.CancelAsync(heldJob);
-            File.Delete(SlurmCluster.EnvFileOf(orphan));
-            File.Delete(SlurmCluster.EnvFileOf(queued));
+            foreach (var taskId in new[] { orphan, unknown, queued }) File.Delete(SlurmCluster.EnvFileOf(taskId));
         }
     }
 

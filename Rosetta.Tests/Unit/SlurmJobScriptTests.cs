@@ -188,42 +188,41 @@ public sealed class SlurmJobScriptTests
     }
 
     [Fact]
-    public async Task TheLeftoverSweepDeletesOnlyOldEnvFilesThatNoActiveJobReads()
+    public async Task TheLeftoverListingNamesOnlyOldRegularEnvFilesOfTheFolder()
     {
         var home = Directory.CreateTempSubdirectory("rosetta-sweep");
         try
         {
             var folder = Directory.CreateDirectory(Path.Combine(home.FullName, SlurmJobScript.Directory)).FullName;
             var old = DateTime.UtcNow.AddMinutes(-11);
-            string Plant(string name, DateTime at)
+            void Plant(string name, DateTime at)
             {
                 var path = Path.Combine(folder, name);
                 File.WriteAllText(path, "JUPYTER_TOKEN=secret\n");
                 File.SetLastWriteTimeUtc(path, at);
-                return path;
             }
-            var orphan = Plant("orphan.env", old);
-            var queued = Plant("queued.env", old);
-            var fresh = Plant("fresh.env", DateTime.UtcNow.AddMinutes(-9)); // a submission may be writing it now
-            var script = Plant("orphan.sh", old); // not an env file
+            var ended = Rosetta.Core.Tasks.TaskIds.New();
+            var fresh = Rosetta.Core.Tasks.TaskIds.New();
+            Plant($"{ended}.env", old);
+            Plant($"{fresh}.env", DateTime.UtcNow.AddMinutes(-9)); // a submission may be writing it now
+            Plant($"{ended}.sh", old); // not an env file
+            Plant("not-a-task.env", old);
+            Plant("$(touch pwned).env", old);
             var outside = Path.Combine(home.FullName, "elsewhere.env");
             File.WriteAllText(outside, "x");
-            File.SetLastWriteTimeUtc(outside, old);
-            File.CreateSymbolicLink(Path.Combine(folder, "link.env"), outside);
-            File.SetLastWriteTimeUtc(Path.Combine(folder, "link.env"), old);
+            File.CreateSymbolicLink(Path.Combine(folder, $"{Rosetta.Core.Tasks.TaskIds.New()}.env"), outside);
 
-            var start = new ProcessStartInfo("bash", ["-c", SlurmJobScript.LeftoverEnvFilesCommand(["queued", "gone; touch pwned"], 10)]) { RedirectStandardError = true };
-            start.Environment["HOME"] = home.FullName;
-            using var bash = Process.Start(start)!;
-            var error = await bash.StandardError.ReadToEndAsync();
-            await bash.WaitForExitAsync();
-
-            Assert.True(bash.ExitCode == 0, error);
-            Assert.False(File.Exists(orphan), "an old env file no job reads was kept");
-            Assert.True(File.Exists(queued), "the env file of a job still to run was deleted");
-            Assert.True(File.Exists(fresh), "a recent env file was deleted");
-            Assert.True(File.Exists(script) && File.Exists(outside), "something other than an env file in the folder was deleted");
+            var (code, output) = await BashAsync(SlurmJobScript.OldEnvFilesCommand(10), home.FullName, home.FullName);
+            Assert.Equal(0, code);
+            Assert.Equal([ended], SlurmJobScript.TaskIdsOfEnvFiles(output));
             Assert.False(File.Exists(Path.Combine(folder, "pwned")));
+
+            Directory.Delete(folder, recursive: true); // no folder: nothing, and no failure
+            File.WriteAllText(Path.Combine(home.FullName, $"{ended}.env"), "x");
+            File.SetLastWriteTimeUtc(Path.Combine(home.FullName, $"{ended}.env"), old);
+            (code, output) = await BashAsync(SlurmJobScript.OldEnvFilesCommand(10), home.FullName, home.FullName);
+            Assert.Equal(0, code);
+            Assert.Empty(SlurmJobScript.TaskIdsOfEnvFiles(output)); // not the home's own files
         }
         finally
         {
@@ -231,36 +230,14 @@ public sealed class SlurmJobScriptTests
         }
     }
 
-    [Fact]
-    public async Task TheLeftoverSweepOfAHomeWithoutTheFolderDoesNothingAndSucceeds()
+    private static async Task<(int Code, string Output)> BashAsync(string command, string home, string workingDirectory)
     {
-        var home = Directory.CreateTempSubdirectory("rosetta-sweep");
-        try
-        {
-            var start = new ProcessStartInfo("bash", ["-c", SlurmJobScript.LeftoverEnvFilesCommand([], 10)]) { RedirectStandardError = true, WorkingDirectory = home.FullName };
-            start.Environment["HOME"] = home.FullName;
-            File.WriteAllText(Path.Combine(home.FullName, "old.env"), "x");
-            File.SetLastWriteTimeUtc(Path.Combine(home.FullName, "old.env"), DateTime.UtcNow.AddHours(-1));
-            using var bash = Process.Start(start)!;
-            await bash.WaitForExitAsync();
-            Assert.Equal(0, bash.ExitCode);
-            Assert.True(File.Exists(Path.Combine(home.FullName, "old.env")), "the sweep ran outside its folder");
-        }
-        finally
-        {
-            home.Delete(recursive: true);
-        }
-    }
-
-    [Fact]
-    public void TheTasksOfActiveJobsAreThoseOfEveryInstanceWhoseJobMayStillRun()
-    {
-        var listing = string.Join('\n',
-            "101|rosetta-a|PENDING|Resources|(null)|rosetta.instance=i1 rosetta.task=a",
-            "102|rosetta-b|RUNNING|None|node1|rosetta.instance=other rosetta.task=b endpoint=10.0.0.1:9000",
-            "103|rosetta-c|CANCELLED|None|(null)|rosetta.instance=i1 rosetta.task=c",
-            "104|x|PENDING|Priority|(null)|someone else's comment",
-            "105|rosetta-d|COMPLETED|None|node1|rosetta.instance=i1 rosetta.task=d");
-        Assert.Equal(["a", "b"], SlurmQueue.TasksOfActiveJobs(listing).Order());
+        var start = new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        start.Environment["HOME"] = home;
+        using var bash = Process.Start(start)!;
+        var output = await bash.StandardOutput.ReadToEndAsync();
+        await bash.StandardError.ReadToEndAsync();
+        await bash.WaitForExitAsync();
+        return (bash.ExitCode, output);
     }
 }

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Persistence;
 using Rosetta.Core.Remote;
 using Rosetta.Core.Storages;
 using Rosetta.Core.Validation;
@@ -23,7 +25,7 @@ namespace Rosetta.Core.Backends.Slurm;
 /// more often; jobs waiting in the queue cost nothing beyond the interval's one listing.
 /// </summary>
 public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identity, IOptions<SlurmOptions> options,
-    IOptions<StorageOptions> storageOptions, ILogger<SlurmBackend> logger) : ITaskBackend
+    IOptions<StorageOptions> storageOptions, IDbContextFactory<RosettaDbContext> dbFactory, ILogger<SlurmBackend> logger) : ITaskBackend
 {
     private readonly SlurmOptions _options = options.Value;
     /// <summary>Who must be able to write read-write storages in the job (Rosetta:Storage:OwnerUid/OwnerGid).</summary>
@@ -240,6 +242,13 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             await pool.For(computing).RunAsync($"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{output}" +
                 RemoveEnvFile(computing, backendId), null, ct);
         }
+        else if (backendId.StartsWith(ContainerSpecFactory.ContainerName(""), StringComparison.Ordinal)
+                 && backendId[ContainerSpecFactory.ContainerName("").Length..] is var taskId && Tasks.TaskIds.IsWellFormed(taskId))
+        {
+            // Never submitted (its handle is the task's container name): an env file written by a submission cut off
+            // before sbatch answered may still be there.
+            await pool.For(computing).RunAsync($"rm -f {EnvFilePath(taskId)}", null, ct);
+        }
         pool.For(computing).CloseTunnel(backendId);
         _ended.TryRemove((computing.Id, backendId), out _);
     }
@@ -365,7 +374,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             throw new BackendUnavailableException($"squeue failed on the login host {computing.Host}: {listing.FirstErrorLine}");
         var jobs = SlurmQueue.ParseList(listing.Output, identity.InstanceId);
         logger.LogDebug("squeue on {Computing}: {Jobs} jobs of this platform", computing.Id, jobs.Count);
-        await DeleteLeftoverEnvFilesAsync(computing, connection, listing.Output, timeout.Token);
+        await DeleteLeftoverEnvFilesAsync(computing, connection, timeout.Token);
 
         var newlyEnded = jobs.Where(j => !SlurmQueue.IsActive(j.State) && !_ended.ContainsKey((computing.Id, j.JobId))).ToList();
         if (newlyEnded.Count > 0)
@@ -460,18 +469,33 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
 
     /// <summary>
     /// With the first listing of a cluster and then every <see cref="LeftoverEnvFileMinutes"/>: deletes the env files
-    /// (interface secrets) that no job of the login, of this or another platform instance, waits to read. What the
-    /// paths above delete is known only to this process: a restart loses the submissions still to clear, and a job
-    /// cancelled and forgotten by Slurm while the platform was down is never seen to end.
+    /// (interface secrets) of this resource's tasks that have ended, as this platform's database says. What the paths
+    /// above delete is known only to this process: a restart loses the submissions still to clear, and a job cancelled
+    /// and forgotten by Slurm while the platform was down is never seen to end. Only tasks the database knows as ended
+    /// are touched: the folder is in a home other clusters may share, and other platform instances may use, whose
+    /// queued jobs no listing of this cluster shows.
     /// </summary>
-    private async Task DeleteLeftoverEnvFilesAsync(ComputingResource computing, SshConnection connection, string listing, CancellationToken ct)
+    private async Task DeleteLeftoverEnvFilesAsync(ComputingResource computing, SshConnection connection, CancellationToken ct)
     {
         if (_lastSweeps.TryGetValue(computing.Id, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(LeftoverEnvFileMinutes)) return;
         try
         {
-            var sweep = await connection.RunAsync(SlurmJobScript.LeftoverEnvFilesCommand(SlurmQueue.TasksOfActiveJobs(listing), LeftoverEnvFileMinutes), null, ct);
-            if (sweep.Succeeded) _lastSweeps[computing.Id] = DateTime.UtcNow;
-            else logger.LogWarning("Leftover env files on {Computing} could not be deleted: {Error}", computing.Id, sweep.FirstErrorLine);
+            var old = await connection.RunAsync(SlurmJobScript.OldEnvFilesCommand(LeftoverEnvFileMinutes), null, ct);
+            if (!old.Succeeded)
+            {
+                logger.LogWarning("Leftover env files on {Computing} could not be listed: {Error}", computing.Id, old.FirstErrorLine);
+                return;
+            }
+            var ids = SlurmJobScript.TaskIdsOfEnvFiles(old.Output);
+            List<string> ended = [];
+            if (ids.Count > 0)
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(ct);
+                ended = await db.Tasks.Where(t => ids.Contains(t.Id) && t.ComputingId == computing.Id && TaskStateExtensions.FinalStates.Contains(t.Status))
+                    .Select(t => t.Id).ToListAsync(ct);
+            }
+            if (ended.Count > 0 && !(await connection.RunAsync($"rm -f {string.Join(' ', ended.Select(EnvFilePath))}", null, ct)).Succeeded) return;
+            _lastSweeps[computing.Id] = DateTime.UtcNow;
         }
         catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
         {

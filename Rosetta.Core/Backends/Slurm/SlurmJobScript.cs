@@ -26,16 +26,17 @@ public static class SlurmJobScript
     public static string EnvFileName(string taskId) => $"{taskId}.env";
     public static string ScriptFileName(string taskId) => $"{taskId}.sh";
     /// <summary>
-    /// Deletes the env files in the jobs' folder that are older than <paramref name="minutes"/> and that no job of
-    /// <paramref name="keep"/> (tasks) will read. Nothing is followed: <c>find</c> deletes a link, not what it names.
+    /// The env files in the jobs' folder older than <paramref name="minutes"/>, regular files only, one <c>./name</c>
+    /// per line; nothing (and success) when there is no folder. Links and the like are not listed, so never deleted.
     /// </summary>
-    public static string LeftoverEnvFilesCommand(IEnumerable<string> keep, int minutes)
-    {
-        var find = new List<string> { "find", ".", "-maxdepth", "1", "-type", "f", "-name", "*.env", "-mmin", "+" + minutes.ToString(CultureInfo.InvariantCulture) };
-        foreach (var taskId in keep) find.AddRange(["!", "-name", EnvFileName(taskId)]);
-        find.Add("-delete");
-        return $"cd \"$HOME\"/{Directory} 2>/dev/null || exit 0; {ShellCommand.Join(find)}";
-    }
+    public static string OldEnvFilesCommand(int minutes) => $"cd \"$HOME\"/{Directory} 2>/dev/null || exit 0; " +
+        ShellCommand.Join("find", ".", "-maxdepth", "1", "-type", "f", "-name", "*.env", "-mmin", "+" + minutes.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The task ids of a listing of <see cref="OldEnvFilesCommand"/>, well-formed ones only.</summary>
+    public static IReadOnlyList<string> TaskIdsOfEnvFiles(string listing) =>
+        listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => line.StartsWith("./", StringComparison.Ordinal) && line.EndsWith(".env", StringComparison.Ordinal))
+            .Select(line => line[2..^4]).Where(Tasks.TaskIds.IsWellFormed).Distinct().ToList();
 
     /// <summary>Slurm's <c>%j</c> pattern: the output file is named after the job id, which is the backend's handle.</summary>
     public const string OutputPattern = "%j.out";

@@ -41,21 +41,6 @@ public static class SlurmQueue
         return jobs;
     }
 
-    /// <summary>
-    /// The tasks whose jobs in a listing may still run, of any platform instance that submits as this login
-    /// (their env files are still to be read).
-    /// </summary>
-    public static IReadOnlySet<string> TasksOfActiveJobs(string output)
-    {
-        var tasks = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var fields = line.Split(Separator, 6);
-            if (fields.Length == 6 && IsActive(fields[2]) && ParseComment(fields[5]).GetValueOrDefault("rosetta.task") is { } taskId) tasks.Add(taskId);
-        }
-        return tasks;
-    }
-
     /// <summary><c>scontrol show job -o</c> for each job (one line each), in one command.</summary>
     public static string ShowJobsCommand(IEnumerable<string> jobIds) =>
         string.Join("; ", jobIds.Select(id => ShellCommand.Join("scontrol", "show", "job", "-o", RequireJobId(id))));
