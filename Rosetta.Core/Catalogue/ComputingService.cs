@@ -105,6 +105,8 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (storages.Count > 0)
             throw new ConflictException($"'{computing.Name}' holds the storage{(storages.Count == 1 ? "" : "s")} {string.Join(", ", storages.Select(s => $"'{s}'"))}; remove {(storages.Count == 1 ? "it" : "them")} first.");
         db.Computing.Remove(computing);
+        // Containers of tasks deleted while it could not be reached: nothing will reach them from here on.
+        db.ForgottenContainers.RemoveRange(await db.ForgottenContainers.Where(f => f.ComputingId == id).ToListAsync(ct));
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         monitor.Forget(id);

@@ -312,6 +312,7 @@ public sealed partial class TaskMonitor
                     _platformStopReasons[task.Id] = $"The walltime of {task.Options.Walltime} was reached; the platform stopped the task.";
                     _ = StopAsync(task.Id, CancellationToken.None);
                 }
+                await RetryForgottenAsync(ct);
             }
         }
         catch (OperationCanceledException)

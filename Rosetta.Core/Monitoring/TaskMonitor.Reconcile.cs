@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Rosetta.Core.Backends;
@@ -167,7 +168,7 @@ public sealed partial class TaskMonitor
             .ToList();
         var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
         StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
-        RemoveForgotten(computing, observed.Values);
+        _ = Task.Run(() => RemoveForgottenAsync(computing, _shutdown.Token), CancellationToken.None);
         before.RemoveAll(t => t.Status.IsFinal());
 
         foreach (var task in before)
@@ -209,29 +210,73 @@ public sealed partial class TaskMonitor
         }
     }
 
-    /// <summary>
-    /// Removes the containers (or jobs) of this platform whose tasks it no longer has: tasks deleted while their
-    /// resource could not be reached (<see cref="RemoveAsync"/>), whose containers may have run on all the while.
-    /// In the background, like <see cref="StopLeftovers"/>.
-    /// </summary>
-    private void RemoveForgotten(ComputingResource computing, IEnumerable<ObservedContainer> observed)
+    private DateTime _forgottenRetried = DateTime.MinValue;
+
+    /// <summary>Once a minute: the forgotten containers of every resource that answers are tried again.</summary>
+    private async Task RetryForgottenAsync(CancellationToken ct)
     {
-        foreach (var container in observed)
+        if (DateTime.UtcNow - _forgottenRetried < TimeSpan.FromMinutes(1)) return;
+        _forgottenRetried = DateTime.UtcNow;
+        try
         {
-            if (Get(container.TaskId) is not null || _removing.ContainsKey(container.TaskId)) continue;
-            _ = Task.Run(async () =>
+            List<string> computingIds;
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+                computingIds = await db.ForgottenContainers.Select(f => f.ComputingId).Distinct().ToListAsync(ct);
+            foreach (var id in computingIds.Where(_reached.ContainsKey))
+            {
+                if (await FindComputingAsync(id, ct) is { } computing) _ = Task.Run(() => RemoveForgottenAsync(computing, ct), CancellationToken.None);
+            }
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            logger.LogWarning(e, "Could not look for the containers of deleted tasks");
+        }
+    }
+
+    /// <summary>Resources whose forgotten containers are being removed now.</summary>
+    private readonly ConcurrentDictionary<string, byte> _removingForgotten = new();
+
+    /// <summary>
+    /// Removes the containers (or jobs) of tasks deleted while their resource could not be reached
+    /// (<see cref="ForgottenContainer"/>), on one resource that answers. After each reconciliation, and every minute
+    /// with the walltimes (a resource reached again without a reconnection, a removal that failed once).
+    /// </summary>
+    private async Task RemoveForgottenAsync(ComputingResource computing, CancellationToken ct)
+    {
+        if (!_removingForgotten.TryAdd(computing.Id, 0)) return;
+        try
+        {
+            List<ForgottenContainer> forgotten;
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+                forgotten = await db.ForgottenContainers.AsNoTracking().Where(f => f.ComputingId == computing.Id).ToListAsync(ct);
+            foreach (var container in forgotten)
             {
                 try
                 {
-                    await BackendFor(computing.Kind).RemoveAsync(computing, container.BackendId, CancellationToken.None);
-                    logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", container.BackendId, container.TaskId, computing.Id);
+                    await BackendFor(computing.Kind).RemoveAsync(computing, container.BackendId, ct);
                 }
-                catch (Exception e) when (e is not OutOfMemoryException)
+                catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
                 {
-                    logger.LogWarning(e, "Could not remove container {BackendId} of the deleted task {TaskId} from {Computing}; the next reconciliation tries again",
-                        container.BackendId, container.TaskId, computing.Id);
+                    logger.LogWarning("Could not remove container {BackendId} of the deleted task {TaskId} from {Computing} yet: {Reason}",
+                        container.BackendId, container.TaskId, computing.Id, e.Message);
+                    return;
                 }
-            }, CancellationToken.None);
+                await using var db = await dbFactory.CreateDbContextAsync(ct);
+                await db.ForgottenContainers.Where(f => f.TaskId == container.TaskId).ExecuteDeleteAsync(ct);
+                logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", container.BackendId, container.TaskId, computing.Id);
+            }
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            logger.LogWarning(e, "Could not look for the containers of deleted tasks on {Computing}", computing.Id);
+        }
+        catch (OperationCanceledException)
+        {
+            // The platform is stopping.
+        }
+        finally
+        {
+            _removingForgotten.TryRemove(computing.Id, out _);
         }
     }
 

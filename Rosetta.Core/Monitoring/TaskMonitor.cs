@@ -125,8 +125,15 @@ public sealed partial class TaskMonitor(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _shutdown.CancelAsync();
-        await base.StopAsync(cancellationToken);
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Disposed without a stop (a host whose start failed after this one's): what it began ends all the same.</summary>
+    public override void Dispose()
+    {
+        _shutdown.Cancel();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -276,8 +283,8 @@ public sealed partial class TaskMonitor(
 
     /// <summary>Removes a finished task's container and row.</summary>
     /// <param name="evenUnreachable">
-    /// The row goes even when the resource cannot be reached to remove the container: the reconciliation removes
-    /// the container once the resource answers again (<see cref="RemoveForgotten"/>).
+    /// The row goes even when the resource cannot be reached to remove the container: the container is recorded
+    /// (<see cref="ForgottenContainer"/>) and removed once the resource answers again (<see cref="RemoveForgottenAsync"/>).
     /// </param>
     /// <exception cref="BackendUnavailableException">The resource cannot be reached (unless <paramref name="evenUnreachable"/>).</exception>
     public async Task RemoveAsync(TaskRecord task, CancellationToken ct, bool evenUnreachable = false)
@@ -286,6 +293,7 @@ public sealed partial class TaskMonitor(
         try
         {
             var computing = await FindComputingAsync(task.ComputingId, ct);
+            ForgottenContainer? forgotten = null;
             if (computing is not null)
             {
                 try
@@ -298,6 +306,7 @@ public sealed partial class TaskMonitor(
                 {
                     logger.LogWarning("Task {TaskId} forgotten while {Computing} cannot be reached; its container goes when it answers: {Reason}",
                         task.Id, computing.Id, e.Message);
+                    forgotten = new ForgottenContainer { TaskId = task.Id, ComputingId = computing.Id, BackendId = BackendHandle(task) };
                 }
             }
             // Under the task's lock: an update saved just before the row goes must not publish it again after.
@@ -306,7 +315,16 @@ public sealed partial class TaskMonitor(
             try
             {
                 await using var db = await dbFactory.CreateDbContextAsync(ct);
-                await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
+                await using (var write = await db.BeginWriteAsync(ct))
+                {
+                    await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
+                    if (forgotten is not null)
+                    {
+                        db.ForgottenContainers.Add(forgotten);
+                        await db.SaveChangesAsync(ct);
+                    }
+                    await write.CommitAsync(ct);
+                }
                 Feed.Delete(task.Id);
             }
             finally

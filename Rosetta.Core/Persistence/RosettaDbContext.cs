@@ -21,6 +21,7 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
     public DbSet<PlatformSetting> Settings => Set<PlatformSetting>();
     public DbSet<Storage> Storages => Set<Storage>();
     public DbSet<Accounts.SignInSession> SignInSessions => Set<Accounts.SignInSession>();
+    public DbSet<ForgottenContainer> ForgottenContainers => Set<ForgottenContainer>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -52,6 +53,12 @@ public sealed class RosettaDbContext(DbContextOptions<RosettaDbContext> options)
             e.Property(t => t.Options).HasConversion(JsonConverter<TaskOptions>(), JsonComparer<TaskOptions>());
             e.HasIndex(t => t.OwnerId);
             e.HasIndex(t => t.Status);
+        });
+
+        builder.Entity<ForgottenContainer>(e =>
+        {
+            e.HasKey(f => f.TaskId);
+            e.HasIndex(f => f.ComputingId);
         });
 
         builder.Entity<ApiToken>(e =>

@@ -150,7 +150,7 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
     }
 
     /// <summary>How a person deletes a task whose resource cannot be reached: the page's button, or the API's parameter.</summary>
-    private const string ForgetHint = "\"Delete anyway\" on the task's page, or DELETE …?evenUnreachable=true; its container goes if the resource ever answers again";
+    private const string ForgetHint = "\"Delete anyway\" on the task's page, or DELETE …?evenUnreachable=true; its container is removed when the resource answers again";
 
     /// <summary>The task's output; see <see cref="ITaskBackend.ReadLogsAsync"/>.</summary>
     public async IAsyncEnumerable<LogLine> ReadLogsAsync(TaskRecord task, int? tail, bool follow,

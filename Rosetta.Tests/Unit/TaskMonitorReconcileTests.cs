@@ -143,13 +143,24 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         Assert.True(await tasks.DeleteAsync(owner, task.Id, CancellationToken.None, evenUnreachable: true));
         Assert.Null(_ctx.Monitor.Get(task.Id));
 
-        // The resource answers again, and still runs the container of the task that is no more.
+        // The resource answers again, and still runs the container of the task that is no more, beside one of this
+        // platform that its database does not know (restored from a backup): that one is not the platform's to remove.
         Backend.Removing = backendId => { lock (removals) removals.Add(backendId); return Task.CompletedTask; };
-        quiet.Listing = _ => Task.FromResult<IReadOnlyList<ObservedContainer>>([new ObservedContainer(task.Id, task.BackendId!, ContainerRunState.Running, null, null, null, null)]);
+        quiet.Listing = _ => Task.FromResult<IReadOnlyList<ObservedContainer>>(
+        [
+            new ObservedContainer(task.Id, task.BackendId!, ContainerRunState.Running, null, null, null, null),
+            new ObservedContainer(Rosetta.Core.Tasks.TaskIds.New(), "container-unknown", ContainerRunState.Running, null, null, null, null),
+        ]);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _ctx.Monitor.ReconcileAsync(_local, timeout.Token);
-        while (removals.Count < 2 && !timeout.IsCancellationRequested) await Task.Delay(20);
-        lock (removals) Assert.Equal([task.BackendId!, task.BackendId!], removals); // tried at the delete, done now
+        async Task<int> RecordedAsync()
+        {
+            await using var db = await _ctx.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.ForgottenContainers);
+        }
+        while (await RecordedAsync() > 0 && !timeout.IsCancellationRequested) await Task.Delay(20);
+        Assert.Equal(0, await RecordedAsync());
+        lock (removals) Assert.Equal([task.BackendId!, task.BackendId!], removals); // tried at the delete, done now, and nothing else
     }
 
     [Fact]

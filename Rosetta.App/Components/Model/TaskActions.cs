@@ -21,7 +21,7 @@ public static class TaskActions
 
     public static string DeleteAnywayQuestion(TaskRecord t, string computingName) =>
         $"'{computingName}' cannot be reached. Delete '{t.Name}' without it? Its logs go now; its container, if it still runs there, " +
-        "is removed when the resource answers again. Files in its storages stay. This cannot be undone.";
+        "is removed when the resource answers again (unless the resource is removed from the platform first). Files in its storages stay. This cannot be undone.";
     public static bool HasLogs(TaskRecord t) => t.BackendId is not null;
 
     /// <summary>

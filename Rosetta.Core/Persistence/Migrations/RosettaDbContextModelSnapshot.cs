@@ -259,6 +259,29 @@ namespace Rosetta.Core.Persistence.Migrations
                     b.ToTable("Computing");
                 });
 
+            modelBuilder.Entity("Rosetta.Core.Domain.ForgottenContainer", b =>
+                {
+                    b.Property<string>("TaskId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BackendId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ComputingId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ForgottenAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TaskId");
+
+                    b.HasIndex("ComputingId");
+
+                    b.ToTable("ForgottenContainers");
+                });
+
             modelBuilder.Entity("Rosetta.Core.Domain.RosettaUser", b =>
                 {
                     b.Property<string>("Id")
