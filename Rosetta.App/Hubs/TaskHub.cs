@@ -20,23 +20,22 @@ public interface ITaskHubClient
 /// <c>Authorization: Bearer</c> header). Each connection receives changes to its user's tasks only.
 /// </summary>
 [Authorize]
-public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, AccountEnds accountEnds, SessionEnds sessionEnds) : Hub<ITaskHubClient>
+public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, AccountEnds accountEnds, SessionEnds sessionEnds, Rosetta.Core.Security.ApiTokenService tokens)
+    : Hub<ITaskHubClient>
 {
     /// <summary>
-    /// The connection lasts as long as its account (disabling it closes the connection) and, opened with
-    /// the dashboard's cookie, as long as that session (logging out closes it).
+    /// The connection lasts as long as its account (disabling it closes the connection), and as long as the
+    /// dashboard session or the API token that opened it (logging out, or revoking the token, closes it).
     /// </summary>
     public override Task OnConnectedAsync()
     {
-        Context.Items[typeof(AccountEnds)] = accountEnds.EndOf(Context.User!.ToCaller().UserId).Register(Context.Abort);
-        Context.Items[typeof(SessionEnds)] = sessionEnds.EndOf(Context.User).Register(Context.Abort);
+        Context.Items[typeof(CredentialEnds)] = CredentialEnds.Register(Context.User!, Context.Abort, sessionEnds, accountEnds, tokens);
         return Task.CompletedTask;
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        if (Context.Items[typeof(AccountEnds)] is CancellationTokenRegistration accountEnd) accountEnd.Dispose();
-        if (Context.Items[typeof(SessionEnds)] is CancellationTokenRegistration sessionEnd) sessionEnd.Dispose();
+        if (Context.Items[typeof(CredentialEnds)] is IDisposable ends) ends.Dispose();
         return Task.CompletedTask;
     }
 

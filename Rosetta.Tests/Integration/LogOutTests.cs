@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Rosetta.Core.Persistence;
@@ -70,7 +71,7 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
 
     /// <summary>
     /// Revoking an API token ends what it opened, as logging out ends a session's: a followed log and a task
-    /// interface's WebSocket were let in once and went on after the revocation. The user's other token goes on.
+    /// interface's WebSocket and a task-hub connection were let in once and went on after the revocation. The user's other token goes on.
     /// </summary>
     [Fact]
     public async Task RevokingAnApiTokenEndsTheFollowedLogAndTheWebSocketItOpened()
@@ -95,12 +96,18 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
             using var socket = await HeldWebSockets.OpenAsync(new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/echo"), authorization: "Bearer " + token);
             Assert.Equal("hello", await EchoAsync(socket, "hello"));
             using var other = await HeldWebSockets.OpenAsync(new Uri($"ws://{App.BaseAddress.Authority}/t/{id}/echo"), authorization: api.DefaultRequestHeaders.Authorization!.ToString());
+            await using var hub = new HubConnectionBuilder()
+                .WithUrl(new Uri(App.BaseAddress, "/hubs/tasks"), o => o.Headers["Authorization"] = "Bearer " + token).Build();
+            var hubClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            hub.Closed += _ => { hubClosed.TrySetResult(); return Task.CompletedTask; };
+            await hub.StartAsync();
 
             var tokens = (await api.GetFromJsonAsync<JsonArray>("/api/v1/tokens"))!;
             var tokenId = (string)tokens.Single(t => token.StartsWith((string)t!["prefix"]!, StringComparison.Ordinal))!["id"]!;
             Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/tokens/{tokenId}")).StatusCode);
 
             await HeldWebSockets.AssertEndsAsync(socket);
+            await hubClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)); // the task hub's connection too
             using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
             {
                 var buffer = new byte[64 * 1024];
