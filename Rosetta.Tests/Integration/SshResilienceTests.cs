@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Rosetta.Tests.Infrastructure;
 
 namespace Rosetta.Tests.Integration;
@@ -131,6 +132,11 @@ public sealed class SshResilienceTests
             HttpStatusCode proxied;
             while ((proxied = (await user.GetAsync($"/t/{id}/")).StatusCode) == HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(100);
             Assert.NotEqual(HttpStatusCode.OK, proxied); // the tunnel went with the connection
+            // But not its port, which the task's record names: no other socket may take it meanwhile.
+            var port = app.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>().Get(id)!.InterfacePort!.Value;
+            var intruder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            Assert.Throws<System.Net.Sockets.SocketException>(() => intruder.Start());
+            intruder.Dispose();
 
             Assert.Equal(HttpStatusCode.NoContent, (await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = hostsKey })).StatusCode);
             await TaskApi.WaitForInterfaceAsync(user, id, seconds: 30);

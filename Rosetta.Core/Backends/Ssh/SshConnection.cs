@@ -288,21 +288,44 @@ public sealed class SshConnection : IDisposable
 
     /// <summary>
     /// Another host key was trusted for the resource: what is connected was checked against the one before. Both
-    /// clients are dropped at once (the tunnels' forwarded ports stop with the command client), and the connection is
-    /// made again, checked against the new pin: at once when tunnels are open (restored on their ports), else with the
+    /// clients are given up at once, the tunnels stop carrying anything but keep their local ports (parked: the
+    /// tasks' records name them, and nothing else may take them meanwhile), and the connection is made again,
+    /// checked against the new pin: at once when tunnels are open (they run again on their ports), else with the
     /// next command. A host that does not offer the new key is refused, as any changed key is.
     /// </summary>
     public async Task ReconnectUnderNewPinAsync()
     {
-        if (_client is { } client)
+        // Under the gates: a connection being made now was checked against the key before, and is given up after.
+        await _connectGate.WaitAsync();
+        try
         {
-            _givenUp = client;
-            await Task.Run(client.Dispose, CancellationToken.None);
+            if (_client is { } client)
+            {
+                _givenUp = client;
+                lock (_tunnels)
+                {
+                    foreach (var tunnel in _tunnels.Values) tunnel.Park(_logger);
+                }
+                // Bounded: a reinstalled host's old socket may be dead, and its disposal wait for it.
+                await Task.WhenAny(Task.Run(client.Dispose, CancellationToken.None), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+            }
         }
-        if (_sftp is { } sftp)
+        finally
         {
-            _sftpGivenUp = sftp;
-            await Task.Run(sftp.Dispose, CancellationToken.None);
+            _connectGate.Release();
+        }
+        await _sftpGate.WaitAsync();
+        try
+        {
+            if (_sftp is { } sftp)
+            {
+                _sftpGivenUp = sftp;
+                _ = Task.Run(sftp.Dispose, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _sftpGate.Release();
         }
         OnConnectionError(new SshConnectionException("Another host key was trusted."));
     }
@@ -522,6 +545,8 @@ public sealed class SshConnection : IDisposable
 
         private TunnelAdmission? _admission;
         private TunnelAdmission.Gate? _admitted;
+        /// <summary>Holds the local port while the tunnel may not run (<see cref="Park"/>).</summary>
+        private System.Net.Sockets.TcpListener? _parked;
 
         public void Start(SshClient client, ILogger logger, TunnelAdmission admission)
         {
@@ -538,8 +563,46 @@ public sealed class SshConnection : IDisposable
             _admission = admission;
         }
 
+        /// <summary>
+        /// Stops forwarding but keeps the local port: a listener takes it and closes whatever connects, until
+        /// <see cref="Start"/> or <see cref="Close"/>. The task's record names the port; another socket on it would be
+        /// reached in the task's name.
+        /// </summary>
+        public void Park(ILogger logger)
+        {
+            Close();
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.TryParse(Local.Host, out var address) ? address : System.Net.IPAddress.Loopback, Local.Port);
+            try
+            {
+                listener.Start();
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                logger.LogWarning(e, "Could not hold port {Port} of a stopped tunnel", Local.Port);
+                return;
+            }
+            _parked = listener;
+            _ = RefuseAsync(listener);
+        }
+
+        private static async Task RefuseAsync(System.Net.Sockets.TcpListener listener)
+        {
+            try
+            {
+                while (true)
+                {
+                    using var refused = await listener.AcceptSocketAsync();
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Stopped: the port goes back to the tunnel.
+            }
+        }
+
         public void Close()
         {
+            if (Interlocked.Exchange(ref _parked, null) is { } parked) parked.Stop();
             if (Forward is not { } forward) return;
             Forward = null;
             if (_admitted is { } admitted) _admission?.Closed(Local.Port, admitted);
