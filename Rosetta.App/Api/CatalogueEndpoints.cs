@@ -84,6 +84,10 @@ public static class CatalogueEndpoints
             {
                 if (await service.FindAsync(user.ToCaller(), id, ct) is not { } c)
                     return Results.Problem(statusCode: 404, title: "Not found.", detail: $"No computing resource '{TaskEndpoints.Shorten(id)}'.");
+                // A test logs in as the resource's login (and pins its host key the first time): a user's own, with their key.
+                if (!user.ToCaller().CanActThrough(c))
+                    return Results.Problem(statusCode: 403, title: "Only the owner may do this.",
+                        detail: $"'{c.Name}' is another user's own resource, reached with their SSH key: only they test it. Its state shows how the platform reaches it.");
                 try
                 {
                     return Results.Ok(new ConnectionTestDto(true, await monitor.TestConnectionAsync(c, ct)));

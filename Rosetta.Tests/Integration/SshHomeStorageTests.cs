@@ -89,6 +89,9 @@ public sealed class SshHomeStorageTests(SshPlatformFixture platform)
             Assert.Contains("it is on their own SSH resource, reached with their key", (string?)(await TaskApi.ProblemAsync(browsed))["detail"]);
             var moved = await admin.PutAsJsonAsync($"/api/v1/storages/{subStorage}", new { basePath = "$HOME/.ssh" });
             Assert.Equal(HttpStatusCode.Forbidden, moved.StatusCode);
+            var tested = await admin.PostAsync($"/api/v1/computing/{computing}/test", null); // it logs in as the owner's login
+            Assert.Equal(HttpStatusCode.Forbidden, tested.StatusCode);
+            Assert.Contains("only they test it", (string?)(await TaskApi.ProblemAsync(tested))["detail"]);
             var started = await admin.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing });
             Assert.Equal(HttpStatusCode.BadRequest, started.StatusCode);
             Assert.Contains("another user's own resource, reached with their SSH key: only they start tasks on it", await started.Content.ReadAsStringAsync());
