@@ -17,8 +17,14 @@ public static class PublicUrlScheme
         if (!IsHttps(app.ApplicationServices.GetRequiredService<IConfiguration>())) return app;
         return app.Use((ctx, next) =>
         {
+            ctx.Items[ArrivedAsKey] = ctx.Request.Scheme;
             ctx.Request.Scheme = Uri.UriSchemeHttps;
             return next(ctx);
         });
     }
+
+    private static readonly object ArrivedAsKey = new();
+
+    /// <summary>The scheme the request really came with (plain http from a tunnel to the app's own port, say).</summary>
+    public static string ArrivedAs(HttpContext ctx) => ctx.Items[ArrivedAsKey] as string ?? ctx.Request.Scheme;
 }

@@ -32,12 +32,14 @@ public static class SameOriginRequests
         || request.Headers.Upgrade.Count > 0;
 
     /// <summary>
-    /// Whether <paramref name="origin"/> is the dashboard's: the request's own origin, or the public URL's
-    /// (behind a TLS-terminating proxy the request's own scheme is not the browser's).
+    /// Whether <paramref name="origin"/> is the dashboard's: the request's own origin (with the scheme it came with,
+    /// which an https public URL does not change for this check), or the public URL's (behind a TLS-terminating
+    /// proxy the request's own scheme is not the browser's).
     /// </summary>
     public static bool IsDashboard(HttpContext ctx, string origin)
     {
         if (string.Equals(origin, $"{ctx.Request.Scheme}://{ctx.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
+        if (string.Equals(origin, $"{PublicUrlScheme.ArrivedAs(ctx)}://{ctx.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
         var publicUrl = ctx.RequestServices.GetRequiredService<IConfiguration>()["Rosetta:PublicUrl"];
         return Uri.TryCreate(publicUrl, UriKind.Absolute, out var url)
             && string.Equals(origin, url.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);

@@ -31,6 +31,8 @@ public sealed class HostOnlyCookieTests
             }),
         };
         login.Headers.Add("Cookie", antiforgery);
+        // From a page of the app's own plain address (an SSH tunnel to its port): its own origin, not another site's.
+        login.Headers.Add("Origin", app.BaseAddress.GetLeftPart(UriPartial.Authority));
         var signedIn = await http.SendAsync(login);
         Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, $"{signedIn.StatusCode}: {await signedIn.Content.ReadAsStringAsync()}");
         var session = HostOnlyCookie(signedIn, "__Host-rosetta.auth");
