@@ -32,14 +32,20 @@ public static class SameOriginRequests
         || request.Headers.Upgrade.Count > 0;
 
     /// <summary>
-    /// Whether <paramref name="origin"/> is the dashboard's: the request's own origin (with the scheme it came with,
-    /// which an https public URL does not change for this check), or the public URL's (behind a TLS-terminating
+    /// Whether <paramref name="origin"/> is the dashboard's: the request's own origin (on the loopback also with the
+    /// scheme it came with, which an https public URL changes), or the public URL's (behind a TLS-terminating
     /// proxy the request's own scheme is not the browser's).
     /// </summary>
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address);
+
     public static bool IsDashboard(HttpContext ctx, string origin)
     {
         if (string.Equals(origin, $"{ctx.Request.Scheme}://{ctx.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
-        if (string.Equals(origin, $"{PublicUrlScheme.ArrivedAs(ctx)}://{ctx.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
+        // Plain http to the app's own port on this machine (a tunnel to localhost): behind a TLS proxy every request
+        // arrives as http, and a page on http://{the public host} (anyone on the way can serve one) is not the dashboard.
+        if (IsLoopback(ctx.Request.Host.Host)
+            && string.Equals(origin, $"{PublicUrlScheme.ArrivedAs(ctx)}://{ctx.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
         var publicUrl = ctx.RequestServices.GetRequiredService<IConfiguration>()["Rosetta:PublicUrl"];
         return Uri.TryCreate(publicUrl, UriKind.Absolute, out var url)
             && string.Equals(origin, url.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);

@@ -141,6 +141,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         // What is connected was checked against the key before: it must not go on under a key no longer trusted.
         // The same key again leaves the connection (and the tasks' tunnels) as it is.
         if (computing.HostKeyFingerprint != before) await connections.ReconnectUnderNewPinAsync(computing);
+        monitor.RetryNow(computing.Id); // its state shows the old refusal until the watch loop tries again
         return true;
     }
 

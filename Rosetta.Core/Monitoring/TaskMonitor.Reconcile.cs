@@ -52,15 +52,49 @@ public sealed partial class TaskMonitor
                 logger.LogError(e, "Watching computing resource {ComputingId} failed", computing.Id);
             }
 
-            try
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
-                await Task.Delay(delay, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                _wakes[computing.Id] = wake;
+                try
+                {
+                    await Task.Delay(delay, wake.Token);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    delay = TimeSpan.FromSeconds(0.25); // woken (RetryNow): tried at once, backing off from the start
+                }
+                finally
+                {
+                    _wakes.TryRemove(KeyValuePair.Create(computing.Id, wake));
+                }
             }
             delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, _options.MaxReconnectDelaySeconds));
+        }
+    }
+
+    /// <summary>The pause of each watch loop waiting to try its resource again (<see cref="RetryNow"/>).</summary>
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _wakes = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Something that kept the resource from being reached was mended (a new host key was trusted): its watch loop
+    /// tries again now rather than at the end of its back-off, so the resource's state follows within a moment.
+    /// </summary>
+    public void RetryNow(string computingId)
+    {
+        if (_wakes.TryGetValue(computingId, out var wake))
+        {
+            try
+            {
+                wake.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The loop went on meanwhile.
+            }
         }
     }
 
@@ -168,7 +202,7 @@ public sealed partial class TaskMonitor
             .ToList();
         var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
         StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
-        _ = Task.Run(() => RemoveForgottenAsync(computing, _shutdown.Token), CancellationToken.None);
+        _ = Task.Run(() => RemoveForgottenAsync(computing, observed, _shutdown.Token), CancellationToken.None);
         before.RemoveAll(t => t.Status.IsFinal());
 
         foreach (var task in before)
@@ -224,7 +258,7 @@ public sealed partial class TaskMonitor
                 computingIds = await db.ForgottenContainers.Select(f => f.ComputingId).Distinct().ToListAsync(ct);
             foreach (var id in computingIds.Where(_reached.ContainsKey))
             {
-                if (await FindComputingAsync(id, ct) is { } computing) _ = Task.Run(() => RemoveForgottenAsync(computing, ct), CancellationToken.None);
+                if (await FindComputingAsync(id, ct) is { } computing) _ = Task.Run(() => RemoveForgottenAsync(computing, observed: null, ct), CancellationToken.None);
             }
         }
         catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
@@ -239,32 +273,50 @@ public sealed partial class TaskMonitor
     /// <summary>
     /// Removes the containers (or jobs) of tasks deleted while their resource could not be reached
     /// (<see cref="ForgottenContainer"/>), on one resource that answers. After each reconciliation, and every minute
-    /// with the walltimes (a resource reached again without a reconnection, a removal that failed once).
+    /// with the walltimes (a resource reached again without a reconnection, a removal that failed once). Only what the
+    /// engine lists as the forgotten task's is removed: a record whose container is gone is dropped, never used on a
+    /// handle that may name something else by now (a reinstalled Slurm numbers its jobs from the start again).
     /// </summary>
-    private async Task RemoveForgottenAsync(ComputingResource computing, CancellationToken ct)
+    /// <param name="observed">The resource's listing, when the caller has one; else it is asked for.</param>
+    private async Task RemoveForgottenAsync(ComputingResource computing, IReadOnlyDictionary<string, ObservedContainer>? observed, CancellationToken ct)
     {
         if (!_removingForgotten.TryAdd(computing.Id, 0)) return;
         try
         {
             List<ForgottenContainer> forgotten;
             await using (var db = await dbFactory.CreateDbContextAsync(ct))
-                forgotten = await db.ForgottenContainers.AsNoTracking().Where(f => f.ComputingId == computing.Id).ToListAsync(ct);
+                forgotten = await db.ForgottenContainers.AsNoTracking().Where(f => f.ComputingId == computing.Id).OrderBy(f => f.ForgottenAt).ToListAsync(ct);
+            if (forgotten.Count == 0) return;
+            var backend = BackendFor(computing.Kind);
+            observed ??= (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
             foreach (var container in forgotten)
             {
-                try
+                if (observed.TryGetValue(container.TaskId, out var listed))
                 {
-                    await BackendFor(computing.Kind).RemoveAsync(computing, container.BackendId, ct);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
-                {
-                    logger.LogWarning("Could not remove container {BackendId} of the deleted task {TaskId} from {Computing} yet: {Reason}",
-                        container.BackendId, container.TaskId, computing.Id, e.Message);
-                    return;
+                    try
+                    {
+                        await backend.RemoveAsync(computing, listed.BackendId, ct);
+                        logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", listed.BackendId, container.TaskId, computing.Id);
+                    }
+                    catch (BackendUnavailableException e)
+                    {
+                        logger.LogWarning("Could not remove container {BackendId} of the deleted task {TaskId} from {Computing} yet: {Reason}",
+                            listed.BackendId, container.TaskId, computing.Id, e.Message);
+                        return; // the resource went away again: the rest waits too
+                    }
+                    catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+                    {
+                        logger.LogWarning(e, "Could not remove container {BackendId} of the deleted task {TaskId} from {Computing}", listed.BackendId, container.TaskId, computing.Id);
+                        continue; // this one is tried again; the others go on
+                    }
                 }
                 await using var db = await dbFactory.CreateDbContextAsync(ct);
                 await db.ForgottenContainers.Where(f => f.TaskId == container.TaskId).ExecuteDeleteAsync(ct);
-                logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", container.BackendId, container.TaskId, computing.Id);
             }
+        }
+        catch (BackendUnavailableException e)
+        {
+            logger.LogDebug("The containers of deleted tasks on {Computing} wait: {Reason}", computing.Id, e.Message);
         }
         catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
         {
@@ -387,6 +439,8 @@ public sealed partial class TaskMonitor
         var active = Feed.Items.Values.Where(t => !t.Status.IsFinal()).Select(t => t.ComputingId).ToHashSet(StringComparer.Ordinal);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var all = await db.Computing.AsNoTracking().ToListAsync(ct);
+        // And those holding containers of tasks deleted while they could not be reached, to remove once they answer.
+        active.UnionWith(await db.ForgottenContainers.Select(f => f.ComputingId).Distinct().ToListAsync(ct));
         return all.Where(c => c.Kind == ComputingKind.Local || active.Contains(c.Id)).ToList();
     }
 }

@@ -138,8 +138,15 @@ public sealed partial class TaskMonitor(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        foreach (var computing in await WatchedComputingAsync(_shutdown.Token)) EnsureWatching(computing);
-        await WalltimeLoopAsync(_shutdown.Token);
+        try
+        {
+            foreach (var computing in await WatchedComputingAsync(_shutdown.Token)) EnsureWatching(computing);
+            await WalltimeLoopAsync(_shutdown.Token);
+        }
+        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+        {
+            // Stopped before every loop was started: those already running (a launch's) are waited for all the same.
+        }
         Task[] watchers;
         lock (_watchers) watchers = [.. _watchers.Values];
         await Task.WhenAll(watchers);
@@ -317,8 +324,8 @@ public sealed partial class TaskMonitor(
                 await using var db = await dbFactory.CreateDbContextAsync(ct);
                 await using (var write = await db.BeginWriteAsync(ct))
                 {
-                    await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct);
-                    if (forgotten is not null)
+                    // Only by the delete that took the row: a second one at the same time finds nothing to record.
+                    if (await db.Tasks.Where(t => t.Id == task.Id).ExecuteDeleteAsync(ct) == 1 && forgotten is not null)
                     {
                         db.ForgottenContainers.Add(forgotten);
                         await db.SaveChangesAsync(ct);
@@ -326,6 +333,7 @@ public sealed partial class TaskMonitor(
                     await write.CommitAsync(ct);
                 }
                 Feed.Delete(task.Id);
+                if (forgotten is not null && computing is not null) EnsureWatching(computing); // so it is seen answering again
             }
             finally
             {

@@ -38,6 +38,15 @@ public sealed class HostOnlyCookieTests
         var session = HostOnlyCookie(signedIn, "__Host-rosetta.auth");
         Assert.DoesNotContain(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("rosetta.", StringComparison.Ordinal));
 
+        // A page on plain http under the public host name (anyone on the way can serve one) is another origin.
+        var spoofed = new HttpRequestMessage(HttpMethod.Post, "/logout") { Content = new FormUrlEncodedContent([]) };
+        spoofed.Headers.Host = "rosetta.example.org";
+        spoofed.Headers.Add("Origin", "http://rosetta.example.org");
+        spoofed.Headers.Add("Cookie", antiforgery);
+        var refusedOrigin = await http.SendAsync(spoofed);
+        Assert.Equal(HttpStatusCode.Forbidden, refusedOrigin.StatusCode);
+        Assert.Contains("Cross-origin request refused", await refusedOrigin.Content.ReadAsStringAsync());
+
         var account = Navigation("/account");
         account.Headers.Add("Cookie", session);
         var page = await http.SendAsync(account);

@@ -163,6 +163,9 @@ public sealed class SshConnection : IDisposable
         var client = await ConnectedAsync(ct);
         lock (_tunnels)
         {
+            // Given up since (a new host key trusted): nothing is started on it; the reconnection brings the tunnels back.
+            if (!ReferenceEquals(client, _client) || ReferenceEquals(client, _givenUp))
+                throw new BackendUnavailableException($"The SSH connection to {_computing.Address} is being made again; try again in a moment.");
             if (_tunnels.TryGetValue(key, out var open) && open.Remote == remote && open.Forward?.IsStarted == true)
                 return open.Local;
             var previousPort = open?.Local.Port ?? 0;
@@ -217,6 +220,7 @@ public sealed class SshConnection : IDisposable
                     catch (Exception e) when (e is System.Net.Sockets.SocketException or SshException)
                     {
                         _logger.LogWarning(e, "Could not restore the tunnel of task {TaskId} on port {Port}", key, tunnel.Local.Port);
+                        tunnel.Park(_logger); // its port stays the task's
                     }
                 }
             }
@@ -302,12 +306,13 @@ public sealed class SshConnection : IDisposable
             if (_client is { } client)
             {
                 _givenUp = client;
+                // First the client, which ends its session and so its forwards' channels at once (a forward stopped on
+                // a live session waits for each open channel), bounded: a reinstalled host's old socket may be dead.
+                await Task.WhenAny(Task.Run(client.Dispose, CancellationToken.None), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
                 lock (_tunnels)
                 {
                     foreach (var tunnel in _tunnels.Values) tunnel.Park(_logger);
                 }
-                // Bounded: a reinstalled host's old socket may be dead, and its disposal wait for it.
-                await Task.WhenAny(Task.Run(client.Dispose, CancellationToken.None), Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
             }
         }
         finally
