@@ -205,9 +205,13 @@ public sealed partial class TaskMonitor
         _ = Task.Run(() => RemoveForgottenAsync(computing, observed, _shutdown.Token), CancellationToken.None);
         before.RemoveAll(t => t.Status.IsFinal());
 
-        foreach (var task in before)
+        foreach (var listedTask in before)
         {
-            if (!ReferenceEquals(Get(task.Id), task)) continue; // changed (or deleted) during the listing
+            // Changed (or deleted) during the listing: what it shows may be older than the change. But a stop that
+            // failed meanwhile (its detail saying why) still waits for a reconciliation to finish it, and this one
+            // may be the last before the engine's events take over: for a stopping task the listing still counts.
+            var task = Get(listedTask.Id);
+            if (task is null || !ReferenceEquals(task, listedTask) && task.Status != TaskState.Stopping) continue;
             if (_launches.ContainsKey(task.Id)) continue; // its launch is in progress in this process
 
             if (!observed.TryGetValue(task.Id, out var container))

@@ -174,6 +174,31 @@ public sealed class TaskMonitorReconcileTests : IDisposable
         Assert.NotNull(_ctx.Monitor.Get(task.Id));
     }
 
+    /// <summary>
+    /// A stop that fails (the engine cannot be reached) leaves the task stopping for a reconciliation to finish. When it
+    /// fails while the engine is being listed, that listing is the one: it used to skip the task as changed meanwhile,
+    /// and the engine's events, which followed, never finish a stop (seen when a host key was trusted right then).
+    /// </summary>
+    [Fact]
+    public async Task AStopThatFailsWhileTheEngineIsBeingListedIsFinishedByThatListing()
+    {
+        var task = await _ctx.AddTaskAsync("stopping", TaskState.Stopping);
+        var listed = new TaskCompletionSource<IReadOnlyList<ObservedContainer>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        (await QuietBackendAsync()).Listing = _ => { asked.TrySetResult(); return listed.Task; };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var reconciling = _ctx.Monitor.ReconcileAsync(_local, timeout.Token);
+        await asked.Task.WaitAsync(timeout.Token);
+        await _ctx.Monitor.UpdateAsync(task.Id, t => { t.StatusDetail = "The host key of 127.0.0.1:2222 is not the one pinned."; return true; });
+        listed.SetResult([new ObservedContainer(task.Id, task.BackendId!, ContainerRunState.Running, null, null, null, null)]);
+        await reconciling;
+
+        while (_ctx.Monitor.Get(task.Id)!.Status != TaskState.Stopped && !timeout.IsCancellationRequested) await Task.Delay(20);
+        Assert.Equal(TaskState.Stopped, _ctx.Monitor.Get(task.Id)!.Status);
+        Assert.Contains(task.BackendId!, Backend.Stopped);
+    }
+
     [Fact]
     public async Task AStopTheEngineRefusesLeavesTheTaskStoppingWithTheReasonAndStoppingAgainRetries()
     {

@@ -70,6 +70,12 @@ public sealed class SshConnection : IDisposable
     /// <summary>The SHA-256 fingerprint (OpenSSH base64) of the host key the server offered last.</summary>
     public string? HostKeyFingerprint { get; private set; }
 
+    /// <summary>The host key each client was connected under (<see cref="ReconnectUnderNewPinAsync"/>).</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<BaseClient, string> _keys = new();
+
+    /// <summary>Whether <paramref name="client"/> was connected under another key than <paramref name="pinned"/>.</summary>
+    private bool ConnectedUnderAnotherKey(BaseClient client, string? pinned) => !_keys.TryGetValue(client, out var key) || key != pinned;
+
     /// <summary>Runs one short command; <paramref name="input"/>, when given, is its standard input (secrets travel this way, never on a command line).</summary>
     /// <remarks>SSH.NET sends no end-of-file for an input stream nothing was written to, so an empty input is refused rather than left hanging.</remarks>
     public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct)
@@ -297,14 +303,17 @@ public sealed class SshConnection : IDisposable
     /// checked against the new pin: at once when tunnels are open (they run again on their ports), else with the
     /// next command. A host that does not offer the new key is refused, as any changed key is.
     /// </summary>
-    public async Task ReconnectUnderNewPinAsync()
+    /// <param name="pinned">The key now pinned: a client connected under it meanwhile (a reconnection that read the new pin) is kept.</param>
+    public async Task ReconnectUnderNewPinAsync(string? pinned)
     {
         // Under the gates: a connection being made now was checked against the key before, and is given up after.
+        var gaveUp = false;
         await _connectGate.WaitAsync();
         try
         {
-            if (_client is { } client)
+            if (_client is { } client && ConnectedUnderAnotherKey(client, pinned))
             {
+                gaveUp = true;
                 _givenUp = client;
                 // First the client, which ends its session and so its forwards' channels at once (a forward stopped on
                 // a live session waits for each open channel), bounded: a reinstalled host's old socket may be dead.
@@ -322,7 +331,7 @@ public sealed class SshConnection : IDisposable
         await _sftpGate.WaitAsync();
         try
         {
-            if (_sftp is { } sftp)
+            if (_sftp is { } sftp && ConnectedUnderAnotherKey(sftp, pinned))
             {
                 _sftpGivenUp = sftp;
                 _ = Task.Run(sftp.Dispose, CancellationToken.None);
@@ -332,7 +341,7 @@ public sealed class SshConnection : IDisposable
         {
             _sftpGate.Release();
         }
-        OnConnectionError(new SshConnectionException("Another host key was trusted."));
+        if (gaveUp) OnConnectionError(new SshConnectionException("Another host key was trusted."));
     }
 
     /// <summary>Whether an SFTP client can be used: connected, and not disposed by a reconnection meanwhile.</summary>
@@ -433,6 +442,7 @@ public sealed class SshConnection : IDisposable
             _logger.LogInformation("Pinned the host key SHA256:{Fingerprint} of {Host}:{Port}", offered, _computing.Host, _computing.Port);
         }
         HostKeyFingerprint = offered;
+        if (offered is not null) _keys.AddOrUpdate(client, offered);
         return client;
     }
 

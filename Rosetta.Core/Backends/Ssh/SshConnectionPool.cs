@@ -42,7 +42,7 @@ public sealed class SshConnectionPool(
 
     /// <summary>Another host key was trusted for the resource: its connection, checked against the one before, is made again.</summary>
     public Task ReconnectUnderNewPinAsync(ComputingResource computing) =>
-        _connections.TryGetValue(Key(computing), out var connection) ? connection.ReconnectUnderNewPinAsync() : Task.CompletedTask;
+        _connections.TryGetValue(Key(computing), out var connection) ? connection.ReconnectUnderNewPinAsync(computing.HostKeyFingerprint) : Task.CompletedTask;
 
     /// <summary>Connections currently up (the benchmark checks that tasks on one host share one).</summary>
     public int ConnectedCount => _connections.Values.Count(c => c.IsConnected);
