@@ -20,8 +20,7 @@ public interface ITaskHubClient
 /// <c>Authorization: Bearer</c> header). Each connection receives changes to its user's tasks only.
 /// </summary>
 [Authorize]
-public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, AccountEnds accountEnds, SessionEnds sessionEnds, Rosetta.Core.Security.ApiTokenService tokens)
-    : Hub<ITaskHubClient>
+public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, IServiceProvider services) : Hub<ITaskHubClient>
 {
     /// <summary>
     /// The connection lasts as long as its account (disabling it closes the connection), and as long as the
@@ -29,7 +28,7 @@ public sealed class TaskHub(TaskService tasks, TaskDtoMapper mapper, AccountEnds
     /// </summary>
     public override Task OnConnectedAsync()
     {
-        Context.Items[typeof(CredentialEnds)] = CredentialEnds.Register(Context.User!, Context.Abort, sessionEnds, accountEnds, tokens);
+        Context.Items[typeof(CredentialEnds)] = CredentialEnds.Register(services, Context.User!, Context.Abort);
         return Task.CompletedTask;
     }
 

@@ -97,10 +97,8 @@ public static class TaskForwarding
                 detail: "This task's interface opens again if an admin enables its owner's account.").ExecuteAsync(ctx);
             return;
         }
-        using var accountEnded = accountEnd.Register(ctx.Abort);
+        using var credentialsEnded = CredentialEnds.Register(services, task.OwnerId, session, apiToken, ctx.Abort);
         using var linkEnded = share is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(share).Register(ctx.Abort);
-        using var sessionEnded = session is null ? default : services.GetRequiredService<SessionEnds>().EndOf(session).Register(ctx.Abort);
-        using var tokenEnded = apiToken is null ? default : services.GetRequiredService<Rosetta.Core.Security.ApiTokenService>().EndOf(apiToken).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
         if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)

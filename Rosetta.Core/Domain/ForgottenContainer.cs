@@ -9,6 +9,5 @@ public sealed class ForgottenContainer
 {
     public required string TaskId { get; set; }
     public required string ComputingId { get; set; }
-    public required string BackendId { get; set; }
     public DateTime ForgottenAt { get; set; } = DateTime.UtcNow;
 }

@@ -313,7 +313,7 @@ public sealed partial class TaskMonitor(
                 {
                     logger.LogWarning("Task {TaskId} forgotten while {Computing} cannot be reached; its container goes when it answers: {Reason}",
                         task.Id, computing.Id, e.Message);
-                    forgotten = new ForgottenContainer { TaskId = task.Id, ComputingId = computing.Id, BackendId = BackendHandle(task) };
+                    forgotten = new ForgottenContainer { TaskId = task.Id, ComputingId = computing.Id };
                 }
             }
             // Under the task's lock: an update saved just before the row goes must not publish it again after.

@@ -17,7 +17,6 @@ namespace Rosetta.Core.Persistence.Migrations
                 {
                     TaskId = table.Column<string>(type: "TEXT", nullable: false),
                     ComputingId = table.Column<string>(type: "TEXT", nullable: false),
-                    BackendId = table.Column<string>(type: "TEXT", nullable: false),
                     ForgottenAt = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>

@@ -264,10 +264,6 @@ namespace Rosetta.Core.Persistence.Migrations
                     b.Property<string>("TaskId")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("BackendId")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("ComputingId")
                         .IsRequired()
                         .HasColumnType("TEXT");
