@@ -273,21 +273,15 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await TaskApi.WaitForStatusAsync(api, id, "running", seconds: 90);
             await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
             var page = await context.NewPageAsync();
-            var browserLog = new List<string>();
-            page.Console += (_, m) => { lock (browserLog) browserLog.Add($"console {m.Type}: {m.Text}"); };
-            page.Response += (_, r) => { if (r.Status >= 400) lock (browserLog) browserLog.Add($"HTTP {r.Status} {r.Url}"); };
-            page.WebSocket += (_, ws) =>
-            {
-                lock (browserLog) browserLog.Add($"websocket open {ws.Url}");
-                ws.Close += (_, _) => { lock (browserLog) browserLog.Add($"websocket closed {ws.Url}"); };
-            };
+            var browserLog = new BrowserLog();
+            browserLog.Watch(page, "owner");
             await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
 
             // Embedded in the dashboard, with its chrome around it.
             await page.GotoAsync($"/tasks/{id}/desktop");
             var desktop = page.FrameLocator("[data-test=desktop-frame]");
             // noVNC marks the document once the RFB session is up; no credentials dialog on the way.
-            await ExpectConnectedAsync(page, desktop.Locator("html"), browserLog);
+            await ExpectConnectedAsync(page, "owner", desktop.Locator("html"), browserLog);
             await Expect(desktop.Locator("#noVNC_credentials_dlg.noVNC_open")).ToHaveCountAsync(0);
             await Expect(page.Locator("[data-test=fullscreen]")).ToBeVisibleAsync();
             await Expect(desktop.Locator("#noVNC_container canvas")).ToBeVisibleAsync();
@@ -295,7 +289,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
             // In its own tab as well.
             await page.GotoAsync($"/t/{id}/");
-            await ExpectConnectedAsync(page, page.Locator("html"), browserLog);
+            await ExpectConnectedAsync(page, "owner", page.Locator("html"), browserLog);
 
             // The owner makes a view-only link on the task's page.
             await page.GotoAsync($"/tasks/{id}");
@@ -310,13 +304,14 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             // A view-only guest (no account, a smaller window) gets noVNC told to be view-only.
             await using var guestContext = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 900, Height = 600 } });
             var guest = await guestContext.NewPageAsync();
+            browserLog.Watch(guest, "guest");
             var tampered = false;
             guest.WebSocket += (_, ws) =>
             {
-                if (tampered) ws.Close += (_, _) => { lock (browserLog) browserLog.Add($"guest websocket closed {ws.Url}"); };
+                if (tampered) ws.Close += (_, _) => browserLog.Add($"tampered guest's websocket closed {ws.Url}");
             };
             await guest.GotoAsync(link);
-            await ExpectConnectedAsync(guest, guest.Locator("html"), browserLog);
+            await ExpectConnectedAsync(guest, "guest", guest.Locator("html"), browserLog);
             Assert.Contains("view_only=1", guest.Url);
             // The owner's page, open all along, shows someone is watching.
             await Expect(page.Locator("[data-test=share-connections]")).ToHaveTextAsync("1 connection open");
@@ -326,7 +321,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             // session holds (that they do not reach the desktop is ViewOnlyShareTests' part, with a barrier).
             tampered = true;
             await guest.GotoAsync($"/t/{id}/vnc.html?autoconnect=1&resize=remote&path=t/{id}/websockify");
-            await ExpectConnectedAsync(guest, guest.Locator("html"), browserLog);
+            await ExpectConnectedAsync(guest, "guest", guest.Locator("html"), browserLog);
             var canvas = guest.Locator("#noVNC_container canvas");
             await canvas.ClickAsync();
             await guest.Keyboard.TypeAsync("echo view-only");
@@ -335,14 +330,14 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             // The guest's socket outlived all that: the owner's next resize still reaches its picture (whose
             // canvas, in a window larger than the desktop, is as wide as the desktop).
             await page.GotoAsync($"/t/{id}/");
-            await ExpectConnectedAsync(page, page.Locator("html"), browserLog);
+            await ExpectConnectedAsync(page, "owner", page.Locator("html"), browserLog);
             await page.SetViewportSizeAsync(1000, 700); // noVNC asks for its whole window
             var size = (Width: 0, Height: 0);
             for (var deadline = DateTime.UtcNow.AddSeconds(30); size != (1000, 700) && DateTime.UtcNow < deadline; await Task.Delay(200))
                 size = await VncThroughProxy.HandshakeAsync(App, await App.AdminTokenAsync(), id);
             Assert.Equal((1000, 700), size);
             await Expect(canvas).ToHaveAttributeAsync("width", "1000");
-            Assert.False(Saw(browserLog, "guest websocket closed"), "the view-only guest's WebSocket was closed");
+            Assert.False(browserLog.Saw("tampered guest's websocket closed"), "the view-only guest's WebSocket was closed");
 
             // The owner revokes the link: the guest's desktop, left open, does not reconnect in vain but says why.
             await page.GotoAsync($"/tasks/{id}");
@@ -350,7 +345,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.ClickAsync("[data-test=share-revoke]");
             await Expect(page.Locator("[data-test=share-revoke]")).ToHaveCountAsync(0);
             await Expect(guest.Locator("[data-test=login-notice]")).ToHaveTextAsync(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText);
-            Assert.True(Saw(browserLog, "guest websocket closed"), "the revoked guest's WebSocket stayed open");
+            Assert.True(browserLog.Saw("tampered guest's websocket closed"), "the revoked guest's WebSocket stayed open");
         }
         finally
         {
@@ -422,7 +417,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     /// change (ERR_NETWORK_CHANGED), and Docker adds one for every container the tests running alongside
     /// start: after such an abort the page is loaded once more (a user's browser is not on the engine's host).
     /// </summary>
-    private static async Task ExpectConnectedAsync(IPage page, ILocator html, List<string> browserLog)
+    private static async Task ExpectConnectedAsync(IPage page, string who, ILocator html, BrowserLog browserLog)
     {
         var connected = new System.Text.RegularExpressions.Regex(@"\bnoVNC_connected\b");
         try
@@ -431,9 +426,9 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             {
                 await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
             }
-            catch (PlaywrightException) when (Saw(browserLog, "ERR_NETWORK_CHANGED"))
+            catch (PlaywrightException) when (browserLog.Saw("ERR_NETWORK_CHANGED", who))
             {
-                lock (browserLog) browserLog.Add("(reloading after ERR_NETWORK_CHANGED)");
+                browserLog.Add($"[{who}] (reloading after ERR_NETWORK_CHANGED)");
                 await page.ReloadAsync();
                 await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
             }
@@ -441,15 +436,8 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         catch (PlaywrightException e)
         {
             var status = await html.Locator("#noVNC_status").TextContentAsync(new() { Timeout = 2_000 }).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : "(no status)");
-            string seen;
-            lock (browserLog) seen = string.Join("\n", browserLog);
-            throw new Xunit.Sdk.XunitException($"noVNC did not connect. Its status line: '{status}'. The browser saw:\n{seen}\n{e.Message}");
+            throw new Xunit.Sdk.XunitException($"noVNC did not connect on the {who}'s page. Its status line: '{status}'. The browser saw:\n{browserLog}\n{e.Message}");
         }
-    }
-
-    private static bool Saw(List<string> browserLog, string text)
-    {
-        lock (browserLog) return browserLog.Any(line => line.Contains(text, StringComparison.Ordinal));
     }
 
     internal static async Task LogInAsync(IPage page, string username, string password)
