@@ -29,8 +29,11 @@ public interface ITaskBackend
     /// <summary>Stops the container, keeping it (and its logs) until <see cref="RemoveAsync"/>.</summary>
     Task StopAsync(ComputingResource computing, string backendId, CancellationToken ct);
 
-    /// <summary>Removes the container; a container that is already gone is not an error.</summary>
-    Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct);
+    /// <summary>
+    /// Removes task <paramref name="taskId"/>'s container <paramref name="backendId"/>, and whatever else the backend
+    /// keeps for the task on the resource (a batch job's files); a container that is already gone is not an error.
+    /// </summary>
+    Task RemoveAsync(ComputingResource computing, string taskId, string backendId, CancellationToken ct);
 
     /// <summary>
     /// The container's output as lines: the last <paramref name="tail"/> lines (all when null),

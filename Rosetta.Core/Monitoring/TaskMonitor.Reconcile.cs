@@ -242,7 +242,7 @@ public sealed partial class TaskMonitor
                 case ContainerRunState.Created:
                     // Created but never started: the platform died mid-launch. Do not start it behind the user's back.
                     await FailAsync(task.Id, "The platform restarted while the task was starting; start it again.", withLogsFrom: null);
-                    await backend.RemoveAsync(computing, container.BackendId, ct);
+                    await backend.RemoveAsync(computing, task.Id, container.BackendId, ct);
                     break;
             }
         }
@@ -299,7 +299,7 @@ public sealed partial class TaskMonitor
                 {
                     try
                     {
-                        await backend.RemoveAsync(computing, listed.BackendId, ct);
+                        await backend.RemoveAsync(computing, container.TaskId, listed.BackendId, ct);
                         logger.LogInformation("Removed container {BackendId} of the deleted task {TaskId} from {Computing}", listed.BackendId, container.TaskId, computing.Id);
                     }
                     catch (BackendUnavailableException e)

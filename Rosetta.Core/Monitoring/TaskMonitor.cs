@@ -307,7 +307,7 @@ public sealed partial class TaskMonitor(
                 {
                     using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     if (evenUnreachable) limit.CancelAfter(ForgetWait);
-                    await BackendFor(computing.Kind).RemoveAsync(computing, BackendHandle(task), limit.Token);
+                    await BackendFor(computing.Kind).RemoveAsync(computing, task.Id, BackendHandle(task), limit.Token);
                 }
                 catch (Exception e) when (evenUnreachable && !ct.IsCancellationRequested && e is BackendUnavailableException or OperationCanceledException)
                 {

@@ -178,7 +178,7 @@ public sealed class DashboardTestContext : BunitContext
         }
         /// <summary>Runs while <see cref="RemoveAsync"/> removes a container (e.g. the engine's events about it).</summary>
         public Func<string, Task>? Removing { get; set; }
-        public Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct) => Removing?.Invoke(backendId) ?? Task.CompletedTask;
+        public Task RemoveAsync(ComputingResource computing, string taskId, string backendId, CancellationToken ct) => Removing?.Invoke(backendId) ?? Task.CompletedTask;
         /// <summary>When set, a followed log goes on with what is written here after <see cref="Logs"/>.</summary>
         public System.Threading.Channels.Channel<LogLine>? LiveLogs { get; set; }
 

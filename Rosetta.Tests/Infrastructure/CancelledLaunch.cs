@@ -79,7 +79,7 @@ public sealed class CancelledLaunch : IBatchLaunchProgress
         foreach (var backendId in left.Append(Submitted).OfType<string>().Distinct())
         {
             await _backend.StopAsync(_computing, backendId, CancellationToken.None);
-            await _backend.RemoveAsync(_computing, backendId, CancellationToken.None);
+            await _backend.RemoveAsync(_computing, TaskId, backendId, CancellationToken.None);
         }
     }
 

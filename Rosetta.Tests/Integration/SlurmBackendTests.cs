@@ -691,6 +691,31 @@ public sealed class SlurmBackendTests(SlurmPlatformFixture platform)
         }
     }
 
+    [Theory]
+    [InlineData("999999")] // a job no listing of this process has shown (forgotten by Slurm while the platform was down)
+    [InlineData(null)] // no job: the handle is the task's container name
+    public async Task RemovingATaskDeletesItsEnvFileWhateverTheListingsShowed(string? jobId)
+    {
+        // The interface secret of a job that never ran its script: once the task is deleted, nothing names it any more.
+        var taskId = Rosetta.Core.Tasks.TaskIds.New();
+        try
+        {
+            await AsDemoUserAsync($"umask 077 && mkdir -p ~/.rosetta/slurm && echo JUPYTER_TOKEN=secret > ~/.rosetta/slurm/{taskId}.env");
+            Assert.True(File.Exists(SlurmCluster.EnvFileOf(taskId)));
+            await using var db = await App.Services.GetRequiredService<IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync();
+            var computing = await db.Computing.AsNoTracking().SingleAsync(c => c.Id == DemoSlurm);
+            var backend = App.Services.GetServices<ITaskBackend>().OfType<SlurmBackend>().Single();
+
+            await backend.RemoveAsync(computing, taskId, jobId ?? Rosetta.Core.Backends.ContainerSpecFactory.ContainerName(taskId), CancellationToken.None);
+
+            Assert.False(File.Exists(SlurmCluster.EnvFileOf(taskId)), "the removed task's env file is still there");
+        }
+        finally
+        {
+            File.Delete(SlurmCluster.EnvFileOf(taskId));
+        }
+    }
+
     /// <summary>Runs a shell command as the demo login (whose jobs and files the platform's are), its output.</summary>
     private static async Task<string> AsDemoUserAsync(string command)
     {

@@ -92,7 +92,7 @@ public sealed class DockerBackend : ITaskBackend, IDisposable
         }
     }
 
-    public async Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    public async Task RemoveAsync(ComputingResource computing, string taskId, string backendId, CancellationToken ct)
     {
         try
         {

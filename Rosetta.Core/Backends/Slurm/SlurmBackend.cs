@@ -234,21 +234,17 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         pool.For(computing).CloseTunnel(backendId);
     }
 
-    public async Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    public async Task RemoveAsync(ComputingResource computing, string taskId, string backendId, CancellationToken ct)
     {
-        if (SlurmQueue.IsJobId(backendId))
-        {
-            var output = ShellCommand.Quote(SlurmJobScript.OutputFileName(backendId));
-            await pool.For(computing).RunAsync($"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{output}" +
-                RemoveEnvFile(computing, backendId), null, ct);
-        }
-        else if (backendId.StartsWith(ContainerSpecFactory.ContainerName(""), StringComparison.Ordinal)
-                 && backendId[ContainerSpecFactory.ContainerName("").Length..] is var taskId && Tasks.TaskIds.IsWellFormed(taskId))
-        {
-            // Never submitted (its handle is the task's container name): an env file written by a submission cut off
-            // before sbatch answered may still be there.
-            await pool.For(computing).RunAsync($"rm -f {EnvFilePath(taskId)}", null, ct);
-        }
+        // The env file too: a job cancelled before it ran never reached the script that deletes it, and a task that
+        // never got a job (its handle is its container name) may have one from a submission cut off before sbatch answered.
+        var job = SlurmQueue.IsJobId(backendId)
+            ? $"scancel {ShellCommand.Quote(backendId)} 2>/dev/null; rm -f \"$HOME\"/{SlurmJobScript.Directory}/{ShellCommand.Quote(SlurmJobScript.OutputFileName(backendId))}; "
+            : "";
+        var removed = await pool.For(computing).RunAsync($"{job}rm -f {EnvFilePath(taskId)}", null, ct);
+        // rm -f fails only on a file it may not delete, which no retry of the removal would change.
+        if (!removed.Succeeded)
+            logger.LogWarning("The job files of task {TaskId} could not all be deleted on {Computing}: {Error}", taskId, computing.Id, removed.FirstErrorLine);
         pool.For(computing).CloseTunnel(backendId);
         _ended.TryRemove((computing.Id, backendId), out _);
     }

@@ -137,7 +137,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         pool.For(computing).CloseTunnel(backendId);
     }
 
-    public async Task RemoveAsync(ComputingResource computing, string backendId, CancellationToken ct)
+    public async Task RemoveAsync(ComputingResource computing, string taskId, string backendId, CancellationToken ct)
     {
         var cli = new ContainerCli(computing.Engine);
         var remove = await EngineAsync(computing, cli.Remove(backendId), null, ct, mayFail: true);
