@@ -15,6 +15,12 @@ public static class VncWebSocketProxy
     private const byte SecurityVncAuth = 2;
     /// <summary>How long the browser's leg may stay silent before the relay pings it.</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// How long the relay waits for both sides to get through the handshake it takes part in: a client that opens
+    /// the WebSocket and sends nothing (a link holder needs no account) would otherwise hold a connection to the
+    /// desktop for ever, as no HTTP timeout applies to an upgraded connection.
+    /// </summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
 
     /// <param name="viewOnly">
     /// For a view-only share link: the browser's messages then pass through <see cref="RfbViewOnlyFilter"/>,
@@ -24,8 +30,9 @@ public static class VncWebSocketProxy
     /// Called when the server refuses <paramref name="password"/> (SecurityResult "failed"); the refusal still
     /// reaches the browser. Null: not watched.
     /// </param>
+    /// <param name="handshakeTimeout"><see cref="HandshakeTimeout"/> unless given (tests).</param>
     public static async Task RunAsync(HttpContext ctx, HttpMessageInvoker invoker, Uri upstreamUri, string password, bool viewOnly, ILogger logger,
-        Func<Task>? passwordRefused = null)
+        Func<Task>? passwordRefused = null, TimeSpan? handshakeTimeout = null)
     {
         RawWebSocketUpgrade.Upstream? server;
         HttpStatusCode status;
@@ -53,11 +60,13 @@ public static class VncWebSocketProxy
             return;
         }
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
-        var ct = abort.Token;
-        var fromServer = new FrameReader(server.Stream, answerPingsMasked: true);
-        var fromBrowser = new FrameReader(browser, answerPingsMasked: false);
+        var fromServer = new WebSocketByteReader(server.Stream, answerPingsMasked: true);
+        var fromBrowser = new WebSocketByteReader(browser, answerPingsMasked: false);
         try
         {
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
+            handshake.CancelAfter(handshakeTimeout ?? HandshakeTimeout);
+            var ct = handshake.Token;
             // ProtocolVersion, both ways. Only RFB 3.7/3.8 negotiate security types as below.
             var serverVersion = await fromServer.ReadExactlyAsync(12, ct);
             await ToBrowserAsync(browser, serverVersion, ct);
@@ -100,14 +109,24 @@ public static class VncWebSocketProxy
             // and so do the browser's unless it is a view-only guest.
             var toBrowser = new WebSocketPassThrough(browser);
             var fromBrowserLeftover = await fromBrowser.TakeRestOfMessageAsync(ct);
+            var fromServerLeftover = await fromServer.TakeRestOfMessageAsync(ct);
+            var session = abort.Token;
             await Task.WhenAny(
-                RelayAsync(await fromServer.TakeRestOfMessageAsync(ct), masked: false, toBrowser, browser, server.Stream, ct),
+                RelayAsync(fromServerLeftover, masked: false, toBrowser, browser, server.Stream, session),
                 viewOnly
-                    ? FilterAsync(fromBrowserLeftover, browser, server.Stream, logger, ct)
-                    : RelayAsync(fromBrowserLeftover, masked: true, new WebSocketPassThrough(server.Stream), server.Stream, browser, ct),
-                KeepAliveAsync(toBrowser, ct));
+                    ? FilterAsync(fromBrowserLeftover, browser, server.Stream, logger, session)
+                    : RelayAsync(fromBrowserLeftover, masked: true, new WebSocketPassThrough(server.Stream), server.Stream, browser, session),
+                KeepAliveAsync(toBrowser, session));
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException)
+        catch (InvalidDataException e)
+        {
+            logger.LogInformation("A desktop connection was ended during the VNC handshake: {Reason}", e.Message);
+        }
+        catch (OperationCanceledException) when (!abort.IsCancellationRequested)
+        {
+            logger.LogInformation("A desktop connection was ended: its VNC handshake took longer than {Timeout}", handshakeTimeout ?? HandshakeTimeout);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             logger.LogDebug(e, "VNC WebSocket closed");
         }
@@ -124,7 +143,7 @@ public static class VncWebSocketProxy
     /// for another cause such as a server already in use or too many attempts. A 3.7 failure gives no reason, and a
     /// guest may choose 3.7: it fails that connection and proves nothing.
     /// </summary>
-    private static async Task<bool> PasswordRefusedAsync(FrameReader fromServer, Stream browser, string version, CancellationToken ct)
+    private static async Task<bool> PasswordRefusedAsync(WebSocketByteReader fromServer, Stream browser, string version, CancellationToken ct)
     {
         var result = await fromServer.ReadExactlyAsync(4, ct);
         var failed = BinaryPrimitives.ReadUInt32BigEndian(result) != 0;
@@ -231,67 +250,4 @@ public static class VncWebSocketProxy
 
     private static Task ToServerAsync(Stream server, byte[] bytes, CancellationToken ct) =>
         WebSocketFrames.WriteAsync(server, WebSocketFrames.Binary, bytes, masked: true, ct);
-
-    /// <summary>
-    /// Reads a WebSocket's messages as one byte stream (RFB messages do not follow WebSocket message
-    /// boundaries), frame by frame, answering pings on the way.
-    /// </summary>
-    private sealed class FrameReader(Stream stream, bool answerPingsMasked)
-    {
-        private const int MaxHandshakeFrame = 64 * 1024;
-        private byte[] _payload = [];
-        private int _start;
-        private bool _inMessage;
-
-        public async Task<byte[]> ReadExactlyAsync(int count, CancellationToken ct)
-        {
-            var result = new byte[count];
-            var filled = 0;
-            while (filled < count)
-            {
-                if (_start == _payload.Length) await NextDataFrameAsync(ct);
-                var n = Math.Min(count - filled, _payload.Length - _start);
-                Array.Copy(_payload, _start, result, filled, n);
-                _start += n;
-                filled += n;
-            }
-            return result;
-        }
-
-        /// <summary>
-        /// The bytes read but not consumed, plus the rest of a message the sender split into
-        /// fragments, so the stream is left on a message boundary.
-        /// </summary>
-        public async Task<byte[]> TakeRestOfMessageAsync(CancellationToken ct)
-        {
-            var rest = new List<byte>(_payload[_start..]);
-            while (_inMessage)
-            {
-                await NextDataFrameAsync(ct);
-                rest.AddRange(_payload);
-            }
-            _payload = [];
-            _start = 0;
-            return [.. rest];
-        }
-
-        private async Task NextDataFrameAsync(CancellationToken ct)
-        {
-            while (true)
-            {
-                var frame = await WebSocketFrames.ReadAsync(stream, MaxHandshakeFrame, ct);
-                if (frame.Opcode == WebSocketFrames.Close) throw new EndOfStreamException("The WebSocket was closed during the VNC handshake.");
-                if (frame.Opcode == WebSocketFrames.Ping)
-                {
-                    await WebSocketFrames.WriteAsync(stream, WebSocketFrames.Pong, frame.Payload, answerPingsMasked, ct);
-                    continue;
-                }
-                if (frame.IsControl) continue;
-                _inMessage = !frame.Fin;
-                _payload = frame.Payload;
-                _start = 0;
-                return;
-            }
-        }
-    }
 }
