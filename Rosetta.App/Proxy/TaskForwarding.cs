@@ -101,11 +101,13 @@ public static class TaskForwarding
         using var linkEnded = share is null ? default : services.GetRequiredService<ShareLinkService>().EndOf(share).Register(ctx.Abort);
         var monitor = services.GetRequiredService<TaskMonitor>();
         var loggers = services.GetRequiredService<ILoggerFactory>();
-        if (task.Status != TaskState.Running || task.InterfaceHost is null || task.InterfacePort is null)
+        if (monitor.InterfaceOf(task) is not { } endpoint)
         {
             ctx.Response.Headers.RetryAfter = "2";
             await Results.Problem(statusCode: 503, title: "The task's interface is not available.",
-                detail: $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.").ExecuteAsync(ctx);
+                detail: task.Status == TaskState.Running
+                    ? $"Task '{task.Name}' is running, but the platform has not reached its computing resource '{task.ComputingId}' since it started; its interface opens as soon as it does."
+                    : $"Task '{task.Name}' is {task.Status.ToWire()}; its interface is reachable only while it is running.").ExecuteAsync(ctx);
             return;
         }
 
@@ -149,7 +151,7 @@ public static class TaskForwarding
                 vncPassword = TaskSecrets.ViewOnlyOf(vncPassword);
                 viewOnlyRefused = () => ForgetViewOnlyPasswordAsync(monitor, task, relayLogger);
             }
-            var upstream = new Uri($"http://{task.InterfaceHost}:{task.InterfacePort}{path}{ctx.Request.QueryString}");
+            var upstream = new Uri($"http://{endpoint.Host}:{endpoint.Port}{path}{ctx.Request.QueryString}");
             await VncWebSocketProxy.RunAsync(ctx, services.GetRequiredService<HttpMessageInvoker>(), upstream, vncPassword, viewOnly, relayLogger, viewOnlyRefused);
             return;
         }
@@ -158,7 +160,7 @@ public static class TaskForwarding
             authorization: secret is null ? null : $"{task.ProxyAuthorizationScheme} {secret}", secret);
         // Uploads to the interface (notebooks, data files) stream through without the platform's body-size limit.
         if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        var destination = $"http://{task.InterfaceHost}:{task.InterfacePort}";
+        var destination = $"http://{endpoint.Host}:{endpoint.Port}";
         var config = ctx.WebSockets.IsWebSocketRequest ? WebSocketConfig : ForwarderRequestConfig.Empty;
         var forwarder = services.GetRequiredService<IHttpForwarder>();
         var error = await forwarder.SendAsync(ctx, destination, services.GetRequiredService<HttpMessageInvoker>(), config, transformer);
@@ -184,7 +186,7 @@ public static class TaskForwarding
             }
             // YARP sets the status (502, 504) and leaves the body empty.
             await Results.Problem(statusCode: ctx.Response.StatusCode, title: "The task's interface did not answer.",
-                detail: $"Task '{task.Name}' is running but its interface on port {task.InterfacePort} {(error == ForwarderError.RequestTimedOut ? "took too long to answer" : "refused or dropped the request")}: it may still be starting, or the software may have stopped listening; its logs say more.").ExecuteAsync(ctx);
+                detail: $"Task '{task.Name}' is running but its interface on port {endpoint.Port} {(error == ForwarderError.RequestTimedOut ? "took too long to answer" : "refused or dropped the request")}: it may still be starting, or the software may have stopped listening; its logs say more.").ExecuteAsync(ctx);
         }
     }
 

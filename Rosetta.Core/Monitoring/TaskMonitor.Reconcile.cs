@@ -201,6 +201,13 @@ public sealed partial class TaskMonitor
             .Where(t => t.ComputingId == computing.Id && !_launches.ContainsKey(t.Id))
             .ToList();
         var observed = (await backend.ListAsync(computing, ct)).ToDictionary(c => c.TaskId);
+        // Where this process reaches each running interface (a tunnel's port is this process's own), also for a task
+        // skipped below as changed during the listing: see InterfaceOf. Only for this resource's tasks: an engine may
+        // be reached as more than one resource (the platform host's own, also through SSH), each with its own path.
+        foreach (var running in observed.Values.Where(c => c.State == ContainerRunState.Running && c.Endpoint is not null))
+        {
+            if (Feed.TryGet(running.TaskId, out var task) && task.ComputingId == computing.Id) _interfaces[running.TaskId] = running.Endpoint!;
+        }
         StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
         _ = Task.Run(() => RemoveForgottenAsync(computing, observed, _shutdown.Token), CancellationToken.None);
         before.RemoveAll(t => t.Status.IsFinal());
@@ -377,7 +384,8 @@ public sealed partial class TaskMonitor
     {
         var updated = await UpdateAsync(task.Id, t =>
         {
-            var changed = t.BackendId != container.BackendId || t.InterfacePort != container.Endpoint?.Port;
+            var changed = t.BackendId != container.BackendId
+                          || (container.Endpoint is { } seen && (t.InterfaceHost != seen.Host || t.InterfacePort != seen.Port));
             t.BackendId = container.BackendId;
             t.ImageDigest ??= container.ImageDigest;
             if (t.Status == TaskState.Queued)
@@ -395,6 +403,7 @@ public sealed partial class TaskMonitor
             return changed;
         }, ct);
         if (updated is null) return;
+        if (container.Endpoint is { } found) _interfaces[task.Id] = found;
 
         if (updated.Status == TaskState.Stopping)
         {

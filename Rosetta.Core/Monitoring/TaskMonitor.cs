@@ -341,6 +341,7 @@ public sealed partial class TaskMonitor(
             }
             _locks.TryRemove(task.Id, out _);
             _secrets.TryRemove(task.Id, out _);
+            _interfaces.TryRemove(task.Id, out _);
         }
         finally
         {
@@ -355,7 +356,22 @@ public sealed partial class TaskMonitor(
     /// memory after first use because the proxy needs it on every request.
     /// </summary>
     public string? SecretOf(TaskRecord task) =>
-        task.ProtectedSecret is { } p ? _secrets.GetOrAdd(task.Id, _ => secrets.Unprotect(p)) : null;
+        task.ProtectedSecret is not { } p ? null
+        // Not kept for a task deleted meanwhile (a request in flight as it goes).
+        : Feed.TryGet(task.Id, out _) ? _secrets.GetOrAdd(task.Id, _ => secrets.Unprotect(p)) : secrets.Unprotect(p);
+
+    /// <summary>Where this process has reached each task's interface: set by its launch, or by a reconciliation that found it.</summary>
+    private readonly ConcurrentDictionary<string, TaskEndpoint> _interfaces = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Where the proxy and the port forwarding reach a running task's interface; null when the task is not running,
+    /// or when this process has not yet seen where it is. A record saved by an earlier run names an address that may
+    /// belong to someone else now: an SSH tunnel's port is gone with that process and may be another task's tunnel or
+    /// published port, and requests there would carry the task's interface secret. So until the task's resource has
+    /// been reconciled (or the task launched) in this process, its interface is not served.
+    /// </summary>
+    public TaskEndpoint? InterfaceOf(TaskRecord task) =>
+        task.Status == TaskState.Running && _interfaces.TryGetValue(task.Id, out var endpoint) ? endpoint : null;
 
     private async Task<ComputingResource?> FindComputingAsync(string computingId, CancellationToken ct)
     {

@@ -43,12 +43,12 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
     {
         _stopping = stoppingToken;
         var subscription = monitor.Subscribe(null, stoppingToken);
-        foreach (var task in subscription.Initial) await ApplyAsync(task, deleted: false);
+        foreach (var task in subscription.Initial) await TryApplyAsync(task, deleted: false);
         try
         {
             await foreach (var batch in subscription.Changes.WithCancellation(stoppingToken))
             {
-                foreach (var change in batch) await ApplyAsync(change.Item, change.Kind == ChangeKind.Delete);
+                foreach (var change in batch) await TryApplyAsync(change.Item, change.Kind == ChangeKind.Delete);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -60,6 +60,19 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
     {
         await base.StopAsync(cancellationToken);
         foreach (var id in _forwarders.Keys) await ReleaseAsync(id);
+    }
+
+    /// <summary>One task's failure (its port not recorded: the database busy or full) must not end the forwarding of all.</summary>
+    private async Task TryApplyAsync(TaskRecord task, bool deleted)
+    {
+        try
+        {
+            await ApplyAsync(task, deleted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            logger.LogError(e, "The interface forwarding of task {TaskId} could not be brought up to date", task.Id);
+        }
     }
 
     private async Task ApplyAsync(TaskRecord task, bool deleted)
@@ -119,7 +132,12 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
                         if (monitor.Get(taskId) is not { Status: TaskState.Running or TaskState.Starting }) await ReleaseAsync(taskId);
                         return;
                     }
-                    if (DateTime.UtcNow >= giveUp) return; // the whole range is taken: logged by Bind
+                    if (DateTime.UtcNow >= giveUp)
+                    {
+                        // The whole range is taken (logged by Bind): the task must not go on showing a port someone else holds.
+                        await monitor.UpdateAsync(taskId, t => { t.ForwardedPort = null; return true; });
+                        return;
+                    }
                 }
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -140,7 +158,9 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
     {
         var address = IPAddress.Parse(_options.BindAddress);
         var id = task.Id;
-        TaskEndpoint? Target() => monitor.Get(id) is { InterfaceHost: { } host, InterfacePort: { } port } ? new TaskEndpoint(host, port) : null;
+        // Looked up for each connection: none once the task has ended (its address may be another's by then), nor before
+        // this process has seen where the task is (InterfaceOf).
+        TaskEndpoint? Target() => monitor.Get(id) is { } current ? monitor.InterfaceOf(current) : null;
 
         var othersPorts = monitor.Feed.Items.Values
             .Where(t => t.Id != id && t.ForwardedPort is not null && t.Status is TaskState.Running or TaskState.Starting)

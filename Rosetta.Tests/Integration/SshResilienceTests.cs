@@ -197,6 +197,65 @@ public sealed class SshResilienceTests
         }
     }
 
+    /// <summary>
+    /// The tunnel port a task's record names is the earlier process's: after a restart it may be another task's tunnel
+    /// or published port. While the host is down the proxy must not send the task's requests (with its interface
+    /// secret) there; once the host answers, the task's interface comes back on a tunnel of this process.
+    /// </summary>
+    [Fact]
+    public async Task AfterARestartWithTheHostDownNothingIsSentToTheTasksOldTunnelPort()
+    {
+        var settings = new Dictionary<string, string?> { ["Rosetta:Ssh:PollIntervalSeconds"] = "1" };
+        var first = new RosettaAppFactory(settings: settings);
+        var instance = first.InstanceId;
+        var username = "stale-tunnel-" + Guid.NewGuid().ToString("N")[..6];
+        var firstStopped = false;
+        try
+        {
+            string id;
+            int oldPort;
+            using var user = await first.NewUserClientAsync(username);
+            await using var sshd = await PrivateSshd.StartAsync(await user.GetStringAsync("/api/v1/account/public-key"));
+            var added = await user.PostAsJsonAsync("/api/v1/computing", new { name = "host down across a restart", kind = "ssh", host = "127.0.0.1", port = sshd.Port, username = DemoSshHost.User });
+            var computing = (string)(await added.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            id = (string)(await TaskApi.StartAsync(user, new { software = "hello", computing }))["id"]!;
+            await TaskApi.WaitForStatusAsync(user, id, "running");
+            oldPort = first.Services.GetRequiredService<Rosetta.Core.Monitoring.TaskMonitor>().Get(id)!.InterfacePort!.Value;
+            sshd.Kill();
+            await first.DisposeAsync();
+            firstStopped = true;
+
+            // Someone else's server on the port the record names.
+            var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, oldPort);
+            squatter.Server.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            squatter.Start();
+            try
+            {
+                await using var second = new RosettaAppFactory(first.DataDirectory, settings);
+                using var again = second.Client(await second.TokenAsync(username, "password-" + username));
+                Assert.Equal("running", (string?)(await TaskApi.GetAsync(again, id))["status"]); // its last known state
+                var page = await again.GetAsync($"/t/{id}/");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, page.StatusCode);
+                Assert.Contains("has not reached its computing resource", (string?)(await TaskApi.ProblemAsync(page))["detail"]);
+                Assert.False(squatter.Pending(), "the task's request went to the port an earlier process's tunnel had");
+
+                await sshd.StartAsync();
+                await TaskApi.WaitForInterfaceAsync(again, id, seconds: 30);
+                Assert.False(squatter.Pending(), "the task's request went to the port an earlier process's tunnel had");
+                await TaskApi.StopAndDeleteAsync(again, id);
+            }
+            finally
+            {
+                squatter.Stop();
+            }
+        }
+        finally
+        {
+            if (!firstStopped) await first.DisposeAsync();
+            await RosettaAppFactory.RemoveContainersAsync(instance);
+        }
+    }
+
     [Fact]
     public async Task AConnectionThatSilentlyStopsCarryingAnythingIsGivenUpAndTheInterfaceComesBack()
     {
