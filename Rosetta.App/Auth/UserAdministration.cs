@@ -20,7 +20,7 @@ public sealed record DeletedUser(string Username, IReadOnlyList<string> FoldersS
 /// instead of sharing one context across the circuit.
 /// </summary>
 public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCache principals, AccountEnds accountEnds, AccountRemoval removal,
-    Rosetta.Core.Monitoring.TaskMonitor monitor)
+    Rosetta.Core.Monitoring.TaskMonitor monitor, SignInSessionStore sessions)
 {
     public async Task<IReadOnlyList<UserSummary>> ListAsync()
     {
@@ -84,9 +84,12 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         // their next check), so a demoted admin is not one for the rest of a 7-day cookie.
         await users.UpdateSecurityStampAsync(user);
         principals.Invalidate(userId);
+        await sessions.EndAllOfAsync(userId);
     }
 
-    public async Task ChangePasswordAsync(string userId, string? current, string? next)
+    /// <param name="session">The session the change is made in (null: none): it ends at its next page load, with the
+    /// notice to log in again, rather than under the page that shows the change was made. Every other one ends now.</param>
+    public async Task ChangePasswordAsync(string userId, string? current, string? next, string? session = null)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrEmpty(current)) errors.Add("current", "is required.");
@@ -105,6 +108,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
             throw new ValidationException(failed);
         }
         principals.Invalidate(userId); // its new security stamp ends the sessions opened with the old password
+        await sessions.EndAllOfAsync(userId, except: session);
     }
 
     /// <summary>
@@ -137,6 +141,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         await users.SetLockoutEndDateAsync(user, null);
         await users.ResetAccessFailedCountAsync(user);
         principals.Invalidate(userId);
+        await sessions.EndAllOfAsync(userId);
     }
 
     /// <summary>

@@ -26,16 +26,9 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
         await DockerEngine.EnsureAvailableAsync();
         var name = "lo" + Guid.NewGuid().ToString("N")[..8];
         using var api = await App.NewUserClientAsync(name);
-        var registered = await api.PostAsJsonAsync("/api/v1/software", new
-        {
-            name = "WebSocket echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
-        });
-        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
-        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        var id = (string)(await TaskApi.StartAsync(api, new { software, computing = "local" }))["id"]!;
+        var id = await StartEchoTaskAsync(api);
         try
         {
-            await TaskApi.WaitForStatusAsync(api, id, "running");
             using var browser = new BrowserLikeClient(App.BaseAddress);
             await browser.LogInAsync(App.BaseAddress, name, "password-" + name);
             using var elsewhere = new BrowserLikeClient(App.BaseAddress); // the same user on another computer
@@ -79,15 +72,9 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
         await DockerEngine.EnsureAvailableAsync();
         var name = "rv" + Guid.NewGuid().ToString("N")[..8];
         using var api = await App.NewUserClientAsync(name);
-        var registered = await api.PostAsJsonAsync("/api/v1/software", new
-        {
-            name = "WebSocket echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
-        });
-        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        var id = (string)(await TaskApi.StartAsync(api, new { software, computing = "local" }))["id"]!;
+        var id = await StartEchoTaskAsync(api);
         try
         {
-            await TaskApi.WaitForStatusAsync(api, id, "running");
             var token = await App.TokenAsync(name, "password-" + name);
             using var streams = App.Client(token);
             using var log = await streams.GetAsync($"/api/v1/tasks/{id}/logs?follow=true", HttpCompletionOption.ResponseHeadersRead);
@@ -155,6 +142,70 @@ public sealed class LogOutTests(PlatformFixture platform) : IClassFixture<Platfo
         var withPlanted = await PageAsync("/account", planted);
         Assert.Contains(attacker, withPlanted);
         Assert.DoesNotContain(victim, withPlanted);
+    }
+
+    /// <summary>
+    /// A changed or reset password, or a changed role, ends the user's sessions with what they hold open: the new security
+    /// stamp refuses their next requests, but an interface's WebSocket makes none (a thief's kernel channel went on after
+    /// the owner changed the password to be rid of them). The session the change is made in is left to its next page load.
+    /// </summary>
+    [Fact]
+    public async Task APasswordChangeOrResetOrANewRoleEndsWhatTheUsersOtherSessionsHoldOpen()
+    {
+        await DockerEngine.EnsureAvailableAsync();
+        var name = "pc" + Guid.NewGuid().ToString("N")[..8];
+        using var api = await App.NewUserClientAsync(name);
+        var id = await StartEchoTaskAsync(api);
+        var administration = App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>();
+        var userId = (await administration.ListAsync()).Single(u => u.Username == name).Id;
+        var admin = new Rosetta.Core.Domain.Caller((await administration.ListAsync()).Single(u => u.Username == "admin").Id, IsAdmin: true);
+        try
+        {
+            using var laptop = new BrowserLikeClient(App.BaseAddress);
+            await laptop.LogInAsync(App.BaseAddress, name, "password-" + name);
+            string laptopSession;
+            await using (var db = await App.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+                laptopSession = await db.SignInSessions.Where(s => s.UserId == userId).Select(s => s.KeyHash).SingleAsync();
+            using var thief = new BrowserLikeClient(App.BaseAddress);
+            await thief.LogInAsync(App.BaseAddress, name, "password-" + name);
+            using var laptopSocket = await EchoSocketAsync(laptop, id);
+            using var thiefSocket = await EchoSocketAsync(thief, id);
+
+            await administration.ChangePasswordAsync(userId, "password-" + name, "changed-" + name, session: laptopSession);
+            await HeldWebSockets.AssertEndsAsync(thiefSocket);
+            Assert.Equal("mine", await EchoAsync(laptopSocket, "mine"));
+
+            using var later = new BrowserLikeClient(App.BaseAddress);
+            await later.LogInAsync(App.BaseAddress, name, "changed-" + name);
+            using var beforeReset = await EchoSocketAsync(later, id);
+            await administration.ResetPasswordAsync(admin, userId, "reset-" + name);
+            await HeldWebSockets.AssertEndsAsync(beforeReset);
+            await HeldWebSockets.AssertEndsAsync(laptopSocket);
+
+            using var promoted = new BrowserLikeClient(App.BaseAddress);
+            await promoted.LogInAsync(App.BaseAddress, name, "reset-" + name);
+            using var beforePromotion = await EchoSocketAsync(promoted, id);
+            await administration.SetAdminAsync(admin, userId, admin: true);
+            await HeldWebSockets.AssertEndsAsync(beforePromotion);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(api, id);
+        }
+    }
+
+    /// <summary>A running task whose interface echoes on the WebSocket at <c>/echo</c> (hello's echo mode); its id.</summary>
+    private static async Task<string> StartEchoTaskAsync(HttpClient api)
+    {
+        var registered = await api.PostAsJsonAsync("/api/v1/software", new
+        {
+            name = "WebSocket echo", image = "rosetta/hello", interfacePort = 8080, env = new Dictionary<string, string> { ["HELLO_WEBSOCKET_ECHO"] = "1" },
+        });
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var software = (string)(await registered.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = (string)(await TaskApi.StartAsync(api, new { software, computing = "local" }))["id"]!;
+        await TaskApi.WaitForStatusAsync(api, id, "running");
+        return id;
     }
 
     private async Task<string> PageAsync(string path, string cookie)
