@@ -48,7 +48,8 @@ public sealed class TaskProxyTransformer(string upstreamPath, string forwardedPr
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         ConfineHeaders(httpContext.Response.Headers);
-        if (proceed && secret is not null && proxyResponse is { StatusCode: System.Net.HttpStatusCode.OK } && HttpMethods.IsGet(httpContext.Request.Method)
+        // Whatever the status: Jupyter's error pages (a 404 for a mistyped address) carry the token as its pages do.
+        if (proceed && secret is not null && proxyResponse is not null && HttpMethods.IsGet(httpContext.Request.Method)
             && PageSecretScrubber.IsPage(proxyResponse))
         {
             await PageSecretScrubber.CopyAsync(proxyResponse, httpContext.Response, secret, cancellationToken);

@@ -113,6 +113,14 @@ public sealed class TaskLifecycleTests(PlatformFixture platform)
             var html = await tree.Content.ReadAsStringAsync();
             Assert.Contains("data-jupyter-api-token", html); // the page itself, with the token's place left empty
             Assert.DoesNotContain(secret, html);
+            // Its error pages too (they carry the token in the logo's link as well).
+            var missing = new HttpRequestMessage(HttpMethod.Get, $"/t/{id}/no-such-page");
+            missing.Headers.Accept.ParseAdd("text/html");
+            var notFound = await client.SendAsync(missing);
+            Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+            var errorPage = await notFound.Content.ReadAsStringAsync();
+            Assert.Contains("data-jupyter-api-token", errorPage);
+            Assert.DoesNotContain(secret, errorPage);
         }
         finally
         {
