@@ -38,6 +38,9 @@ public sealed class TaskHostNames
         }
         if (rest.Contains(Placeholder) || Uri.CheckHostName(rest) != UriHostNameType.Dns || !rest.Contains('.') && rest != "localhost") throw bad;
         _suffix = "." + rest;
+        // The names under the suffix are the tasks' (see IsUnderTaskDomain): the dashboard cannot be one of them.
+        if (_publicUrl is not null && _publicUrl.Host.ToLowerInvariant().EndsWith(_suffix, StringComparison.Ordinal))
+            throw new InvalidOperationException($"Rosetta:PublicUrl ({_publicUrl.Host}) is under the task hosts' domain '{rest}': give the dashboard a name outside it.");
     }
 
     /// <summary>Whether task interfaces are served on their own host names.</summary>
@@ -53,6 +56,14 @@ public sealed class TaskHostNames
         taskId = name[..^_suffix.Length];
         return TaskIds.IsWellFormed(taskId);
     }
+
+    /// <summary>
+    /// Whether the Host is a name under the task hosts' domain, a task's or not. Those that name no task (a mistyped
+    /// id, <c>login.tasks.example.org</c>) get no dashboard either: it would be served on a name the wildcard
+    /// certificate covers, beside pages any task's owner writes.
+    /// </summary>
+    public bool IsUnderTaskDomain(HostString host) =>
+        _suffix is not null && host.HasValue && host.Host.ToLowerInvariant().EndsWith(_suffix, StringComparison.Ordinal);
 
     /// <summary>
     /// <c>scheme://{id}.suffix[:port]</c> of a task. Scheme and port follow <c>Rosetta:PublicUrl</c> when set,

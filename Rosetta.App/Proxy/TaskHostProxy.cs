@@ -26,6 +26,9 @@ public static class TaskHostProxy
         app.Use(async (ctx, next) =>
         {
             if (names.TryMatch(ctx.Request.Host, out var taskId)) await ServeAsync(ctx, taskId, names);
+            else if (names.IsUnderTaskDomain(ctx.Request.Host))
+                await Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No task has this address.",
+                    detail: $"'{ctx.Request.Host.Host}' is a name of the task hosts' domain, but names no task: open the task from the dashboard.").ExecuteAsync(ctx);
             else await next(ctx);
         });
     }

@@ -244,6 +244,21 @@ public sealed class TaskHostTests(TaskHostFixture f, BrowserFixture browser) : I
     }
 
     [Fact]
+    public async Task ANameUnderTheTaskDomainThatIsNoTaskServesNoDashboard()
+    {
+        using var anyone = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        foreach (var name in new[] { "login", "0123456789abcdeg", "x." + f.A1 })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, f.Dashboard("/login"));
+            request.Headers.Host = $"{name}.{TaskHostFixture.Suffix}:{f.App.BaseAddress.Port}";
+            var answer = await anyone.SendAsync(request);
+            Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+            Assert.Contains("names no task", await answer.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await anyone.GetAsync(f.Dashboard("/login"))).StatusCode);
+    }
+
+    [Fact]
     public async Task OtherSitesPagesCannotPostOrOpenWebSocketsWithTheSession()
     {
         using var alice = await f.LoggedInBrowserAsync(f.AliceName);

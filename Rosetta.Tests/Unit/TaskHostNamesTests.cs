@@ -57,6 +57,20 @@ public sealed class TaskHostNamesTests
         if (match) Assert.Equal(Id, taskId);
     }
 
+    [Theory]
+    [InlineData(Id + ".tasks.example.org", true)]
+    [InlineData("login.tasks.example.org", true)] // no task: answered 404, not with the dashboard
+    [InlineData("a." + Id + ".Tasks.Example.org", true)]
+    [InlineData("tasks.example.org", false)]
+    [InlineData("rosetta.example.org", false)]
+    [InlineData("evil-tasks.example.org", false)]
+    public void EveryNameUnderTheSuffixIsTheTasksDomain(string host, bool under) =>
+        Assert.Equal(under, Names("{id}.tasks.example.org").IsUnderTaskDomain(new HostString(host)));
+
+    [Fact]
+    public void ADashboardUnderTheTaskHostsDomainIsRefusedAtStart() =>
+        Assert.Contains("Rosetta:PublicUrl", Assert.Throws<InvalidOperationException>(() => Names("{id}.tasks.example.org", "https://rosetta.tasks.example.org")).Message);
+
     [Fact]
     public void OriginsFollowThePublicUrlElseTheDashboardRequest()
     {
