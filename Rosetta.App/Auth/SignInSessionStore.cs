@@ -33,8 +33,12 @@ public sealed class SignInSessionStore(IDbContextFactory<RosettaDbContext> dbFac
         var named = Named(ticket, IdOf(key));
         await using var db = await dbFactory.CreateDbContextAsync();
         var now = time.GetUtcNow().UtcDateTime;
-        // Sessions whose cookies ran out are of no use to anyone: gone with each new sign-in.
-        await db.SignInSessions.Where(s => s.ExpiresAt < now).ExecuteDeleteAsync();
+        // Sessions whose cookies ran out are of no use to anyone: gone with each new sign-in, and what they hold open
+        // (a WebSocket lets in once) with them.
+        var expired = db.SignInSessions.Where(s => s.ExpiresAt < now);
+        var ended = await expired.Select(s => s.KeyHash).ToListAsync();
+        await expired.ExecuteDeleteAsync();
+        foreach (var id in ended) ends.End(id);
         db.SignInSessions.Add(new SignInSession
         {
             KeyHash = IdOf(key), UserId = named.Principal.UserId() ?? "", Ticket = Protect(named), CreatedAt = now, ExpiresAt = ExpiryOf(named),

@@ -73,13 +73,15 @@ public sealed class SignInSessionStoreTests
     }
 
     [Fact]
-    public async Task AnExpiredSessionOrOneWrittenWithOtherKeysIsNoSessionAndExpiredOnesAreDeleted()
+    public async Task AnExpiredSessionOrOneWrittenWithOtherKeysIsNoSessionAndExpiredOnesAreDeletedEndingWhatTheyHeld()
     {
         await using var ctx = new DashboardTestContext();
         var clock = new MovableClock();
-        var store = Store(ctx, new SessionEnds(), clock);
+        var ends = new SessionEnds();
+        var store = Store(ctx, ends, clock);
         var key = await store.StoreAsync(TicketFor(DashboardTestContext.UserId, "alice", clock.GetUtcNow().AddDays(7)));
         Assert.NotNull(await store.RetrieveAsync(key));
+        var held = ends.EndOf((await store.RetrieveAsync(key))!.Principal.SessionId()!); // a WebSocket it opened
         Assert.Null(await Store(ctx, new SessionEnds(), clock, new EphemeralDataProtectionProvider()).RetrieveAsync(key)); // the key ring was lost
 
         clock.Offset = TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1);
@@ -87,5 +89,6 @@ public sealed class SignInSessionStoreTests
         await store.StoreAsync(TicketFor(DashboardTestContext.UserId, "alice", clock.GetUtcNow().AddDays(7)));
         await using var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
         Assert.Equal(1, await db.SignInSessions.CountAsync()); // the expired one went with the new sign-in
+        Assert.True(held.IsCancellationRequested); // and what it held open with it
     }
 }
