@@ -89,6 +89,8 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddScoped<DashboardApiLinks>();
         Services.AddSingleton(new Rosetta.App.Proxy.TaskHostNames(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())); // path mode
         Services.AddSingleton<AccountEnds>();
+        Services.AddSingleton<SessionEnds>();
+        Services.AddSingleton<SignInSessionStore>();
         Services.AddTransient<Rosetta.App.Components.Model.CatalogueNames>();
 
         var auth = AddAuthorization();
