@@ -18,6 +18,8 @@ internal static class AnchoredFiles
 {
     private const int ReadOnly = 0x0, WriteOnly = 0x1, Create = 0x40, Exclusive = 0x80, NonBlocking = 0x800, CloseOnExec = 0x80000;
     private const int DirectoryOnly = 0x10000, NoFollow = 0x20000, RemoveFolder = 0x200 /* AT_REMOVEDIR */;
+    /// <summary>O_PATH: a descriptor that names an object without opening it (a device's driver is not called).</summary>
+    private const int PathOnly = 0x200000;
     private const int EmptyPath = 0x1000;
     private const uint StatxType = 0x1, StatxModified = 0x40, StatxSize = 0x200;
     private const int TypeMask = 0xF000, RegularFile = 0x8000, Directory = 0x4000;
@@ -25,30 +27,37 @@ internal static class AnchoredFiles
     private const int NotAFolder = 20, IsAFolder = 21, Invalid = 22, NotEmpty = 39, TooManyLinks = 40;
 
     /// <summary>
-    /// Opens <paramref name="path"/> (a file inside <paramref name="root"/>, canonical) for reading. Never
-    /// blocks on a FIFO; refuses anything that turns out not to be a regular file inside the root.
+    /// Opens <paramref name="path"/> (a file inside <paramref name="root"/>, canonical) for reading. Refuses anything
+    /// that turns out not to be a regular file inside the root, without opening it (see <see cref="ReadRegular"/>).
     /// </summary>
     public static FileStream OpenRead(string path, string root, string shownPath, int bufferSize)
     {
-        var handle = Open(path, ReadOnly | NonBlocking | CloseOnExec, shownPath);
-        try
-        {
-            Confine(handle, root, shownPath);
-            if (TypeOf(handle) != RegularFile)
-                throw ValidationException.For("path", $"'{shownPath}' is not a regular file (a device, a FIFO or a socket), which cannot be downloaded.");
-            return new FileStream(handle, FileAccess.Read, bufferSize, isAsync: false);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+        using var named = Open(path, PathOnly | NoFollow | CloseOnExec, shownPath);
+        Confine(named, root, shownPath);
+        return ReadRegular(named, shownPath, bufferSize)
+            ?? throw ValidationException.For("path", $"'{shownPath}' is not a regular file (a device, a FIFO or a socket), which cannot be downloaded.");
+    }
+
+    /// <summary>
+    /// The regular file <paramref name="named"/> (an O_PATH descriptor) names, opened for reading; null for anything
+    /// else. A task can make device nodes in its storages (Docker leaves containers CAP_MKNOD), and the platform runs
+    /// as root: opening one may act by itself (a watchdog arms, a tape rewinds, a FIFO waits for a writer). So the
+    /// object's type is read on a descriptor that does not open it, and only a regular file is then opened, through
+    /// that very descriptor.
+    /// </summary>
+    private static FileStream? ReadRegular(SafeFileHandle named, string shownPath, int bufferSize)
+    {
+        if (TypeOf(named) != RegularFile) return null;
+        var handle = Open($"/proc/self/fd/{(int)named.DangerousGetHandle()}", ReadOnly | NonBlocking | CloseOnExec, shownPath);
+        return new FileStream(handle, FileAccess.Read, bufferSize, isAsync: false);
     }
 
     /// <summary>A folder inside <paramref name="root"/>, held open: what is made in it stays in it.</summary>
     public static AnchoredFolder OpenFolder(string path, string root, string shownPath)
     {
-        var handle = Open(path, ReadOnly | CloseOnExec, shownPath);
+        // O_DIRECTORY: anything else is refused before it is opened (a FIFO swapped in would block the open for good).
+        // A link is followed, and where it led is then refused by Confine, saying so.
+        var handle = Open(path, ReadOnly | DirectoryOnly | CloseOnExec, shownPath);
         try
         {
             Confine(handle, root, shownPath);
@@ -122,7 +131,10 @@ internal static class AnchoredFiles
 
         /// <summary>The names in this folder, listed through its descriptor: the very folder opened, wherever it is now.</summary>
         public IReadOnlyList<string> Names() =>
-            System.IO.Directory.EnumerateFileSystemEntries($"/proc/self/fd/{Fd}").Select(entry => Path.GetFileName(entry)).ToList();
+            System.IO.Directory.EnumerateFileSystemEntries(Through).Select(entry => Path.GetFileName(entry)).ToList();
+
+        /// <summary>The folder's path through its descriptor (<c>/proc/self/fd/N</c>): what is looked up below it is in the very folder opened.</summary>
+        public string Through => $"/proc/self/fd/{Fd}";
 
         /// <summary>Whether that name here is a folder, a regular file, or something else (a link, not followed; a device…).</summary>
         public EntryKind KindOf(string name) => InfoOf(name).Kind;
@@ -148,15 +160,13 @@ internal static class AnchoredFiles
             return error is NoSuchEntry or TooManyLinks or NotAFolder or PermissionDenied ? null : throw Failure(error, name);
         }
 
-        /// <summary>A regular file of this folder, for reading; a link at that name is refused, never followed, and so is a FIFO or a device.</summary>
+        /// <summary>A regular file of this folder, for reading; a link at that name is refused, never followed, and a FIFO or a device is never opened.</summary>
         public FileStream OpenFile(string name, string shownPath)
         {
-            var fd = openat(Fd, name, ReadOnly | NoFollow | NonBlocking | CloseOnExec, 0);
+            var fd = openat(Fd, name, PathOnly | NoFollow | CloseOnExec, 0);
             if (fd < 0) throw Failure(Marshal.GetLastPInvokeError(), shownPath);
-            var handle = new SafeFileHandle(fd, ownsHandle: true);
-            if (TypeOf(handle) == RegularFile) return new FileStream(handle, FileAccess.Read, 0, isAsync: false);
-            handle.Dispose();
-            throw ValidationException.For("path", $"'{shownPath}' is not a regular file.");
+            using var named = new SafeFileHandle(fd, ownsHandle: true);
+            return ReadRegular(named, shownPath, 0) ?? throw ValidationException.For("path", $"'{shownPath}' is not a regular file.");
         }
 
         /// <summary>Whether anything (a link included, not followed) has that name here.</summary>
@@ -318,6 +328,8 @@ internal static class AnchoredFiles
     private static Exception Failure(int errno, string shownPath) => errno switch
     {
         NoSuchEntry => new StorageEntryNotFoundException($"Nothing is at '{shownPath}' in this storage."),
+        // A link where a file or folder was looked at a moment before (only ever opened without following one).
+        TooManyLinks => new ConflictException($"'{shownPath}' changed while it was being opened (it is a symbolic link now); try again."),
         PermissionDenied or NotPermitted => new StorageAccessDeniedException($"The platform may not open '{shownPath}' on its host."),
         _ => new IOException($"'{shownPath}' could not be opened (errno {errno})."),
     };

@@ -98,13 +98,15 @@ public sealed class ConfinedDirectory : IStorageFolder
     {
         var folder = Follow(path);
         if (!Directory.Exists(folder)) throw ValidationException.For("path", $"'{path}' is a file, not a folder; download it instead.");
+        // Listed through the folder held open: a task swapping it for a link after the check lists nothing outside.
+        using var held = AnchoredFiles.OpenFolder(folder, Root, path.ToString());
         var entries = new List<StorageEntry>();
-        foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", new EnumerationOptions
+        foreach (var info in new DirectoryInfo(held.Through).EnumerateFileSystemInfos("*", new EnumerationOptions
                  { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false }))
         {
             if (info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal))
             {
-                if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, info.LastWriteTimeUtc)) RemoveAbandoned(info);
+                if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, info.LastWriteTimeUtc)) RemoveAbandoned(held, info.Name);
                 continue;
             }
             var kind = Unnameable(info) ? StorageEntry.UnnameableKind : IsLink(info) ? "link" : info is DirectoryInfo ? "folder" : "file";
@@ -115,15 +117,19 @@ public sealed class ConfinedDirectory : IStorageFolder
         return StorageEntry.Order(entries, sort, descending);
     }
 
-    /// <summary>Best effort: what cannot be removed now is tried again at the next listing. Links inside are removed, never followed.</summary>
-    private static void RemoveAbandoned(FileSystemInfo leftover)
+    /// <summary>
+    /// Best effort: what cannot be removed now is tried again at the next listing. Removed relative to the folder held
+    /// open, links unlinked and never followed (a task may swap a folder inside for one while the tree goes: a
+    /// path-based recursive delete, as root, would then delete what the link points to).
+    /// </summary>
+    private static void RemoveAbandoned(AnchoredFiles.AnchoredFolder folder, string name)
     {
         try
         {
-            if (leftover is DirectoryInfo folder) folder.Delete(recursive: true);
-            else leftover.Delete();
+            folder.DeleteTree(name);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ConflictException or ValidationException
+                                      or StorageAccessDeniedException or StorageEntryNotFoundException)
         {
         }
     }

@@ -60,7 +60,10 @@ public sealed class SftpFolder : IStorageFolder
         return StorageEntry.Order(entries, sort, descending);
     });
 
-    /// <summary>Best effort, like on the platform host: a refusal is tried again at the next listing; links are never followed.</summary>
+    /// <summary>
+    /// Best effort, like on the platform host: a refusal is tried again at the next listing. Links are never followed,
+    /// and a leftover holding one (a task can write there) stays: deleting it would delete what it points to.
+    /// </summary>
     private void RemoveAbandoned(IEnumerable<ISftpFile> listing)
     {
         foreach (var leftover in listing.Where(f => !f.IsSymbolicLink && ConfinedDirectory.IsAbandonedTransfer(f.Name, f.LastWriteTimeUtc)))
@@ -69,7 +72,8 @@ public sealed class SftpFolder : IStorageFolder
             {
                 DeleteTree(leftover.FullName, leftover.Attributes);
             }
-            catch (Exception e) when (e is SftpPermissionDeniedException or SftpPathNotFoundException)
+            catch (Exception e) when (e is SftpPermissionDeniedException or SftpPathNotFoundException or ConflictException
+                                          || e is SshException && !IsLostConnection(e))
             {
             }
         }
@@ -342,11 +346,18 @@ public sealed class SftpFolder : IStorageFolder
 
     private void DeleteTree(string remote, SftpFileAttributes attributes) => DeleteTree(_sftp, remote, attributes);
 
+    /// <summary>
+    /// Deletes a file or a folder tree. A link met on the way (Delete refuses trees holding one, but a task may make
+    /// one meanwhile, and leftovers are not walked first) ends it with a 409: SSH.NET would resolve the link and
+    /// delete what it points to.
+    /// </summary>
     private static void DeleteTree(SftpClient sftp, string remote, SftpFileAttributes attributes)
     {
+        if (attributes.IsSymbolicLink)
+            throw new ConflictException($"'{remote}' is a symbolic link, made while its folder was being deleted; the platform cannot delete it without deleting what it points to. Remove it on the host.");
         if (!attributes.IsDirectory)
         {
-            sftp.DeleteFile(remote); // never a link: Delete refuses trees holding one
+            sftp.DeleteFile(remote);
             return;
         }
         foreach (var child in sftp.ListDirectory(remote).Where(f => f.Name is not "." and not ".."))
@@ -420,6 +431,10 @@ public sealed class SftpFolder : IStorageFolder
         catch (Exception e) when (e is SshException or SocketException or IOException or ObjectDisposedException)
         {
             if (ConnectionGone(e)) _connection.AfterReconnect(sftp => RemoveLeftover(sftp, remote));
+        }
+        catch (ConflictException)
+        {
+            // A link was made in it meanwhile: it stays (hidden), rather than what the link points to going.
         }
     }
 

@@ -372,14 +372,21 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             var staleFolder = $"{writableRoot}/{user}/.rosetta-upload-b.part";
             var fresh = $"{writableRoot}/{user}/.rosetta-upload-c.part";
             var staleReadOnly = $"{readOnlyRoot}/{user}/.rosetta-upload-d.part";
-            await DemoSshHost.RunAsUserAsync("mkdir", "-p", staleFolder + "/inner");
-            await DemoSshHost.RunAsUserAsync("touch", stale, fresh, staleReadOnly, staleFolder + "/inner/half.bin");
-            await DemoSshHost.RunAsUserAsync("touch", "-d", "2 days ago", stale, staleFolder, staleReadOnly);
+            // And one a task has planted a link in, to a file of the login's outside the storage: SSH.NET would delete
+            // the link's target, so that leftover stays.
+            var planted = $"{writableRoot}/{user}/.rosetta-upload-e.part";
+            var precious = $"{writableRoot}-outside-{user}.txt";
+            await DemoSshHost.RunAsUserAsync("mkdir", "-p", staleFolder + "/inner", planted);
+            await DemoSshHost.RunAsUserAsync("touch", stale, fresh, staleReadOnly, staleFolder + "/inner/half.bin", precious);
+            await DemoSshHost.RunAsUserAsync("ln", "-s", precious, planted + "/link");
+            await DemoSshHost.RunAsUserAsync("touch", "-d", "2 days ago", stale, staleFolder, staleReadOnly, planted);
 
             Assert.Empty(await StorageApi.ListAsync(client, writable));
             Assert.False(File.Exists(stale));
             Assert.False(Directory.Exists(staleFolder));
             Assert.True(File.Exists(fresh), "a transfer written to recently may still be going on");
+            Assert.True(File.Exists(precious), "cleaning up a leftover deleted what a link in it points to");
+            Assert.True(Directory.Exists(planted));
 
             Assert.Empty(await StorageApi.ListAsync(client, readOnly));
             Assert.True(File.Exists(staleReadOnly), "the platform writes nothing on a read-only storage");
@@ -390,6 +397,7 @@ public sealed class SftpStorageTests(SshPlatformFixture platform)
             await RemoveAsync(readOnly);
             foreach (var root in new[] { writableRoot, readOnlyRoot })
                 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            File.Delete($"{writableRoot}-outside-{user}.txt");
         }
     }
 }

@@ -235,7 +235,7 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Equal(AnchoredFiles.EntryKind.Folder, root.KindOf("data"));
         // As if each had been swapped for a link after KindOf said folder or file:
         Assert.Throws<IOException>(() => root.OpenChild("out"));
-        Assert.Throws<IOException>(() => root.OpenFile("secret-link", "secret-link"));
+        Assert.Contains("not a regular file", Assert.Throws<ValidationException>(() => root.OpenFile("secret-link", "secret-link")).Message);
         using var data = root.OpenChild("data");
         Assert.Equal(["a.txt"], data.Names());
         using var file = data.OpenFile("a.txt", "data/a.txt");
@@ -345,6 +345,34 @@ public sealed class ConfinedDirectoryTests : IDisposable
             });
             Assert.Empty(failures);
             Assert.Equal(8, Directory.GetDirectories(Path.Combine(_root, $"new{round}", "shared")).Length);
+        }
+    }
+
+    /// <summary>
+    /// Not even opened to be refused: opening a device may act by itself (a watchdog arms), and a FIFO's open is what a
+    /// writer waiting on it sees. A writer blocked on the FIFO stays blocked while the platform looks at it.
+    /// </summary>
+    [Fact]
+    public async Task AFifoATaskMadeIsNeverOpened()
+    {
+        var fifo = Path.Combine(_root, "data", "pipe");
+        using (var process = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+        var writer = Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)); // waits for a reader
+        try
+        {
+            await Task.Delay(300); // the writer is waiting in its open
+            Assert.Throws<ValidationException>(() => _folder.OpenRead(P("data/pipe")).Dispose());
+            _folder.Copy(P("data"), P("copy"), null, _ => new InvalidOperationException());
+            await _folder.WriteZipAsync(P("data"), System.IO.Stream.Null, CancellationToken.None);
+            Assert.NotSame(writer, await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(1)))); // else the platform opened the FIFO
+        }
+        finally
+        {
+            using (new FileStream(fifo, FileMode.Open, FileAccess.Read)) (await writer).Dispose(); // lets the writer go
         }
     }
 

@@ -378,7 +378,7 @@ public sealed class SshConnection : IDisposable
             {
                 cleanUp(sftp);
             }
-            catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+            catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException or ConflictException)
             {
                 _logger.LogWarning("Could not remove a transfer's leftover on {Host}: {Reason}", _computing.Host, e.Message);
             }
