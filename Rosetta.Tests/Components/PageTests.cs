@@ -278,12 +278,20 @@ public sealed class PageTests
         Assert.Equal("remote", page.Find("[data-test=task-title]").TextContent.Trim());
     }
 
-    /// <summary>A task that prints nothing: once its resource answers again, the warning goes, with no line to bring that news.</summary>
-    [Fact]
-    public async Task LogViewer_DropsTheWarningOnceAQuietOutputCanBeReadAgain()
+    /// <summary>
+    /// A task that prints nothing: once its resource answers again, the warning goes, with no line to bring that news.
+    /// The same for an engine that cannot give the output for another reason (a log driver it cannot read back): said,
+    /// and tried again, rather than the page's whole tab ending.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LogViewer_DropsTheWarningOnceAQuietOutputCanBeReadAgain(bool unreachable)
     {
         await using var ctx = new DashboardTestContext();
-        ctx.Backend.LogFailure = new BackendUnavailableException("Connection refused by 127.0.0.1:2322.");
+        ctx.Backend.LogFailure = unreachable
+            ? new BackendUnavailableException("Connection refused by 127.0.0.1:2322.")
+            : new InvalidOperationException("Connection refused: the engine's log driver cannot be read.");
         var task = await ctx.AddTaskAsync("quiet", TaskState.Running);
         var page = ctx.Render<LogViewer>(p => p.Add(x => x.Task, task).Add(x => x.RetryDelay, TimeSpan.FromMilliseconds(50)));
         page.WaitForAssertion(() => Assert.Contains("Connection refused", page.Find("[data-test=log-unavailable]").TextContent));
@@ -1078,6 +1086,16 @@ public sealed class ManagementPageTests
         var storages = await ctx.Services.GetRequiredService<Rosetta.Core.Storages.StorageService>().ListAsync(caller, CancellationToken.None);
         var home = Assert.Single(storages, s => s.ComputingId == box.Id);
         Assert.Equal(("Home on Box", false), (home.Name, home.Bound));
+
+        // A second host under a name of the user's already: said on the name field, the form kept, the page alive.
+        page.Find("[data-test=add-computing]").Click();
+        page.WaitForAssertion(() => page.Find("input[data-test=c-name], [data-test=c-name] input").Change("Box"));
+        page.Find("input[data-test=c-host], [data-test=c-host] input").Change("127.0.0.2");
+        page.Find("input[data-test=c-user], [data-test=c-user] input").Change("demo");
+        await page.InvokeAsync(() => page.Find("[data-test=c-save]").Click());
+        page.WaitForAssertion(() => Assert.Contains("You already have a computing resource named 'Box'", page.Markup));
+        Assert.Equal("127.0.0.2", page.Find("input[data-test=c-host], [data-test=c-host] input").GetAttribute("value"));
+        Assert.Single(await resources.ListAsync(caller, CancellationToken.None), c => c.Name == "Box");
     }
 
     [Fact]

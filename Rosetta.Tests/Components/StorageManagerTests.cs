@@ -176,6 +176,31 @@ public sealed class StorageManagerTests
     }
 
     /// <summary>
+    /// An admin sees a user's own sftp storage as that user's, and may remove it, but not change it: that would act
+    /// through the user's login (refused by the service, which once ended the page's circuit).
+    /// </summary>
+    [Fact]
+    public async Task AnAdminSeesWhoseAUsersSftpStorageIsAndMayRemoveButNotChangeIt()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        await ctx.EnsureUserAsync("user-2", "bob");
+        FilesPageTests.PersonalFolder(ctx);
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Computing.Add(new ComputingResource { Id = "c-bobs", Name = "Bob's host", Kind = ComputingKind.Ssh, Host = "127.0.0.1", Username = "bob", OwnerId = "user-2" });
+            db.Storages.Add(new Storage { Id = "bobs-data", Name = "Bob's data", Kind = StorageKind.Sftp, ComputingId = "c-bobs", BasePath = "/data", BindPath = "/storages/data", OwnerId = "user-2" });
+            await db.SaveChangesAsync();
+        }
+        var page = OpenManager(ctx);
+        ClickFresh(page, () => page.FindAll("[data-test=storage-form] button").First(b => b.TextContent.Trim() == "Cancel"));
+        AngleSharp.Dom.IElement Row() => page.FindAll("[data-test=storage-row]").Single(r => r.TextContent.Contains("Bob's data"));
+        page.WaitForAssertion(() => Assert.Contains("bob's", Row().TextContent));
+        Assert.DoesNotContain("yours", Row().TextContent);
+        Assert.Null(Row().QuerySelector("[data-test=edit-storage]"));
+        Assert.NotNull(Row().QuerySelector("[data-test=delete-storage]"));
+    }
+
+    /// <summary>
     /// A resource a user adds comes with their home there, browsable but not bound into tasks (it holds the
     /// login's SSH keys) until they switch that on, warned of what it means.
     /// </summary>
