@@ -31,6 +31,27 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
         await OnCallerKnownAsync();
     }
 
+    /// <summary>Whether an action started through <see cref="OnceAtATimeAsync"/> is under way; its buttons are disabled meanwhile.</summary>
+    protected bool Busy { get; private set; }
+
+    /// <summary>
+    /// Runs a person's action unless one is under way already. A second click lands while the first one awaits the
+    /// database: without this a double click issued two tokens or share links (the first one valid, and never shown).
+    /// </summary>
+    protected async Task OnceAtATimeAsync(Func<Task> action)
+    {
+        if (Busy) return;
+        Busy = true;
+        try
+        {
+            await action();
+        }
+        finally
+        {
+            Busy = false;
+        }
+    }
+
     /// <summary>Runs once the caller is known (instead of OnInitializedAsync).</summary>
     protected virtual Task OnCallerKnownAsync() => Task.CompletedTask;
 
