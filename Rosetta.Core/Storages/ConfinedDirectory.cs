@@ -282,7 +282,8 @@ public sealed class ConfinedDirectory : IStorageFolder
     public async Task DownloadAsync(StoragePath path, Func<long, Stream> start, CancellationToken ct)
     {
         await using var file = OpenRead(path);
-        await file.CopyToAsync(start(file.Length), UploadBufferSize, ct);
+        var length = file.Length;
+        await LimitedCopy.CopyExactlyAsync(file, start(length), length, UploadBufferSize, ct);
     }
 
     public async Task WriteZipAsync(StoragePath path, Stream output, CancellationToken ct)

@@ -11,6 +11,30 @@ internal static class LimitedCopy
     /// The write (synchronous: a 1 MiB write to the page cache returns at once) runs on the thread
     /// pool while the next buffer fills, so receiving and writing overlap instead of taking turns.
     /// </remarks>
+    /// <summary>
+    /// Copies the first <paramref name="length"/> bytes of <paramref name="from"/>: a download announced with that
+    /// length, of a file a task may be appending to meanwhile (a log, a checkpoint), sends what it announced; copied to
+    /// its end, the answer went past its Content-Length and was cut.
+    /// </summary>
+    public static async Task CopyExactlyAsync(Stream from, Stream to, long length, int bufferSize, CancellationToken ct)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(bufferSize);
+        try
+        {
+            for (long left = length; left > 0;)
+            {
+                var read = await from.ReadAsync(buffer.AsMemory(0, (int)Math.Min(bufferSize, left)), ct);
+                if (read == 0) return; // shorter now: the answer ends short of its length, which the client sees
+                await to.WriteAsync(buffer.AsMemory(0, read), ct);
+                left -= read;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public static async Task<long> CopyAsync(Stream content, Stream destination, Memory<byte> first, Memory<byte> second, long limit,
         Func<long, Exception> tooLarge, CancellationToken ct)
     {

@@ -268,7 +268,7 @@ public sealed class SftpFolder : IStorageFolder
                 // Large reads: SSH.NET's SftpFileStream then keeps several requests in flight. Through the
                 // 64 KiB copy of Results.File it read a third of scp's speed; with 1 MiB reads it matched
                 // DownloadFileAsync or beat it in a probe against the demo sshd (80-93 MiB/s, loaded machine).
-                await input.CopyToAsync(output, DownloadBufferSize, ct);
+                await LimitedCopy.CopyExactlyAsync(input, output, length, DownloadBufferSize, ct);
             }
             catch (Exception e) when (IsLostConnection(e))
             {

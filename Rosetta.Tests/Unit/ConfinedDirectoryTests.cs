@@ -348,6 +348,24 @@ public sealed class ConfinedDirectoryTests : IDisposable
         }
     }
 
+    /// <summary>A file a task appends to while it is downloaded: the download sends the length it announced, no more.</summary>
+    [Fact]
+    public async Task AFileGrowingWhileItIsDownloadedSendsTheLengthAnnounced()
+    {
+        var log = Path.Combine(_root, "data", "run.log");
+        File.WriteAllText(log, "0123456789");
+        var output = new MemoryStream();
+        long announced = -1;
+        await _folder.DownloadAsync(P("data/run.log"), length =>
+        {
+            announced = length;
+            File.AppendAllText(log, "more lines");
+            return output;
+        }, CancellationToken.None);
+        Assert.Equal(10, announced);
+        Assert.Equal("0123456789", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
     /// <summary>
     /// Not even opened to be refused: opening a device may act by itself (a watchdog arms), and a FIFO's open is what a
     /// writer waiting on it sees. A writer blocked on the FIFO stays blocked while the platform looks at it.
