@@ -520,6 +520,31 @@ public sealed class PageTests
     }
 
     /// <summary>
+    /// The software removed (in another tab) between its choice and the start: the wizard says so where the person
+    /// looks, goes back to the choice, and no longer offers it; "correct the highlighted fields" with nothing
+    /// highlighted told them nothing.
+    /// </summary>
+    [Fact]
+    public async Task NewTaskWizard_SaysWhenTheChosenSoftwareWasRemovedMeanwhile()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click());
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")));
+        await page.InvokeAsync(() => page.Find("[data-test=next]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=summary]"));
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+            await db.Software.Where(s => s.Id == "hello").ExecuteDeleteAsync();
+
+        await page.InvokeAsync(() => page.Find("[data-test=start]").Click());
+        page.WaitForAssertion(() => Assert.Contains("hello", page.Find("[data-test=form-error]").TextContent));
+        Assert.Empty(page.FindAll("[data-test=submit-error]"));
+        Assert.Empty(page.FindAll("[data-test=software-hello]"));
+        Assert.Empty(ctx.Monitor.Feed.Items);
+    }
+
+    /// <summary>
     /// A field left (Tab) before the typing pause ends is checked all the same: the wizard never goes on
     /// with a value nobody checked, and a mended value takes its message away.
     /// </summary>

@@ -25,6 +25,10 @@ public sealed class FieldErrors
             .SelectMany(e => e.Value.Select(m => e.Key == field ? m : $"{e.Key[(field.Length + 1)..]} {m}")).ToList();
         return messages.Count == 0 ? null : string.Join(" ", messages);
     }
+    /// <summary>The messages of every field but <paramref name="shown"/> (those a form's own fields show), each after its field's name.</summary>
+    public IEnumerable<string> Except(IReadOnlySet<string> shown) =>
+        _errors.Where(e => !shown.Contains(e.Key)).SelectMany(e => e.Value.Select(m => $"{e.Key} {m}"));
+
     public void Set(ValidationErrors errors) => _errors = errors.ToDictionary();
     public void Set(string field, string message) => _errors = new Dictionary<string, string[]> { [field] = [message] };
     public void Clear() => _errors = new Dictionary<string, string[]>();
