@@ -77,7 +77,16 @@ public sealed class ChangeFeed<T>(Func<T, string> keyOf, TimeSpan batchInterval)
             initial = [.. _items.Values.Where(i => filter is null || filter(i))];
             _subscribers = _subscribers.Add(subscriber);
         }
+        // Ends with its token even if its changes are never read (a page whose load failed after subscribing):
+        // the stream's own clean-up runs only once it is enumerated, and the channel would fill for good.
+        ct.Register(() => Remove(subscriber));
         return new Subscription<T>(initial, Stream(channel.Reader, subscriber, ct));
+    }
+
+    private void Remove(Subscriber subscriber)
+    {
+        lock (_lock) _subscribers = _subscribers.Remove(subscriber);
+        subscriber.Writer.TryComplete();
     }
 
     private async IAsyncEnumerable<IReadOnlyList<Change<T>>> Stream(ChannelReader<Change<T>> reader, Subscriber subscriber,
@@ -92,7 +101,7 @@ public sealed class ChangeFeed<T>(Func<T, string> keyOf, TimeSpan batchInterval)
         }
         finally
         {
-            lock (_lock) _subscribers = _subscribers.Remove(subscriber);
+            Remove(subscriber);
         }
     }
 

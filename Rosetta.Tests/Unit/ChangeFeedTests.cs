@@ -30,6 +30,19 @@ public sealed class ChangeFeedTests
         Assert.Equal(0, feed.SubscriberCount);
     }
 
+    /// <summary>A page whose load failed after it subscribed never reads the changes: its subscription ends with its token all the same.</summary>
+    [Fact]
+    public void ASubscriptionNeverReadEndsWithItsToken()
+    {
+        var feed = new ChangeFeed<Item>(i => i.Id, TimeSpan.FromMilliseconds(10));
+        using var cts = new CancellationTokenSource();
+        _ = feed.Subscribe(null, cts.Token);
+        feed.Upsert(new Item("a", "alice", 1));
+        Assert.Equal(1, feed.SubscriberCount);
+        cts.Cancel();
+        Assert.Equal(0, feed.SubscriberCount);
+    }
+
     [Fact]
     public async Task ABurstArrivesAsFewBatches()
     {
