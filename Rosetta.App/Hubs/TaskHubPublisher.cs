@@ -13,6 +13,7 @@ public sealed class TaskHubPublisher(TaskMonitor monitor, IHubContext<TaskHub, I
     ILogger<TaskHubPublisher> logger) : BackgroundService
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
+    private readonly HubOutboxes _outboxes = new(SendTimeout, logger);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,20 +25,14 @@ public sealed class TaskHubPublisher(TaskMonitor monitor, IHubContext<TaskHub, I
                 foreach (var change in batch)
                 {
                     var owner = hub.Clients.User(change.Item.OwnerId);
-                    try
+                    if (change.Kind == ChangeKind.Delete)
                     {
-                        var send = change.Kind == ChangeKind.Delete ? owner.TaskDeleted(change.Key) : owner.TaskChanged(mapper.Map(change.Item));
-                        // A client that stops reading (a frozen tab, a dead link, on purpose) must not hold up
-                        // everyone else's updates: its own wait on; SignalR drops it at its client timeout.
-                        await send.WaitAsync(SendTimeout, stoppingToken);
+                        _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskDeleted(change.Key));
                     }
-                    catch (TimeoutException)
+                    else
                     {
-                        logger.LogWarning("A hub client of user {UserId} is not reading; task {TaskId}'s change goes on without waiting", change.Item.OwnerId, change.Key);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        logger.LogWarning(e, "Could not notify hub clients of task {TaskId}", change.Key);
+                        var task = mapper.Map(change.Item);
+                        _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskChanged(task));
                     }
                 }
             }
