@@ -26,13 +26,34 @@ public sealed class LogLineAssembler(LogStream stream, bool timestamps)
         for (var i = 0; i < count; i++)
         {
             if (_chars[i] != '\n') continue;
-            _partial.Append(_chars, start, i - start);
-            (lines ??= []).Add(MakeLine(_partial));
+            AppendCapped(_chars.AsSpan(start, i - start), ref lines);
+            (lines ??= []).Add(MakeLine(_partial, endedByNewline: true));
             _partial.Clear();
             start = i + 1;
         }
-        _partial.Append(_chars, start, count - start);
+        AppendCapped(_chars.AsSpan(start, count - start), ref lines);
         return lines ?? (IReadOnlyList<LogLine>)[];
+    }
+
+    /// <summary>
+    /// The longest line kept whole: a program that never writes a newline (a progress bar redrawn with '\r' for a day,
+    /// a JSON document of megabytes on one line) would otherwise grow one line without end, held in memory by every
+    /// reader and sent to a browser in one piece. Longer text goes on as more lines, nothing of it dropped.
+    /// </summary>
+    public const int MaxLineLength = 64 * 1024;
+
+    private void AppendCapped(ReadOnlySpan<char> chars, ref List<LogLine>? lines)
+    {
+        while (_partial.Length + chars.Length > MaxLineLength)
+        {
+            var room = MaxLineLength - _partial.Length;
+            if (room > 1 && char.IsHighSurrogate(chars[room - 1])) room--; // a character is not cut in two
+            _partial.Append(chars[..room]);
+            (lines ??= []).Add(MakeLine(_partial, endedByNewline: false));
+            _partial.Clear();
+            chars = chars[room..];
+        }
+        _partial.Append(chars);
     }
 
     /// <summary>At end of stream: the last line if it had no newline.</summary>
@@ -46,15 +67,15 @@ public sealed class LogLineAssembler(LogStream stream, bool timestamps)
             _partial.Append(chars);
         }
         if (_partial.Length == 0) return null;
-        var line = MakeLine(_partial);
+        var line = MakeLine(_partial, endedByNewline: false);
         _partial.Clear();
         return line;
     }
 
-    private LogLine MakeLine(StringBuilder text)
+    private LogLine MakeLine(StringBuilder text, bool endedByNewline)
     {
         var length = text.Length;
-        if (length > 0 && text[length - 1] == '\r') length--; // CRLF from programs with a tty habit
+        if (endedByNewline && length > 0 && text[length - 1] == '\r') length--; // CRLF from programs with a tty habit
         var line = text.ToString(0, length);
         if (!timestamps) return new LogLine(null, stream, line);
 

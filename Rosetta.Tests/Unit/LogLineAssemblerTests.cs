@@ -49,10 +49,33 @@ public sealed class LogLineAssemblerTests
     public void ALongLineLargerThanTheBufferStaysWhole()
     {
         var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: false);
-        var text = new string('x', 100_000);
-        var bytes = Encoding.UTF8.GetBytes(text + "\n");
+        var text = new string('x', LogLineAssembler.MaxLineLength);
+        Assert.Equal(text, Assert.Single(InPieces(assembler, text + "\n")).Text);
+    }
+
+    /// <summary>
+    /// Output that never ends its line (a progress bar redrawn with '\r' for hours) goes on as lines of the longest
+    /// length kept whole: not one line growing without end in every reader's memory. Nothing of it is dropped, and no
+    /// character is cut in two.
+    /// </summary>
+    [Fact]
+    public void AnEndlessLineGoesOnAsLinesOfTheLongestLengthNothingDropped()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: false);
+        var text = string.Concat(Enumerable.Repeat("\r 42% |████▌     | \U0001F680", 20_000)); // 500,000 characters, emoji among them
+        var lines = InPieces(assembler, text);
+        lines.Add(assembler.Flush()!);
+        Assert.All(lines, line => Assert.True(line.Text.Length <= LogLineAssembler.MaxLineLength));
+        Assert.True(lines.Count >= text.Length / LogLineAssembler.MaxLineLength);
+        Assert.Equal(text, string.Concat(lines.Select(l => l.Text)));
+        Assert.DoesNotContain(lines, line => char.IsHighSurrogate(line.Text[^1]));
+    }
+
+    private static List<LogLine> InPieces(LogLineAssembler assembler, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
         var lines = new List<LogLine>();
         for (var i = 0; i < bytes.Length; i += 4096) lines.AddRange(assembler.Append(bytes.AsSpan(i, Math.Min(4096, bytes.Length - i))));
-        Assert.Equal(text, Assert.Single(lines).Text);
+        return lines;
     }
 }
