@@ -17,18 +17,21 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     public void CreateFolder(StoragePath path)
     {
         EnsureWritable();
+        path.EnsureNoDirectionOverrides("path");
         folder.CreateFolder(path);
     }
 
     public void Move(StoragePath from, StoragePath to)
     {
         EnsureWritable();
+        to.EnsureNoDirectionOverrides("to");
         folder.Move(from, to);
     }
 
     public void Copy(StoragePath from, StoragePath to)
     {
         EnsureWritable();
+        to.EnsureNoDirectionOverrides("to");
         folder.Copy(from, to, Remaining(), bytes => QuotaExceeded(bytes));
     }
 
@@ -46,6 +49,7 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     public async Task<long> UploadAsync(StoragePath path, Stream content, long? declaredLength, CancellationToken ct)
     {
         EnsureWritable();
+        path.EnsureNoDirectionOverrides("path");
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
         path.EnsureFitsUnder(folder.Root);
         // A file replaced gives its bytes back when the upload is done: only the difference counts against the quota.

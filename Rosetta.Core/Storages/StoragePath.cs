@@ -122,6 +122,17 @@ public sealed class StoragePath : IEquatable<StoragePath>
         if (Encoding.UTF8.GetByteCount(segment) > MaxNameBytes) throw Invalid(field, $"A file or folder name can be at most {MaxNameBytes} bytes long (in UTF-8); this one has {Encoding.UTF8.GetByteCount(segment)}.");
     }
 
+    /// <summary>
+    /// For names the platform makes (an upload, a new folder, a move's or a copy's target): no text-direction overrides,
+    /// as display names have none. "evil" + U+202E + "txt.exe" lists as "evilexe.txt" to everyone sharing the storage.
+    /// Names already there (a task's) are not refused by <see cref="Parse"/>: they stay reachable, to be renamed.
+    /// </summary>
+    public void EnsureNoDirectionOverrides(string field)
+    {
+        if (Segments.Any(segment => segment.Any(TextRules.IsDirectionOverride)))
+            throw Invalid(field, "A new name must not contain text-direction overrides (U+202A–U+202E, U+2066–U+2069): they make a name read as another, and what follows it in a list too.");
+    }
+
     private static ValidationException Invalid(string field, string message) => ValidationException.For(field, message);
 
     public bool Equals(StoragePath? other) => other is not null && Segments.SequenceEqual(other.Segments, StringComparer.Ordinal);

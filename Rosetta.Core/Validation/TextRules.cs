@@ -31,7 +31,7 @@ public static partial class TextRules
     /// Bidirectional embeddings, overrides and isolates: a right-to-left override shows "evil‮txt.exe" as "evilexe.txt".
     /// The marks (U+200E, U+200F) that right-to-left scripts need in mixed text stay allowed.
     /// </summary>
-    private static bool IsDirectionOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    public static bool IsDirectionOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     public const string BrokenCharacter = "holds half of a character (a lone UTF-16 surrogate, as a bad copy and paste leaves): type it again.";
 

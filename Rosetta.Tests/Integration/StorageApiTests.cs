@@ -72,6 +72,30 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         Assert.False(File.Exists(Path.Combine(PersonalFolder(name), "f.bin")));
     }
 
+    /// <summary>
+    /// No new name reads as another: "evil" + U+202E + "txt.exe" would list as "evilexe.txt" to everyone sharing the
+    /// storage. One a task made is listed and can be renamed.
+    /// </summary>
+    [Fact]
+    public async Task NewNamesWithTextDirectionOverridesAreRefusedAndATasksOneCanBeRenamed()
+    {
+        var (client, name) = await NewUserAsync();
+        const string spoofed = "evil\u202Etxt.exe";
+        var upload = await StorageApi.PutAsync(client, "personal", spoofed, "x"u8.ToArray());
+        Assert.Equal(HttpStatusCode.BadRequest, upload.StatusCode);
+        Assert.Contains("text-direction overrides", await upload.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "folders", new { path = "dir/" + spoofed })).StatusCode);
+        await StorageApi.UploadAsync(client, "personal", "plain.txt", "x"u8.ToArray());
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "move", new { from = "plain.txt", to = spoofed })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await StorageApi.PostJsonAsync(client, "personal", "copy", new { from = "plain.txt", to = spoofed })).StatusCode);
+        Assert.Equal(["plain.txt"], await StorageApi.NamesAsync(client, "personal"));
+
+        await File.WriteAllTextAsync(Path.Combine(PersonalFolder(name), spoofed), "a task's");
+        Assert.Contains(spoofed, await StorageApi.NamesAsync(client, "personal"));
+        Assert.True((await StorageApi.PostJsonAsync(client, "personal", "move", new { from = spoofed, to = "renamed.exe" })).IsSuccessStatusCode);
+        Assert.Equal(["plain.txt", "renamed.exe"], await StorageApi.NamesAsync(client, "personal"));
+    }
+
     [Fact]
     public async Task HeadOfADownloadGivesItsHeaders()
     {
