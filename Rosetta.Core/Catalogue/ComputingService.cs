@@ -134,6 +134,11 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
                 : $"Only the owner of '{computing.Name}' can trust a new host key for it: it is their host, reached with their key.");
         else if (string.IsNullOrWhiteSpace(fingerprint) || !FingerprintPattern().IsMatch(fingerprint.Trim()))
             errors.Add("fingerprint", "must be the host's OpenSSH SHA256 fingerprint, such as SHA256:abc… (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host prints it).");
+        // The host offers another key than the one given: pinning it would change nothing but the refusal's wording,
+        // and may hide a mistyped fingerprint, or someone intercepting the connection.
+        else if (Backends.Ssh.HostKeyChange.OfferedIn(monitor.StateOf(computing).Reason) is { } offered && Pinned(offered) != Pinned(fingerprint))
+            errors.Add("fingerprint", $"is not the key the host offers ({offered}). Check it with the host's owner: a mistyped fingerprint, or someone " +
+                "intercepting the connection and offering their own key.");
         if (!errors.IsValid) throw new ValidationException(errors);
         var before = computing.HostKeyFingerprint;
         computing.HostKeyFingerprint = Pinned(fingerprint!);

@@ -90,6 +90,10 @@ public sealed class SshResilienceTests
             var bad = await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = "the new one" });
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
             Assert.Contains("ssh-keygen -lf", (await bad.Content.ReadAsStringAsync()));
+            // Well formed, but not what the host offers: a mistyped one, or an interceptor's host offering its own.
+            var another = await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint = "SHA256:" + new string('B', 43) });
+            Assert.Equal(HttpStatusCode.BadRequest, another.StatusCode);
+            Assert.Contains($"is not the key the host offers ({fingerprint})", await another.Content.ReadAsStringAsync());
             Assert.Equal(HttpStatusCode.NoContent, (await user.PutAsJsonAsync($"/api/v1/computing/{computing}/host-key", new { fingerprint })).StatusCode);
 
             // The stop that waited goes through, and the resource is usable again.
