@@ -12,9 +12,17 @@ public static class TaskEndpoints
     {
         var tasks = api.MapGroup("/tasks").WithTags("Tasks");
 
-        tasks.MapGet("/", (ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request) =>
-                service.List(user.ToCaller()).Select(t => mapper.Map(t, request)))
-            .WithSummary("The caller's tasks (all tasks for admins), newest first.");
+        tasks.MapGet("/", (string? status, ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request) =>
+            {
+                // A status filter that names no status would silently list everything.
+                var wanted = status?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+                var known = Enum.GetValues<TaskState>().Select(s => s.ToWire()).ToList();
+                if (wanted.FirstOrDefault(s => !known.Contains(s)) is { } unknown)
+                    return Results.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"'{unknown}' is no task status; use one or more of {string.Join(", ", known)}, separated by commas."] });
+                return Results.Ok(service.List(user.ToCaller()).Where(t => wanted.Length == 0 || wanted.Contains(t.Status.ToWire())).Select(t => mapper.Map(t, request)));
+            })
+            .WithSummary("The caller's tasks (all tasks for admins), newest first; ?status=running,queued keeps those.")
+            .ProducesValidationProblem();
 
         tasks.MapPost("/", async (NewTask body, ClaimsPrincipal user, TaskService service, TaskDtoMapper mapper, HttpRequest request, CancellationToken ct) =>
             {

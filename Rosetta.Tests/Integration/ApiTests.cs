@@ -13,6 +13,27 @@ public sealed class ApiTests(PlatformFixture platform)
 {
     private RosettaAppFactory App => platform.App;
 
+    /// <summary>The list filters by status; a status that is none is a 400 saying which there are, not every task.</summary>
+    [Fact]
+    public async Task TasksAreListedByStatusAndAnUnknownStatusIsRefused()
+    {
+        using var client = await App.NewUserClientAsync();
+        var id = (string)(await TaskApi.StartAsync(client, new { software = "hello", computing = "local" }))["id"]!;
+        try
+        {
+            await TaskApi.WaitForStatusAsync(client, id, "running");
+            Assert.Equal(id, (string?)Assert.Single((await client.GetFromJsonAsync<JsonArray>("/api/v1/tasks?status=queued,running"))!)!["id"]);
+            Assert.Empty((await client.GetFromJsonAsync<JsonArray>("/api/v1/tasks?status=exited"))!);
+            var refused = await client.GetAsync("/api/v1/tasks?status=bogus");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("'bogus' is no task status", (string?)(await TaskApi.ProblemAsync(refused))["errors"]!["status"]![0]);
+        }
+        finally
+        {
+            await TaskApi.StopAndDeleteAsync(client, id);
+        }
+    }
+
     [Fact]
     public async Task WrongPasswordGets401AndNoToken()
     {
