@@ -524,6 +524,24 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>The wizard from the keyboard: its choices can be focused, say what they are, and are picked with Enter or Space.</summary>
+    [Fact]
+    public async Task NewTaskWizard_IsUsableFromTheKeyboard()
+    {
+        await using var ctx = new DashboardTestContext();
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]"));
+        var hello = page.Find("[data-test=software-hello]");
+        Assert.Equal("0", hello.GetAttribute("tabindex"));
+        Assert.Equal("button", hello.GetAttribute("role"));
+        Assert.StartsWith("Run Hello", hello.GetAttribute("aria-label"));
+        await page.InvokeAsync(() => page.Find("[data-test=software-hello]").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" }));
+        page.WaitForAssertion(() => Assert.Equal("radio", page.Find("[data-test=computing-local]").GetAttribute("role")));
+        Assert.Equal("false", page.Find("[data-test=computing-local]").GetAttribute("aria-checked"));
+        await page.InvokeAsync(() => page.Find("[data-test=computing-local]").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = " " }));
+        page.WaitForAssertion(() => page.Find("input[data-test=name], [data-test=name] input")); // on to the options
+    }
+
     /// <summary>
     /// The software removed (in another tab) between its choice and the start: the wizard says so where the person
     /// looks, goes back to the choice, and no longer offers it; "correct the highlighted fields" with nothing
