@@ -372,9 +372,12 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
 
             await using var context = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 800 } });
             var page = await context.NewPageAsync();
+            var browserLog = new BrowserLog();
+            browserLog.Watch(page, "owner");
             await LogInAsync(page, "admin", RosettaAppFactory.AdminPassword);
             await page.GotoAsync($"/t/{id}/notebooks/{Uri.EscapeDataString(notebook)}");
-            await Expect(page.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            await ExpectAfterAnyNetworkChangeAsync(page, "owner", browserLog,
+                () => Expect(page.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 }));
             await page.Locator(".cell .CodeMirror").First.ClickAsync();
             await page.Keyboard.TypeAsync("print(6 * 7)");
             await page.Keyboard.PressAsync("Shift+Enter");
@@ -399,9 +402,11 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             var link = (await shared.Content.ReadFromJsonAsync<JsonObject>())!;
             await using var guestContext = await _browser.Browser.NewContextAsync(new() { BaseURL = App.BaseAddress.ToString() });
             var guest = await guestContext.NewPageAsync();
+            browserLog.Watch(guest, "guest");
             await guest.GotoAsync((string)link["url"]!);
             await guest.GotoAsync($"/t/{id}/notebooks/{Uri.EscapeDataString(notebook)}");
-            await Expect(guest.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            await ExpectAfterAnyNetworkChangeAsync(guest, "guest", browserLog,
+                () => Expect(guest.Locator("#kernel_indicator_icon.kernel_idle_icon")).ToBeVisibleAsync(new() { Timeout = 60_000 }));
             (await api.DeleteAsync($"/api/v1/tasks/{id}/shares/{link["id"]}")).EnsureSuccessStatusCode();
             await Expect(guest.Locator("[data-test=login-notice]")).ToHaveTextAsync(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText);
         }
@@ -422,21 +427,38 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
         var connected = new System.Text.RegularExpressions.Regex(@"\bnoVNC_connected\b");
         try
         {
-            try
-            {
-                await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
-            }
-            catch (PlaywrightException) when (browserLog.Saw("ERR_NETWORK_CHANGED", who))
-            {
-                browserLog.Add($"[{who}] (reloading after ERR_NETWORK_CHANGED)");
-                await page.ReloadAsync();
-                await Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 });
-            }
+            await ExpectAfterAnyNetworkChangeAsync(page, who, browserLog, () => Expect(html).ToHaveClassAsync(connected, new() { Timeout = 30_000 }), explained: false);
         }
         catch (PlaywrightException e)
         {
             var status = await html.Locator("#noVNC_status").TextContentAsync(new() { Timeout = 2_000 }).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : "(no status)");
             throw new Xunit.Sdk.XunitException($"noVNC did not connect on the {who}'s page. Its status line: '{status}'. The browser saw:\n{browserLog}\n{e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// An expectation about a page that loads an interface, tried once more after a reload when the page's loads were
+    /// aborted by a network change (see <see cref="ExpectConnectedAsync"/>); when it still fails, the failure says what
+    /// the browser saw (unless <paramref name="explained"/> is false: the caller says more itself).
+    /// </summary>
+    private static async Task ExpectAfterAnyNetworkChangeAsync(IPage page, string who, BrowserLog browserLog, Func<Task> expectation, bool explained = true)
+    {
+        try
+        {
+            try
+            {
+                await expectation();
+            }
+            catch (PlaywrightException) when (browserLog.Saw("ERR_NETWORK_CHANGED", who))
+            {
+                browserLog.Add($"[{who}] (reloading after ERR_NETWORK_CHANGED)");
+                await page.ReloadAsync();
+                await expectation();
+            }
+        }
+        catch (PlaywrightException e) when (explained)
+        {
+            throw new Xunit.Sdk.XunitException($"On the {who}'s page: {e.Message}\nThe browser saw:\n{browserLog}");
         }
     }
 
