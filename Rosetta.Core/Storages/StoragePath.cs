@@ -69,7 +69,8 @@ public sealed class StoragePath : IEquatable<StoragePath>
     {
         if (string.IsNullOrEmpty(text)) return Root;
         if (text.Length > MaxPathLength) throw Invalid(field, $"is longer than {MaxPathLength} characters.");
-        if (text[0] is '/' or '\\' || (text.Length >= 2 && text[1] == ':' && char.IsAsciiLetter(text[0])))
+        // A drive ("C:", "C:/…"), not a name that starts with a letter and ':' ("t:1.log", as a task may write one).
+        if (text[0] is '/' or '\\' || (text.Length >= 2 && text[1] == ':' && char.IsAsciiLetter(text[0]) && (text.Length == 2 || text[2] is '/' or '\\')))
             throw Invalid(field, "must be relative to the storage's root, e.g. 'results/run1.txt' (no leading '/' and no drive letter such as 'C:'; empty for the root).");
         if (text.EndsWith('/')) text = text[..^1];
         var segments = text.Split('/');

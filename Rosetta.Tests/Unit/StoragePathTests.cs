@@ -10,7 +10,7 @@ public sealed class StoragePathTests
     public static TheoryData<string> HostilePaths() => new()
     {
         "..", "../", "../etc/passwd", "a/../../b", "a/..", "./a", "a/./b", ".",
-        "/etc/passwd", "/", "//server/share", "\\windows", "C:\\Windows", "c:/windows",
+        "/etc/passwd", "/", "//server/share", "\\windows", "C:\\Windows", "c:/windows", "C:",
         "a\\..\\..\\b", "a//b", "a\0b", "a/b\0", "\0", "a\nb", "a\rb", "tab\there", "\u001b[31m", "del\u007f", "c1\u0085",
         new string('x', 256), "a/" + new string('é', 128), new string('a', 4097),
     };
@@ -38,6 +38,8 @@ public sealed class StoragePathTests
     [InlineData("a", "a")]
     [InlineData("a/b/c.txt", "a/b/c.txt")]
     [InlineData("results/", "results")]
+    [InlineData("t:1.log", "t:1.log")] // a name a task may write, not a drive
+    [InlineData("runs/a:b", "runs/a:b")]
     [InlineData("%2e%2e%2f", "%2e%2e%2f")] // a double-encoded traversal decodes once to this: an odd, harmless name
     [InlineData("...", "...")]
     [InlineData("..hidden", "..hidden")]
