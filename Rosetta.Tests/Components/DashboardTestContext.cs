@@ -187,8 +187,12 @@ public sealed class DashboardTestContext : BunitContext
         /// <summary>Thrown by <see cref="ReadLogsAsync"/> while set (an unreachable resource).</summary>
         public Exception? LogFailure { get; set; }
 
+        /// <summary>How many times the output was asked for.</summary>
+        public int LogReads;
+
         public async IAsyncEnumerable<LogLine> ReadLogsAsync(ComputingResource computing, string backendId, int? tail, bool follow, [EnumeratorCancellation] CancellationToken ct)
         {
+            Interlocked.Increment(ref LogReads);
             if (LogFailure is { } failure) throw failure;
             foreach (var line in Logs.ToList()) yield return line;
             if (follow && LiveLogs is { } live)

@@ -216,6 +216,19 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.Equal(warning, page.Find("[data-test=status-detail]").TextContent.Trim()));
     }
 
+    /// <summary>A prerendered page is thrown away: its log view does not start reading the output (an engine follow, a remote tail).</summary>
+    [Fact]
+    public async Task LogViewer_ReadsNothingWhilePrerendered()
+    {
+        await using var ctx = new DashboardTestContext();
+        ctx.Backend.Logs.Add(new LogLine(null, LogStream.Stdout, "hello"));
+        var task = await ctx.AddTaskAsync("prerendered", TaskState.Running);
+        ctx.Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Static", isInteractive: false));
+        ctx.Render<LogViewer>(p => p.Add(x => x.Task, task));
+        await Task.Delay(300);
+        Assert.Equal(0, ctx.Backend.LogReads);
+    }
+
     /// <summary>At most so many lines, and (for long lines) so much text: the newest are kept, and the view says how many it dropped.</summary>
     [Theory]
     [InlineData(false)]
