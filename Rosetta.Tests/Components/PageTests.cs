@@ -912,14 +912,26 @@ public sealed class PageTests
     }
 
     [Fact]
-    public async Task AccountPage_ShowsANewTokenOnceAndListsIt()
+    public async Task AccountPage_ShowsANewTokenOnceAndListsIt_AndRevokesItOnlyOnceAsked()
     {
         await using var ctx = new DashboardTestContext();
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
         var page = ctx.Render<Account>();
         page.Find("input[data-test=token-name], [data-test=token-name] input").Change("laptop");
         page.Find("[data-test=token-create]").Click();
         page.WaitForAssertion(() => Assert.Contains("rst_", page.Find("[data-test=token-issued]").TextContent));
         Assert.Contains("laptop", page.Find("[data-test=tokens]").TextContent);
+
+        // Scripts using it stop at once: asked first.
+        page.Find("[data-test=token-revoke]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Revoke the token 'laptop'?", dialogs.Markup));
+        dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("Revoke the token", dialogs.Markup));
+        var tokens = ctx.Services.GetRequiredService<Rosetta.Core.Security.ApiTokenService>();
+        Assert.Null(Assert.Single(await tokens.ListAsync(DashboardTestContext.UserId, CancellationToken.None)).RevokedAt);
+        page.Find("[data-test=token-revoke]").Click();
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Revoke").Click());
+        page.WaitForAssertion(() => Assert.DoesNotContain("laptop", page.Find("[data-test=tokens]").TextContent));
     }
 
     [Fact]
@@ -1194,6 +1206,36 @@ public sealed class ManagementPageTests
         page.Find("input[data-test=new-username], [data-test=new-username] input").Change("carol");
         page.Find("[data-test=create-user]").Click();
         page.WaitForAssertion(() => Assert.Contains("carol", page.Find("[data-test=users]").TextContent));
+    }
+
+    /// <summary>Disabling a user or changing their role ends their sessions: asked first.</summary>
+    [Fact]
+    public async Task AdminPage_DisablesAUserOrChangesTheirRoleOnlyOnceTheAdminConfirmed()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var administration = ctx.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>();
+        await administration.CreateAsync("dave", "first-password", admin: false);
+        using (var scope = ctx.Services.CreateScope()) // as the platform's first start makes it
+            await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.RoleManager<Microsoft.AspNetCore.Identity.IdentityRole>>()
+                .CreateAsync(new Microsoft.AspNetCore.Identity.IdentityRole(Roles.Admin));
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        var page = ctx.Render<Admin>();
+        AngleSharp.Dom.IElement Button(string text) => page.FindAll("[data-test=users] button").First(b => b.TextContent.Trim() == text);
+        Rosetta.App.Auth.UserSummary Dave() => administration.ListAsync().Result.Single(u => u.Username == "dave");
+        page.WaitForAssertion(() => Button("Disable"));
+
+        foreach (var (button, question, yes, done) in new (string, string, string, Func<bool>)[]
+                 { ("Disable", "Disable dave?", "Disable", () => Dave().Disabled), ("Make admin", "Make dave an admin?", "Make admin", () => Dave().Admin) })
+        {
+            Button(button).Click();
+            dialogs.WaitForAssertion(() => Assert.Contains(question, dialogs.Markup));
+            dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click();
+            dialogs.WaitForAssertion(() => Assert.DoesNotContain(question, dialogs.Markup));
+            Assert.False(done());
+            Button(button).Click();
+            dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == yes).Click());
+        }
+        page.WaitForAssertion(() => Assert.Equal((true, true), (Dave().Disabled, Dave().Admin)));
     }
 
     [Fact]

@@ -170,6 +170,7 @@ public sealed class SlurmJobScriptTests
         Assert.Equal(ContainerRunState.Running, SlurmQueue.RunState(jobs[0]));
         Assert.Equal(ContainerRunState.Queued, SlurmQueue.RunState(jobs[1]));
         Assert.Equal("Slurm job 13 pending: Resources", SlurmQueue.WaitingDetail(jobs[1]));
+        Assert.Equal("Slurm job 13 pending: waiting for the scheduler to place it", SlurmQueue.WaitingDetail(jobs[1] with { Reason = "None" }));
     }
 
     [Theory]

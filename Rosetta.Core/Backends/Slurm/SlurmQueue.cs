@@ -97,7 +97,8 @@ public static class SlurmQueue
     /// <summary>What the task shows while the job waits: the scheduler's state and reason.</summary>
     public static string WaitingDetail(SlurmJob job) => job.State == "RUNNING"
         ? $"Slurm job {job.JobId} runs on {job.Nodes}; its container is starting"
-        : $"Slurm job {job.JobId} {job.State.ToLowerInvariant()}: {job.Reason}";
+        // "None": the scheduler has not looked at the job yet (just submitted), said so rather than as Slurm's bare word.
+        : $"Slurm job {job.JobId} {job.State.ToLowerInvariant()}: {(job.Reason is "None" or "" ? "waiting for the scheduler to place it" : job.Reason)}";
 
     /// <summary>The scheduler's account of an end, for the task's error; null for a plain successful end.</summary>
     public static string? EndDetail(string jobId, SlurmJobEnd end) => end switch
