@@ -698,6 +698,28 @@ public sealed class PageTests
         Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
     }
 
+    /// <summary>
+    /// The same page under another address ("New task" in the menu while running a task again): the wizard starts
+    /// afresh, not with the earlier task's name and options; an address naming no software says so.
+    /// </summary>
+    [Fact]
+    public async Task NewTaskWizard_StartsAfreshWhenOnlyItsAddressChanges()
+    {
+        await using var ctx = new DashboardTestContext();
+        var earlier = await ctx.AddTaskAsync("spectra fit", TaskState.Exited);
+        var navigation = ctx.Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>();
+        navigation.NavigateTo($"tasks/new?from={earlier.Id}");
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => Assert.Contains("'spectra fit'", page.Find("[data-test=run-again-from]").TextContent));
+
+        await page.InvokeAsync(() => navigation.NavigateTo("tasks/new"));
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=run-again-from]")));
+        Assert.NotNull(page.Find("[data-test=software-hello]")); // back at the first step
+
+        await page.InvokeAsync(() => navigation.NavigateTo("tasks/new?software=gone"));
+        page.WaitForAssertion(() => Assert.Contains("There is no software 'gone'", page.Find("[data-test=submit-error]").TextContent));
+    }
+
     [Fact]
     public async Task NewTaskWizard_RunsAnEarlierTaskAgainWithItsNameAndOptions_FromItsPage()
     {
