@@ -698,6 +698,27 @@ public sealed class PageTests
         Assert.DoesNotContain("secret-ish", page.Find("[data-test=summary]").TextContent);
     }
 
+    /// <summary>A slow host's size that arrives after the person picked again does not replace the later answer.</summary>
+    [Fact]
+    public async Task NewTaskWizard_KeepsTheCapacityOfTheLastPickNotOfASlowEarlierOne()
+    {
+        await using var ctx = new DashboardTestContext();
+        var slow = new TaskCompletionSource<Rosetta.Core.Validation.ComputingCapacity>();
+        var asked = 0;
+        ctx.Backend.Measuring = _ => Interlocked.Increment(ref asked) == 1 ? slow.Task : Task.FromResult(new Rosetta.Core.Validation.ComputingCapacity(8, 16L << 30));
+        var page = ctx.Render<NewTask>();
+        page.WaitForAssertion(() => page.Find("[data-test=software-hello]").Click());
+        page.WaitForAssertion(() => page.Find("[data-test=computing-local]").Click()); // the slow answer, still to come
+        await page.InvokeAsync(() => page.Find("[data-test=computing-local]").Click()); // picked again: 8 CPUs
+        page.WaitForAssertion(() => page.Find("input[data-test=cpus], [data-test=cpus] input"));
+        await page.InvokeAsync(() => slow.SetResult(new Rosetta.Core.Validation.ComputingCapacity(2, 4L << 30)));
+        await Task.Delay(300); // the slow pick's continuation has run
+        await page.InvokeAsync(() => page.Find("input[data-test=cpus], [data-test=cpus] input").Input("4"));
+        await Task.Delay(500); // checked after the typing pause
+        page.WaitForAssertion(() => Assert.False(page.Find("[data-test=next]").HasAttribute("disabled")), TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain("has 2", page.Markup);
+    }
+
     /// <summary>
     /// The same page under another address ("New task" in the menu while running a task again): the wizard starts
     /// afresh, not with the earlier task's name and options; an address naming no software says so.
