@@ -865,6 +865,23 @@ public sealed class PageTests
         }
     }
 
+    /// <summary>Software removed (another tab) while its form was open: the save says nothing was saved, not "Saved".</summary>
+    [Fact]
+    public async Task SoftwarePage_SaysWhenTheSoftwareEditedWasRemovedMeanwhile()
+    {
+        await using var ctx = new DashboardTestContext(admin: true);
+        var page = ctx.Render<SoftwareCatalogue>();
+        page.WaitForAssertion(() => page.Find("[data-test=sw-edit-desktop]"));
+        await page.InvokeAsync(() => page.Find("[data-test=sw-edit-desktop]").Click());
+        await using (var db = await ctx.Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync())
+            await db.Software.Where(s => s.Id == "desktop").ExecuteDeleteAsync();
+        await page.InvokeAsync(() => page.Find("[data-test=sw-save]").Click());
+        var snackbars = ctx.Services.GetRequiredService<MudBlazor.ISnackbar>();
+        page.WaitForAssertion(() => Assert.Contains(snackbars.ShownSnackbars, s => s.Message?.Contains("is no longer in the catalogue: nothing was saved") == true));
+        Assert.DoesNotContain(snackbars.ShownSnackbars, s => s.Message?.StartsWith("Saved", StringComparison.Ordinal) == true);
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=sw-edit-desktop]")));
+    }
+
     [Fact]
     public async Task SoftwarePage_KeepsTheDesktopsViewOnlyPasswordVariableThroughAnEdit()
     {
