@@ -175,7 +175,7 @@ public sealed class ConfinedDirectory : IStorageFolder
     }
 
     /// <summary>Copies a file or a folder tree (links inside are skipped); at most <paramref name="allowedBytes"/> are written.</summary>
-    public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge)
+    public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold = null)
     {
         StoragePath.EnsureCopyable(from, to);
         var source = Follow(from, "from");
@@ -183,6 +183,8 @@ public sealed class ConfinedDirectory : IStorageFolder
         if (EntryExists(target)) throw new ConflictException($"'{to}' exists already; delete it first or choose another name.");
         var bytes = Directory.Exists(source) ? SizeOf(source, from) : new FileInfo(source).Length;
         if (bytes > allowedBytes) throw tooLarge(bytes);
+        // Held while the copy is written under its hidden name, which the quota's count leaves out.
+        using var held = hold?.Invoke(bytes);
         if (!Directory.Exists(source))
         {
             CopyFileAtomically(source, target, from, to);

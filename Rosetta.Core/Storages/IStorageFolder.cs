@@ -16,7 +16,11 @@ public interface IStorageFolder
     IReadOnlyList<StorageEntry> List(StoragePath path, StorageSort sort, bool descending, bool removeAbandonedTransfers);
     void CreateFolder(StoragePath path, bool existingIsFine = false);
     void Move(StoragePath from, StoragePath to);
-    void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge);
+    /// <param name="hold">
+    /// Given the copy's size once it is measured, holds that much of the quota until the copy is in place (or throws when
+    /// it does not fit): copies side by side cannot together pass the quota. Null: none is held.
+    /// </param>
+    void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold = null);
     void Delete(StoragePath path);
     /// <summary>
     /// Writes to a temporary name and renames it over the target once complete. Just before, <paramref name="beforeReplacing"/>

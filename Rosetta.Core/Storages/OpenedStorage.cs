@@ -32,7 +32,7 @@ public sealed class OpenedStorage(Storage storage, IStorageFolder folder, Storag
     {
         EnsureWritable();
         to.EnsureNoDirectionOverrides("to");
-        folder.Copy(from, to, Remaining(), bytes => QuotaExceeded(bytes));
+        folder.Copy(from, to, Remaining(), bytes => QuotaExceeded(bytes), hold: bytes => Reserve(bytes));
     }
 
     public void Delete(StoragePath path)

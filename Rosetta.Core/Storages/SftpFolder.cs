@@ -115,7 +115,8 @@ public sealed class SftpFolder : IStorageFolder
     /// in the target's folder and renamed when complete, so an interrupted copy leaves nothing under
     /// the final name; links inside a folder are skipped, as on local storages.
     /// </summary>
-    public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge) => OnHost(() =>
+    /// <remarks>No quota applies on a remote host (its own does): <paramref name="hold"/> is not called.</remarks>
+    public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold = null) => OnHost(() =>
     {
         StoragePath.EnsureCopyable(from, to);
         var source = Checked(from, field: "from");
