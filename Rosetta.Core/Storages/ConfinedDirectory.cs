@@ -177,6 +177,25 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// <summary>Copies a file or a folder tree (links inside are skipped); at most <paramref name="allowedBytes"/> are written.</summary>
     public void Copy(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold = null)
     {
+        try
+        {
+            CopyInto(from, to, allowedBytes, tooLarge, hold);
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            throw DiskFull();
+        }
+    }
+
+    /// <summary>ENOSPC or EDQUOT: on Linux .NET's IOException carries the errno as its HResult.</summary>
+    private static bool IsDiskFull(IOException e) => e.HResult is 28 or 122;
+
+    /// <summary>The host's file system (not the storage's quota) has no room: a 413 that says so, not a 500.</summary>
+    private static StorageLimitException DiskFull() =>
+        new("The platform host's disk that holds this storage is full: nothing of this was kept. Delete files to make room, or tell an admin.");
+
+    private void CopyInto(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold)
+    {
         StoragePath.EnsureCopyable(from, to);
         var source = Follow(from, "from");
         var target = Entry(to, "to");
@@ -244,6 +263,10 @@ public sealed class ConfinedDirectory : IStorageFolder
             folder.Replace(temporary, path.Name);
             committed = true;
             return written;
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            throw DiskFull();
         }
         finally
         {

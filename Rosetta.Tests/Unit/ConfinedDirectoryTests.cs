@@ -348,6 +348,42 @@ public sealed class ConfinedDirectoryTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A full file system (not the quota) is said as such, a 413, not a 500, and leaves nothing behind: on a 1 MiB
+    /// tmpfs, an upload and a copy of more.
+    /// </summary>
+    [Fact]
+    public async Task AFullDiskIsSaidAsSuchAndLeavesNothingBehind()
+    {
+        var small = Directory.CreateTempSubdirectory("rosetta-full").FullName;
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small);
+        try
+        {
+            var folder = new ConfinedDirectory(small);
+            var upload = await Assert.ThrowsAsync<StorageLimitException>(() =>
+                folder.WriteAsync(P("big.bin"), new MemoryStream(new byte[2 << 20]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None));
+            Assert.Contains("disk that holds this storage is full", upload.Message);
+            Assert.Empty(Directory.GetFileSystemEntries(small));
+
+            await folder.WriteAsync(P("half.bin"), new MemoryStream(new byte[600_000]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None);
+            var copy = Assert.Throws<StorageLimitException>(() => folder.Copy(P("half.bin"), P("again.bin"), null, _ => new InvalidOperationException()));
+            Assert.Contains("disk that holds this storage is full", copy.Message);
+            Assert.Equal(["half.bin"], Directory.GetFileSystemEntries(small).Select(Path.GetFileName));
+        }
+        finally
+        {
+            await RunAsync("umount", small);
+            Directory.Delete(small);
+        }
+
+        static async Task RunAsync(string program, params string[] arguments)
+        {
+            using var process = System.Diagnostics.Process.Start(program, arguments);
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+    }
+
     /// <summary>A file a task appends to while it is downloaded: the download sends the length it announced, no more.</summary>
     [Fact]
     public async Task AFileGrowingWhileItIsDownloadedSendsTheLengthAnnounced()
