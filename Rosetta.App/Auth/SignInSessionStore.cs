@@ -87,17 +87,17 @@ public sealed class SignInSessionStore(IDbContextFactory<RosettaDbContext> dbFac
     }
 
     /// <summary>
-    /// Ends every session of <paramref name="userId"/> but <paramref name="except"/> (an id), with what they keep open:
+    /// Ends every session of <paramref name="userId"/>, with what they keep open:
     /// after a password change or reset, or a change of role. The new security stamp refuses their next requests
     /// anyway; a WebSocket or a download they opened before makes none, and would go on (a stolen cookie's kernel
     /// channel, say, after its owner changed the password to be rid of it).
     /// </summary>
-    public async Task EndAllOfAsync(string userId, string? except = null)
+    public async Task EndAllOfAsync(string userId)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
-        var sessions = db.SignInSessions.Where(s => s.UserId == userId && s.KeyHash != except);
-        var ids = await sessions.Select(s => s.KeyHash).ToListAsync();
-        await sessions.ExecuteDeleteAsync();
+        var ids = await db.SignInSessions.Where(s => s.UserId == userId).Select(s => s.KeyHash).ToListAsync();
+        // By the ids read: a session signed in meanwhile is not deleted without being ended.
+        await db.SignInSessions.Where(s => ids.Contains(s.KeyHash)).ExecuteDeleteAsync();
         foreach (var id in ids)
         {
             _cache.Invalidate(id);

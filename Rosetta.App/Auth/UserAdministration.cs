@@ -87,9 +87,11 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         await sessions.EndAllOfAsync(userId);
     }
 
-    /// <param name="session">The session the change is made in (null: none): it ends at its next page load, with the
-    /// notice to log in again, rather than under the page that shows the change was made. Every other one ends now.</param>
-    public async Task ChangePasswordAsync(string userId, string? current, string? next, string? session = null)
+    /// <summary>
+    /// Changes the caller's own password. Every session of the account ends at once with what it holds open, the one the
+    /// change is made in too: a stolen cookie is a copy of that very session.
+    /// </summary>
+    public async Task ChangePasswordAsync(string userId, string? current, string? next)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrEmpty(current)) errors.Add("current", "is required.");
@@ -108,7 +110,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
             throw new ValidationException(failed);
         }
         principals.Invalidate(userId); // its new security stamp ends the sessions opened with the old password
-        await sessions.EndAllOfAsync(userId, except: session);
+        await sessions.EndAllOfAsync(userId);
     }
 
     /// <summary>

@@ -24,21 +24,34 @@ public sealed class TaskHubPublisher(TaskMonitor monitor, IHubContext<TaskHub, I
             {
                 foreach (var change in batch)
                 {
-                    var owner = hub.Clients.User(change.Item.OwnerId);
-                    if (change.Kind == ChangeKind.Delete)
+                    try
                     {
-                        _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskDeleted(change.Key));
+                        Post(change);
                     }
-                    else
+                    catch (Exception e)
                     {
-                        var task = mapper.Map(change.Item);
-                        _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskChanged(task));
+                        logger.LogWarning(e, "Could not notify hub clients of task {TaskId}", change.Key);
                     }
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Queues a change for its owner's connections (a failure here is logged by the caller, and the next change goes on).</summary>
+    private void Post(Change<Rosetta.Core.Domain.TaskRecord> change)
+    {
+        var owner = hub.Clients.User(change.Item.OwnerId);
+        if (change.Kind == ChangeKind.Delete)
+        {
+            _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskDeleted(change.Key));
+        }
+        else
+        {
+            var task = mapper.Map(change.Item);
+            _outboxes.Post(change.Item.OwnerId, change.Key, () => owner.TaskChanged(task));
         }
     }
 }

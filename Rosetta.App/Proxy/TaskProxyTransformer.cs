@@ -49,7 +49,9 @@ public sealed class TaskProxyTransformer(string upstreamPath, string forwardedPr
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         ConfineHeaders(httpContext.Response.Headers);
         // Whatever the status: Jupyter's error pages (a 404 for a mistyped address) carry the token as its pages do.
-        if (proceed && secret is not null && proxyResponse is not null && HttpMethods.IsGet(httpContext.Request.Method)
+        // Not a response without a body (204, 304), nor a part of one (206), whose Content-Range would no longer hold.
+        if (proceed && secret is not null && proxyResponse is { StatusCode: not (System.Net.HttpStatusCode.NoContent or System.Net.HttpStatusCode.NotModified or System.Net.HttpStatusCode.PartialContent) }
+            && HttpMethods.IsGet(httpContext.Request.Method)
             && PageSecretScrubber.IsPage(proxyResponse))
         {
             await PageSecretScrubber.CopyAsync(proxyResponse, httpContext.Response, secret, cancellationToken);

@@ -18,8 +18,6 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
 
     protected Caller Caller { get; private set; } = default!;
     protected string UserName { get; private set; } = "";
-    /// <summary>The dashboard session the page runs in (<see cref="SignInSessionStore"/>).</summary>
-    protected string? SessionId { get; private set; }
     protected CancellationToken Disposed => _disposed.Token;
 
     protected override async Task OnInitializedAsync()
@@ -27,7 +25,6 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
         var user = (await AuthenticationState).User;
         Caller = user.ToCaller();
         UserName = user.Identity?.Name ?? "";
-        SessionId = user.SessionId();
         await OnCallerKnownAsync();
     }
 
