@@ -25,6 +25,7 @@ internal static class AnchoredFiles
     private const int TypeMask = 0xF000, RegularFile = 0x8000, Directory = 0x4000;
     private const int NoSuchEntry = 2, PermissionDenied = 13, NotPermitted = 1, AlreadyExists = 17;
     private const int NotAFolder = 20, IsAFolder = 21, Invalid = 22, NotEmpty = 39, TooManyLinks = 40;
+    private const int NoSpace = 28, QuotaExceeded = 122;
 
     /// <summary>
     /// Opens <paramref name="path"/> (a file inside <paramref name="root"/>, canonical) for reading. Refuses anything
@@ -331,6 +332,8 @@ internal static class AnchoredFiles
         // A link where a file or folder was looked at a moment before (only ever opened without following one).
         TooManyLinks => new ConflictException($"'{shownPath}' changed while it was being opened (it is a symbolic link now); try again."),
         PermissionDenied or NotPermitted => new StorageAccessDeniedException($"The platform may not open '{shownPath}' on its host."),
+        // Creating a file or folder, or renaming into a full directory block, on a file system out of room or inodes.
+        NoSpace or QuotaExceeded => StorageLimitException.HostDiskFull(),
         _ => new IOException($"'{shownPath}' could not be opened (errno {errno})."),
     };
 

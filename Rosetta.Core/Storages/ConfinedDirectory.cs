@@ -183,16 +183,13 @@ public sealed class ConfinedDirectory : IStorageFolder
         }
         catch (IOException e) when (IsDiskFull(e))
         {
-            throw DiskFull();
+            throw StorageLimitException.HostDiskFull();
         }
     }
 
     /// <summary>ENOSPC or EDQUOT: on Linux .NET's IOException carries the errno as its HResult.</summary>
     private static bool IsDiskFull(IOException e) => e.HResult is 28 or 122;
 
-    /// <summary>The host's file system (not the storage's quota) has no room: a 413 that says so, not a 500.</summary>
-    private static StorageLimitException DiskFull() =>
-        new("The platform host's disk that holds this storage is full: nothing of this was kept. Delete files to make room, or tell an admin.");
 
     private void CopyInto(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold)
     {
@@ -266,7 +263,7 @@ public sealed class ConfinedDirectory : IStorageFolder
         }
         catch (IOException e) when (IsDiskFull(e))
         {
-            throw DiskFull();
+            throw StorageLimitException.HostDiskFull();
         }
         finally
         {

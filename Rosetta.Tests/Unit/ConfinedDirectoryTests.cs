@@ -353,22 +353,47 @@ public sealed class ConfinedDirectoryTests : IDisposable
     /// tmpfs, an upload and a copy of more.
     /// </summary>
     [Fact]
-    public async Task AFullDiskIsSaidAsSuchAndLeavesNothingBehind()
+    public Task AFullDiskIsSaidAsSuchAndLeavesNothingBehind() => OnSmallTmpfsAsync("size=1m", async small =>
+    {
+        var folder = new ConfinedDirectory(small);
+        var upload = await Assert.ThrowsAsync<StorageLimitException>(() =>
+            folder.WriteAsync(P("big.bin"), new MemoryStream(new byte[2 << 20]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None));
+        Assert.Contains("disk that holds this storage is full", upload.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(small));
+
+        await folder.WriteAsync(P("half.bin"), new MemoryStream(new byte[600_000]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None);
+        var copy = Assert.Throws<StorageLimitException>(() => folder.Copy(P("half.bin"), P("again.bin"), null, _ => new InvalidOperationException()));
+        Assert.Contains("disk that holds this storage is full", copy.Message);
+        Assert.Equal(["half.bin"], Directory.GetFileSystemEntries(small).Select(Path.GetFileName));
+    });
+
+    /// <summary>
+    /// A file system out of inodes refuses the creation itself (openat, mkdirat), not a write: still a 413 that says
+    /// the disk is full, not a 500. A tmpfs of three inodes: its root and two folders.
+    /// </summary>
+    [Fact]
+    public Task AFileSystemOutOfInodesIsSaidToBeFull() => OnSmallTmpfsAsync("size=1m,nr_inodes=3", async small =>
+    {
+        var folder = new ConfinedDirectory(small);
+        folder.CreateFolder(P("one"));
+        folder.CreateFolder(P("two"));
+        var mkdir = Assert.Throws<StorageLimitException>(() => folder.CreateFolder(P("three")));
+        Assert.Contains("disk that holds this storage is full", mkdir.Message);
+        var upload = await Assert.ThrowsAsync<StorageLimitException>(() =>
+            folder.WriteAsync(P("one/data.txt"), new MemoryStream("x"u8.ToArray()), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None));
+        Assert.Contains("disk that holds this storage is full", upload.Message);
+        Assert.Equal(["one", "two"], Directory.GetFileSystemEntries(small).Select(Path.GetFileName).Order());
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(small, "one")));
+    });
+
+    /// <summary>Runs <paramref name="body"/> on a fresh tmpfs mounted with <paramref name="options"/> (needs root, as the suite does).</summary>
+    private static async Task OnSmallTmpfsAsync(string options, Func<string, Task> body)
     {
         var small = Directory.CreateTempSubdirectory("rosetta-full").FullName;
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small);
+        await RunAsync("mount", "-t", "tmpfs", "-o", options, "tmpfs", small);
         try
         {
-            var folder = new ConfinedDirectory(small);
-            var upload = await Assert.ThrowsAsync<StorageLimitException>(() =>
-                folder.WriteAsync(P("big.bin"), new MemoryStream(new byte[2 << 20]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None));
-            Assert.Contains("disk that holds this storage is full", upload.Message);
-            Assert.Empty(Directory.GetFileSystemEntries(small));
-
-            await folder.WriteAsync(P("half.bin"), new MemoryStream(new byte[600_000]), long.MaxValue, _ => new InvalidOperationException(), CancellationToken.None);
-            var copy = Assert.Throws<StorageLimitException>(() => folder.Copy(P("half.bin"), P("again.bin"), null, _ => new InvalidOperationException()));
-            Assert.Contains("disk that holds this storage is full", copy.Message);
-            Assert.Equal(["half.bin"], Directory.GetFileSystemEntries(small).Select(Path.GetFileName));
+            await body(small);
         }
         finally
         {
