@@ -102,7 +102,7 @@ public sealed partial class TaskMonitor
             }
             return true;
         }, CancellationToken.None);
-        if (started is not null) _interfaces[taskId] = result.Endpoint;
+        if (started is not null) RememberInterface(taskId, result.Endpoint);
         if (started?.Status == TaskState.Starting)
         {
             // Time spent in a batch queue does not count against the start timeout.

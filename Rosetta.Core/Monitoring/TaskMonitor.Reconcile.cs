@@ -206,7 +206,7 @@ public sealed partial class TaskMonitor
         // be reached as more than one resource (the platform host's own, also through SSH), each with its own path.
         foreach (var running in observed.Values.Where(c => c.State == ContainerRunState.Running && c.Endpoint is not null))
         {
-            if (Feed.TryGet(running.TaskId, out var task) && task.ComputingId == computing.Id) _interfaces[running.TaskId] = running.Endpoint!;
+            if (Feed.TryGet(running.TaskId, out var task) && task.ComputingId == computing.Id) RememberInterface(running.TaskId, running.Endpoint!);
         }
         StopLeftovers(computing, before.Where(t => t.Status.IsFinal()), observed);
         _ = Task.Run(() => RemoveForgottenAsync(computing, observed, _shutdown.Token), CancellationToken.None);
@@ -403,7 +403,7 @@ public sealed partial class TaskMonitor
             return changed;
         }, ct);
         if (updated is null) return;
-        if (container.Endpoint is { } found) _interfaces[task.Id] = found;
+        if (container.Endpoint is { } found) RememberInterface(task.Id, found);
 
         if (updated.Status == TaskState.Stopping)
         {

@@ -355,10 +355,15 @@ public sealed partial class TaskMonitor(
     /// The interface secret of a task, decrypted; null when its software has none. Kept decrypted in
     /// memory after first use because the proxy needs it on every request.
     /// </summary>
-    public string? SecretOf(TaskRecord task) =>
-        task.ProtectedSecret is not { } p ? null
-        // Not kept for a task deleted meanwhile (a request in flight as it goes).
-        : Feed.TryGet(task.Id, out _) ? _secrets.GetOrAdd(task.Id, _ => secrets.Unprotect(p)) : secrets.Unprotect(p);
+    public string? SecretOf(TaskRecord task)
+    {
+        if (task.ProtectedSecret is not { } p) return null;
+        var secret = _secrets.GetOrAdd(task.Id, _ => secrets.Unprotect(p));
+        // Not kept for a task deleted meanwhile (a request in flight as it goes): its deletion may have cleared the
+        // cache between the two lines, as it does after the task left the feed.
+        if (!Feed.TryGet(task.Id, out _)) _secrets.TryRemove(task.Id, out _);
+        return secret;
+    }
 
     /// <summary>Where this process has reached each task's interface: set by its launch, or by a reconciliation that found it.</summary>
     private readonly ConcurrentDictionary<string, TaskEndpoint> _interfaces = new(StringComparer.Ordinal);
@@ -372,6 +377,16 @@ public sealed partial class TaskMonitor(
     /// </summary>
     public TaskEndpoint? InterfaceOf(TaskRecord task) =>
         task.Status == TaskState.Running && _interfaces.TryGetValue(task.Id, out var endpoint) ? endpoint : null;
+
+    /// <summary>
+    /// Notes where this process reaches a task's interface. A deletion removes the entry after the task left the feed;
+    /// one noted just after that removal is taken back here, so a deleted task's entry is never kept.
+    /// </summary>
+    private void RememberInterface(string taskId, TaskEndpoint endpoint)
+    {
+        _interfaces[taskId] = endpoint;
+        if (!Feed.TryGet(taskId, out _)) _interfaces.TryRemove(taskId, out _);
+    }
 
     private async Task<ComputingResource?> FindComputingAsync(string computingId, CancellationToken ct)
     {
