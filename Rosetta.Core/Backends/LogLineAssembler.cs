@@ -72,14 +72,29 @@ public sealed class LogLineAssembler(LogStream stream, bool timestamps)
         return line;
     }
 
+    /// <summary>
+    /// Set while a line longer than <see cref="MaxLineLength"/> goes on: its later pieces carry no timestamp prefix of
+    /// their own (the engine wrote one per line), so their text is never parsed as one; they take the first piece's.
+    /// </summary>
+    private bool _continuing;
+    private DateTime? _continuingAt;
+
     private LogLine MakeLine(StringBuilder text, bool endedByNewline)
     {
         var length = text.Length;
         if (endedByNewline && length > 0 && text[length - 1] == '\r') length--; // CRLF from programs with a tty habit
         var line = text.ToString(0, length);
-        if (!timestamps) return new LogLine(null, stream, line);
+        var made = !timestamps ? new LogLine(null, stream, line)
+            : _continuing ? new LogLine(_continuingAt, stream, line)
+            : WithEngineTimestamp(line);
+        _continuing = !endedByNewline;
+        _continuingAt = made.Timestamp;
+        return made;
+    }
 
-        // The engine prefixes each line with an RFC 3339 timestamp and one space.
+    /// <summary>The engine prefixes each line with an RFC 3339 timestamp and one space.</summary>
+    private LogLine WithEngineTimestamp(string line)
+    {
         var space = line.IndexOf(' ');
         if (space > 0 && DateTime.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture,
                 DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at))

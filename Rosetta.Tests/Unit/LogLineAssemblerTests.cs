@@ -71,6 +71,27 @@ public sealed class LogLineAssemblerTests
         Assert.DoesNotContain(lines, line => char.IsHighSurrogate(line.Text[^1]));
     }
 
+    /// <summary>
+    /// The engine writes one timestamp per line: the later pieces of a line cut at the longest length are not read as
+    /// starting with one (a piece that happens to begin with a date keeps it in its text) and carry the line's time.
+    /// The next line is read afresh.
+    /// </summary>
+    [Fact]
+    public void ThePiecesOfACutLineKeepTheirTextAndTheLinesTime()
+    {
+        var assembler = new LogLineAssembler(LogStream.Stdout, timestamps: true);
+        const string prefix = "2026-11-23T00:51:33Z ";
+        var first = new string('x', LogLineAssembler.MaxLineLength - prefix.Length);
+        const string second = "2024-01-01 is where the second piece starts";
+        var lines = InPieces(assembler, prefix + first + second + "\n" + "2026-11-23T00:51:34Z next\n");
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(first, lines[0].Text);
+        Assert.Equal(second, lines[1].Text);
+        Assert.Equal(new DateTime(2026, 11, 23, 0, 51, 33, DateTimeKind.Utc), lines[1].Timestamp);
+        Assert.Equal("next", lines[2].Text);
+        Assert.Equal(new DateTime(2026, 11, 23, 0, 51, 34, DateTimeKind.Utc), lines[2].Timestamp);
+    }
+
     private static List<LogLine> InPieces(LogLineAssembler assembler, string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
