@@ -312,8 +312,17 @@ internal static class AnchoredFiles
     private const int StatxBufferSize = 256;
     private static int ModeOf(byte[] statxBuffer) => BitConverter.ToUInt16(statxBuffer, 28);
     private static long SizeOf(byte[] statxBuffer) => BitConverter.ToInt64(statxBuffer, 40);
-    private static DateTime ModifiedOf(byte[] statxBuffer) =>
-        DateTime.UnixEpoch.AddSeconds(BitConverter.ToInt64(statxBuffer, 112)).AddTicks(BitConverter.ToUInt32(statxBuffer, 120) / 100);
+    private static DateTime ModifiedOf(byte[] statxBuffer)
+    {
+        // Any 64-bit time a task sets is kept by tmpfs or btrfs: shown as the nearest one a DateTime holds.
+        var seconds = BitConverter.ToInt64(statxBuffer, 112);
+        if (seconds < EarliestSeconds) return DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
+        if (seconds > LatestSeconds) return DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
+        return DateTime.UnixEpoch.AddSeconds(seconds).AddTicks(BitConverter.ToUInt32(statxBuffer, 120) / 100);
+    }
+
+    private static readonly long EarliestSeconds = (long)(DateTime.MinValue - DateTime.UnixEpoch).TotalSeconds;
+    private static readonly long LatestSeconds = (long)(DateTime.MaxValue - DateTime.UnixEpoch).TotalSeconds;
 
     /// <summary>A name as the system takes it: its UTF-8 bytes and a closing NUL.</summary>
     private static byte[] FileName(string name)

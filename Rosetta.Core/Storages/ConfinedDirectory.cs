@@ -106,15 +106,31 @@ public sealed class ConfinedDirectory : IStorageFolder
         {
             if (info.Name.StartsWith(UploadPrefix, StringComparison.Ordinal))
             {
-                if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, info.LastWriteTimeUtc)) RemoveAbandoned(held, info.Name);
+                if (removeAbandonedTransfers && !IsLink(info) && IsAbandonedTransfer(info.Name, ModifiedOf(held, info))) RemoveAbandoned(held, info.Name);
                 continue;
             }
             var kind = Unnameable(info) ? StorageEntry.UnnameableKind : IsLink(info) ? "link" : info is DirectoryInfo ? "folder" : "file";
             long? size = kind == "file" ? ((FileInfo)info).Length : null;
             var entryPath = path.IsRoot ? info.Name : $"{path}/{info.Name}";
-            entries.Add(new StorageEntry(info.Name, entryPath, kind, size, info.LastWriteTimeUtc));
+            entries.Add(new StorageEntry(info.Name, entryPath, kind, size, ModifiedOf(held, info)));
         }
         return StorageEntry.Order(entries, sort, descending);
+    }
+
+    /// <summary>
+    /// .NET throws for a file time past year 9999 or before year 1, which a task can set; the folder's own look at the
+    /// entry gives the nearest time a listing can carry.
+    /// </summary>
+    private static DateTime ModifiedOf(AnchoredFiles.AnchoredFolder folder, FileSystemInfo info)
+    {
+        try
+        {
+            return info.LastWriteTimeUtc;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return folder.InfoOf(info.Name).Modified;
+        }
     }
 
     /// <summary>

@@ -386,6 +386,39 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(small, "one")));
     });
 
+    /// <summary>
+    /// A file time past year 9999 or before year 1 (tmpfs and btrfs store 64-bit seconds; a task can set any) is shown
+    /// as the nearest time a listing can carry, and the folder still lists and zips: it gave a 500.
+    /// </summary>
+    [Fact]
+    public Task FileTimesBeyondWhatADateCanHoldAreClamped() => OnSmallTmpfsAsync("size=1m", async small =>
+    {
+        var folder = new ConfinedDirectory(small);
+        Directory.CreateDirectory(Path.Combine(small, "times"));
+        File.WriteAllText(Path.Combine(small, "times", "future.txt"), "f");
+        File.WriteAllText(Path.Combine(small, "times", "past.txt"), "p");
+        await TouchAsync("@400000000000", Path.Combine(small, "times", "future.txt")); // year 14,645
+        await TouchAsync("@-70000000000", Path.Combine(small, "times", "past.txt")); // before year 1
+
+        var listed = folder.List(P("times"), StorageSort.Modified, descending: false, removeAbandonedTransfers: false);
+        Assert.Equal(["past.txt", "future.txt"], listed.Select(e => e.Name));
+        Assert.Equal(DateTime.MinValue, listed[0].Modified);
+        Assert.Equal(DateTime.MaxValue.Year, listed[1].Modified.Year);
+
+        var zip = new MemoryStream();
+        await folder.WriteZipAsync(P("times"), zip, CancellationToken.None);
+        zip.Position = 0;
+        using var archive = new System.IO.Compression.ZipArchive(zip);
+        Assert.Equal(["future.txt", "past.txt"], archive.Entries.Select(e => e.FullName).Order());
+
+        static async Task TouchAsync(string time, string file)
+        {
+            using var process = System.Diagnostics.Process.Start("touch", ["-m", "-d", time, file]);
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+        }
+    });
+
     /// <summary>Runs <paramref name="body"/> on a fresh tmpfs mounted with <paramref name="options"/> (needs root, as the suite does).</summary>
     private static async Task OnSmallTmpfsAsync(string options, Func<string, Task> body)
     {
