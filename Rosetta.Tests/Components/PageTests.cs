@@ -370,6 +370,7 @@ public sealed class PageTests
     {
         await using var ctx = new DashboardTestContext();
         var task = await ctx.AddTaskAsync("shared", TaskState.Running);
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
         var page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
         page.WaitForAssertion(() => page.Find("[data-test=share-create]"));
         // A name with a control character is refused on its field, and nothing is created.
@@ -384,7 +385,15 @@ public sealed class PageTests
         page.WaitForAssertion(() => Assert.Contains("/s/rss_", page.Find("[data-test=share-url]").TextContent));
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-test=share-revoke]")));
         Assert.Contains("Anna's review", page.Find("[data-test=shares] table").TextContent);
+        // Asked first; Cancel leaves the link as it was.
         page.Find("[data-test=share-revoke]").Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Revoke the link 'Anna's review'?", dialogs.Markup));
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click());
+        dialogs.WaitForAssertion(() => Assert.DoesNotContain("Revoke the link", dialogs.Markup));
+        Assert.Single(page.FindAll("[data-test=share-revoke]"));
+        Assert.Contains("/s/rss_", page.Find("[data-test=share-url]").TextContent);
+        page.Find("[data-test=share-revoke]").Click();
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Revoke").Click());
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-revoke]")));
         Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent);
         Assert.Empty(page.FindAll("[data-test=share-url]")); // no dead link left to copy
@@ -402,8 +411,10 @@ public sealed class PageTests
         Assert.Empty(page.FindAll("[data-test=share-name]"));
 
         await shares.CreateAsync(new Caller("someone-else", IsAdmin: false), task.Id, "leaked", TimeSpan.FromHours(1), viewOnly: false, CancellationToken.None);
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
         page = ctx.Render<TaskDetail>(p => p.Add(x => x.Id, task.Id));
         page.WaitForAssertion(() => page.Find("[data-test=share-revoke]").Click());
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Revoke").Click());
         page.WaitForAssertion(() => Assert.Contains("revoked", page.Find("[data-test=shares]").TextContent));
         Assert.NotNull(Assert.Single((await shares.ListAsync(new Caller("someone-else", IsAdmin: false), task.Id, CancellationToken.None))!).RevokedAt);
     }
@@ -452,6 +463,11 @@ public sealed class PageTests
             page.WaitForAssertion(() => Assert.Equal("2 connections open", page.Find("[data-test=share-connections]").TextContent));
         page.WaitForAssertion(() => Assert.Equal("1 connection open", page.Find("[data-test=share-connections]").TextContent));
         Assert.Contains("class", page.Find("[data-test=share-connections]").Closest("tr")!.TextContent); // on the link's own row
+        // Revoking it says what it ends; cancelled here.
+        var dialogs = ctx.Render<MudBlazor.MudDialogProvider>();
+        page.Find("[data-test=share-connections]").Closest("tr")!.QuerySelector("[data-test=share-revoke]")!.Click();
+        dialogs.WaitForAssertion(() => Assert.Contains("Its 1 open connection ends at once.", dialogs.Markup));
+        dialogs.WaitForAssertion(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Cancel").Click());
         first.Dispose();
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-test=share-connections]")));
     }

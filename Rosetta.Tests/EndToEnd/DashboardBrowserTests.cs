@@ -343,6 +343,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
             await page.GotoAsync($"/tasks/{id}");
             await WaitForCircuitAsync(page);
             await page.ClickAsync("[data-test=share-revoke]");
+            await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
             await Expect(page.Locator("[data-test=share-revoke]")).ToHaveCountAsync(0);
             await Expect(guest.Locator("[data-test=login-notice]")).ToHaveTextAsync(Rosetta.App.Auth.LoginNotices.ShareLinkEndedText);
             Assert.True(browserLog.Saw("tampered guest's websocket closed"), "the revoked guest's WebSocket stayed open");
