@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Persistence;
 
@@ -63,7 +64,6 @@ public static class AuthenticationSetup
         services.AddSingleton<PrincipalCache>();
         services.AddSingleton<DashboardRequestTokens>();
         services.AddScoped<DashboardApiLinks>();
-        services.AddSingleton<AccountEnds>();
         services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionBoundAuthenticationState>();
         services.AddScoped<DecoyPasswordCheck>();
         return services;

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Security;
 
 namespace Rosetta.App.Auth;

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
+using Rosetta.Core.Accounts;
 
 namespace Rosetta.App.Auth;
 

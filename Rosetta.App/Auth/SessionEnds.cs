@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
+using Rosetta.Core.Accounts;
 
 namespace Rosetta.App.Auth;
 

@@ -30,6 +30,7 @@ public static class CoreServices
         services.Configure<TaskMonitorOptions>(configuration.GetSection("Rosetta:Tasks"));
 
         services.AddSingleton<PlatformIdentity>();
+        services.AddSingleton<Rosetta.Core.Accounts.AccountEnds>();
         // First hosted service: migrations and seeding finish before anything else starts.
         services.AddHostedService<DatabaseInitializer>();
         services.AddSingleton<TaskSecrets>();

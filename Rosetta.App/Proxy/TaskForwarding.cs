@@ -1,4 +1,5 @@
 using Rosetta.App.Auth;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Monitoring;

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Domain;
 using Rosetta.Core.Storages;
 
@@ -19,6 +20,7 @@ public sealed class DatabaseInitializer(
     PlatformIdentity identity,
     IOptions<DemoOptions> demo,
     IOptions<StorageOptions> storage,
+    AccountEnds accountEnds,
     ILogger<DatabaseInitializer> logger) : IHostedService
 {
     private const string InstanceIdKey = "instance-id";
@@ -70,6 +72,9 @@ public sealed class DatabaseInitializer(
         }
         await db.SaveChangesAsync(ct);
         identity.Initialize(instance.Value);
+        // A disabled account stays ended across restarts: its running tasks are re-adopted, and their share links and
+        // forwarded ports must not open again for lack of the in-memory mark the disabling set.
+        foreach (var disabled in await db.Users.Where(u => u.IsDisabled).Select(u => u.Id).ToListAsync(ct)) accountEnds.End(disabled);
     }
 
     private static void CreateDatabaseDirectory(string? connectionString)

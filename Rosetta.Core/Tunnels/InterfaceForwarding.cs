@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
@@ -30,7 +31,8 @@ public sealed class ForwardingOptions
 /// host from the configured range, forwarding to the task. The port is recorded on the task, so a
 /// platform restart binds the same one again; it is released when the task ends.
 /// </summary>
-public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission connections, IOptions<ForwardingOptions> options, ILogger<InterfaceForwarding> logger) : BackgroundService
+public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission connections, AccountEnds accountEnds, IOptions<ForwardingOptions> options,
+    ILogger<InterfaceForwarding> logger) : BackgroundService
 {
     private readonly ForwardingOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
@@ -159,8 +161,14 @@ public sealed class InterfaceForwarding(TaskMonitor monitor, TunnelAdmission con
         var address = IPAddress.Parse(_options.BindAddress);
         var id = task.Id;
         // Looked up for each connection: none once the task has ended (its address may be another's by then), nor before
-        // this process has seen where the task is (InterfaceOf).
-        TaskEndpoint? Target() => monitor.Get(id) is { } current ? monitor.InterfaceOf(current) : null;
+        // this process has seen where the task is (InterfaceOf), nor while its owner's account is disabled. A connection
+        // made ends with that account, as the proxy's do.
+        ForwardTarget? Target()
+        {
+            if (monitor.Get(id) is not { } current || monitor.InterfaceOf(current) is not { } endpoint) return null;
+            var ownerEnd = accountEnds.EndOf(current.OwnerId);
+            return ownerEnd.IsCancellationRequested ? null : new ForwardTarget(endpoint, ownerEnd);
+        }
 
         var othersPorts = monitor.Feed.Items.Values
             .Where(t => t.Id != id && t.ForwardedPort is not null && t.Status is TaskState.Running or TaskState.Starting)

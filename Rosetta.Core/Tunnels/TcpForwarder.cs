@@ -15,14 +15,14 @@ namespace Rosetta.Core.Tunnels;
 public sealed class TcpForwarder : IAsyncDisposable
 {
     private readonly Socket _listener;
-    private readonly Func<TaskEndpoint?> _target;
+    private readonly Func<ForwardTarget?> _target;
     private readonly TunnelAdmission _connections;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private readonly List<Socket> _open = [];
 
-    private TcpForwarder(Socket listener, Func<TaskEndpoint?> target, TunnelAdmission connections, ILogger logger)
+    private TcpForwarder(Socket listener, Func<ForwardTarget?> target, TunnelAdmission connections, ILogger logger)
     {
         _listener = listener;
         _target = target;
@@ -35,7 +35,7 @@ public sealed class TcpForwarder : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>Listens on <paramref name="bind"/>:<paramref name="port"/>; throws <see cref="SocketException"/> when the port is taken.</summary>
-    public static TcpForwarder Start(IPAddress bind, int port, Func<TaskEndpoint?> target, TunnelAdmission connections, ILogger logger)
+    public static TcpForwarder Start(IPAddress bind, int port, Func<ForwardTarget?> target, TunnelAdmission connections, ILogger logger)
     {
         var listener = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -76,13 +76,14 @@ public sealed class TcpForwarder : IAsyncDisposable
         try
         {
             if (_target() is not { } target) return; // the task is not reachable now: close the connection
-            upstream = await _connections.ConnectAsync(target.Host, target.Port, _stop.Token);
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, target.Ends);
+            upstream = await _connections.ConnectAsync(target.Endpoint.Host, target.Endpoint.Port, ends.Token);
             lock (_open) _open.Add(upstream);
             if (_stop.IsCancellationRequested) return; // disposed while connecting: its sockets are closed already
             await using var a = new NetworkStream(client, ownsSocket: false);
             await using var b = new NetworkStream(upstream, ownsSocket: false);
             // When either side closes, the other is closed too.
-            await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+            await Task.WhenAny(a.CopyToAsync(b, ends.Token), b.CopyToAsync(a, ends.Token));
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -112,3 +113,6 @@ public sealed class TcpForwarder : IAsyncDisposable
         _stop.Dispose();
     }
 }
+
+/// <summary>Where one accepted connection goes, and what ends it while it is open (its task owner's account).</summary>
+public sealed record ForwardTarget(TaskEndpoint Endpoint, CancellationToken Ends);

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using MudBlazor;
 using MudBlazor.Services;
 using Rosetta.App.Auth;
+using Rosetta.Core.Accounts;
 using Rosetta.Core.Backends;
 using Rosetta.Core.Catalogue;
 using Rosetta.Core.Domain;
@@ -100,7 +101,7 @@ public sealed class DashboardTestContext : BunitContext
 
         var initializer = new DatabaseInitializer(Services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(),
             Services.GetRequiredService<PlatformIdentity>(), Microsoft.Extensions.Options.Options.Create(new DemoOptions()),
-            Services.GetRequiredService<IOptions<Rosetta.Core.Storages.StorageOptions>>(), NullLogger<DatabaseInitializer>.Instance);
+            Services.GetRequiredService<IOptions<Rosetta.Core.Storages.StorageOptions>>(), Services.GetRequiredService<AccountEnds>(), NullLogger<DatabaseInitializer>.Instance);
         initializer.InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         EnsureUserAsync(UserId, "alice").GetAwaiter().GetResult(); // the signed-in user, who owns tasks
         Monitor = Services.GetRequiredService<TaskMonitor>();

@@ -36,7 +36,7 @@ public sealed class DatabaseFileModeTests : IDisposable
         await using (services)
         {
             var initializer = new DatabaseInitializer(services.GetRequiredService<IDbContextFactory<RosettaDbContext>>(), new PlatformIdentity(),
-                Options.Create(new DemoOptions()), Options.Create(new StorageOptions { Root = Path.Combine(_directory, "storage") }), NullLogger<DatabaseInitializer>.Instance);
+                Options.Create(new DemoOptions()), Options.Create(new StorageOptions { Root = Path.Combine(_directory, "storage") }), new Rosetta.Core.Accounts.AccountEnds(), NullLogger<DatabaseInitializer>.Instance);
             await initializer.InitializeAsync(CancellationToken.None);
             await using var db = await services.GetRequiredService<IDbContextFactory<RosettaDbContext>>().CreateDbContextAsync();
             Assert.True(await db.Software.AnyAsync()); // a working database, seeded

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 
-namespace Rosetta.App.Auth;
+namespace Rosetta.Core.Accounts;
 
 /// <summary>
-/// Per user, a token cancelled when the account is disabled. Credentials are checked when a request
+/// Per user, a token cancelled when the account is disabled (and, at start, for every account disabled before). Credentials are checked when a request
 /// or a connection starts; what stays open after that (a task interface's WebSocket, a task-hub
 /// connection, a dashboard circuit) ties itself to this token so it does not outlive the account.
 /// </summary>
