@@ -3,6 +3,7 @@ using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Cli;
 using Rosetta.Core.Backends.Slurm;
 using Rosetta.Core.Domain;
+using Rosetta.Core.Remote;
 using Rosetta.Core.Storages;
 
 namespace Rosetta.Tests.Unit;
@@ -31,7 +32,7 @@ public sealed class SlurmJobScriptTests
 
         Assert.StartsWith("#!/bin/bash\n", script);
         Assert.Contains("engine=$(command -v apptainer || command -v singularity)", script);
-        Assert.Contains("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
+        Assert.Contains("\"$engine\" run --contain --cleanenv --pid --ipc --env-file <(printf '%s\\n' \"$environment\") --env JUPYTER_PORT=\"$port\" docker://rosetta/jupyter:latest", script);
         // The env file (the interface secret) is gone before the process starts.
         Assert.True(script.IndexOf("environment=$(cat \"$env_file\" 2>/dev/null) && rm -f \"$env_file\" ||", StringComparison.Ordinal) is var read and >= 0
             && read < script.IndexOf("engine=$(command -v apptainer", StringComparison.Ordinal), "the env file is read and removed before anything can end the job");
@@ -124,6 +125,47 @@ public sealed class SlurmJobScriptTests
         var apptainer = SlurmJobScript.Generate(Spec() with { Binds = binds }, "t1", "i1", ContainerEngineKind.Apptainer, Owner);
         Assert.DoesNotContain("setfacl", apptainer);
         Assert.DoesNotContain("--userns", apptainer);
+    }
+
+    /// <summary>
+    /// A node whose address cannot be found (an IPv6-only NodeAddr, a resolver down) ends the job saying so, before any
+    /// container starts: reporting the loopback instead sent the platform's tunnel to the login host's own port of that
+    /// number, with the task's interface secret, whoever listens there. Run with stand-ins for scontrol, getent and docker.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ANodeWithoutAnIpv4AddressEndsTheJobInsteadOfReportingTheLoopback()
+    {
+        var folder = Directory.CreateTempSubdirectory("rosetta-slurm-node");
+        try
+        {
+            var bin = folder.CreateSubdirectory("bin").FullName;
+            async Task StandInAsync(string name, string body)
+            {
+                var path = Path.Combine(bin, name);
+                await File.WriteAllTextAsync(path, "#!/bin/bash\n" + body + "\n");
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            await StandInAsync("scontrol", "echo 'NodeName=n1 Arch=x86_64 NodeAddr=fd00::7 NodeHostName=n1'");
+            await StandInAsync("getent", "exit 2");
+            await StandInAsync("docker", $"touch {ShellCommand.Quote(Path.Combine(folder.FullName, "docker-ran"))}");
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "t1.env"), "A=1\n");
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "job.sh"), SlurmJobScript.Generate(Spec(), "t1", "i1", ContainerEngineKind.Docker, Owner));
+
+            var start = new ProcessStartInfo("bash", ["job.sh"]) { RedirectStandardError = true, WorkingDirectory = folder.FullName };
+            start.Environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
+            start.Environment["SLURM_JOB_ID"] = "7";
+            using var job = Process.Start(start)!;
+            var error = await job.StandardError.ReadToEndAsync();
+            await job.WaitForExitAsync();
+            Assert.Equal(1, job.ExitCode);
+            Assert.Contains("No IPv4 address was found for this node (NodeAddr 'fd00::7')", error);
+            Assert.False(File.Exists(Path.Combine(folder.FullName, "docker-ran")));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Theory]

@@ -89,11 +89,12 @@ public static class SlurmJobScript
 
     private static string Quote(string value) => ShellCommand.Quote(value);
 
-    // The address Slurm itself reaches this node on (NodeAddr), as an IPv4 address for the engine's -p.
+    // The address Slurm itself reaches this node on (NodeAddr), as an IPv4 address for the engine's -p. None found is
+    // an error, not the loopback: the platform's tunnel would reach the login host's own port, whoever listens there.
     private const string NodeAddress = """
         node_addr=$(scontrol show node "${SLURMD_NODENAME:-$(hostname -s)}" -o 2>/dev/null | sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
         node_ip=$(getent ahostsv4 "${node_addr:-$(hostname)}" | awk 'NR == 1 { print $1 }')
-        node_ip=${node_ip:-127.0.0.1}
+        [ -n "$node_ip" ] || { echo "No IPv4 address was found for this node (NodeAddr '${node_addr:-$(hostname)}'): the platform could not reach the task on it." >&2; exit 1; }
 
         """;
 
@@ -154,6 +155,9 @@ public static class SlurmJobScript
     /// handed over through the software's port variable (without one, its fixed port is used).
     /// <c>--contain</c>: the login's home (other tasks' env files, its authorized_keys) and the job's
     /// folder are not mounted; the task gets an empty home and sees only its storages' binds.
+    /// <c>--pid --ipc</c>: every task of a shared login runs under its one uid, so without namespaces of its own a task
+    /// would see the others' processes, read their environments (interface secrets) in /proc and reach the login's
+    /// home through a batch shell's /proc/PID/cwd.
     /// </summary>
     private static string ApptainerProcess(ContainerSpec spec)
     {
@@ -168,14 +172,14 @@ public static class SlurmJobScript
         {
             text.Append("pick_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
+            text.Append("\"$engine\" run --contain --cleanenv --pid --ipc --env-file <(printf '%s\\n' \"$environment\") --env ").Append(Quote(portEnv)).Append("=\"$port\" ")
                 .Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         else
         {
             text.Append("port=$interface_port\n");
             text.Append("report_endpoint &\n");
-            text.Append("\"$engine\" run --contain --cleanenv --env-file <(printf '%s\\n' \"$environment\") ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
+            text.Append("\"$engine\" run --contain --cleanenv --pid --ipc --env-file <(printf '%s\\n' \"$environment\") ").Append(binds).Append(Quote(image)).Append(" </dev/null &\n");
         }
         text.Append("run_pid=$!\n");
         // `wait` returns early on a signal, so the trap runs at once.
