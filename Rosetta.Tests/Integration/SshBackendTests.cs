@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Rosetta.Core.Backends;
 using Rosetta.Core.Backends.Ssh;
 using Rosetta.Core.Domain;
 using Rosetta.Tests.Infrastructure;
@@ -167,6 +168,33 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         var refused = await client.PostAsJsonAsync("/api/v1/tasks", new { software = "hello", computing = DemoSsh, options = new { env = new Dictionary<string, string> { ["TWO_LINES"] = "one\ntwo" } } });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("line break", (await TaskApi.ProblemAsync(refused)).ToJsonString());
+    }
+
+    /// <summary>
+    /// A listing of the host's containers that began before a launch's container ran (or existed) must not close the
+    /// tunnel the launch opened meanwhile: the task would keep a port no longer forwarded, fail its start, and the port
+    /// could go to another task's tunnel. Marked as the listing marks it, on the real demo host's connection.
+    /// </summary>
+    [Fact]
+    public async Task ATunnelOpenedWhileAListingRanIsNotClosedByThatListing()
+    {
+        var computing = new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User };
+        var connection = App.Services.GetRequiredService<SshConnectionPool>().For(computing);
+        var key = "launch-" + Guid.NewGuid().ToString("N");
+        var listingBegan = connection.TunnelMark;
+        await connection.OpenTunnelAsync(key, new TaskEndpoint("127.0.0.1", 22), CancellationToken.None);
+        try
+        {
+            connection.CloseTunnel(key, openedUpTo: listingBegan);
+            Assert.Contains(key, connection.TunnelKeys);
+            // The next listing, begun after the tunnel opened, closes it when it does not see the container running.
+            connection.CloseTunnel(key, openedUpTo: connection.TunnelMark);
+            Assert.DoesNotContain(key, connection.TunnelKeys);
+        }
+        finally
+        {
+            connection.CloseTunnel(key);
+        }
     }
 
     [Fact]

@@ -172,8 +172,11 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
     public async Task<IReadOnlyList<ObservedContainer>> ListAsync(ComputingResource computing, CancellationToken ct)
     {
         var cli = new ContainerCli(computing.Engine);
-        var listing = await EngineAsync(computing, cli.InspectAll(identity.InstanceId), null, ct);
         var connection = pool.For(computing);
+        // A launch may open its container's tunnel while this listing runs, having begun too early to see the container
+        // running (or at all): that tunnel is not this listing's to close.
+        var listedFrom = connection.TunnelMark;
+        var listing = await EngineAsync(computing, cli.InspectAll(identity.InstanceId), null, ct);
         var observed = new List<ObservedContainer>();
         foreach (var container in ContainerCliOutput.ParseInspect(listing.Output))
         {
@@ -183,11 +186,11 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
             }
             else
             {
-                connection.CloseTunnel(container.BackendId);
+                connection.CloseTunnel(container.BackendId, openedUpTo: listedFrom);
                 observed.Add(container);
             }
         }
-        foreach (var stale in connection.TunnelKeys.Except(observed.Select(c => c.BackendId))) connection.CloseTunnel(stale);
+        foreach (var stale in connection.TunnelKeys.Except(observed.Select(c => c.BackendId))) connection.CloseTunnel(stale, openedUpTo: listedFrom);
         _lastSeen[computing.Id] = observed;
         return observed;
     }

@@ -176,24 +176,39 @@ public sealed class SshConnection : IDisposable
                 return open.Local;
             var previousPort = open?.Local.Port ?? 0;
             open?.Close();
-            var tunnel = new Tunnel(remote, new TaskEndpoint("127.0.0.1", previousPort));
+            var tunnel = new Tunnel(remote, new TaskEndpoint("127.0.0.1", previousPort)) { Opened = ++_tunnelsOpened };
             tunnel.Start(client, _logger, _admission);
             _tunnels[key] = tunnel;
             return tunnel.Local;
         }
     }
 
-    public void CloseTunnel(string key)
+    /// <summary>Closes the tunnel of <paramref name="key"/>; with <paramref name="openedUpTo"/>, only one opened no later than that mark.</summary>
+    public void CloseTunnel(string key, long? openedUpTo = null)
     {
         lock (_tunnels)
         {
-            if (_tunnels.Remove(key, out var tunnel)) tunnel.Close();
+            if (!_tunnels.TryGetValue(key, out var tunnel) || tunnel.Opened > openedUpTo) return;
+            _tunnels.Remove(key);
+            tunnel.Close();
         }
     }
 
     public IReadOnlyCollection<string> TunnelKeys
     {
         get { lock (_tunnels) return _tunnels.Keys.ToList(); }
+    }
+
+    /// <summary>How many tunnels have been opened so far.</summary>
+    private long _tunnelsOpened;
+
+    /// <summary>
+    /// A mark to take before a listing of the host's containers: a tunnel opened after it (a launch's, for a container
+    /// the listing began too early to see running) is not the listing's to close (<see cref="CloseTunnel"/>).
+    /// </summary>
+    public long TunnelMark
+    {
+        get { lock (_tunnels) return _tunnelsOpened; }
     }
 
     /// <summary>The connected client, connecting (and pinning or checking the host key) when needed.</summary>
@@ -554,6 +569,8 @@ public sealed class SshConnection : IDisposable
     /// <summary>A local port forward; keeps its local port across reconnections.</summary>
     private sealed class Tunnel(TaskEndpoint remote, TaskEndpoint local)
     {
+        /// <summary>The <see cref="TunnelMark"/> its opening made.</summary>
+        public long Opened { get; init; }
         public TaskEndpoint Remote { get; } = remote;
         public TaskEndpoint Local { get; private set; } = local;
         public ForwardedPortLocal? Forward { get; private set; }
