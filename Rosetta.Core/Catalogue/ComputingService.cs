@@ -36,7 +36,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         TextRules.Slug(errors, "id", id);
 
         var kind = ComputingKind.Ssh;
-        var kindKnown = !string.IsNullOrEmpty(draft.Kind) && Enum.TryParse(draft.Kind, ignoreCase: true, out kind) && kind != ComputingKind.Local;
+        var kindKnown = !string.IsNullOrEmpty(draft.Kind) && EnumNames.TryParse(draft.Kind, out kind) && kind != ComputingKind.Local;
         if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'ssh' or 'slurm'.");
         else if (!kindKnown) errors.Add("kind", "must be 'ssh' (a standalone host) or 'slurm' (a cluster's login host).");
 
@@ -48,7 +48,7 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         else if (!UserPattern().IsMatch(draft.Username)) errors.Add("username", "is not a valid user name: letters, digits, '_', '.' or '-', at most 32, not starting with '-'.");
 
         var engine = ContainerEngineKind.Docker;
-        if (draft.Engine is { } e && (!Enum.TryParse(e, ignoreCase: true, out engine) || (kind == ComputingKind.Ssh && engine == ContainerEngineKind.Apptainer)))
+        if (draft.Engine is { } e && (!EnumNames.TryParse(e, out engine) || (kind == ComputingKind.Ssh && engine == ContainerEngineKind.Apptainer)))
             errors.Add("engine", kind == ComputingKind.Slurm ? "must be 'docker', 'podman' or 'apptainer'." : "must be 'docker' or 'podman'.");
         if (draft.Defaults is { } defaults && kindKnown) TaskRequestValidator.ValidateDefaults(errors, defaults, kind);
         if (draft.HostKeyFingerprint is { } fp && !FingerprintPattern().IsMatch(fp))

@@ -112,7 +112,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         else if (port is < 1 or > 65535) errors.Add("interfacePort", "must be between 1 and 65535.");
 
         var protocol = InterfaceProtocol.Http;
-        if (draft.InterfaceProtocol is { } p && !Enum.TryParse(p, ignoreCase: true, out protocol))
+        if (draft.InterfaceProtocol is { } p && !EnumNames.TryParse(p, out protocol))
             errors.Add("interfaceProtocol", "must be 'http' or 'ssh'.");
 
         // The variables the platform sets are its own: a fixed value would lose to them, or (the port) win and break the probe.

@@ -43,7 +43,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         TextRules.Slug(errors, "id", id);
         var kind = StorageKind.Local;
         if (string.IsNullOrEmpty(draft.Kind)) errors.Add("kind", "is required: 'local' or 'sftp'.");
-        else if (!Enum.TryParse(draft.Kind, ignoreCase: true, out kind) || !Enum.IsDefined(kind) || char.IsDigit(draft.Kind[0]))
+        else if (!EnumNames.TryParse(draft.Kind, out kind))
             errors.Add("kind", "must be 'local' (a folder on the platform host) or 'sftp' (a folder on an SSH resource).");
         else if (kind == StorageKind.Local && !caller.IsAdmin)
             errors.Add("kind", "only admins add folders of the platform host; add an 'sftp' storage on one of your SSH resources.");

@@ -239,6 +239,17 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var errors = (await TaskApi.ProblemAsync(bad))["errors"]!.AsObject();
         foreach (var field in new[] { "kind", "host", "port", "username", "engine" }) Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        // Names only: .NET's enum parsing takes numbers and comma lists too, which were stored and failed later with a 500.
+        foreach (var (kind, engine) in new[] { ("2", "7"), ("ssh, slurm", "podman,apptainer"), ("-1", "-1") })
+        {
+            var odd = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "x", kind, host = "h.example", username = "u", engine });
+            Assert.Equal(HttpStatusCode.BadRequest, odd.StatusCode);
+            errors = (await TaskApi.ProblemAsync(odd))["errors"]!.AsObject();
+            Assert.Equal(["engine", "kind"], errors.Select(e => e.Key).Order());
+        }
+        var oddProtocol = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Odd", image = "busybox:1.36", interfacePort = 8080, interfaceProtocol = "7" });
+        Assert.Equal(HttpStatusCode.BadRequest, oddProtocol.StatusCode);
+        Assert.Contains("interfaceProtocol", (await TaskApi.ProblemAsync(oddProtocol))["errors"]!.AsObject().Select(e => e.Key));
 
         // A resource's defaults follow the rules of a task's options: a job would otherwise carry them to sbatch.
         var badDefaults = await owner.PostAsJsonAsync("/api/v1/computing", new
