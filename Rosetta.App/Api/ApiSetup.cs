@@ -19,6 +19,7 @@ public static class ApiSetup
         // Binding failures (malformed JSON, wrong types) reach ApiExceptionHandler, which explains them.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddOpenApi(OpenApiDocumentation.Configure);
+        services.AddSingleton<Hosting.PublicBaseUrl>();
         services.AddSingleton<TaskDtoMapper>();
         return services;
     }

@@ -35,13 +35,11 @@ public sealed record ComputingDto(
 }
 
 /// <summary>Maps tasks to DTOs; the interface URL is absolute when <c>Rosetta:PublicUrl</c> is configured.</summary>
-public sealed class TaskDtoMapper(IConfiguration configuration, Rosetta.Core.Tunnels.InterfaceForwarding forwarding)
+public sealed class TaskDtoMapper(Hosting.PublicBaseUrl publicBase, Rosetta.Core.Tunnels.InterfaceForwarding forwarding)
 {
-    private readonly string _publicUrl = (configuration["Rosetta:PublicUrl"] ?? "").TrimEnd('/');
-
     public TaskDto Map(TaskRecord t, HttpRequest? request = null)
     {
-        var baseUrl = _publicUrl.Length > 0 ? _publicUrl : request is null ? "" : $"{request.Scheme}://{request.Host}";
+        var baseUrl = request is null ? publicBase.Or("") : publicBase.Of(request);
         var iface = t.InterfaceProtocol == InterfaceProtocol.Http
             ? new InterfaceDto("http", $"{baseUrl}/t/{t.Id}/", null, null)
             : new InterfaceDto(t.InterfaceProtocol.ToString().ToLowerInvariant(), null,

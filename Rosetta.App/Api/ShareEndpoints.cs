@@ -18,7 +18,7 @@ public static class ShareEndpoints
     {
         var shares = api.MapGroup("/tasks/{id}/shares").WithTags("Share links");
 
-        shares.MapPost("/", async (string id, NewShare body, ClaimsPrincipal user, ShareLinkService service, HttpRequest request, CancellationToken ct) =>
+        shares.MapPost("/", async (string id, NewShare body, ClaimsPrincipal user, ShareLinkService service, HttpRequest request, Hosting.PublicBaseUrl publicBase, CancellationToken ct) =>
             {
                 var minutes = body.ExpiresInMinutes ?? 24 * 60;
                 // Past the longest lifetime it is refused as such (TimeSpan itself would overflow first for the largest).
@@ -27,7 +27,7 @@ public static class ShareEndpoints
                 var issued = await service.CreateAsync(user.ToCaller(), id, body.Name, lifetime, body.ViewOnly ?? false, ct);
                 if (issued is null) return TaskEndpoints.NotFound(id);
                 return Results.Created($"/api/v1/tasks/{id}/shares/{issued.Link.Id}",
-                    new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, issued.Link.ViewOnly, $"{request.Scheme}://{request.Host}{OpenPath}/{issued.Secret}"));
+                    new ShareIssued(issued.Link.Id, issued.Link.Name, issued.Link.ExpiresAt, issued.Link.ViewOnly, $"{publicBase.Of(request)}{OpenPath}/{issued.Secret}"));
             })
             .WithSummary("Create a share link to the task's web interface (owner only: 403 for an admin; 409 for an SSH task; default 24 h, at most 30 days; `viewOnly` for desktop tasks: the holder sees the desktop but cannot control it). The URL is shown once.")
             .Produces<ShareIssued>(201).ProducesValidationProblem().ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);

@@ -89,6 +89,7 @@ public sealed class DashboardTestContext : BunitContext
         Services.AddSingleton<DashboardRequestTokens>();
         Services.AddScoped<DashboardApiLinks>();
         Services.AddSingleton(new Rosetta.App.Proxy.TaskHostNames(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())); // path mode
+        Services.AddSingleton(new Rosetta.App.Hosting.PublicBaseUrl(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())); // the request's own address
         Services.AddSingleton<AccountEnds>();
         Services.AddSingleton<SessionEnds>();
         Services.AddSingleton<SignInSessionStore>();

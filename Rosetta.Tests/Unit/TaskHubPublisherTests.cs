@@ -20,7 +20,7 @@ public sealed class TaskHubPublisherTests
     public async Task AHubClientThatStopsReadingDoesNotHoldUpOtherUsersUpdates()
     {
         await using var ctx = new DashboardTestContext();
-        var mapper = new TaskDtoMapper(new ConfigurationBuilder().Build(), ctx.Services.GetRequiredService<Rosetta.Core.Tunnels.InterfaceForwarding>());
+        var mapper = new TaskDtoMapper(new Rosetta.App.Hosting.PublicBaseUrl(new ConfigurationBuilder().Build()), ctx.Services.GetRequiredService<Rosetta.Core.Tunnels.InterfaceForwarding>());
         var hub = new HubWithAStalledUser("stalled");
         var publisher = new TaskHubPublisher(ctx.Monitor, hub, mapper, NullLogger<TaskHubPublisher>.Instance);
         await publisher.StartAsync(CancellationToken.None);
