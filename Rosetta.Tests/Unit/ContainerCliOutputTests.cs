@@ -34,6 +34,23 @@ public sealed class ContainerCliOutputTests
         Assert.Empty(ContainerCliOutput.ParseInspect("[]"));
     }
 
+    /// <summary>Podman's in-between states, where <c>Running</c> is false, are not an end: only exited, stopped and dead are.</summary>
+    [Theory]
+    [InlineData("initialized", ContainerRunState.Created)]
+    [InlineData("configured", ContainerRunState.Created)]
+    [InlineData("stopping", ContainerRunState.Running)]
+    [InlineData("paused", ContainerRunState.Running)]
+    [InlineData("stopped", ContainerRunState.Exited)]
+    [InlineData("exited", ContainerRunState.Exited)]
+    [InlineData("dead", ContainerRunState.Exited)]
+    public void PodmansStatesAreReadForWhatTheyAre(string status, ContainerRunState expected)
+    {
+        var json = """[{"Id":"p1","Image":"x","State":{"Status":"STATUS","Running":false,"ExitCode":0},"Config":{"Labels":{"rosetta.task":"t1"}}}]""".Replace("STATUS", status);
+        var observed = Assert.Single(ContainerCliOutput.ParseInspect(json));
+        Assert.Equal(expected, observed.State);
+        Assert.Equal(expected == ContainerRunState.Exited ? 0 : null, observed.ExitCode);
+    }
+
     [Fact]
     public void TheDigestIsTheOneOfTheImagesOwnRepositoryElseTheImageId()
     {

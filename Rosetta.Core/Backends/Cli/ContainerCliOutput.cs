@@ -18,8 +18,8 @@ public static class ContainerCliOutput
             if (Labels(container).GetValueOrDefault(ContainerLabels.Task) is not { } taskId) continue;
             var state = container.GetProperty("State");
             var status = String(state, "Status") ?? "";
-            var running = state.TryGetProperty("Running", out var r) && r.ValueKind == JsonValueKind.True;
-            var runState = running ? ContainerRunState.Running : status is "created" or "configured" ? ContainerRunState.Created : ContainerRunState.Exited;
+            var runState = RunStateOf(status, state.TryGetProperty("Running", out var r) && r.ValueKind == JsonValueKind.True);
+            var running = runState == ContainerRunState.Running;
             var oom = state.TryGetProperty("OOMKilled", out var o) && o.ValueKind == JsonValueKind.True;
             var error = oom ? "The container ran out of memory and was killed." : String(state, "Error") is { Length: > 0 } e ? e : null;
             int? exitCode = runState == ContainerRunState.Exited && state.TryGetProperty("ExitCode", out var code) && code.TryGetInt32(out var c) ? c : null;
@@ -28,6 +28,19 @@ public static class ContainerCliOutput
         }
         return observed;
     }
+
+    /// <summary>
+    /// Docker's and podman's states. Only those of a container that ended count as ended: podman passes a new container
+    /// through "initialized" before "running", and one being stopped through "stopping", with <c>Running</c> false in
+    /// both; read as ended, a poll in that moment failed a task starting well ("exited with code 0").
+    /// </summary>
+    private static ContainerRunState RunStateOf(string status, bool running) => status switch
+    {
+        _ when running => ContainerRunState.Running,
+        "created" or "configured" or "initialized" => ContainerRunState.Created,
+        "paused" or "stopping" or "restarting" => ContainerRunState.Running, // alive still; an end is seen when it comes
+        _ => ContainerRunState.Exited, // exited, stopped, dead, removing; and unknown
+    };
 
     /// <summary>The registry digest of <paramref name="image"/> when it came from a registry, else the image id.</summary>
     public static string ParseImageDigest(string json, string image)
