@@ -197,6 +197,35 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         }
     }
 
+    /// <summary>
+    /// A command that hangs (a wedged engine) is ended after its time and gives its place back; one that prints
+    /// without end is ended past the output kept, not buffered until the platform runs out of memory. On a pool of
+    /// one command place, 2 s and 1 MB, against the real demo host.
+    /// </summary>
+    [Fact]
+    public async Task ACommandThatHangsOrPrintsWithoutEndIsEndedAndGivesItsPlaceBack()
+    {
+        var shared = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshOptions>>().Value;
+        var strict = new SshOptions { PlatformKeyPath = shared.PlatformKeyPath, MaxCommands = 1, CommandTimeoutSeconds = 2, MaxCommandOutputMegabytes = 1 };
+        using var pool = new SshConnectionPool(App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>(),
+            App.Services.GetRequiredService<Rosetta.Core.Security.UserKeyService>(), Microsoft.Extensions.Options.Options.Create(strict),
+            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), App.Services.GetRequiredService<TunnelAdmission>());
+        var connection = pool.For(new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User });
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var hung = await Assert.ThrowsAsync<BackendUnavailableException>(() => connection.RunAsync("sleep 60", null, CancellationToken.None));
+        Assert.Contains("did not finish within 2 s", hung.Message);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"ended after {started.Elapsed}");
+        Assert.Equal("free\n", (await connection.RunAsync("echo free", null, CancellationToken.None)).Output); // its one place
+
+        var flood = await Assert.ThrowsAsync<BackendUnavailableException>(() => connection.RunAsync("yes", null, CancellationToken.None));
+        Assert.Contains("printed more than 1 MB", flood.Message);
+        var errors = await Assert.ThrowsAsync<BackendUnavailableException>(() => connection.RunAsync("yes >&2", null, CancellationToken.None));
+        Assert.Contains("printed more than 1 MB", errors.Message);
+        // Output under the limit comes whole.
+        Assert.Equal(900_000, (await connection.RunAsync("head -c 900000 /dev/zero", null, CancellationToken.None)).Output.Length);
+    }
+
     [Fact]
     public async Task TasksOnOneHostShareOneSshConnection()
     {

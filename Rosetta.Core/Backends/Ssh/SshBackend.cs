@@ -68,7 +68,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         if (!image.Succeeded)
         {
             progress.Report($"Pulling {spec.Image} on {computing.Host}");
-            var pull = await EngineAsync(computing, cli.Pull(spec.Image), null, ct, mayFail: true);
+            var pull = await EngineAsync(computing, cli.Pull(spec.Image), null, ct, mayFail: true, isPull: true);
             if (!pull.Succeeded)
                 throw new LaunchFailedException($"Image {spec.Image} is not on {computing.Host} and could not be pulled: {pull.FirstErrorLine}");
             image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct);
@@ -210,9 +210,10 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
     }
 
     /// <summary>Runs an engine command; unless <paramref name="mayFail"/>, a non-zero exit is an error, and an unusable engine always is.</summary>
-    private async Task<RemoteResult> EngineAsync(ComputingResource computing, string command, string? input, CancellationToken ct, bool mayFail = false)
+    private async Task<RemoteResult> EngineAsync(ComputingResource computing, string command, string? input, CancellationToken ct, bool mayFail = false,
+        bool isPull = false)
     {
-        var result = await pool.For(computing).RunAsync(command, input, ct);
+        var result = await pool.For(computing).RunAsync(command, input, ct, isPull);
         if (result.Succeeded) return result;
         var program = new ContainerCli(computing.Engine).Program;
         if (SshFailures.EngineUnusable(computing, program, result) is { } unusable) throw unusable;

@@ -76,27 +76,53 @@ public sealed class SshConnection : IDisposable
     /// <summary>Whether <paramref name="client"/> was connected under another key than <paramref name="pinned"/>.</summary>
     private bool ConnectedUnderAnotherKey(BaseClient client, string? pinned) => !_keys.TryGetValue(client, out var key) || key != pinned;
 
-    /// <summary>Runs one short command; <paramref name="input"/>, when given, is its standard input (secrets travel this way, never on a command line).</summary>
+    /// <summary>
+    /// Runs one command to its end; <paramref name="input"/>, when given, is its standard input (secrets travel this way,
+    /// never on a command line). A short command may run <see cref="SshOptions.CommandTimeoutSeconds"/>; a pull
+    /// (<paramref name="isPull"/>) <see cref="SshOptions.PullTimeoutMinutes"/>, in a long-running command's place. A command
+    /// that runs longer, or prints more than <see cref="SshOptions.MaxCommandOutputMegabytes"/>, is ended and said to be.
+    /// </summary>
     /// <remarks>SSH.NET sends no end-of-file for an input stream nothing was written to, so an empty input is refused rather than left hanging.</remarks>
-    public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct)
+    public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct, bool isPull = false)
     {
         if (input is { Length: 0 }) throw new ArgumentException("Standard input must not be empty; pass null for none.", nameof(input));
-        await _commands.WaitAsync(ct);
+        var places = isPull ? _streams : _commands;
+        await places.WaitAsync(ct);
         try
         {
             var client = await ConnectedAsync(ct);
+            var allowed = isPull ? TimeSpan.FromMinutes(_options.PullTimeoutMinutes) : TimeSpan.FromSeconds(_options.CommandTimeoutSeconds);
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ends.CancelAfter(allowed);
+            var limit = (long)_options.MaxCommandOutputMegabytes << 20;
+            var tooMuch = false;
             try
             {
                 using var ssh = client.CreateCommand(command);
-                var execution = ssh.ExecuteAsync(ct);
+                var execution = ssh.ExecuteAsync(ends.Token);
+                // Read as it comes, not left to SSH.NET's buffer, which keeps all of it: past the limit the command ends.
+                void Overflowed()
+                {
+                    tooMuch = true;
+                    ends.Cancel();
+                }
+                var output = CollectAsync(ssh.OutputStream, limit, Overflowed);
+                var error = CollectAsync(ssh.ExtendedOutputStream, limit, Overflowed);
                 if (input is not null)
                 {
                     await using var stdin = ssh.CreateInputStream();
-                    await stdin.WriteAsync(Encoding.UTF8.GetBytes(input), ct);
+                    await stdin.WriteAsync(Encoding.UTF8.GetBytes(input), ends.Token);
                 }
                 await execution;
                 Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
-                return new RemoteResult(ssh.ExitStatus ?? -1, ssh.Result, ssh.Error);
+                return new RemoteResult(ssh.ExitStatus ?? -1, await output, await error);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                var what = command.Length > 80 ? command[..80] + "…" : command;
+                throw new BackendUnavailableException(tooMuch
+                    ? $"A command on {_computing.Address} printed more than {_options.MaxCommandOutputMegabytes} MB and was ended ({what})."
+                    : $"A command on {_computing.Address} did not finish within {allowed.TotalSeconds:0} s and was ended ({what}); is its container engine hanging?");
             }
             catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
@@ -105,8 +131,33 @@ public sealed class SshConnection : IDisposable
         }
         finally
         {
-            _commands.Release();
+            places.Release();
         }
+    }
+
+    /// <summary>A command's output stream read to its end as UTF-8 text; past <paramref name="limit"/> bytes, <paramref name="overflowed"/> and no more.</summary>
+    private static async Task<string> CollectAsync(Stream stream, long limit, Action overflowed)
+    {
+        using var kept = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
+            {
+                if (kept.Length + read > limit)
+                {
+                    overflowed();
+                    break;
+                }
+                kept.Write(buffer, 0, read);
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
+        {
+            // The command ended: what was read is all there is.
+        }
+        return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
     }
 
     /// <summary>Runs a long command and yields its output as it comes (true for standard error), until it ends or <paramref name="ct"/> fires.</summary>

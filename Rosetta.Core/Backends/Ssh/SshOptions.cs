@@ -37,6 +37,21 @@ public sealed class SshOptions
     /// <summary>Long-running commands (followed logs, image pulls) at once on one connection.</summary>
     public int MaxStreams { get; set; } = 5;
 
+    /// <summary>
+    /// How long a short command may run: one that hangs (a wedged engine, a stop of a process stuck in the kernel) would
+    /// otherwise hold one of the <see cref="MaxCommands"/> for good, and every stop, inspection and poll of the host waits.
+    /// </summary>
+    public int CommandTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>How long an image pull may run (one of the <see cref="MaxStreams"/>, not a short command's place).</summary>
+    public int PullTimeoutMinutes { get; set; } = 60;
+
+    /// <summary>
+    /// The most output kept of one command, per stream (standard output, standard error): a host printing without end
+    /// would otherwise fill the platform's memory. A listing of a thousand containers is some 10 MB.
+    /// </summary>
+    public int MaxCommandOutputMegabytes { get; set; } = 64;
+
     /// <summary>How often the monitor asks each remote engine for the state of its containers.</summary>
     public double PollIntervalSeconds { get; set; } = 2;
 
