@@ -224,6 +224,18 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         Assert.Contains("printed more than 1 MB", errors.Message);
         // Output under the limit comes whole.
         Assert.Equal(900_000, (await connection.RunAsync("head -c 900000 /dev/zero", null, CancellationToken.None)).Output.Length);
+
+        // A stream read slower than it comes (a slow client of a task's logs) is ended once 1 MB waits, and says so.
+        await using var stream = connection.StreamAsync("yes", CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync());
+        await Task.Delay(TimeSpan.FromSeconds(3)); // not read meanwhile
+        var read = 0L;
+        var behind = await Assert.ThrowsAsync<BackendUnavailableException>(async () =>
+        {
+            while (await stream.MoveNextAsync()) read += stream.Current.Bytes.Length;
+        });
+        Assert.Contains("came faster than it was read", behind.Message);
+        Assert.InRange(read, 1, 2L << 20);
     }
 
     [Fact]

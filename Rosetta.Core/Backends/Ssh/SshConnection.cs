@@ -160,7 +160,12 @@ public sealed class SshConnection : IDisposable
         return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
     }
 
-    /// <summary>Runs a long command and yields its output as it comes (true for standard error), until it ends or <paramref name="ct"/> fires.</summary>
+    /// <summary>
+    /// Runs a long command and yields its output as it comes (true for standard error), until it ends or <paramref name="ct"/>
+    /// fires. SSH.NET takes in what the host sends whether or not it is read, so output that comes faster than it is read
+    /// (a task's gigabytes of logs to a slow client) waits in memory: past <see cref="SshOptions.MaxCommandOutputMegabytes"/>
+    /// waiting, the command is ended and the stream says so.
+    /// </summary>
     public async IAsyncEnumerable<(bool IsError, byte[] Bytes)> StreamAsync(string command, [EnumeratorCancellation] CancellationToken ct)
     {
         await _streams.WaitAsync(ct);
@@ -168,22 +173,34 @@ public sealed class SshConnection : IDisposable
         {
             var client = await ConnectedAsync(ct);
             using var ssh = client.CreateCommand(command);
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var output = Channel.CreateUnbounded<(bool, byte[])>(new UnboundedChannelOptions { SingleReader = true });
+            var waiting = new Backlog((long)_options.MaxCommandOutputMegabytes << 20, ends);
             Task execution;
             try
             {
-                execution = ssh.ExecuteAsync(ct);
+                execution = ssh.ExecuteAsync(ends.Token);
             }
             catch (Exception e) when (IsConnectionFailure(e))
             {
                 throw SshFailures.ConnectionLost(_computing, e);
             }
-            var readers = Task.WhenAll(PumpAsync(ssh.OutputStream, false, output.Writer, ct), PumpAsync(ssh.ExtendedOutputStream, true, output.Writer, ct));
+            var readers = Task.WhenAll(PumpAsync(ssh.OutputStream, false, output.Writer, waiting, ends.Token),
+                PumpAsync(ssh.ExtendedOutputStream, true, output.Writer, waiting, ends.Token));
             _ = readers.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
-            await foreach (var chunk in output.Reader.ReadAllAsync(ct)) yield return chunk;
+            await foreach (var chunk in output.Reader.ReadAllAsync(ct))
+            {
+                waiting.Taken(chunk.Item2.Length);
+                yield return chunk;
+            }
             try
             {
                 await execution;
+            }
+            catch (OperationCanceledException) when (waiting.Overflowed && !ct.IsCancellationRequested)
+            {
+                throw new BackendUnavailableException(
+                    $"The output from {_computing.Address} came faster than it was read: more than {_options.MaxCommandOutputMegabytes} MB waited, and the stream was ended.");
             }
             catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
@@ -196,13 +213,34 @@ public sealed class SshConnection : IDisposable
         }
     }
 
-    private static async Task PumpAsync(Stream stream, bool isError, ChannelWriter<(bool, byte[])> writer, CancellationToken ct)
+    /// <summary>Bytes read from the host and not yet taken by the stream's reader; past the limit the command is ended.</summary>
+    private sealed class Backlog(long limit, CancellationTokenSource ends)
+    {
+        private long _bytes;
+        public bool Overflowed { get; private set; }
+
+        public void Added(int bytes)
+        {
+            if (Interlocked.Add(ref _bytes, bytes) <= limit) return;
+            Overflowed = true;
+            ends.Cancel();
+        }
+
+        public void Taken(int bytes) => Interlocked.Add(ref _bytes, -bytes);
+    }
+
+    private static async Task PumpAsync(Stream stream, bool isError, ChannelWriter<(bool, byte[])> writer, Backlog waiting, CancellationToken ct)
     {
         var buffer = new byte[16 * 1024];
         try
         {
             int read;
-            while ((read = await stream.ReadAsync(buffer, ct)) > 0) writer.TryWrite((isError, buffer[..read]));
+            while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+            {
+                waiting.Added(read);
+                if (waiting.Overflowed) return;
+                writer.TryWrite((isError, buffer[..read]));
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException)
         {
