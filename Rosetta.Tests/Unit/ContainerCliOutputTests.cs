@@ -83,6 +83,25 @@ public sealed class ContainerCliOutputTests
         Assert.Contains("podman 4.3.1", podmanText);
     }
 
+    /// <summary>
+    /// A host's answer is not trusted to be the engine's JSON (a shell banner before it, another shape, nothing): it is
+    /// the host unusable as configured, said with the start of what came, not an exception that ends in a 500.
+    /// </summary>
+    [Fact]
+    public void OutputThatIsNotTheEnginesIsSaidToBeSo()
+    {
+        var banner = Assert.Throws<BackendUnavailableException>(() =>
+            ContainerCliOutput.ParseInfo("Welcome to the cluster!\n{\"NCPU\":8,\"MemTotal\":1}", "docker"));
+        Assert.Contains("'info' was not what docker or podman print (it began: Welcome to the cluster! {", banner.Message);
+        Assert.Contains("make it print nothing for non-interactive commands", banner.Message);
+        Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseInfo("""{"NCPU":"eight","MemTotal":1}""", "docker"));
+        Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseInfo("""{"something":"else"}""", "podman"));
+        Assert.Contains("(nothing)", Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseImageDigest("", "x")).Message);
+        Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseImageUser("[]"));
+        Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseInspect("""[{"Id":"a","State":7,"Config":{"Labels":{"rosetta.task":"t"}}}]"""));
+        Assert.Throws<BackendUnavailableException>(() => ContainerCliOutput.ParseInspect("""{"not":"a list"}"""));
+    }
+
     [Fact]
     public void ChangesBetweenTwoListingsBecomeEvents()
     {

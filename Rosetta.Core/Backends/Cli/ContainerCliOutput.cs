@@ -9,7 +9,9 @@ namespace Rosetta.Core.Backends.Cli;
 public static class ContainerCliOutput
 {
     /// <summary>A container as inspected; <see cref="ObservedContainer.Endpoint"/> is the port on the remote loopback.</summary>
-    public static IReadOnlyList<ObservedContainer> ParseInspect(string json)
+    public static IReadOnlyList<ObservedContainer> ParseInspect(string json) => Read(json, "inspect", () => ReadInspect(json));
+
+    private static IReadOnlyList<ObservedContainer> ReadInspect(string json)
     {
         using var document = JsonDocument.Parse(json.Trim().Length == 0 ? "[]" : json);
         var observed = new List<ObservedContainer>();
@@ -43,7 +45,9 @@ public static class ContainerCliOutput
     };
 
     /// <summary>The registry digest of <paramref name="image"/> when it came from a registry, else the image id.</summary>
-    public static string ParseImageDigest(string json, string image)
+    public static string ParseImageDigest(string json, string image) => Read(json, "image inspect", () => ReadImageDigest(json, image));
+
+    private static string ReadImageDigest(string json, string image)
     {
         using var document = JsonDocument.Parse(json);
         var first = document.RootElement.EnumerateArray().First();
@@ -64,7 +68,9 @@ public static class ContainerCliOutput
     }
 
     /// <summary>The user the image runs as (its <c>USER</c>, <c>Config.User</c> for both engines); empty when it names none (root).</summary>
-    public static string ParseImageUser(string json)
+    public static string ParseImageUser(string json) => Read(json, "image inspect", () => ReadImageUser(json));
+
+    private static string ReadImageUser(string json)
     {
         using var document = JsonDocument.Parse(json);
         var first = document.RootElement.EnumerateArray().First();
@@ -72,7 +78,9 @@ public static class ContainerCliOutput
     }
 
     /// <summary>CPUs, memory and a one-line description from <c>info --format '{{json .}}'</c>.</summary>
-    public static (ComputingCapacity Capacity, string Description) ParseInfo(string json, string program)
+    public static (ComputingCapacity Capacity, string Description) ParseInfo(string json, string program) => Read(json, "info", () => ReadInfo(json, program));
+
+    private static (ComputingCapacity Capacity, string Description) ReadInfo(string json, string program)
     {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
@@ -85,6 +93,26 @@ public static class ContainerCliOutput
         var podman = new ComputingCapacity(host.GetProperty("cpus").GetInt32(), host.GetProperty("memTotal").GetInt64());
         var version = root.TryGetProperty("version", out var v) ? String(v, "Version") : null;
         return (podman, $"{program} {version}: {Describe(podman)}");
+    }
+
+    /// <summary>
+    /// What a host printed is not trusted to be the engine's JSON: a login whose shell prints a banner for every command
+    /// (common on clusters), another engine's shape, a cut answer. Such output is the host being unusable as configured,
+    /// said with the start of what came, not a 500.
+    /// </summary>
+    private static T Read<T>(string output, string command, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        {
+            var start = new string(output.TrimStart().Take(120).Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+            throw new BackendUnavailableException(
+                $"The host's answer to the engine's '{command}' was not what docker or podman print ({(start.Length == 0 ? "nothing" : $"it began: {start}")}). " +
+                "If that is a message of the login's shell, make it print nothing for non-interactive commands.", e);
+        }
     }
 
     private static string Describe(ComputingCapacity capacity) =>
