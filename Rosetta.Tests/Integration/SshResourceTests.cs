@@ -143,6 +143,40 @@ public sealed class SshResourceTests(SshPlatformFixture platform)
         await TaskApi.StopAndDeleteAsync(user, task);
     }
 
+    /// <summary>
+    /// An image whose program is missing makes the engine's run exit 127, as a shell does for a command it cannot find:
+    /// the task fails with the engine's own words, not "the container engine is not installed", and the resource is not
+    /// taken for broken.
+    /// </summary>
+    [Fact]
+    public async Task AnImageWhoseProgramIsMissingFailsWithTheEnginesWordsNotAsAMissingEngine()
+    {
+        var repository = "rosetta-test/no-program-" + Guid.NewGuid().ToString("N")[..8];
+        var context = Directory.CreateTempSubdirectory("rosetta-no-program").FullName;
+        await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), "FROM rosetta/hello:latest\nENTRYPOINT [\"/no/such/program\"]\n");
+        await SshInterfaceTests.RunAsync("docker", "build", "-q", "-t", $"{repository}:v1", context);
+        Directory.Delete(context, recursive: true);
+        try
+        {
+            using var user = await App.NewUserClientAsync();
+            var software = await user.PostAsJsonAsync("/api/v1/software", new { name = "no program", image = repository, tag = "v1", interfacePort = 8080 });
+            Assert.Equal(HttpStatusCode.Created, software.StatusCode);
+            var softwareId = (string)(await software.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var task = (string)(await TaskApi.StartAsync(user, new { software = softwareId, computing = SshPlatformFixture.DemoComputing }))["id"]!;
+            var failed = await TaskApi.WaitForStatusAsync(user, task, "failed", seconds: 60);
+            var error = (string?)failed["error"];
+            Assert.Contains("refused the container", error);
+            Assert.Contains("/no/such/program", error);
+            Assert.DoesNotContain("not installed", error);
+            Assert.NotEqual("unavailable", (string?)(await user.GetFromJsonAsync<JsonObject>($"/api/v1/computing/{SshPlatformFixture.DemoComputing}"))!["state"]);
+            await TaskApi.StopAndDeleteAsync(user, task);
+        }
+        finally
+        {
+            await SshInterfaceTests.RunAsync("docker", "rmi", "-f", $"{repository}:v1");
+        }
+    }
+
     private static async Task<string> AddHostAsync(HttpClient client, int port, string username, string engine = "docker", string? fingerprint = null)
     {
         var response = await client.PostAsJsonAsync("/api/v1/computing", new

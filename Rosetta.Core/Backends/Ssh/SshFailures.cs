@@ -42,10 +42,15 @@ internal static class SshFailures
     public static BackendUnavailableException ConnectionLost(ComputingResource computing, Exception e) =>
         new($"The SSH connection to {computing.Address} was lost: {e.GetBaseException().Message}", e);
 
-    /// <summary>A container-engine command failed in a way that means the engine is not usable at all.</summary>
+    /// <summary>
+    /// A container-engine command failed in a way that means the engine is not usable at all. Not when the engine ran
+    /// and a container did not start: its run exits 127 or 126 too when the image's program is missing or not executable
+    /// (and says "permission denied" for the latter), which is the image's fault, not the host's.
+    /// </summary>
     public static BackendUnavailableException? EngineUnusable(ComputingResource computing, string program, RemoteResult result)
     {
         var error = result.FirstErrorLine;
+        if (FromTheEngine(result.Error)) return null;
         if (result.ExitStatus == 127 || error.Contains("command not found", StringComparison.OrdinalIgnoreCase))
             return new($"The container engine '{program}' is not installed on {computing.Host} (or not on the PATH of '{computing.Username}'): install it there, or choose the other engine for this resource.");
         if (error.Contains("permission denied", StringComparison.OrdinalIgnoreCase))
@@ -54,6 +59,10 @@ internal static class SshFailures
             return new($"The {program} engine on {computing.Host} is not running: {error}");
         return null;
     }
+
+    /// <summary>The engine's own answer about a container (docker's "Error response from daemon", an OCI runtime's words).</summary>
+    private static bool FromTheEngine(string error) =>
+        error.Contains("Error response from daemon", StringComparison.Ordinal) || error.Contains("OCI runtime", StringComparison.Ordinal);
 }
 
 /// <summary>What a remote command returned.</summary>
