@@ -67,7 +67,11 @@ public static partial class TextRules
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,255}\\z")]
     private static partial Regex EnvNamePattern();
 
-    public const int MaxEnvValueLength = 32 * 1024;
+    /// <summary>
+    /// The longest value, in UTF-8 bytes: docker and podman read an env file (how remote tasks get their environment)
+    /// line by line with a 64 KiB limit, and a value of 32 Ki characters may be three times as many bytes.
+    /// </summary>
+    public const int MaxEnvValueBytes = 32 * 1024;
 
     /// <summary>Checks an environment map; engines reject NUL bytes and '=' in names.</summary>
     public static void Environment(ValidationErrors errors, string field, IReadOnlyDictionary<string, string>? env, ISet<string>? reserved = null)
@@ -86,8 +90,8 @@ public static partial class TextRules
                 errors.Add($"{field}.{Printable(name)}", "must not contain NUL characters.");
             else if (!IsWellFormed(value))
                 errors.Add($"{field}.{Printable(name)}", BrokenCharacter);
-            else if (value.Length > MaxEnvValueLength)
-                errors.Add($"{field}.{Printable(name)}", $"is {value.Length} characters long; use at most {MaxEnvValueLength}.");
+            else if (System.Text.Encoding.UTF8.GetByteCount(value) is var bytes && bytes > MaxEnvValueBytes)
+                errors.Add($"{field}.{Printable(name)}", $"is {bytes} bytes long in UTF-8; use at most {MaxEnvValueBytes}.");
         }
     }
 

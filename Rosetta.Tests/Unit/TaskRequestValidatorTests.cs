@@ -32,6 +32,20 @@ public sealed class TaskRequestValidatorTests
         Assert.Contains("line break", errors["options.env.CR"][0]);
     }
 
+    /// <summary>
+    /// A value is measured in UTF-8 bytes: docker and podman read the env file that carries a remote task's environment
+    /// with a 64 KiB line limit, and 25,000 CJK characters (75,000 bytes) passed a limit in characters, then failed the
+    /// launch ("bufio.Scanner: token too long").
+    /// </summary>
+    [Fact]
+    public void AnEnvironmentValueIsMeasuredInBytes()
+    {
+        Assert.True(Validate(new TaskOptions { Env = new() { ["MOST"] = new string('a', TextRules.MaxEnvValueBytes) } }).IsValid);
+        var errors = Validate(new TaskOptions { Env = new() { ["CJK"] = new string('\u6F22', 25_000), ["ONE_MORE"] = new string('a', TextRules.MaxEnvValueBytes + 1) } }).ToDictionary();
+        Assert.Equal(["is 75000 bytes long in UTF-8; use at most 32768."], errors["options.env.CJK"]);
+        Assert.Equal(["is 32769 bytes long in UTF-8; use at most 32768."], errors["options.env.ONE_MORE"]);
+    }
+
     /// <summary>A software's own fixed value with a line break failed the task after it was accepted (the env file cannot carry it).</summary>
     [Fact]
     public void ASoftwaresOwnMultiLineVariableIsRefusedWhereItCannotTravelUnlessTheTaskOverridesIt()
