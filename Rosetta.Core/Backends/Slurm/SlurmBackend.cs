@@ -49,7 +49,8 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
     {
         var connection = pool.For(computing);
         var result = await connection.RunAsync(
-            $"{ShellCommand.Join("sinfo", "-h", "-o", "%P|%c|%m|%a")} && {ShellCommand.Join("sbatch", "--version")}", null, ct);
+            // The listing too: what every task's state is read from must work here, or the test says so.
+            $"{ShellCommand.Join("sinfo", "-h", "-o", "%P|%c|%m|%a")} && {ShellCommand.Join("sbatch", "--version")} && {SlurmQueue.ListCommand()} >/dev/null", null, ct);
         if (!result.Succeeded)
             throw new BackendUnavailableException($"Slurm does not answer on the login host {computing.Host}: {result.FirstErrorLine}");
         var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

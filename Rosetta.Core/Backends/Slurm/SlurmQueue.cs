@@ -20,9 +20,10 @@ public static class SlurmQueue
 
     /// <summary>
     /// Every job of the login user, in any state Slurm still remembers (MinJobAge), in one call:
-    /// id, name, state, reason, nodes, comment (last: it is the only free text, and ours).
+    /// id, name, state, reason, nodes, comment (last: it is the only free text, and ours). The user by name, not
+    /// <c>--me</c>, which Slurm before 20.11 does not know (a cluster that passed its test would then hang every task).
     /// </summary>
-    public static string ListCommand() => ShellCommand.Join("squeue", "--me", "-h", "-t", "all", "-o", "%i|%j|%T|%r|%N|%k");
+    public static string ListCommand() => "squeue -u \"$(id -un)\" " + ShellCommand.Join("-h", "-t", "all", "-o", "%i|%j|%T|%r|%N|%k");
 
     /// <summary>The job of this platform instance in a listing, ignoring other users' and instances' jobs.</summary>
     public static IReadOnlyList<SlurmJob> ParseList(string output, string instanceId)
