@@ -27,6 +27,12 @@ public sealed class ApiTests(PlatformFixture platform)
             var refused = await client.GetAsync("/api/v1/tasks?status=bogus");
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             Assert.Contains("'bogus' is no task status", (string?)(await TaskApi.ProblemAsync(refused))["errors"]!["status"]![0]);
+
+            // An admin's list is their own tasks too, as the contract says; every user's only when asked, and only for admins.
+            using var admin = App.Client(await App.AdminTokenAsync());
+            Assert.DoesNotContain((await admin.GetFromJsonAsync<JsonArray>("/api/v1/tasks"))!, t => (string?)t!["id"] == id);
+            Assert.Contains((await admin.GetFromJsonAsync<JsonArray>("/api/v1/tasks?all=true&status=running"))!, t => (string?)t!["id"] == id);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/tasks?all=true")).StatusCode);
         }
         finally
         {
