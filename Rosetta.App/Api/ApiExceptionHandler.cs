@@ -34,6 +34,11 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems)
                 Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b),
             },
             ConflictException c => new ProblemDetails { Status = 409, Title = "Conflict.", Detail = c.Message },
+            // Two requests changing the same row: the one that lost finds it changed or removed under it.
+            Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException => new ProblemDetails
+            {
+                Status = 409, Title = "Conflict.", Detail = "It was changed or removed by another request meanwhile; load it again and retry.",
+            },
             OwnerOnlyException o => new ProblemDetails { Status = 403, Title = "Only the owner may do this.", Detail = o.Message },
             // E.g. a copy whose deepest file would end up past the system's PATH_MAX.
             PathTooLongException => new ProblemDetails

@@ -39,7 +39,7 @@ public static class CatalogueEndpoints
         software.MapPut("/{id}", async (string id, SoftwareBody body, ClaimsPrincipal user, SoftwareService service, CancellationToken ct) =>
             {
                 var caller = user.ToCaller();
-                if (await service.UpdateAsync(caller, id, body.ToDraft(), ct)) return Results.Ok(SoftwareDto.From((await service.FindAsync(caller, id, ct))!));
+                if (await service.UpdateAsync(caller, id, body.ToDraft(), ct) is { } updated) return Results.Ok(SoftwareDto.From(updated));
                 return NotYours(await service.FindAsync(caller, id, ct) is not null, OnlyAdminsSoftware,
                     $"No software '{TaskEndpoints.Shorten(id)}' in your catalogue.");
             })

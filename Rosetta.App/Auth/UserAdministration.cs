@@ -52,7 +52,20 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, PrincipalCac
         var users = Users(scope);
         if (await users.FindByNameAsync(username!) is not null) throw new ConflictException($"A user named '{username}' exists already.");
         var user = new RosettaUser { UserName = username! };
-        ThrowIfFailed(await users.CreateAsync(user, password!));
+        IdentityResult created;
+        try
+        {
+            created = await users.CreateAsync(user, password!);
+        }
+        catch (Microsoft.EntityFrameworkCore.DbUpdateException)
+        {
+            if (await users.FindByNameAsync(username!) is null) throw;
+            created = IdentityResult.Failed(new IdentityErrorDescriber().DuplicateUserName(username!)); // its unique index refused the second
+        }
+        // Made by a request at the same time, between the check above and this one: a conflict as well, not a bad request.
+        if (created.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName)))
+            throw new ConflictException($"A user named '{username}' exists already.");
+        ThrowIfFailed(created);
         if (admin) await users.AddToRoleAsync(user, Roles.Admin);
         return new UserSummary(user.Id, user.UserName, admin, false, user.CreatedAt, ActiveTasks: 0);
     }

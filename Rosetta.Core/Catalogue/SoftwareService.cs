@@ -51,13 +51,14 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
 
     /// <summary>
     /// Replaces a software entry the caller may edit (their own; platform-wide ones for admins).
-    /// The id stays; running tasks keep what they were started with. False: no such entry.
+    /// The id stays; running tasks keep what they were started with. Null: no such entry (also when it was deleted while
+    /// this edit was being made: the row the edit read is gone).
     /// </summary>
-    public async Task<bool> UpdateAsync(Caller caller, string id, SoftwareDraft draft, CancellationToken ct)
+    public async Task<Software?> UpdateAsync(Caller caller, string id, SoftwareDraft draft, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var existing = await db.Software.FirstOrDefaultAsync(s => s.Id == id, ct);
-        if (existing is null || !CanEdit(caller, existing)) return false;
+        if (existing is null || !CanEdit(caller, existing)) return null;
         var errors = new ValidationErrors();
         if (draft.Id is not null && draft.Id != id) errors.Add("id", "cannot be changed: tasks and links name the software by it. Add a new entry instead.");
         var updated = Validate(draft with { Id = id }, errors);
@@ -65,8 +66,15 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var (owner, created) = (existing.OwnerId, existing.CreatedAt);
         db.Entry(existing).CurrentValues.SetValues(updated!);
         (existing.OwnerId, existing.CreatedAt) = (owner, created); // ownership never changes through an edit
-        await db.SaveChangesAsync(ct);
-        return true;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return null;
+        }
+        return existing;
     }
 
     /// <summary>Deletes a software entry the caller may edit. False: no such entry.</summary>

@@ -107,6 +107,29 @@ public sealed class ApiTests(PlatformFixture platform)
 
         using var user = await App.NewUserClientAsync();
         Assert.Equal(HttpStatusCode.Forbidden, (await user.PostAsJsonAsync("/api/v1/users", new { username = "evil", password = "password-123" })).StatusCode);
+
+        // The same name asked for by several requests at once: one is made, the others are told it exists (not a 400 or a 500).
+        var raced = "race" + Guid.NewGuid().ToString("N")[..6];
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => admin.PostAsJsonAsync("/api/v1/users", new { username = raced, password = "password-123" })));
+        Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.Created), a => Assert.Equal(HttpStatusCode.Conflict, a.StatusCode));
+    }
+
+    /// <summary>An edit racing a deletion of the same software entry: a 200 or a 404, never a 500.</summary>
+    [Fact]
+    public async Task ASoftwareEditRacingItsDeletionIsAnsweredNotFailed()
+    {
+        using var owner = await App.NewUserClientAsync();
+        for (var round = 0; round < 10; round++)
+        {
+            var created = await owner.PostAsJsonAsync("/api/v1/software", new { name = $"racing {round}", image = "rosetta/hello", interfacePort = 8080 });
+            var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            var edit = owner.PutAsJsonAsync($"/api/v1/software/{id}", new { name = $"edited {round}", image = "rosetta/hello", interfacePort = 8081 });
+            var delete = owner.DeleteAsync($"/api/v1/software/{id}");
+            await Task.WhenAll(edit, delete);
+            Assert.Contains((await edit).StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound });
+            Assert.Equal(HttpStatusCode.NoContent, (await delete).StatusCode);
+        }
     }
 
     public static TheoryData<string, string> BadTaskRequests => new()
