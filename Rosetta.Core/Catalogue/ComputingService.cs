@@ -17,8 +17,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
     public async Task<IReadOnlyList<ComputingResource>> ListAsync(Caller caller, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var all = await db.Computing.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
-        return all.Where(c => caller.CanUse(c.OwnerId)).ToList();
+        // Filtered by the database, as the software catalogue is.
+        return await db.Computing.AsNoTracking().Where(c => caller.IsAdmin || c.OwnerId == null || c.OwnerId == caller.UserId)
+            .OrderBy(c => c.Name).ToListAsync(ct);
     }
 
     public async Task<ComputingResource?> FindAsync(Caller caller, string id, CancellationToken ct)

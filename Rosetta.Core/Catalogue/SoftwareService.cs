@@ -19,8 +19,9 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
     public async Task<IReadOnlyList<Software>> ListAsync(Caller caller, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var all = await db.Software.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct);
-        return all.Where(s => caller.CanUse(s.OwnerId)).ToList();
+        // Filtered by the database: every page with a task list reads this, and other users' entries are not the caller's to load.
+        return await db.Software.AsNoTracking().Where(s => caller.IsAdmin || s.OwnerId == null || s.OwnerId == caller.UserId)
+            .OrderBy(s => s.Name).ToListAsync(ct);
     }
 
     public async Task<Software?> FindAsync(Caller caller, string id, CancellationToken ct)

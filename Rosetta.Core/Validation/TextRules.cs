@@ -73,11 +73,19 @@ public static partial class TextRules
     /// </summary>
     public const int MaxEnvValueBytes = 32 * 1024;
 
+    /// <summary>
+    /// The most of all values together, in UTF-8 bytes: a software entry's environment is read with the catalogue on
+    /// every page that lists tasks, and a task's is kept in memory while the platform runs.
+    /// </summary>
+    public const int MaxEnvTotalBytes = 256 * 1024;
+
     /// <summary>Checks an environment map; engines reject NUL bytes and '=' in names.</summary>
     public static void Environment(ValidationErrors errors, string field, IReadOnlyDictionary<string, string>? env, ISet<string>? reserved = null)
     {
         if (env is null) return;
         if (env.Count > 200) errors.Add(field, $"has {env.Count} variables; at most 200 are allowed.");
+        var total = env.Sum(e => (long)System.Text.Encoding.UTF8.GetByteCount(e.Key) + (e.Value is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(e.Value)));
+        if (total > MaxEnvTotalBytes) errors.Add(field, $"holds {total} bytes in all (names and values, in UTF-8); at most {MaxEnvTotalBytes} are allowed.");
         foreach (var (name, value) in env)
         {
             if (!IsEnvName(name))

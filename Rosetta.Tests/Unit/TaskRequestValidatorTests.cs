@@ -44,6 +44,13 @@ public sealed class TaskRequestValidatorTests
         var errors = Validate(new TaskOptions { Env = new() { ["CJK"] = new string('\u6F22', 25_000), ["ONE_MORE"] = new string('a', TextRules.MaxEnvValueBytes + 1) } }).ToDictionary();
         Assert.Equal(["is 75000 bytes long in UTF-8; use at most 32768."], errors["options.env.CJK"]);
         Assert.Equal(["is 32769 bytes long in UTF-8; use at most 32768."], errors["options.env.ONE_MORE"]);
+
+        // And all together: nine values of the most each are more than a task or a catalogue entry may hold; seven are not.
+        var nine = Enumerable.Range(0, 9).ToDictionary(i => $"V{i}", _ => new string('a', TextRules.MaxEnvValueBytes));
+        Assert.Equal(["holds 294930 bytes in all (names and values, in UTF-8); at most 262144 are allowed."], Validate(new TaskOptions { Env = nine }).ToDictionary()["options.env"]);
+        nine.Remove("V8");
+        nine.Remove("V7");
+        Assert.True(Validate(new TaskOptions { Env = nine }).IsValid);
     }
 
     /// <summary>A software's own fixed value with a line break failed the task after it was accepted (the env file cannot carry it).</summary>
