@@ -37,6 +37,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var errors = new ValidationErrors();
         var software = Validate(draft, errors);
         if (platformWide && !caller.IsAdmin) errors.Add("platformWide", "only administrators can add platform-wide software.");
+        CheckProtocolAllowed(caller, software, errors);
         if (!errors.IsValid) throw new ValidationException(errors);
 
         software!.OwnerId = platformWide ? null : caller.UserId;
@@ -63,6 +64,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var errors = new ValidationErrors();
         if (draft.Id is not null && draft.Id != id) errors.Add("id", "cannot be changed: tasks and links name the software by it. Add a new entry instead.");
         var updated = Validate(draft with { Id = id }, errors);
+        CheckProtocolAllowed(caller, updated, errors);
         if (!errors.IsValid) throw new ValidationException(errors);
         var (owner, created) = (existing.OwnerId, existing.CreatedAt);
         db.Entry(existing).CurrentValues.SetValues(updated!);
@@ -76,6 +78,18 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             return null;
         }
         return existing;
+    }
+
+    /// <summary>
+    /// A non-HTTP interface is given a port on the platform host that anyone who reaches it may connect to, without the
+    /// platform's sign-in: only the image's own server stands in the way. Users add web apps, which the proxy guards;
+    /// an admin adds such software (the bundled SSH server asks for the task's password or the user's key).
+    /// </summary>
+    private static void CheckProtocolAllowed(Caller caller, Software? software, ValidationErrors errors)
+    {
+        if (software is null || software.InterfaceProtocol == InterfaceProtocol.Http || caller.IsAdmin) return;
+        errors.Add("interfaceProtocol", "must be 'http' for your own software: a non-HTTP interface gets a port on the platform host that the " +
+            "platform's sign-in does not guard. Ask an admin to add such software.");
     }
 
     /// <summary>Deletes a software entry the caller may edit. False: no such entry.</summary>

@@ -279,6 +279,16 @@ public sealed class ApiTests(PlatformFixture platform)
         var oddProtocol = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Odd", image = "busybox:1.36", interfacePort = 8080, interfaceProtocol = "7" });
         Assert.Equal(HttpStatusCode.BadRequest, oddProtocol.StatusCode);
         Assert.Contains("interfaceProtocol", (await TaskApi.ProblemAsync(oddProtocol))["errors"]!.AsObject().Select(e => e.Key));
+        // A non-HTTP interface gets a port on the platform host that its sign-in does not guard: an admin's to add.
+        var ownSsh = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My sshd", image = "rosetta/ssh", interfacePort = 22, interfaceProtocol = "ssh" });
+        Assert.Equal(HttpStatusCode.BadRequest, ownSsh.StatusCode);
+        Assert.Contains("must be 'http' for your own software", (string?)(await TaskApi.ProblemAsync(ownSsh))["errors"]!["interfaceProtocol"]![0]);
+        using (var admin = App.Client(await App.AdminTokenAsync()))
+        {
+            var adminsSsh = await admin.PostAsJsonAsync("/api/v1/software", new { name = "Admin's sshd", image = "rosetta/ssh", interfacePort = 22, interfaceProtocol = "ssh" });
+            Assert.Equal(HttpStatusCode.Created, adminsSsh.StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/software/{(string)(await adminsSsh.Content.ReadFromJsonAsync<JsonObject>())!["id"]!}")).StatusCode);
+        }
 
         // A resource's defaults follow the rules of a task's options: a job would otherwise carry them to sbatch.
         var badDefaults = await owner.PostAsJsonAsync("/api/v1/computing", new
