@@ -206,7 +206,7 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
     public async Task ACommandThatHangsOrPrintsWithoutEndIsEndedAndGivesItsPlaceBack()
     {
         var shared = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshOptions>>().Value;
-        var strict = new SshOptions { PlatformKeyPath = shared.PlatformKeyPath, MaxCommands = 1, CommandTimeoutSeconds = 2, MaxCommandOutputMegabytes = 1 };
+        var strict = new SshOptions { PlatformKeyPath = shared.PlatformKeyPath, MaxCommands = 1, MaxStreams = 1, CommandTimeoutSeconds = 2, MaxCommandOutputMegabytes = 1 };
         using var pool = new SshConnectionPool(App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>(),
             App.Services.GetRequiredService<Rosetta.Core.Security.UserKeyService>(), Microsoft.Extensions.Options.Options.Create(strict),
             App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), App.Services.GetRequiredService<TunnelAdmission>());
@@ -236,6 +236,20 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         });
         Assert.Contains("came faster than it was read", behind.Message);
         Assert.InRange(read, 1, 2L << 20);
+
+        // A follower past the places for them is told so within seconds, not left waiting for good.
+        using var holding = new CancellationTokenSource();
+        var held = connection.StreamAsync("sleep 60", holding.Token).GetAsyncEnumerator(holding.Token);
+        var heldMove = held.MoveNextAsync().AsTask();
+        await Task.Delay(500);
+        var refused = await Assert.ThrowsAsync<BackendUnavailableException>(async () =>
+        {
+            await foreach (var _ in connection.StreamAsync("echo never", CancellationToken.None)) { }
+        });
+        Assert.Contains("All 1 long-running commands", refused.Message);
+        await holding.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => heldMove);
+        await held.DisposeAsync();
     }
 
     [Fact]

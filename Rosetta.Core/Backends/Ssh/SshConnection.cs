@@ -28,6 +28,8 @@ public sealed class SshConnection : IDisposable
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly SemaphoreSlim _commands;
     private readonly SemaphoreSlim _streams;
+    /// <summary>One image pull at a time per host: a pull holds a command's place for minutes, and the others stay free for stops and polls.</summary>
+    private readonly SemaphoreSlim _pulls = new(1, 1);
     private readonly Dictionary<string, Tunnel> _tunnels = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private SshClient? _client;
@@ -79,15 +81,27 @@ public sealed class SshConnection : IDisposable
     /// <summary>
     /// Runs one command to its end; <paramref name="input"/>, when given, is its standard input (secrets travel this way,
     /// never on a command line). A short command may run <see cref="SshOptions.CommandTimeoutSeconds"/>; a pull
-    /// (<paramref name="isPull"/>) <see cref="SshOptions.PullTimeoutMinutes"/>, in a long-running command's place. A command
+    /// (<paramref name="isPull"/>) <see cref="SshOptions.PullTimeoutMinutes"/>, one at a time per host. A command
     /// that runs longer, or prints more than <see cref="SshOptions.MaxCommandOutputMegabytes"/>, is ended and said to be.
     /// </summary>
     /// <remarks>SSH.NET sends no end-of-file for an input stream nothing was written to, so an empty input is refused rather than left hanging.</remarks>
     public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct, bool isPull = false)
     {
         if (input is { Length: 0 }) throw new ArgumentException("Standard input must not be empty; pass null for none.", nameof(input));
-        var places = isPull ? _streams : _commands;
-        await places.WaitAsync(ct);
+        if (isPull) await _pulls.WaitAsync(ct);
+        try
+        {
+            return await RunInPlaceAsync(command, input, isPull, ct);
+        }
+        finally
+        {
+            if (isPull) _pulls.Release();
+        }
+    }
+
+    private async Task<RemoteResult> RunInPlaceAsync(string command, string? input, bool isPull, CancellationToken ct)
+    {
+        await _commands.WaitAsync(ct);
         try
         {
             var client = await ConnectedAsync(ct);
@@ -131,7 +145,7 @@ public sealed class SshConnection : IDisposable
         }
         finally
         {
-            places.Release();
+            _commands.Release();
         }
     }
 
@@ -168,7 +182,10 @@ public sealed class SshConnection : IDisposable
     /// </summary>
     public async IAsyncEnumerable<(bool IsError, byte[] Bytes)> StreamAsync(string command, [EnumeratorCancellation] CancellationToken ct)
     {
-        await _streams.WaitAsync(ct);
+        // Followers of a resource shared by many users can take every place: the next one is told so, not left waiting.
+        if (!await _streams.WaitAsync(StreamPlaceWait, ct))
+            throw new BackendUnavailableException($"All {_options.MaxStreams} long-running commands to {_computing.Address} are in use (other followed logs); " +
+                "try again when one ends, or ask an admin to raise Rosetta:Ssh:MaxStreams (and the host's sshd MaxSessions).");
         try
         {
             var client = await ConnectedAsync(ct);
@@ -212,6 +229,9 @@ public sealed class SshConnection : IDisposable
             _streams.Release();
         }
     }
+
+    /// <summary>How long a stream waits for one of the <see cref="SshOptions.MaxStreams"/> places before it is refused.</summary>
+    internal static readonly TimeSpan StreamPlaceWait = TimeSpan.FromSeconds(10);
 
     /// <summary>Bytes read from the host and not yet taken by the stream's reader; past the limit the command is ended.</summary>
     private sealed class Backlog(long limit, CancellationTokenSource ends)

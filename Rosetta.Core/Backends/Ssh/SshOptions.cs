@@ -34,7 +34,7 @@ public sealed class SshOptions
     /// </summary>
     public int MaxCommands { get; set; } = 4;
 
-    /// <summary>Long-running commands (followed logs, image pulls) at once on one connection.</summary>
+    /// <summary>Long-running commands (followed logs) at once on one connection; one more waits 10 s, then is refused saying so.</summary>
     public int MaxStreams { get; set; } = 5;
 
     /// <summary>
@@ -43,7 +43,7 @@ public sealed class SshOptions
     /// </summary>
     public int CommandTimeoutSeconds { get; set; } = 300;
 
-    /// <summary>How long an image pull may run (one of the <see cref="MaxStreams"/>, not a short command's place).</summary>
+    /// <summary>How long an image pull may run (in one of the <see cref="MaxCommands"/> places; one pull at a time per host).</summary>
     public int PullTimeoutMinutes { get; set; } = 60;
 
     /// <summary>
