@@ -50,6 +50,13 @@ public static class AccountApiEndpoints
                 (await service.ListAsync(user.ToCaller().UserId, ct)).Select(t => new TokenInfo(t.Id, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt)))
             .WithSummary("The caller's active tokens (never the secrets).");
 
+        // Where a new token's Location points.
+        tokens.MapGet("/{id}", async (string id, ClaimsPrincipal user, ApiTokenService service, CancellationToken ct) =>
+                (await service.ListAsync(user.ToCaller().UserId, ct)).FirstOrDefault(t => t.Id == id) is { } t
+                    ? Results.Ok(new TokenInfo(t.Id, t.Name, t.Prefix, t.CreatedAt, t.LastUsedAt))
+                    : Results.Problem(statusCode: 404, title: "Not found.", detail: "You have no such token."))
+            .WithSummary("One of the caller's active tokens (never the secret).").Produces<TokenInfo>().ProducesProblem(404);
+
         tokens.MapDelete("/{id}", async (string id, ClaimsPrincipal user, ApiTokenService service, CancellationToken ct) =>
                 await service.RevokeAsync(user.ToCaller().UserId, id, ct) ? Results.NoContent()
                     : Results.Problem(statusCode: 404, title: "Not found.", detail: "You have no such token."))
@@ -82,6 +89,12 @@ public static class AccountApiEndpoints
 
         users.MapGet("/", (UserAdministration administration) => administration.ListAsync())
             .WithSummary("All users (admins only).");
+
+        // Where a new user's Location points.
+        users.MapGet("/{id}", async (string id, UserAdministration administration) =>
+                (await administration.ListAsync()).FirstOrDefault(u => u.Id == id) is { } found
+                    ? Results.Ok(found) : Results.Problem(statusCode: 404, title: "Not found.", detail: "No such user."))
+            .WithSummary("One user (admins only).").Produces<UserSummary>().ProducesProblem(404);
 
         users.MapPost("/{id}/password", async (string id, NewPassword body, ClaimsPrincipal caller, UserAdministration administration) =>
             {

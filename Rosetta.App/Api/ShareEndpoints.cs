@@ -34,9 +34,16 @@ public static class ShareEndpoints
 
         shares.MapGet("/", async (string id, ClaimsPrincipal user, ShareLinkService service, ShareLinkConnections connections, CancellationToken ct) =>
                 await service.ListAsync(user.ToCaller(), id, ct) is { } links
-                    ? Results.Ok(links.Select(l => new ShareDto(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly, connections.OpenThrough(l))))
+                    ? Results.Ok(links.Select(l => Dto(l, connections)))
                     : TaskEndpoints.NotFound(id))
             .WithSummary("The task's share links (never their secrets), each with how many WebSockets are open through it now; for its owner and admins.");
+
+        // Where a new link's Location points.
+        shares.MapGet("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, ShareLinkConnections connections, CancellationToken ct) =>
+                await service.ListAsync(user.ToCaller(), id, ct) is not { } links ? TaskEndpoints.NotFound(id)
+                : links.FirstOrDefault(l => l.Id == shareId) is { } link ? Results.Ok(Dto(link, connections))
+                : Results.Problem(statusCode: 404, title: "Not found.", detail: "The task has no such share link."))
+            .WithSummary("One of the task's share links (never its secret); for its owner and admins.").Produces<ShareDto>().ProducesProblem(404);
 
         shares.MapDelete("/{shareId}", async (string id, string shareId, ClaimsPrincipal user, ShareLinkService service, CancellationToken ct) =>
                 await service.RevokeAsync(user.ToCaller(), id, shareId, ct) ? Results.NoContent()
@@ -44,4 +51,7 @@ public static class ShareEndpoints
                 : Results.Problem(statusCode: 404, title: "Not found.", detail: $"The task has no share link '{TaskEndpoints.Shorten(shareId)}'; GET /api/v1/tasks/{id}/shares lists its links."))
             .WithSummary("Revoke a share link (its owner or an admin); it stops working at once, WebSockets included.");
     }
+
+    private static ShareDto Dto(ShareLink l, ShareLinkConnections connections) =>
+        new(l.Id, l.Name, l.CreatedAt, l.ExpiresAt, l.RevokedAt, l.RevokedAt is null && l.ExpiresAt > DateTime.UtcNow, l.ViewOnly, connections.OpenThrough(l));
 }

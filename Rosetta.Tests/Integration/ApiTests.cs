@@ -115,6 +115,29 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.Created), a => Assert.Equal(HttpStatusCode.Conflict, a.StatusCode));
     }
 
+    /// <summary>What a 201 names in its Location answers a GET with the object made (it was a 405 for tokens and users).</summary>
+    [Fact]
+    public async Task ANewTokensAndANewUsersLocationAnswers()
+    {
+        using var admin = App.Client(await App.AdminTokenAsync());
+        var name = "loc" + Guid.NewGuid().ToString("N")[..6];
+        var user = await admin.PostAsJsonAsync("/api/v1/users", new { username = name, password = "password-123" });
+        var userId = (string)(await user.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var shownUser = await admin.GetFromJsonAsync<JsonObject>(user.Headers.Location!);
+        Assert.Equal(name, (string?)shownUser!["username"]);
+        Assert.Equal(userId, (string?)shownUser["id"]);
+
+        using var anonymous = App.Client();
+        var token = await anonymous.PostAsJsonAsync("/api/v1/tokens", new { username = name, password = "password-123", name = "script" });
+        var issued = (await token.Content.ReadFromJsonAsync<JsonObject>())!;
+        using var asUser = App.Client((string)issued["token"]!);
+        var shownToken = await asUser.GetFromJsonAsync<JsonObject>(token.Headers.Location!);
+        Assert.Equal((string?)issued["id"], (string?)shownToken!["id"]);
+        Assert.Null(shownToken["token"]); // never the secret again
+        // Another user's token is not theirs to look at.
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(token.Headers.Location!)).StatusCode);
+    }
+
     /// <summary>An edit racing a deletion of the same software entry: a 200 or a 404, never a 500.</summary>
     [Fact]
     public async Task ASoftwareEditRacingItsDeletionIsAnsweredNotFailed()

@@ -28,6 +28,10 @@ public sealed class PublicUrlLinkTests
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             var url = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["url"]!;
             Assert.StartsWith("https://rosetta.example.org/s/rss_", url);
+            // Its Location answers with the link (never its secret).
+            var shown = (await owner.GetFromJsonAsync<JsonObject>(created.Headers.Location!))!;
+            Assert.Equal("for a guest", (string?)shown["name"]);
+            Assert.DoesNotContain("rss_", shown.ToJsonString());
             await TaskApi.StopAndDeleteAsync(owner, id);
         }
         finally
