@@ -136,31 +136,95 @@ public sealed class SlurmJobScriptTests
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task ANodeWithoutAnIpv4AddressEndsTheJobInsteadOfReportingTheLoopback()
     {
-        var folder = Directory.CreateTempSubdirectory("rosetta-slurm-node");
+        var job = await RunWithStandInsAsync(SlurmJobScript.Generate(Spec(), "t1", "i1", ContainerEngineKind.Docker, Owner), new()
+        {
+            ["scontrol"] = "echo 'NodeName=n1 Arch=x86_64 NodeAddr=fd00::7 NodeHostName=n1'",
+            ["getent"] = "exit 2",
+        });
+        Assert.Equal(1, job.ExitCode);
+        Assert.Contains("No IPv4 address was found for this node (NodeAddr 'fd00::7')", job.Error);
+        Assert.Empty(job.EngineCalls);
+    }
+
+    /// <summary>
+    /// GPUs Slurm allocates reach the container: docker's and podman's by their node-wide ids (their containers are
+    /// the engine daemon's, outside the job's device confinement), Apptainer's through --nv and the job's own
+    /// CUDA_VISIBLE_DEVICES, which --cleanenv would drop. There is no GPU here: the engines are stand-ins that write
+    /// down how they were called.
+    /// </summary>
+    [Theory]
+    [InlineData(ContainerEngineKind.Docker, "docker", "--gpus\n\"device=0,2\"\n")]
+    [InlineData(ContainerEngineKind.Podman, "podman", "--device\nnvidia.com/gpu=0\n--device\nnvidia.com/gpu=2\n")]
+    [InlineData(ContainerEngineKind.Apptainer, "apptainer", "--nv\n--env\nCUDA_VISIBLE_DEVICES=1,3\n")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task TheGpusSlurmAllocatesReachTheContainer(ContainerEngineKind engine, string program, string expected)
+    {
+        var script = SlurmJobScript.Generate(Spec(), "t1", "i1", engine, Owner, gpus: 2);
+        var job = await RunWithStandInsAsync(script, Node, program, new() { ["SLURM_JOB_GPUS"] = "0,2", ["CUDA_VISIBLE_DEVICES"] = "1,3" });
+        Assert.True(job.ExitCode == 0, job.Error);
+        Assert.Contains(expected, Assert.Single(job.EngineCalls, call => call.StartsWith("run\n", StringComparison.Ordinal)));
+
+        // Without GPUs asked for, none are given.
+        var without = await RunWithStandInsAsync(SlurmJobScript.Generate(Spec(), "t1", "i1", engine, Owner), Node, program, new() { ["SLURM_JOB_GPUS"] = "0,2" });
+        var run = Assert.Single(without.EngineCalls, call => call.StartsWith("run\n", StringComparison.Ordinal));
+        Assert.DoesNotContain("gpu", run, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("--nv\n", run);
+    }
+
+    /// <summary>A job Slurm named no GPUs for (the gres not configured) ends saying so, before the container starts without them.</summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task AJobAskingForGpusThatSlurmNamedNoneForEndsSayingSo()
+    {
+        var job = await RunWithStandInsAsync(SlurmJobScript.Generate(Spec(), "t1", "i1", ContainerEngineKind.Docker, Owner, gpus: 1), Node, "docker", new());
+        Assert.Equal(1, job.ExitCode);
+        Assert.Contains("Slurm named none for its job (SLURM_JOB_GPUS is empty)", job.Error);
+        Assert.DoesNotContain(job.EngineCalls, call => call.StartsWith("run\n", StringComparison.Ordinal));
+    }
+
+    /// <summary>A node Slurm reaches on the loopback, as the test cluster's is.</summary>
+    private static readonly Dictionary<string, string> Node = new() { ["scontrol"] = "echo 'NodeName=n1 NodeAddr=127.0.0.1 NodeHostName=n1'" };
+
+    private sealed record JobRun(int ExitCode, string Error, IReadOnlyList<string> EngineCalls);
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static Task<JobRun> RunWithStandInsAsync(string script, Dictionary<string, string> standIns) =>
+        RunWithStandInsAsync(script, standIns, "docker", new());
+
+    /// <summary>
+    /// Runs a job script as Slurm would on a node, with stand-ins for the commands named (their bodies) and for the engine
+    /// <paramref name="engine"/>, which writes down each call's arguments (one per line) and exits 0.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static async Task<JobRun> RunWithStandInsAsync(string script, Dictionary<string, string> standIns, string engine, Dictionary<string, string> environment)
+    {
+        var folder = Directory.CreateTempSubdirectory("rosetta-slurm-job");
         try
         {
             var bin = folder.CreateSubdirectory("bin").FullName;
-            async Task StandInAsync(string name, string body)
+            var calls = Path.Combine(folder.FullName, "engine-calls");
+            var all = new Dictionary<string, string>(standIns)
+            {
+                [engine] = $"{{ printf '%s\\n' \"$@\"; echo ---; }} >> {ShellCommand.Quote(calls)}",
+            };
+            foreach (var (name, body) in all)
             {
                 var path = Path.Combine(bin, name);
                 await File.WriteAllTextAsync(path, "#!/bin/bash\n" + body + "\n");
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
-            await StandInAsync("scontrol", "echo 'NodeName=n1 Arch=x86_64 NodeAddr=fd00::7 NodeHostName=n1'");
-            await StandInAsync("getent", "exit 2");
-            await StandInAsync("docker", $"touch {ShellCommand.Quote(Path.Combine(folder.FullName, "docker-ran"))}");
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "t1.env"), "A=1\n");
-            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "job.sh"), SlurmJobScript.Generate(Spec(), "t1", "i1", ContainerEngineKind.Docker, Owner));
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "job.sh"), script);
 
             var start = new ProcessStartInfo("bash", ["job.sh"]) { RedirectStandardError = true, WorkingDirectory = folder.FullName };
             start.Environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
             start.Environment["SLURM_JOB_ID"] = "7";
+            foreach (var (name, value) in environment) start.Environment[name] = value;
             using var job = Process.Start(start)!;
             var error = await job.StandardError.ReadToEndAsync();
             await job.WaitForExitAsync();
-            Assert.Equal(1, job.ExitCode);
-            Assert.Contains("No IPv4 address was found for this node (NodeAddr 'fd00::7')", error);
-            Assert.False(File.Exists(Path.Combine(folder.FullName, "docker-ran")));
+            var recorded = File.Exists(calls) ? (await File.ReadAllTextAsync(calls)).Split("---\n", StringSplitOptions.RemoveEmptyEntries) : [];
+            return new JobRun(job.ExitCode, error, recorded);
         }
         finally
         {

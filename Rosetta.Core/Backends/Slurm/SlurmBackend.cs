@@ -83,7 +83,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         {
             throw new LaunchFailedException(e.Message, e);
         }
-        var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine, _storageUser);
+        var script = SlurmJobScript.Generate(spec, request.TaskId, identity.InstanceId, computing.Engine, _storageUser, GpusOf(computing, spec));
 
         progress.Report($"Submitting the job to {computing.Host}");
         // Not cancelled half-way: a submission cut off may still reach sbatch, and a job whose id was
@@ -197,6 +197,9 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         }
     }
 
+    /// <summary>The GPUs the job asks for: the task's own count, else the resource's default, else none.</summary>
+    private static int GpusOf(ComputingResource computing, ContainerSpec spec) => spec.Batch.Gpus ?? computing.Defaults.Gpus ?? 0;
+
     private string SubmitCommand(ComputingResource computing, ContainerSpec spec, string taskId, string script)
     {
         var defaults = computing.Defaults;
@@ -213,7 +216,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
         if ((spec.Batch.Walltime ?? defaults.Walltime) is { } walltime) sbatch.Add($"--time={walltime}");
         if ((spec.Batch.Partition ?? defaults.Partition) is { } partition) sbatch.Add($"--partition={partition}");
         if ((spec.Batch.Account ?? defaults.Account) is { } account) sbatch.Add($"--account={account}");
-        if ((spec.Batch.Gpus ?? defaults.Gpus) is { } gpus) sbatch.Add($"--gpus={gpus.ToString(CultureInfo.InvariantCulture)}");
+        if (spec.Batch.Gpus is not null || defaults.Gpus is not null) sbatch.Add($"--gpus={GpusOf(computing, spec).ToString(CultureInfo.InvariantCulture)}");
         sbatch.Add(SlurmJobScript.ScriptFileName(taskId));
 
         var env = ShellCommand.Quote(SlurmJobScript.EnvFileName(taskId));

@@ -47,7 +47,8 @@ public static class SlurmJobScript
 
     /// <param name="storageUser">The uid and gid the images run as, who must be able to write read-write storages
     /// (Rosetta:Storage:OwnerUid/OwnerGid): docker gets POSIX ACLs for it, podman a user namespace, Apptainer nothing (it runs as the job's user).</param>
-    public static string Generate(ContainerSpec spec, string taskId, string instanceId, ContainerEngineKind engine, TaskFileOwner storageUser)
+    /// <param name="gpus">The GPUs the job asks Slurm for; the container is given those Slurm allocates (see <see cref="GpuAccess"/>).</param>
+    public static string Generate(ContainerSpec spec, string taskId, string instanceId, ContainerEngineKind engine, TaskFileOwner storageUser, int gpus = 0)
     {
         var script = new StringBuilder();
         script.Append("#!/bin/bash\n");
@@ -80,8 +81,8 @@ public static class SlurmJobScript
         }
         script.Append(engine switch
         {
-            ContainerEngineKind.Docker or ContainerEngineKind.Podman => EngineContainer(spec, engine, storageUser),
-            ContainerEngineKind.Apptainer => ApptainerProcess(spec),
+            ContainerEngineKind.Docker or ContainerEngineKind.Podman => EngineContainer(spec, engine, storageUser, gpus > 0),
+            ContainerEngineKind.Apptainer => ApptainerProcess(spec, gpus > 0),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown container engine."),
         });
         return script.ToString();
@@ -107,7 +108,7 @@ public static class SlurmJobScript
     /// Should another program take that port in the moment between the check and the engine's bind,
     /// the container is tried again on another one (and reported again).
     /// </summary>
-    private static string EngineContainer(ContainerSpec spec, ContainerEngineKind engine, TaskFileOwner storageUser)
+    private static string EngineContainer(ContainerSpec spec, ContainerEngineKind engine, TaskFileOwner storageUser, bool gpus)
     {
         var program = engine == ContainerEngineKind.Podman ? "podman" : "docker";
         var run = new List<string> { program, "run", "--name", spec.Name };
@@ -117,6 +118,7 @@ public static class SlurmJobScript
         if (spec.MemoryBytes is { } memory) options.AddRange(["--memory", memory.ToString(CultureInfo.InvariantCulture)]);
         options.AddRange(ContainerCli.StorageArguments(engine, spec, storageUser));
         var text = new StringBuilder();
+        if (gpus) text.Append(GpuAccess(engine));
         text.Append("container=").Append(Quote(spec.Name)).Append('\n');
         text.Append("remove_container() { ").Append(Quote(program)).Append(" rm -f \"$container\" >/dev/null 2>&1; rm -f \"$env_file\"; }\n");
         text.Append("trap 'remove_container; exit 143' TERM INT HUP\n");
@@ -136,6 +138,7 @@ public static class SlurmJobScript
         text.Append("    ").Append(ShellCommand.Join(run)).Append(" --env-file <(printf '%s\\n' \"$environment\") -p \"$node_ip:$port:$interface_port\" ")
             .Append(options.Count > 0 ? ShellCommand.Join(options) + " " : "")
             .Append(keepId ? "--user \"${image_user:-0:0}\" " : "")
+            .Append(gpus ? "\"${gpu_options[@]}\" " : "")
             .Append(Quote(spec.Image)).Append(" </dev/null &\n");
         text.Append("    run_pid=$!\n");
         text.Append("    wait \"$run_pid\"\n");
@@ -159,7 +162,7 @@ public static class SlurmJobScript
     /// would see the others' processes, read their environments (interface secrets) in /proc and reach the login's
     /// home through a batch shell's /proc/PID/cwd.
     /// </summary>
-    private static string ApptainerProcess(ContainerSpec spec)
+    private static string ApptainerProcess(ContainerSpec spec, bool gpus)
     {
         var image = spec.Image.EndsWith(".sif", StringComparison.Ordinal) || spec.Image.StartsWith('/') ? spec.Image : $"docker://{spec.Image}";
         var text = new StringBuilder();
@@ -168,6 +171,12 @@ public static class SlurmJobScript
         text.Append("trap 'cleanup; [ -n \"${run_pid:-}\" ] && kill \"$run_pid\" 2>/dev/null; exit 143' TERM INT HUP\n");
         text.Append("trap cleanup EXIT\n");
         var binds = string.Concat(spec.Binds.Select(b => $"--bind {Quote($"{b.HostPath}:{b.ContainerPath}{(b.ReadOnly ? ":ro" : "")}")} "));
+        if (gpus)
+        {
+            // The process runs inside the job, whose devices Slurm confines: --nv brings the driver in, and the job's own
+            // CUDA_VISIBLE_DEVICES (which --cleanenv would drop) says which of them are the task's.
+            binds = "--nv --env CUDA_VISIBLE_DEVICES=\"${CUDA_VISIBLE_DEVICES:-}\" " + binds;
+        }
         if (spec.PortEnv is { } portEnv)
         {
             text.Append("pick_port\n");
@@ -185,6 +194,31 @@ public static class SlurmJobScript
         // `wait` returns early on a signal, so the trap runs at once.
         text.Append("wait \"$run_pid\"\n");
         text.Append("exit $?\n");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// docker/podman with GPUs: their containers are the engine daemon's children, outside the job's device confinement,
+    /// so they are given the devices Slurm allocated by their node-wide ids (SLURM_JOB_GPUS; the job's own
+    /// CUDA_VISIBLE_DEVICES counts from 0 inside the job). Docker through the NVIDIA runtime (<c>--gpus</c>), podman
+    /// through CDI (<c>nvidia.com/gpu=N</c>). A job Slurm named no GPUs for ends saying so: a task asking for GPUs
+    /// and running without them would only fail later and less clearly.
+    /// </summary>
+    private static string GpuAccess(ContainerEngineKind engine)
+    {
+        var text = new StringBuilder();
+        text.Append("gpu_ids=${SLURM_JOB_GPUS:-${SLURM_STEP_GPUS:-}}\n");
+        text.Append("[ -n \"$gpu_ids\" ] || { echo 'rosetta: the task asks for GPUs, but Slurm named none for its job (SLURM_JOB_GPUS is empty): is the GPU gres configured on this node?' >&2; exit 1; }\n");
+        if (engine == ContainerEngineKind.Docker)
+        {
+            text.Append("gpu_options=(--gpus \"\\\"device=$gpu_ids\\\"\")\n");
+        }
+        else
+        {
+            text.Append("gpu_options=()\n");
+            text.Append("IFS=, read -r -a gpu_list <<< \"$gpu_ids\"\n");
+            text.Append("for gpu in \"${gpu_list[@]}\"; do gpu_options+=(--device \"nvidia.com/gpu=$gpu\"); done\n");
+        }
         return text.ToString();
     }
 
