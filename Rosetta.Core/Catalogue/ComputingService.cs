@@ -54,6 +54,9 @@ public sealed partial class ComputingService(IDbContextFactory<RosettaDbContext>
         if (draft.Defaults is { } defaults && kindKnown) TaskRequestValidator.ValidateDefaults(errors, defaults, kind);
         if (draft.HostKeyFingerprint is { } fp && !FingerprintPattern().IsMatch(fp))
             errors.Add("hostKeyFingerprint", "must be an OpenSSH SHA256 fingerprint such as SHA256:abc… (as printed by ssh-keygen -lf).");
+        // The platform's own resources are seeded under these ids when missing: a user's taking one would keep them away for everyone.
+        if (id is BundledCatalogue.LocalComputingId or DemoOptions.SshComputingId or DemoOptions.SlurmComputingId)
+            errors.Add("id", $"'{id}' is the id of a resource the platform brings; choose another.");
         if (!errors.IsValid) throw new ValidationException(errors);
 
         var computing = new ComputingResource

@@ -38,6 +38,9 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         var software = Validate(draft, errors);
         if (platformWide && !caller.IsAdmin) errors.Add("platformWide", "only administrators can add platform-wide software.");
         CheckProtocolAllowed(caller, software, errors);
+        // A bundled entry an admin removed comes back at the next start, unless a user's own took its id meanwhile.
+        if (software is not null && !caller.IsAdmin && BundledCatalogue.Software().Any(b => b.Id == software.Id))
+            errors.Add("id", $"'{software.Id}' is the id of an entry the platform brings; choose another.");
         if (!errors.IsValid) throw new ValidationException(errors);
 
         software!.OwnerId = platformWide ? null : caller.UserId;

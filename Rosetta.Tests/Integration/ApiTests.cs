@@ -302,6 +302,11 @@ public sealed class ApiTests(PlatformFixture platform)
         var oddProtocol = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Odd", image = "busybox:1.36", interfacePort = 8080, interfaceProtocol = "7" });
         Assert.Equal(HttpStatusCode.BadRequest, oddProtocol.StatusCode);
         Assert.Contains("interfaceProtocol", (await TaskApi.ProblemAsync(oddProtocol))["errors"]!.AsObject().Select(e => e.Key));
+        // The ids of what the platform brings (seeded when missing) are not a user's to take.
+        var bundledId = await owner.PostAsJsonAsync("/api/v1/software", new { id = "jupyter", name = "Mine", image = "rosetta/hello", interfacePort = 8080 });
+        Assert.Equal("'jupyter' is the id of an entry the platform brings; choose another.", (string?)(await TaskApi.ProblemAsync(bundledId))["errors"]!["id"]![0]);
+        var demoId = await owner.PostAsJsonAsync("/api/v1/computing", new { id = "demo-slurm", name = "Mine", kind = "ssh", host = "h.example", username = "u" });
+        Assert.Equal("'demo-slurm' is the id of a resource the platform brings; choose another.", (string?)(await TaskApi.ProblemAsync(demoId))["errors"]!["id"]![0]);
         // A non-HTTP interface gets a port on the platform host that its sign-in does not guard: an admin's to add.
         var ownSsh = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My sshd", image = "rosetta/ssh", interfacePort = 22, interfaceProtocol = "ssh" });
         Assert.Equal(HttpStatusCode.BadRequest, ownSsh.StatusCode);
