@@ -27,6 +27,7 @@ public sealed partial class TaskMonitor
                 _tested.TryRemove(computing.Id, out _); // the monitor knows better now
                 if (_unavailable.TryRemove(computing.Id, out _))
                     logger.LogInformation("Computing resource {ComputingId} is reachable again", computing.Id);
+                OnComputingStateChanged(computing.Id);
                 delay = TimeSpan.FromSeconds(0.5);
                 await foreach (var containerEvent in backend.WatchAsync(computing, since, ct))
                 {
@@ -45,11 +46,13 @@ public sealed partial class TaskMonitor
                     logger.LogWarning("Computing resource {ComputingId} is unreachable: {Reason}", computing.Id, e.Message);
                 else
                     _unavailable[computing.Id] = e.Message;
+                OnComputingStateChanged(computing.Id);
             }
             catch (Exception e)
             {
                 _reached.TryRemove(computing.Id, out _); // not known to be reached any more: "unknown" until the next reconciliation
                 logger.LogError(e, "Watching computing resource {ComputingId} failed", computing.Id);
+                OnComputingStateChanged(computing.Id);
             }
 
             using (var wake = CancellationTokenSource.CreateLinkedTokenSource(ct))

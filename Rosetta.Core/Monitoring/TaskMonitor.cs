@@ -65,6 +65,24 @@ public sealed partial class TaskMonitor(
     public Subscription<TaskRecord> Subscribe(string? ownerId, CancellationToken ct) =>
         Feed.Subscribe(ownerId is null ? null : t => t.OwnerId == ownerId, ct);
 
+    /// <summary>
+    /// A computing resource's state (<see cref="StateOf"/>) may have changed: reached, lost, tested, being connected to,
+    /// forgotten. Raised on the monitor's threads; a page redraws off them.
+    /// </summary>
+    public event Action<string>? ComputingStateChanged;
+
+    private void OnComputingStateChanged(string computingId)
+    {
+        try
+        {
+            ComputingStateChanged?.Invoke(computingId);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "A listener of computing resource {ComputingId}'s state failed", computingId);
+        }
+    }
+
     /// <summary>Why a computing resource cannot be used right now, or null when it can.</summary>
     public string? UnavailableReason(string computingId) => _unavailable.TryGetValue(computingId, out var reason) ? reason : null;
 
@@ -102,11 +120,13 @@ public sealed partial class TaskMonitor(
         {
             var answer = await BackendFor(computing.Kind).TestConnectionAsync(computing, ct);
             _tested[computing.Id] = (DateTime.UtcNow, null);
+            OnComputingStateChanged(computing.Id);
             return answer;
         }
         catch (BackendUnavailableException e)
         {
             _tested[computing.Id] = (DateTime.UtcNow, e.Message);
+            OnComputingStateChanged(computing.Id);
             throw;
         }
     }
@@ -172,6 +192,7 @@ public sealed partial class TaskMonitor(
             var end = _watchEnds[computing.Id] = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
             _watchers[computing.Id] = Task.Run(() => WatchLoopAsync(computing, end.Token), CancellationToken.None);
         }
+        OnComputingStateChanged(computing.Id); // connecting now
     }
 
     /// <summary>A computing resource was removed: its watch loop ends, and nothing is remembered about it.</summary>
@@ -183,6 +204,7 @@ public sealed partial class TaskMonitor(
         _reached.TryRemove(computingId, out _);
         _tested.TryRemove(computingId, out _);
         _computingKinds.TryRemove(computingId, out _);
+        OnComputingStateChanged(computingId);
     }
 
     private async Task LoadAsync(CancellationToken ct)

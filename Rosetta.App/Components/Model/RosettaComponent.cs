@@ -49,6 +49,24 @@ public abstract class RosettaComponent : ComponentBase, IAsyncDisposable
         }
     }
 
+    /// <summary>A redraw asked for by <see cref="RedrawFromElsewhere"/> is queued and not yet drawn: more asks ride on it.</summary>
+    private int _redrawQueued;
+
+    /// <summary>
+    /// Redraws after a change seen on another thread (a service's event), once for a burst of them. Queued off that
+    /// thread: an idle circuit would otherwise render right inside the service's own work (a proxied connection's
+    /// open or close, a monitor's watch loop).
+    /// </summary>
+    protected void RedrawFromElsewhere()
+    {
+        if (Interlocked.Exchange(ref _redrawQueued, 1) == 1) return;
+        ThreadPool.QueueUserWorkItem(_ => _ = InvokeAsync(() =>
+        {
+            Volatile.Write(ref _redrawQueued, 0);
+            StateHasChanged();
+        }));
+    }
+
     /// <summary>Runs once the caller is known (instead of OnInitializedAsync).</summary>
     protected virtual Task OnCallerKnownAsync() => Task.CompletedTask;
 
