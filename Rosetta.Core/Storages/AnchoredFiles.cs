@@ -321,8 +321,9 @@ internal static class AnchoredFiles
         return DateTime.UnixEpoch.AddSeconds(seconds).AddTicks(BitConverter.ToUInt32(statxBuffer, 120) / 100);
     }
 
-    private static readonly long EarliestSeconds = (long)(DateTime.MinValue - DateTime.UnixEpoch).TotalSeconds;
-    private static readonly long LatestSeconds = (long)(DateTime.MaxValue - DateTime.UnixEpoch).TotalSeconds;
+    // In whole ticks: TotalSeconds, a double, rounds the latest up to a second DateTime cannot hold.
+    private static readonly long EarliestSeconds = (DateTime.MinValue.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond;
+    private static readonly long LatestSeconds = (DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond;
 
     /// <summary>A name as the system takes it: its UTF-8 bytes and a closing NUL.</summary>
     private static byte[] FileName(string name)

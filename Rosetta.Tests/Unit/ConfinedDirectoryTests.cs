@@ -397,11 +397,15 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Directory.CreateDirectory(Path.Combine(small, "times"));
         File.WriteAllText(Path.Combine(small, "times", "future.txt"), "f");
         File.WriteAllText(Path.Combine(small, "times", "past.txt"), "p");
+        File.WriteAllText(Path.Combine(small, "times", "year-10000.txt"), "y");
         await TouchAsync("@400000000000", Path.Combine(small, "times", "future.txt")); // year 14,645
         await TouchAsync("@-70000000000", Path.Combine(small, "times", "past.txt")); // before year 1
+        await TouchAsync("@253402300800", Path.Combine(small, "times", "year-10000.txt")); // the first second past what a DateTime holds
 
-        var listed = folder.List(P("times"), StorageSort.Modified, descending: false, removeAbandonedTransfers: false);
-        Assert.Equal(["past.txt", "future.txt"], listed.Select(e => e.Name));
+        var listed = folder.List(P("times"), StorageSort.Name, descending: false, removeAbandonedTransfers: false)
+            .OrderBy(e => e.Modified).ThenBy(e => e.Name, StringComparer.Ordinal).ToList();
+        Assert.Equal(["past.txt", "future.txt", "year-10000.txt"], listed.Select(e => e.Name));
+        Assert.Equal(DateTime.MaxValue, listed[2].Modified);
         Assert.Equal(DateTime.MinValue, listed[0].Modified);
         Assert.Equal(DateTime.MaxValue.Year, listed[1].Modified.Year);
 
@@ -409,7 +413,7 @@ public sealed class ConfinedDirectoryTests : IDisposable
         await folder.WriteZipAsync(P("times"), zip, CancellationToken.None);
         zip.Position = 0;
         using var archive = new System.IO.Compression.ZipArchive(zip);
-        Assert.Equal(["future.txt", "past.txt"], archive.Entries.Select(e => e.FullName).Order());
+        Assert.Equal(["future.txt", "past.txt", "year-10000.txt"], archive.Entries.Select(e => e.FullName).Order());
 
         static async Task TouchAsync(string time, string file)
         {
