@@ -42,6 +42,13 @@ public sealed class TaskService(IDbContextFactory<RosettaDbContext> dbFactory, T
             {
                 software = await db.Software.AsNoTracking().FirstOrDefaultAsync(s => s.Id == request.Software, ct);
                 if (software is null || !caller.CanUse(software.OwnerId)) { software = null; errors.Add("software", $"'{Printable(request.Software)}' is not in your software catalogue."); }
+                // A user's own entry with a non-HTTP interface, saved before only admins could add one (SoftwareService):
+                // its port on the platform host would not be guarded by the sign-in.
+                else if (software.InterfaceProtocol != InterfaceProtocol.Http && software.OwnerId is not null && !caller.IsAdmin)
+                {
+                    errors.Add("software", $"'{software.Name}' has a non-HTTP interface, which only software an admin added may have: its port on the platform host is not guarded by the sign-in. Ask an admin to add it.");
+                    software = null;
+                }
             }
             if (string.IsNullOrWhiteSpace(request.Computing)) errors.Add("computing", "is required: give the id of a computing resource (GET /api/v1/computing).");
             else

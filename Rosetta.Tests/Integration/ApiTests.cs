@@ -285,7 +285,8 @@ public sealed class ApiTests(PlatformFixture platform)
     [Fact]
     public async Task ComputingIsValidatedAndOwned()
     {
-        using var owner = await App.NewUserClientAsync();
+        var ownerName = "user" + Guid.NewGuid().ToString("N")[..8];
+        using var owner = await App.NewUserClientAsync(ownerName);
         using var other = await App.NewUserClientAsync();
         var bad = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "x", kind = "local", host = "bad host;", port = 0, username = "-rf", engine = "lxc" });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
@@ -311,6 +312,17 @@ public sealed class ApiTests(PlatformFixture platform)
         var ownSsh = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My sshd", image = "rosetta/ssh", interfacePort = 22, interfaceProtocol = "ssh" });
         Assert.Equal(HttpStatusCode.BadRequest, ownSsh.StatusCode);
         Assert.Contains("must be 'http' for your own software", (string?)(await TaskApi.ProblemAsync(ownSsh))["errors"]!["interfaceProtocol"]![0]);
+        // Such an entry saved before that rule does not start either.
+        var ownerId = (await App.Services.GetRequiredService<Rosetta.App.Auth.UserAdministration>().ListAsync()).Single(u => u.Username == ownerName).Id;
+        var legacy = "legacy-ssh-" + Guid.NewGuid().ToString("N")[..6];
+        await using (var db = await App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>().CreateDbContextAsync())
+        {
+            db.Software.Add(new Rosetta.Core.Domain.Software { Id = legacy, Name = "Legacy sshd", Image = "rosetta/ssh", InterfacePort = 22, InterfaceProtocol = Rosetta.Core.Domain.InterfaceProtocol.Ssh, OwnerId = ownerId });
+            await db.SaveChangesAsync();
+        }
+        var legacyStart = await owner.PostAsJsonAsync("/api/v1/tasks", new { software = legacy, computing = "local" });
+        Assert.Equal(HttpStatusCode.BadRequest, legacyStart.StatusCode);
+        Assert.Contains("only software an admin added may have", (string?)(await TaskApi.ProblemAsync(legacyStart))["errors"]!["software"]![0]);
         using (var admin = App.Client(await App.AdminTokenAsync()))
         {
             var adminsSsh = await admin.PostAsJsonAsync("/api/v1/software", new { name = "Admin's sshd", image = "rosetta/ssh", interfacePort = 22, interfaceProtocol = "ssh" });
