@@ -226,7 +226,7 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         Assert.Equal(900_000, (await connection.RunAsync("head -c 900000 /dev/zero", null, CancellationToken.None)).Output.Length);
 
         // A stream read slower than it comes (a slow client of a task's logs) is ended once 1 MB waits, and says so.
-        await using var stream = connection.StreamAsync("yes", CancellationToken.None).GetAsyncEnumerator();
+        await using var stream = connection.StreamAsync("yes", follows: true, CancellationToken.None).GetAsyncEnumerator();
         Assert.True(await stream.MoveNextAsync());
         await Task.Delay(TimeSpan.FromSeconds(3)); // not read meanwhile
         var read = 0L;
@@ -236,15 +236,24 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         });
         Assert.Contains("came faster than it was read", behind.Message);
         Assert.InRange(read, 1, 2L << 20);
+        // A read that ends by itself (a log downloaded whole by a slow client) is let run: all of it arrives.
+        await using (var whole = connection.StreamAsync("head -c 3000000 /dev/zero", follows: false, CancellationToken.None).GetAsyncEnumerator())
+        {
+            Assert.True(await whole.MoveNextAsync());
+            var total = (long)whole.Current.Bytes.Length;
+            await Task.Delay(TimeSpan.FromSeconds(2)); // not read meanwhile
+            while (await whole.MoveNextAsync()) total += whole.Current.Bytes.Length;
+            Assert.Equal(3_000_000, total);
+        }
 
         // A follower past the places for them is told so within seconds, not left waiting for good.
         using var holding = new CancellationTokenSource();
-        var held = connection.StreamAsync("sleep 60", holding.Token).GetAsyncEnumerator(holding.Token);
+        var held = connection.StreamAsync("sleep 60", follows: true, holding.Token).GetAsyncEnumerator(holding.Token);
         var heldMove = held.MoveNextAsync().AsTask();
         await Task.Delay(500);
         var refused = await Assert.ThrowsAsync<BackendUnavailableException>(async () =>
         {
-            await foreach (var _ in connection.StreamAsync("echo never", CancellationToken.None)) { }
+            await foreach (var _ in connection.StreamAsync("echo never", follows: true, CancellationToken.None)) { }
         });
         Assert.Contains("All 1 long-running commands", refused.Message);
         await holding.CancelAsync();

@@ -267,7 +267,7 @@ public sealed class SlurmBackend(SshConnectionPool pool, PlatformIdentity identi
             : $"tail -n {lines} -F {file} 2>/dev/null & t=$!; " +
               $"while [ -n \"$(squeue -h -j {id} -t PENDING,CONFIGURING,RUNNING,COMPLETING,SUSPENDED -o %T 2>/dev/null)\" ]; do sleep 1; done; sleep 1; kill $t";
         var output = new LogLineAssembler(LogStream.Stdout, timestamps: false);
-        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(command, ct))
+        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(command, follow, ct))
         {
             if (isError) continue;
             foreach (var line in output.Append(bytes)) yield return line;

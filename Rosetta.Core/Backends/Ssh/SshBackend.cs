@@ -68,7 +68,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
         if (!image.Succeeded)
         {
             progress.Report($"Pulling {spec.Image} on {computing.Host}");
-            var pull = await EngineAsync(computing, cli.Pull(spec.Image), null, ct, mayFail: true, isPull: true);
+            var pull = await EngineAsync(computing, cli.Pull(spec.Image), null, ct, mayFail: true, CommandLength.Pull);
             if (!pull.Succeeded)
                 throw new LaunchFailedException($"Image {spec.Image} is not on {computing.Host} and could not be pulled: {pull.FirstErrorLine}");
             image = await EngineAsync(computing, cli.InspectImage(spec.Image), null, ct);
@@ -115,7 +115,8 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
     private async Task<string?> GrantTaskAccessAsync(ComputingResource computing, IReadOnlyList<string> folders, IProgress<string> progress, CancellationToken ct)
     {
         // Not through EngineAsync: a failure here is about ACLs, never a sign that the engine is unusable.
-        var grant = await pool.For(computing).RunAsync(ContainerCli.GrantTaskAccess(folders, _storageUser), null, ct);
+        // Long: the first grant of a tree walks every file in it (millions, on a network file system).
+        var grant = await pool.For(computing).RunAsync(ContainerCli.GrantTaskAccess(folders, _storageUser), null, ct, CommandLength.Long);
         if (grant.Succeeded) return null;
         var warning = grant.ExitStatus switch
         {
@@ -156,7 +157,7 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
 
         var stdout = new LogLineAssembler(LogStream.Stdout, timestamps: true);
         var stderr = new LogLineAssembler(LogStream.Stderr, timestamps: true);
-        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(cli.Logs(backendId, tail, follow), ct))
+        await foreach (var (isError, bytes) in pool.For(computing).StreamAsync(cli.Logs(backendId, tail, follow), follow, ct))
         {
             foreach (var line in (isError ? stderr : stdout).Append(bytes)) yield return line;
         }
@@ -211,9 +212,9 @@ public sealed class SshBackend(SshConnectionPool pool, PlatformIdentity identity
 
     /// <summary>Runs an engine command; unless <paramref name="mayFail"/>, a non-zero exit is an error, and an unusable engine always is.</summary>
     private async Task<RemoteResult> EngineAsync(ComputingResource computing, string command, string? input, CancellationToken ct, bool mayFail = false,
-        bool isPull = false)
+        CommandLength length = CommandLength.Short)
     {
-        var result = await pool.For(computing).RunAsync(command, input, ct, isPull);
+        var result = await pool.For(computing).RunAsync(command, input, ct, length);
         if (result.Succeeded) return result;
         var program = new ContainerCli(computing.Engine).Program;
         if (SshFailures.EngineUnusable(computing, program, result) is { } unusable) throw unusable;

@@ -80,18 +80,23 @@ public sealed class SshConnection : IDisposable
 
     /// <summary>
     /// Runs one command to its end; <paramref name="input"/>, when given, is its standard input (secrets travel this way,
-    /// never on a command line). A short command may run <see cref="SshOptions.CommandTimeoutSeconds"/>; a pull
-    /// (<paramref name="isPull"/>) <see cref="SshOptions.PullTimeoutMinutes"/>, one at a time per host. A command
-    /// that runs longer, or prints more than <see cref="SshOptions.MaxCommandOutputMegabytes"/>, is ended and said to be.
+    /// never on a command line). A short command may run <see cref="SshOptions.CommandTimeoutSeconds"/>; a long one
+    /// (<paramref name="length"/>) <see cref="SshOptions.LongCommandTimeoutMinutes"/>, a pull one at a time per host. A
+    /// command that runs longer, or prints more than <see cref="SshOptions.MaxCommandOutputMegabytes"/>, is ended and said to be.
     /// </summary>
     /// <remarks>SSH.NET sends no end-of-file for an input stream nothing was written to, so an empty input is refused rather than left hanging.</remarks>
-    public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct, bool isPull = false)
+    public async Task<RemoteResult> RunAsync(string command, string? input, CancellationToken ct, CommandLength length = CommandLength.Short)
     {
         if (input is { Length: 0 }) throw new ArgumentException("Standard input must not be empty; pass null for none.", nameof(input));
+        // Its output is read as it comes, by reads that block a pool thread each (SSH.NET's streams have no asynchronous
+        // read): the pool is made ready for that, as for tunnels.
+        TunnelThreads.EnsureReady(_options.TunnelThreads);
+        var isPull = length == CommandLength.Pull;
         if (isPull) await _pulls.WaitAsync(ct);
         try
         {
-            return await RunInPlaceAsync(command, input, isPull, ct);
+            var allowed = length == CommandLength.Short ? TimeSpan.FromSeconds(_options.CommandTimeoutSeconds) : TimeSpan.FromMinutes(_options.LongCommandTimeoutMinutes);
+            return await RunInPlaceAsync(command, input, allowed, ct);
         }
         finally
         {
@@ -99,13 +104,12 @@ public sealed class SshConnection : IDisposable
         }
     }
 
-    private async Task<RemoteResult> RunInPlaceAsync(string command, string? input, bool isPull, CancellationToken ct)
+    private async Task<RemoteResult> RunInPlaceAsync(string command, string? input, TimeSpan allowed, CancellationToken ct)
     {
         await _commands.WaitAsync(ct);
         try
         {
             var client = await ConnectedAsync(ct);
-            var allowed = isPull ? TimeSpan.FromMinutes(_options.PullTimeoutMinutes) : TimeSpan.FromSeconds(_options.CommandTimeoutSeconds);
             using var ends = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ends.CancelAfter(allowed);
             var limit = (long)_options.MaxCommandOutputMegabytes << 20;
@@ -129,14 +133,15 @@ public sealed class SshConnection : IDisposable
                 }
                 await execution;
                 Interlocked.Exchange(ref _lastAnswer, Environment.TickCount64);
-                return new RemoteResult(ssh.ExitStatus ?? -1, await output, await error);
+                var (stdout, stderr) = (await output, await error);
+                // Past the limit in what was left to read after the command ended: cut all the same, and said so.
+                if (tooMuch) throw TooMuchOutput(command);
+                return new RemoteResult(ssh.ExitStatus ?? -1, stdout, stderr);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                var what = command.Length > 80 ? command[..80] + "…" : command;
-                throw new BackendUnavailableException(tooMuch
-                    ? $"A command on {_computing.Address} printed more than {_options.MaxCommandOutputMegabytes} MB and was ended ({what})."
-                    : $"A command on {_computing.Address} did not finish within {allowed.TotalSeconds:0} s and was ended ({what}); is its container engine hanging?");
+                throw tooMuch ? TooMuchOutput(command)
+                    : new BackendUnavailableException($"A command on {_computing.Address} did not finish within {allowed.TotalSeconds:0} s and was ended ({Shortened(command)}); is its container engine hanging?");
             }
             catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
@@ -148,6 +153,11 @@ public sealed class SshConnection : IDisposable
             _commands.Release();
         }
     }
+
+    private BackendUnavailableException TooMuchOutput(string command) =>
+        new($"A command on {_computing.Address} printed more than {_options.MaxCommandOutputMegabytes} MB and was ended ({Shortened(command)}).");
+
+    private static string Shortened(string command) => command.Length > 80 ? command[..80] + "…" : command;
 
     /// <summary>A command's output stream read to its end as UTF-8 text; past <paramref name="limit"/> bytes, <paramref name="overflowed"/> and no more.</summary>
     private static async Task<string> CollectAsync(Stream stream, long limit, Action overflowed)
@@ -177,11 +187,13 @@ public sealed class SshConnection : IDisposable
     /// <summary>
     /// Runs a long command and yields its output as it comes (true for standard error), until it ends or <paramref name="ct"/>
     /// fires. SSH.NET takes in what the host sends whether or not it is read, so output that comes faster than it is read
-    /// (a task's gigabytes of logs to a slow client) waits in memory: past <see cref="SshOptions.MaxCommandOutputMegabytes"/>
-    /// waiting, the command is ended and the stream says so.
+    /// waits in memory. A command that goes on without end (<paramref name="follows"/>: a followed log) is ended once
+    /// <see cref="SshOptions.MaxCommandOutputMegabytes"/> wait, and the stream says so; one that ends by itself (a log
+    /// read whole, for a download to a slow client) is let run, what waits being what it prints.
     /// </summary>
-    public async IAsyncEnumerable<(bool IsError, byte[] Bytes)> StreamAsync(string command, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<(bool IsError, byte[] Bytes)> StreamAsync(string command, bool follows, [EnumeratorCancellation] CancellationToken ct)
     {
+        TunnelThreads.EnsureReady(_options.TunnelThreads); // its reads block a pool thread each, as RunAsync's do
         // Followers of a resource shared by many users can take every place: the next one is told so, not left waiting.
         if (!await _streams.WaitAsync(StreamPlaceWait, ct))
             throw new BackendUnavailableException($"All {_options.MaxStreams} long-running commands to {_computing.Address} are in use (other followed logs); " +
@@ -192,7 +204,7 @@ public sealed class SshConnection : IDisposable
             using var ssh = client.CreateCommand(command);
             using var ends = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var output = Channel.CreateUnbounded<(bool, byte[])>(new UnboundedChannelOptions { SingleReader = true });
-            var waiting = new Backlog((long)_options.MaxCommandOutputMegabytes << 20, ends);
+            var waiting = new Backlog(follows ? (long)_options.MaxCommandOutputMegabytes << 20 : long.MaxValue, ends);
             Task execution;
             try
             {
@@ -216,13 +228,15 @@ public sealed class SshConnection : IDisposable
             }
             catch (OperationCanceledException) when (waiting.Overflowed && !ct.IsCancellationRequested)
             {
-                throw new BackendUnavailableException(
-                    $"The output from {_computing.Address} came faster than it was read: more than {_options.MaxCommandOutputMegabytes} MB waited, and the stream was ended.");
             }
             catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
                 throw SshFailures.ConnectionLost(_computing, e);
             }
+            // Also when the command had ended by then: what was left to read was dropped, and the reader must know.
+            if (waiting.Overflowed)
+                throw new BackendUnavailableException(
+                    $"The output from {_computing.Address} came faster than it was read: more than {_options.MaxCommandOutputMegabytes} MB waited, and the stream was ended.");
         }
         finally
         {
@@ -760,3 +774,6 @@ public sealed class SshConnection : IDisposable
         }
     }
 }
+
+/// <summary>How long a remote command may run (<see cref="SshOptions"/>): a short one, or a long one (a pull, one at a time per host; a tree's first grant).</summary>
+public enum CommandLength { Short, Long, Pull }

@@ -43,8 +43,11 @@ public sealed class SshOptions
     /// </summary>
     public int CommandTimeoutSeconds { get; set; } = 300;
 
-    /// <summary>How long an image pull may run (in one of the <see cref="MaxCommands"/> places; one pull at a time per host).</summary>
-    public int PullTimeoutMinutes { get; set; } = 60;
+    /// <summary>
+    /// How long a long command may run: an image pull (in one of the <see cref="MaxCommands"/> places; one pull at a time
+    /// per host), or the first grant of a storage's tree to the tasks' user (setfacl -R over millions of files).
+    /// </summary>
+    public int LongCommandTimeoutMinutes { get; set; } = 60;
 
     /// <summary>
     /// The most output kept of one command, per stream (standard output, standard error): a host printing without end
