@@ -173,28 +173,30 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
     /// <summary>
     /// A listing of the host's containers that began before a launch's container ran (or existed) must not close the
     /// tunnel the launch opened meanwhile: the task would keep a port no longer forwarded, fail its start, and the port
-    /// could go to another task's tunnel. Marked as the listing marks it, on the real demo host's connection.
+    /// could go to another task's tunnel. The listing is held behind the pool's one busy command place while a "launch"
+    /// opens its tunnel, on the real demo host; a later listing, begun after, closes it.
     /// </summary>
     [Fact]
     public async Task ATunnelOpenedWhileAListingRanIsNotClosedByThatListing()
     {
-        var computing = new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User };
-        var connection = App.Services.GetRequiredService<SshConnectionPool>().For(computing);
+        using var pool = StrictPool(new SshOptions { MaxCommands = 1 });
+        var backend = new SshBackend(pool, App.Services.GetRequiredService<PlatformIdentity>(),
+            App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Rosetta.Core.Storages.StorageOptions>>(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SshBackend>.Instance);
+        var computing = DemoHost();
+        var connection = pool.For(computing);
         var key = "launch-" + Guid.NewGuid().ToString("N");
-        var listingBegan = connection.TunnelMark;
+
+        var busy = connection.RunAsync("sleep 2", null, CancellationToken.None); // the one place, taken
+        await Task.Delay(300);
+        var listing = backend.ListAsync(computing, CancellationToken.None); // begins now, waits for the place
         await connection.OpenTunnelAsync(key, new TaskEndpoint("127.0.0.1", 22), CancellationToken.None);
-        try
-        {
-            connection.CloseTunnel(key, openedUpTo: listingBegan);
-            Assert.Contains(key, connection.TunnelKeys);
-            // The next listing, begun after the tunnel opened, closes it when it does not see the container running.
-            connection.CloseTunnel(key, openedUpTo: connection.TunnelMark);
-            Assert.DoesNotContain(key, connection.TunnelKeys);
-        }
-        finally
-        {
-            connection.CloseTunnel(key);
-        }
+        await busy;
+        Assert.DoesNotContain(await listing, c => c.BackendId == key);
+        Assert.Contains(key, connection.TunnelKeys);
+
+        await backend.ListAsync(computing, CancellationToken.None);
+        Assert.DoesNotContain(key, connection.TunnelKeys);
     }
 
     /// <summary>
@@ -205,12 +207,8 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
     [Fact]
     public async Task ACommandThatHangsOrPrintsWithoutEndIsEndedAndGivesItsPlaceBack()
     {
-        var shared = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshOptions>>().Value;
-        var strict = new SshOptions { PlatformKeyPath = shared.PlatformKeyPath, MaxCommands = 1, MaxStreams = 1, CommandTimeoutSeconds = 2, MaxCommandOutputMegabytes = 1 };
-        using var pool = new SshConnectionPool(App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>(),
-            App.Services.GetRequiredService<Rosetta.Core.Security.UserKeyService>(), Microsoft.Extensions.Options.Options.Create(strict),
-            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), App.Services.GetRequiredService<TunnelAdmission>());
-        var connection = pool.For(new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User });
+        using var pool = StrictPool(new SshOptions { MaxCommands = 1, MaxStreams = 1, CommandTimeoutSeconds = 2, MaxCommandOutputMegabytes = 1 });
+        var connection = pool.For(DemoHost());
 
         var started = System.Diagnostics.Stopwatch.StartNew();
         var hung = await Assert.ThrowsAsync<BackendUnavailableException>(() => connection.RunAsync("sleep 60", null, CancellationToken.None));
@@ -261,11 +259,23 @@ public sealed class SshBackendTests(SshPlatformFixture platform)
         await held.DisposeAsync();
     }
 
+    /// <summary>A pool of its own with <paramref name="options"/> (the platform's key added), reaching the demo host as the platform does.</summary>
+    private SshConnectionPool StrictPool(SshOptions options)
+    {
+        options.PlatformKeyPath = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshOptions>>().Value.PlatformKeyPath;
+        return new SshConnectionPool(App.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Rosetta.Core.Persistence.RosettaDbContext>>(),
+            App.Services.GetRequiredService<Rosetta.Core.Security.UserKeyService>(), Microsoft.Extensions.Options.Options.Create(options),
+            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), App.Services.GetRequiredService<TunnelAdmission>());
+    }
+
+    private static ComputingResource DemoHost() =>
+        new() { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User };
+
     [Fact]
     public async Task TasksOnOneHostShareOneSshConnection()
     {
         using var client = await App.NewUserClientAsync();
-        var computing = new ComputingResource { Id = DemoSsh, Name = "", Kind = ComputingKind.Ssh, Host = DemoSshHost.Host, Port = DemoSshHost.Port, Username = DemoSshHost.User };
+        var computing = DemoHost();
         var connection = App.Services.GetRequiredService<SshConnectionPool>().For(computing);
         var ids = new List<string>();
         try
