@@ -442,7 +442,7 @@ public sealed class DashboardBrowserTests(PlatformFixture platform) : IAsyncLife
     /// aborted by a network change (see <see cref="ExpectConnectedAsync"/>); when it still fails, the failure says what
     /// the browser saw (unless <paramref name="explained"/> is false: the caller says more itself).
     /// </summary>
-    private static async Task ExpectAfterAnyNetworkChangeAsync(IPage page, string who, BrowserLog browserLog, Func<Task> expectation, bool explained = true)
+    internal static async Task ExpectAfterAnyNetworkChangeAsync(IPage page, string who, BrowserLog browserLog, Func<Task> expectation, bool explained = true)
     {
         try
         {

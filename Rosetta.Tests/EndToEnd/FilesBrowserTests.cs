@@ -43,6 +43,10 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
     {
         var (context, page, user) = await OpenFilesAsync();
         await using var _ = context;
+        // A whole page load (the reload, and Back to the document before it) is what a network change aborts: see
+        // DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync. A failure says what the browser saw.
+        var browserLog = new BrowserLog();
+        browserLog.Watch(page, "user");
         using (var client = App.Client(await App.TokenAsync(user, "password-files")))
             await StorageApi.UploadAsync(client, "personal", "run1/result.txt", "42"u8.ToArray());
         await page.Locator("[data-test=refresh]").ClickAsync();
@@ -51,12 +55,14 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files\\?storage=personal&path=run1$"));
 
         await page.ReloadAsync();
-        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["result.txt"]);
+        await DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync(page, "user", browserLog,
+            () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["result.txt"]));
         await DashboardBrowserTests.WaitForCircuitAsync(page);
 
         await page.GoBackAsync();
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files$"));
-        await Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]);
+        await DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync(page, "user", browserLog,
+            () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]));
     }
 
     [Fact]
