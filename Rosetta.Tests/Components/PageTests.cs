@@ -1144,31 +1144,6 @@ public sealed class ManagementPageTests
         Assert.Null(await resources.FindAsync(caller, workstation.Id, CancellationToken.None));
     }
 
-    /// <summary>
-    /// The page follows each resource's state as the platform learns it (a test made elsewhere, a connection made or
-    /// lost), without a reload: it was drawn once and went stale.
-    /// </summary>
-    [Fact]
-    public async Task ComputingPage_FollowsAResourcesStateLive()
-    {
-        var ssh = new DashboardTestContext.FakeBackend(ComputingKind.Ssh);
-        await using var ctx = new DashboardTestContext(moreBackends: [ssh]);
-        var resources = ctx.Services.GetRequiredService<Rosetta.Core.Catalogue.ComputingService>();
-        var caller = new Caller(DashboardTestContext.UserId, IsAdmin: false);
-        var host = await resources.AddAsync(caller, new Rosetta.Core.Catalogue.ComputingDraft(null, "Live host", "ssh", "127.0.0.1", 2222, "demo", null, null, null), CancellationToken.None);
-        var page = ctx.Render<Computing>();
-        AngleSharp.Dom.IElement Row() => page.FindAll("[data-test=computing] tr").Single(r => r.TextContent.Contains("Live host"));
-        page.WaitForAssertion(() => Assert.Equal("not connected yet", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
-
-        // Tested elsewhere (another tab, the API): this page shows the outcome on its own.
-        ssh.TestFailure = new BackendUnavailableException("The host refused your key.");
-        await Assert.ThrowsAsync<BackendUnavailableException>(() => ctx.Monitor.TestConnectionAsync(host, CancellationToken.None));
-        page.WaitForAssertion(() => Assert.Equal("unavailable", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
-        ssh.TestFailure = null;
-        await ctx.Monitor.TestConnectionAsync(host, CancellationToken.None);
-        page.WaitForAssertion(() => Assert.Equal("available", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
-    }
-
     /// <summary>A resource no task has used yet is only known through its connection test, whose outcome is its state.</summary>
     [Fact]
     public async Task ComputingPage_AFailedConnectionTestMarksTheResourceUnreachableUntilATestPasses()
@@ -1198,6 +1173,12 @@ public sealed class ManagementPageTests
         await page.InvokeAsync(() => Row().QuerySelector("[data-test=test-connection]")!.Click());
         page.WaitForAssertion(() => Assert.Equal("available", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
         Assert.Null(Row().QuerySelector("[data-test=computing-state-reason]"));
+
+        // Tested elsewhere (another tab, the API): the page follows on its own, without a click or a reload (it went stale).
+        ssh.TestFailure = new BackendUnavailableException("The host went away.");
+        await Assert.ThrowsAsync<BackendUnavailableException>(() => ctx.Monitor.TestConnectionAsync(host, CancellationToken.None));
+        page.WaitForAssertion(() => Assert.Equal("unavailable", Row().QuerySelector("[data-test=computing-state]")!.TextContent.Trim()));
+        Assert.Contains("The host went away.", Row().QuerySelector("[data-test=computing-state-reason]")!.TextContent);
     }
 
     [Fact]
