@@ -48,6 +48,7 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         await using var write = await db.BeginWriteAsync(ct);
         if (await db.Software.AnyAsync(s => s.Id == software.Id, ct))
             throw new ConflictException($"Software id '{software.Id}' is taken; choose another id.");
+        await EnsureNameFreeAsync(db, software.Name, software.OwnerId, exceptId: null, ct);
         db.Software.Add(software);
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
@@ -70,7 +71,8 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
         CheckProtocolAllowed(caller, updated, errors);
         if (!errors.IsValid) throw new ValidationException(errors);
         var (owner, created) = (existing.OwnerId, existing.CreatedAt);
-        db.Entry(existing).CurrentValues.SetValues(updated!);
+        await EnsureNameFreeAsync(db, updated!.Name, owner, exceptId: id, ct);
+        db.Entry(existing).CurrentValues.SetValues(updated);
         (existing.OwnerId, existing.CreatedAt) = (owner, created); // ownership never changes through an edit
         try
         {
@@ -81,6 +83,19 @@ public sealed partial class SoftwareService(IDbContextFactory<RosettaDbContext> 
             return null;
         }
         return existing;
+    }
+
+    /// <summary>
+    /// Software is picked by name (the catalogue, the new-task wizard): a user's entry may not share its name with another
+    /// of theirs or with a platform-wide one, which they see side by side; a platform-wide one not with another platform-wide.
+    /// </summary>
+    private static async Task EnsureNameFreeAsync(RosettaDbContext db, string name, string? ownerId, string? exceptId, CancellationToken ct)
+    {
+        var taken = await db.Software.AnyAsync(s => s.Id != exceptId && s.Name == name && (s.OwnerId == null || s.OwnerId == ownerId), ct);
+        if (!taken) return;
+        throw new ConflictException(ownerId is null
+            ? $"The catalogue has platform-wide software named '{name}' already; choose another name."
+            : $"Your catalogue has software named '{name}' already (yours or the platform's); choose another name.");
     }
 
     /// <summary>

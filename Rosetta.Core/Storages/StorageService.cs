@@ -71,6 +71,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
 
         var ownerId = draft.PlatformWide == true ? null : caller.UserId;
         if (await db.Storages.AnyAsync(s => s.Id == id, ct)) throw new ConflictException($"Storage id '{id}' is taken; choose another id.");
+        await EnsureNameFreeAsync(db, draft.Name!.Trim(), ownerId, exceptId: null, ct);
         if (draft.Bound != false) await EnsureBindPathFreeAsync(db, computing!.Id, draft.BindPath!, ownerId, exceptId: null, ct);
         var storage = new Storage
         {
@@ -82,6 +83,18 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         await db.SaveChangesAsync(ct);
         await write.CommitAsync(ct);
         return storage;
+    }
+
+    /// <summary>
+    /// Storages are told apart by name (the Files page's chips, the storage manager): a user's may not share its
+    /// name with another of theirs or a platform-wide one; a platform-wide one not with another platform-wide.
+    /// </summary>
+    private static async Task EnsureNameFreeAsync(RosettaDbContext db, string name, string? ownerId, string? exceptId, CancellationToken ct)
+    {
+        if (!await db.Storages.AnyAsync(s => s.Id != exceptId && s.Name == name && (s.OwnerId == null || s.OwnerId == ownerId), ct)) return;
+        throw new ConflictException(ownerId is null
+            ? $"There is a platform-wide storage named '{name}' already; choose another name."
+            : $"You have a storage named '{name}' already (yours or the platform's); choose another name.");
     }
 
     /// <summary>
@@ -120,6 +133,7 @@ public sealed class StorageService(IDbContextFactory<RosettaDbContext> dbFactory
         if (storage.Kind == StorageKind.Local && errors.IsValid && basePath != storage.BasePath) CheckHostFolder(errors, basePath);
         StorageRules.BindPath(errors, bindPath);
         if (!errors.IsValid) throw new ValidationException(errors);
+        if (name != storage.Name) await EnsureNameFreeAsync(db, name, storage.OwnerId, exceptId: storage.Id, ct);
         var bound = draft.Bound ?? storage.Bound;
         // Checked when the storage comes to be bound where it was not: a rename of one that stood where it does leaves it be.
         if (bound && (!storage.Bound || bindPath != storage.BindPath))

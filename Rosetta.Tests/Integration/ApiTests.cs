@@ -115,6 +115,35 @@ public sealed class ApiTests(PlatformFixture platform)
         Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.Created), a => Assert.Equal(HttpStatusCode.Conflict, a.StatusCode));
     }
 
+    /// <summary>
+    /// Software and storages are picked by name: a user's may not share one with another of theirs or with a
+    /// platform-wide one shown beside it (409, and nothing added); another user's of that name is no matter.
+    /// </summary>
+    [Fact]
+    public async Task NamesOfOnesOwnSoftwareAndStoragesAreTheirsOnce()
+    {
+        using var owner = await App.NewUserClientAsync();
+        using var other = await App.NewUserClientAsync();
+        Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "My app", image = "rosetta/hello", interfacePort = 8080 })).StatusCode);
+        var twice = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My app", image = "rosetta/hello", interfacePort = 8081 });
+        Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
+        Assert.Contains("has software named 'My app' already", (string?)(await TaskApi.ProblemAsync(twice))["detail"]);
+        Assert.Equal(HttpStatusCode.Conflict, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Jupyter Notebook", image = "rosetta/hello", interfacePort = 8080 })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await other.PostAsJsonAsync("/api/v1/software", new { name = "My app", image = "rosetta/hello", interfacePort = 8080 })).StatusCode);
+        var second = await owner.PostAsJsonAsync("/api/v1/software", new { name = "My other app", image = "rosetta/hello", interfacePort = 8080 });
+        var secondId = (string)(await second.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Equal(HttpStatusCode.Conflict, (await owner.PutAsJsonAsync($"/api/v1/software/{secondId}", new { name = "My app", image = "rosetta/hello", interfacePort = 8080 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await owner.PutAsJsonAsync($"/api/v1/software/{secondId}", new { name = "My other app", image = "rosetta/hello", interfacePort = 8082 })).StatusCode);
+        Assert.Single((await owner.GetFromJsonAsync<JsonArray>("/api/v1/software"))!, s => (string?)s!["name"] == "My app");
+
+        // Storages likewise: the platform's "Personal" is beside every user's own.
+        var computing = await owner.PostAsJsonAsync("/api/v1/computing", new { name = "Workstation", kind = "ssh", host = "127.0.0.1", port = 2222, username = "demo" });
+        var computingId = (string)(await computing.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var storage = await owner.PostAsJsonAsync("/api/v1/storages", new { name = "Personal", kind = "sftp", computing = computingId, basePath = "/tmp/x", bindPath = "/storages/x" });
+        Assert.Equal(HttpStatusCode.Conflict, storage.StatusCode);
+        Assert.Contains("storage named 'Personal' already", (string?)(await TaskApi.ProblemAsync(storage))["detail"]);
+    }
+
     /// <summary>What a 201 names in its Location answers a GET with the object made (it was a 405 for tokens and users).</summary>
     [Fact]
     public async Task ANewTokensAndANewUsersLocationAnswers()
@@ -245,7 +274,7 @@ public sealed class ApiTests(PlatformFixture platform)
         var overlong = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = new string('a', 400), interfacePort = 8080 });
         Assert.Equal("is 400 characters long; an image repository has at most 255.", (string?)(await TaskApi.ProblemAsync(overlong))["errors"]!["image"]![0]);
         foreach (var image in new[] { "Registry.Example.org/team/app", "localhost:5000/app", "quay.io/org/app" })
-            Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Fine", image, interfacePort = 8080 })).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync("/api/v1/software", new { name = "Fine " + image, image, interfacePort = 8080 })).StatusCode);
 
         // A view-only password is a second VNC password: only for a VNC desktop, and not the first one's variable.
         var notVnc = await owner.PostAsJsonAsync("/api/v1/software", new { name = "Bad", image = "rosetta/hello", interfacePort = 8080, secretEnv = "TOKEN", proxyAuthorizationScheme = "token", viewOnlySecretEnv = "VIEW" });

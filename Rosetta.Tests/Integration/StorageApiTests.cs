@@ -346,10 +346,10 @@ public sealed class StorageApiTests(StorageFixture fixture) : IClassFixture<Stor
         await StorageApi.UploadAsync(admin, id, "kept.txt", "kept"u8.ToArray());
 
         // Omitted fields stay; the new flags apply to the very next request.
-        var edited = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { name = "Reference data", readOnly = true, bindPath = $"/storages/ref-{suffix}" });
+        var edited = await admin.PutAsJsonAsync($"/api/v1/storages/{id}", new { name = $"Reference data {suffix}", readOnly = true, bindPath = $"/storages/ref-{suffix}" });
         Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
         var dto = (await edited.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal("Reference data", (string?)dto["name"]);
+        Assert.Equal($"Reference data {suffix}", (string?)dto["name"]);
         Assert.Equal($"/storages/ref-{suffix}", (string?)dto["bindPath"]);
         Assert.True((bool)dto["readOnly"]!);
         Assert.Equal(HttpStatusCode.Forbidden, (await StorageApi.PutAsync(admin, id, "new.txt", "x"u8.ToArray())).StatusCode);
