@@ -147,6 +147,11 @@ public sealed partial class TaskMonitor(
     {
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Waited here too: the host runs ExecuteAsync on the thread pool, and a stop that comes before it ran cancels
+        // it unstarted; the watch loops a launch began meanwhile would then be left running after the stop.
+        Task[] watchers;
+        lock (_watchers) watchers = [.. _watchers.Values];
+        await Task.WhenAll(watchers).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disposed without a stop (a host whose start failed after this one's): what it began ends all the same.</summary>
