@@ -15,6 +15,8 @@ internal sealed class BrowserLog
     public void Watch(IPage page, string who)
     {
         page.Console += (_, m) => Add($"[{who}] console {m.Type}: {m.Text}");
+        page.FrameNavigated += (_, frame) => { if (frame.ParentFrame is null) Add($"[{who}] navigated to {frame.Url}"); };
+        page.Load += (_, _) => Add($"[{who}] loaded");
         page.Response += (_, r) => { if (r.Status >= 400) Add($"[{who}] HTTP {r.Status} {r.Url}"); };
         page.RequestFailed += (_, r) => Add($"[{who}] request failed {r.Failure} {r.Url}");
         page.WebSocket += (_, ws) =>
@@ -35,6 +37,18 @@ internal sealed class BrowserLog
     {
         var prefix = who is null ? "" : $"[{who}] ";
         lock (_lines) return _lines.Any(line => line.StartsWith(prefix, StringComparison.Ordinal) && line.Contains(text, StringComparison.Ordinal));
+    }
+
+    /// <summary>How many lines there are so far: a mark for <see cref="SawSince"/>.</summary>
+    public int Count
+    {
+        get { lock (_lines) return _lines.Count; }
+    }
+
+    /// <summary>Whether a line of <paramref name="who"/>'s page added after the mark <paramref name="since"/> contains the text.</summary>
+    public bool SawSince(int since, string text, string who)
+    {
+        lock (_lines) return _lines.Skip(since).Any(line => line.StartsWith($"[{who}] ", StringComparison.Ordinal) && line.Contains(text, StringComparison.Ordinal));
     }
 
     public override string ToString()

