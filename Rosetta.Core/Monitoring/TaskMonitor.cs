@@ -149,9 +149,13 @@ public sealed partial class TaskMonitor(
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         // Waited here too: the host runs ExecuteAsync on the thread pool, and a stop that comes before it ran cancels
         // it unstarted; the watch loops a launch began meanwhile would then be left running after the stop.
-        Task[] watchers;
-        lock (_watchers) watchers = [.. _watchers.Values];
-        await Task.WhenAll(watchers).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WatchLoopsEndedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Done when every watch loop running now has ended (they end with the monitor's shutdown).</summary>
+    private Task WatchLoopsEndedAsync()
+    {
+        lock (_watchers) return Task.WhenAll([.. _watchers.Values]);
     }
 
     /// <summary>Disposed without a stop (a host whose start failed after this one's): what it began ends all the same.</summary>
@@ -172,9 +176,7 @@ public sealed partial class TaskMonitor(
         {
             // Stopped before every loop was started: those already running (a launch's) are waited for all the same.
         }
-        Task[] watchers;
-        lock (_watchers) watchers = [.. _watchers.Values];
-        await Task.WhenAll(watchers);
+        await WatchLoopsEndedAsync();
     }
 
     /// <summary>One watch loop per computing resource, started when the resource first matters.</summary>

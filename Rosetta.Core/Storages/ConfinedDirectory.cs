@@ -206,7 +206,6 @@ public sealed class ConfinedDirectory : IStorageFolder
     /// <summary>ENOSPC or EDQUOT: on Linux .NET's IOException carries the errno as its HResult.</summary>
     private static bool IsDiskFull(IOException e) => e.HResult is 28 or 122;
 
-
     private void CopyInto(StoragePath from, StoragePath to, long? allowedBytes, Func<long, Exception> tooLarge, Func<long, IDisposable?>? hold)
     {
         StoragePath.EnsureCopyable(from, to);

@@ -5,12 +5,6 @@ namespace Rosetta.Core.Storages;
 /// <summary>Copies a stream into a file up to a size limit, reading the next piece while the last one is written.</summary>
 internal static class LimitedCopy
 {
-    /// <remarks>
-    /// Each buffer is filled before it is written: a request body arrives in pieces of a few kilobytes,
-    /// and writing each piece as it came made a 1 GiB upload 20 times slower than cp (bench/storage.sh).
-    /// The write (synchronous: a 1 MiB write to the page cache returns at once) runs on the thread
-    /// pool while the next buffer fills, so receiving and writing overlap instead of taking turns.
-    /// </remarks>
     /// <summary>
     /// Copies the first <paramref name="length"/> bytes of <paramref name="from"/>: a download announced with that
     /// length, of a file a task may be appending to meanwhile (a log, a checkpoint), sends what it announced; copied to
@@ -35,6 +29,12 @@ internal static class LimitedCopy
         }
     }
 
+    /// <remarks>
+    /// Each buffer is filled before it is written: a request body arrives in pieces of a few kilobytes,
+    /// and writing each piece as it came made a 1 GiB upload 20 times slower than cp (bench/storage.sh).
+    /// The write (synchronous: a 1 MiB write to the page cache returns at once) runs on the thread
+    /// pool while the next buffer fills, so receiving and writing overlap instead of taking turns.
+    /// </remarks>
     public static async Task<long> CopyAsync(Stream content, Stream destination, Memory<byte> first, Memory<byte> second, long limit,
         Func<long, Exception> tooLarge, CancellationToken ct)
     {
